@@ -4,6 +4,8 @@ FF_DEBUG=1      -O0 -g, assertions on, Cython line tracing off
 FF_SANITIZE=1   AddressSanitizer + UndefinedBehaviorSanitizer (run with LD_PRELOAD of libasan)
 FF_COVERAGE=1   gcov instrumentation of the C core and Cython line tracing
 BOOST_ROOT=DIR  where to find boost/ headers if not in a standard include path
+FF_EXTENSIONS=a,b  build only these extension modules (development: parallel in-place builds,
+                   e.g. `FF_EXTENSIONS=_sim python setup.py build_ext --inplace -t build/t-sim`)
 """
 
 import os
@@ -56,8 +58,11 @@ EXTENSIONS = {
     "codec": ([], False),
 }
 
+only = set(filter(None, os.environ.get("FF_EXTENSIONS", "").split(",")))
 extensions = []
 for mod, (sources, boost) in EXTENSIONS.items():
+    if only and mod not in only:
+        continue
     include = [CSRC] + ([find_boost()] if boost else [])
     srcs = [f"factorio_fast/{mod}.pyx"] + [f"{CSRC}/{s}" for s in CORE + sources]
     extensions.append(Extension(
