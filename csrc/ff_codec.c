@@ -3,6 +3,8 @@
  * second pass that finds the offending index only runs on error. */
 #include "ff_codec.h"
 
+#include <string.h>
+
 int ff_encode_cell(uint32_t tile, uint64_t amount, uint32_t entity, int blocked, uint32_t *out) {
     if (!out) return FF_EINVAL;
     if (tile > 15u || entity > 15u) return FF_ERANGE;
@@ -93,15 +95,15 @@ int ff_unpack_planes(const uint32_t *cells, size_t n_maps, size_t h, size_t w, u
             for (size_t ch = 4; ch < FF_PLANES; ch++)
                 for (size_t i = 0; i < hw; i++) dst[ch * hw + i] = 0;
         } else {
+            /* One 64-bit little-endian store per cell: channels 0..3, then 4 zero bytes. */
             for (size_t i = 0; i < hw; i++) {
                 uint32_t c = src[i];
-                uint8_t *px = dst + i * FF_PLANES;
-                px[FF_PLANE_TILE] = (uint8_t)(c >> FF_CELL_TILE_SHIFT);
-                px[FF_PLANE_BLOCKED] = (uint8_t)(c & 1u);
-                px[FF_PLANE_ENTITY] = (uint8_t)((c >> FF_CELL_ENTITY_SHIFT) & 15u);
-                px[FF_PLANE_AMOUNT] =
-                    ff_amount_to_plane((c >> FF_CELL_AMOUNT_SHIFT) & FF_CELL_AMOUNT_MAX);
-                px[4] = px[5] = px[6] = px[7] = 0;
+                uint64_t px = (uint64_t)(c >> FF_CELL_TILE_SHIFT) |
+                              ((uint64_t)(c & 1u) << 8) |
+                              ((uint64_t)((c >> FF_CELL_ENTITY_SHIFT) & 15u) << 16) |
+                              ((uint64_t)ff_amount_to_plane((c >> FF_CELL_AMOUNT_SHIFT) &
+                                                            FF_CELL_AMOUNT_MAX) << 24);
+                memcpy(dst + i * FF_PLANES, &px, sizeof px);
             }
         }
     }

@@ -1,4 +1,4 @@
-# cython: language_level=3, boundscheck=False, wraparound=False
+# cython: language_level=3
 """The 32-bit map cell codec and the binary wire frame (thin wrappers over csrc/).
 
 Cell layout (DESIGN.md §4)::
@@ -136,34 +136,34 @@ def _small_ids(a, name):
     """``a`` as C-contiguous uint8 ids 0..15 (range checked in C for uint8 input)."""
     a = np.asarray(a)
     if a.dtype == np.uint8:
-        return np.ascontiguousarray(a)
+        return np.asarray(a, order="C")
     if a.dtype.kind not in "iub":
         raise InvalidArgumentError(f"{name} ids must be integers, got dtype {a.dtype}")
     if a.size and (a.min() < 0 or a.max() > 15):
         raise InvalidArgumentError(f"{name} ids must be in 0..15")
-    return np.ascontiguousarray(a, dtype=np.uint8)
+    return np.asarray(a, dtype=np.uint8, order="C")
 
 
 def _amounts(a):
     a = np.asarray(a)
     if a.dtype == np.uint16 or a.dtype == np.uint32:
-        return np.ascontiguousarray(a)
+        return np.asarray(a, order="C")
     if a.dtype.kind not in "iub":
         raise InvalidArgumentError(f"amounts must be integers, got dtype {a.dtype}")
     if a.dtype.kind == "i" and a.size and a.min() < 0:
         raise InvalidArgumentError("resource amounts must be >= 0")
-    return np.ascontiguousarray(np.minimum(a, AMOUNT_MAX), dtype=np.uint16)
+    return np.asarray(np.minimum(a, AMOUNT_MAX), dtype=np.uint16, order="C")
 
 
 def _flags(a):
     a = np.asarray(a)
     if a.dtype == np.bool_:
-        return np.ascontiguousarray(a).view(np.uint8)
+        return np.asarray(a, order="C").view(np.uint8)
     if a.dtype == np.uint8:
-        return np.ascontiguousarray(a)
+        return np.asarray(a, order="C")
     if a.dtype.kind not in "iuf":
         raise InvalidArgumentError(f"blocked must be bool or integer, got dtype {a.dtype}")
-    return np.ascontiguousarray(a != 0).view(np.uint8)
+    return np.asarray(a != 0, order="C").view(np.uint8)
 
 
 def encode_cells(tile, amount, entity, blocked, out=None):
@@ -177,7 +177,7 @@ def encode_cells(tile, amount, entity, blocked, out=None):
     t, a, e, b = np.broadcast_arrays(_small_ids(tile, "tile"), _amounts(amount),
                                      _small_ids(entity, "entity"), _flags(blocked))
     shape = t.shape
-    t, a, e, b = (np.ascontiguousarray(x).reshape(-1) for x in (t, a, e, b))
+    t, a, e, b = (np.asarray(x, order="C").reshape(-1) for x in (t, a, e, b))
     if out is None:
         out = np.empty(shape, dtype=np.uint32)
     elif (not isinstance(out, np.ndarray) or out.dtype != np.uint32 or out.shape != shape
@@ -219,7 +219,7 @@ def decode_cells(cells):
     if c.dtype != np.uint32:
         if c.dtype.kind not in "iu" or (c.size and (c.min() < 0 or c.max() > 0xFFFFFFFF)):
             raise InvalidArgumentError(f"cells must be uint32 values, got dtype {c.dtype}")
-    c = np.ascontiguousarray(c, dtype=np.uint32)
+    c = np.asarray(c, dtype=np.uint32, order="C")
     shape = c.shape
     tile = np.empty(shape, np.uint8)
     amount = np.empty(shape, np.uint16)
@@ -264,7 +264,7 @@ def unpack_planes(cells, out=None, *, layout="hwc"):
         raise InvalidArgumentError(f"cells must have shape (..., H, W), got {c.shape}")
     if layout not in ("hwc", "chw"):
         raise InvalidArgumentError(f"layout must be 'hwc' or 'chw', got {layout!r}")
-    c = np.ascontiguousarray(c)
+    c = np.asarray(c, order="C")
     h, w = c.shape[-2], c.shape[-1]
     lead = c.shape[:-2]
     shape = lead + ((h, w, FF_PLANES) if layout == "hwc" else (FF_PLANES, h, w))
@@ -322,6 +322,8 @@ class Frame(NamedTuple):
 
 
 def _payload_bytes(ftype, payload):
+    if isinstance(payload, (bytes, bytearray, memoryview)):
+        return bytes(memoryview(payload).cast("B"))
     if ftype == FrameType.ACTIONS:
         arr = np.asarray(payload)
         if arr.dtype != ACTION_DTYPE:
@@ -334,15 +336,15 @@ def _payload_bytes(ftype, payload):
         arr = np.asarray(payload)
         if arr.dtype != STATE_DTYPE:
             raise InvalidArgumentError(f"STATE payload must be a STATE_DTYPE array, got {arr.dtype}")
-        return np.ascontiguousarray(arr).tobytes()
+        return np.asarray(arr, order="C").tobytes()
     if ftype == FrameType.RESET:
         seeds = np.asarray(payload)
         if seeds.dtype.kind not in "iu" or (seeds.size and seeds.min() < 0):
             raise InvalidArgumentError("RESET payload must be non-negative integer seeds")
-        return np.ascontiguousarray(seeds, dtype="<u8").tobytes()
+        return np.asarray(seeds, dtype="<u8", order="C").tobytes()
     if ftype == FrameType.ERROR and isinstance(payload, str):
         return payload.encode("utf-8")
-    return bytes(memoryview(payload).cast("B"))
+    raise InvalidArgumentError(f"cannot encode a {type(payload).__name__} as a {ftype.name} payload")
 
 
 def encode_frame(ftype, payload, sequence=0):
@@ -379,11 +381,11 @@ def encode_frame(ftype, payload, sequence=0):
 
 def encode_observations(obs, rewards, terminated, truncated, scenario_id=0, sequence=0):
     """Encode an OBSERVATION frame from a batch: ``obs`` uint8 ``(count, obs_bytes)``."""
-    o = np.ascontiguousarray(obs, dtype=np.uint8)
+    o = np.asarray(obs, dtype=np.uint8, order="C")
     if o.ndim != 2 or o.shape[1] > 0xFFFF:
         raise InvalidArgumentError(f"obs must be (count, obs_bytes <= 65535) uint8, got {o.shape}")
     count = o.shape[0]
-    r = np.ascontiguousarray(rewards, dtype="<f4").reshape(-1)
+    r = np.asarray(rewards, dtype="<f4", order="C").reshape(-1)
     term = np.asarray(terminated, dtype=bool).reshape(-1)
     trunc = np.asarray(truncated, dtype=bool).reshape(-1)
     if not (r.size == term.size == trunc.size == count):
@@ -461,9 +463,9 @@ def decode_frame(buf, *, max_payload=DEFAULT_MAX_PAYLOAD):
     body = bytes(bv[HEADER_SIZE:HEADER_SIZE + hdr.length])
     ftype = FrameType(hdr.type)
     if ftype == FrameType.ACTIONS:
-        value = np.frombuffer(body, dtype=ACTION_DTYPE).copy()
+        value = np.frombuffer(bytearray(body), dtype=ACTION_DTYPE)
     elif ftype == FrameType.STATE:
-        value = np.frombuffer(body, dtype=STATE_DTYPE).copy()
+        value = np.frombuffer(bytearray(body), dtype=STATE_DTYPE)
     elif ftype == FrameType.RESET:
         value = np.frombuffer(body, dtype="<u8").astype(np.uint64)
     elif ftype == FrameType.ERROR:

@@ -11,7 +11,7 @@ settings.register_profile("dev", max_examples=100, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def data_dir():
     return DATA
 
@@ -22,3 +22,8 @@ def shm_names():
         return {n for n in os.listdir("/dev/shm") if n.startswith("ff_")}
     except FileNotFoundError:
         return set()
+
+
+@pytest.fixture(scope="session")
+def repo_root():
+    return pathlib.Path(__file__).resolve().parents[1]
