@@ -1,0 +1,151 @@
+/*
+ * ff_handoff.h - the trainer <-> worker hand-off (one trainer, W workers), the waits it is built
+ * on (spin briefly, then a shared futex; always with a timeout and a peer liveness check), and a
+ * per-slot seqlock for torn-free copies of records in shared memory.
+ *
+ * Memory: the caller provides ff_handoff_size(W) bytes, 64-byte aligned (normally inside a
+ * shared segment). Layout: one 64-byte header line, then per worker two cache lines: one
+ * written only by the trainer {cmd_seq, command, arg, pending}, one written only by the worker
+ * {done_seq, status, sleeping}. A command is outstanding while cmd_seq != done_seq.
+ *
+ * Protocol (release/acquire): the trainer writes command/arg, then stores cmd_seq+1 (release);
+ * the worker loads cmd_seq (acquire), reads command/arg, works, writes status, then stores
+ * done_seq = cmd_seq (release). A sleeper sets its "sleeping" flag and re-checks before
+ * FUTEX_WAIT; the waker stores, issues a seq_cst fence and calls FUTEX_WAKE only if the flag is
+ * set, so the fast path makes no system call. Workers ring one shared "doorbell" word for the
+ * trainer so it can sleep while waiting on any/all of them.
+ *
+ * Thread-safety: one trainer thread and one thread per worker index; the functions are
+ * lock-free and safe across processes. ff_handoff_t is a small handle owned by the caller and
+ * must outlive no memory: it only points into the caller's buffer.
+ */
+#ifndef FF_HANDOFF_H
+#define FF_HANDOFF_H
+
+#include "ff_common.h"
+
+#define FF_HANDOFF_MAGIC 0x31444846u /* "FHD1" */
+#define FF_HANDOFF_MAX_WORKERS 4096u
+
+/* Wait modes. AUTO spins only while the parties that may spin fit in this process's CPUs. */
+enum ff_wait_mode { FF_WAIT_AUTO = 0, FF_WAIT_SPIN = 1, FF_WAIT_BLOCK = 2 };
+
+/* Default spin budget before sleeping on the futex. */
+#define FF_DEFAULT_SPIN_NS 50000
+
+typedef struct ff_handoff {
+    void *mem;            /* caller's memory (not owned) */
+    uint32_t num_workers;
+    int64_t spin_ns;      /* effective spin budget of this process (0 = block at once) */
+} ff_handoff_t;
+
+/* Why a wait stopped with FF_EPEERDEAD: which worker (-1 for the trainer), its pid, and its exit
+ * status in the multiprocessing convention (code >= 0, or -signal) when known. */
+typedef struct ff_peer_death {
+    int32_t worker;
+    int32_t pid;
+    int32_t exitcode;
+    int32_t exit_known;
+} ff_peer_death_t;
+
+FF_EXTERN_C_BEGIN
+
+/* ---- waits and process helpers (used by the ring too) ---------------------------------- */
+
+/* Monotonic clock in nanoseconds. Thread-safe. */
+int64_t ff_now_ns(void);
+
+/* CPUs this process may run on (sched_getaffinity on Linux, else online CPUs; >= 1). */
+int ff_usable_cpus(void);
+
+/* Sleep until *word != expected, a wake, or timeout_ns (< 0: no timeout) passes. Shared (not
+ * private) futex on Linux so it works across processes; elsewhere a short nanosleep poll.
+ * Returns FF_OK (woken or value changed; spurious wakeups possible) or FF_ETIMEDOUT. */
+int ff_futex_wait(uint32_t *word, uint32_t expected, int64_t timeout_ns);
+
+/* Wake up to n sleepers on word. Returns FF_OK. */
+int ff_futex_wake(uint32_t *word, int n);
+
+/* Is process pid alive? 1 alive, 0 dead (including a zombie not yet reaped: detected with
+ * waitid(WNOWAIT) for our children, /proc/<pid>/stat elsewhere, without reaping it).
+ * exitcode and exit_known receive the exit status when it can be read (multiprocessing
+ * convention: -N for signal N). pid <= 0 counts as alive (unknown). Thread-safe. */
+int ff_pid_alive(int32_t pid, int32_t *exitcode, int32_t *exit_known);
+
+/* ---- hand-off ---------------------------------------------------------------------------- */
+
+/* Bytes needed for num_workers workers (0 if num_workers is 0 or above the maximum). */
+size_t ff_handoff_size(uint32_t num_workers);
+
+/* Initialise the hand-off in mem (size bytes, 64-byte aligned, zeroed or not) for num_workers
+ * workers; trainer_pid is recorded for the workers' liveness checks. mode/spin_ns choose the
+ * wait policy of this process (spin_ns < 0: default). Returns FF_OK or FF_EINVAL. Call before
+ * any other party attaches. */
+int ff_handoff_init(ff_handoff_t *h, void *mem, size_t size, uint32_t num_workers,
+                    int32_t trainer_pid, int mode, int64_t spin_ns);
+
+/* Attach to an initialised hand-off (any process). Returns FF_OK, FF_EINVAL, or FF_ELAYOUT if
+ * the magic or the worker count (num_workers 0 = take it from memory) does not match. */
+int ff_handoff_attach(ff_handoff_t *h, void *mem, size_t size, uint32_t num_workers, int mode,
+                      int64_t spin_ns);
+
+/* Record worker w's pid (for the trainer's liveness checks). FF_OK or FF_EINVAL. */
+int ff_handoff_set_worker_pid(ff_handoff_t *h, uint32_t w, int32_t pid);
+int ff_handoff_worker_pid(const ff_handoff_t *h, uint32_t w, int32_t *pid);
+int ff_handoff_trainer_pid(const ff_handoff_t *h, int32_t *pid);
+
+/* Trainer: post (command, arg) to worker w. Non-blocking. FF_OK, FF_EINVAL, or FF_ESTATE if
+ * w's previous command has not completed yet. Completed but uncollected results are dropped. */
+int ff_handoff_post(ff_handoff_t *h, uint32_t w, uint32_t command, uint64_t arg);
+
+/* Trainer: wait until worker w completes its outstanding command (FF_OK at once if none) and
+ * collect it. FF_OK, FF_ETIMEDOUT, FF_EPEERDEAD (*death filled), FF_EINVAL. */
+int ff_handoff_wait(ff_handoff_t *h, uint32_t w, int64_t timeout_ns, ff_peer_death_t *death);
+
+/* Trainer: wait for every outstanding command. Same codes as ff_handoff_wait. */
+int ff_handoff_wait_all(ff_handoff_t *h, int64_t timeout_ns, ff_peer_death_t *death);
+
+/* Trainer: wait until at least one outstanding command completed; collect all completed ones
+ * and write their worker ids (ascending) into ready[0..*count) (ready holds num_workers). With
+ * nothing outstanding, returns FF_OK and *count = 0 at once. Same codes as ff_handoff_wait. */
+int ff_handoff_wait_any(ff_handoff_t *h, uint32_t *ready, uint32_t *count, int64_t timeout_ns,
+                        ff_peer_death_t *death);
+
+/* Worker w: wait for the next command. FF_OK (*command, *arg set), FF_ETIMEDOUT, FF_EPEERDEAD
+ * (the trainer died; death->worker = -1), FF_EINVAL. Returns at once while a received command
+ * is not completed yet (the same command again). */
+int ff_handoff_wait_command(ff_handoff_t *h, uint32_t w, uint32_t *command, uint64_t *arg,
+                            int64_t timeout_ns, ff_peer_death_t *death);
+
+/* Worker w: complete the outstanding command with status. FF_OK, FF_EINVAL, FF_ESTATE (none
+ * outstanding). */
+int ff_handoff_complete(ff_handoff_t *h, uint32_t w, int32_t status);
+
+/* Last status worker w completed with. FF_OK or FF_EINVAL. */
+int ff_handoff_status(const ff_handoff_t *h, uint32_t w, int32_t *status);
+
+/* 1 if worker w has a command outstanding (posted, not completed), else 0 (or FF_EINVAL). */
+int ff_handoff_outstanding(const ff_handoff_t *h, uint32_t w);
+
+/* Benchmark/test hooks in C (no Python per call): the trainer does n round trips with worker w
+ * (post command, wait); the worker serves commands until it receives stop_command (which it
+ * completes too) and reports how many it served. */
+int ff_handoff_bench_trainer(ff_handoff_t *h, uint32_t w, uint32_t command, uint64_t n,
+                             int64_t timeout_ns, ff_peer_death_t *death);
+int ff_handoff_bench_worker(ff_handoff_t *h, uint32_t w, uint32_t stop_command, uint64_t *served,
+                            int64_t timeout_ns, ff_peer_death_t *death);
+
+/* ---- seqlock over records in shared memory ----------------------------------------------- */
+
+/* One writer per record. seq is a 32-bit word in shared memory, odd while a write is in
+ * progress. ff_seqlock_write copies n bytes from src to dst between the two increments.
+ * ff_seqlock_read copies n bytes from src to dst and retries (up to max_tries, yielding the CPU
+ * between tries after the first few) until it read a stable even sequence: FF_OK, or
+ * FF_ETIMEDOUT if the writer kept it busy. *seq_out (may be NULL) gets the sequence read. */
+void ff_seqlock_write(uint32_t *seq, void *dst, const void *src, size_t n);
+int ff_seqlock_read(const uint32_t *seq, void *dst, const void *src, size_t n, uint32_t max_tries,
+                    uint32_t *seq_out);
+
+FF_EXTERN_C_END
+
+#endif /* FF_HANDOFF_H */

@@ -1,0 +1,274 @@
+/*
+ * ff_ring.c - bounded lock-free SPSC ring over caller memory. See ff_ring.h for the protocol.
+ */
+#include "ff_ring.h"
+#include "ff_handoff.h" /* futex waits, clock, CPU count */
+
+#include <stdatomic.h>
+#include <string.h>
+
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free (shared memory)");
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free (shared memory)");
+
+typedef struct {
+    /* line 0: immutable after init */
+    _Atomic uint32_t magic;
+    uint32_t capacity;
+    uint32_t slot_size;
+    uint32_t reserved;
+    char pad0[FF_CACHE_LINE - 16];
+    /* line 1: written by the producer */
+    _Atomic uint32_t head;
+    _Atomic uint32_t consumer_sleeping; /* written by the consumer, read by the producer */
+    char pad1[FF_CACHE_LINE - 8];
+    /* line 2: written by the consumer */
+    _Atomic uint32_t tail;
+    _Atomic uint32_t producer_sleeping;
+    char pad2[FF_CACHE_LINE - 8];
+} ring_hdr_t;
+
+_Static_assert(sizeof(ring_hdr_t) == 3 * FF_CACHE_LINE, "ring header is three cache lines");
+
+#define RH(r) ((ring_hdr_t *)(r)->mem)
+#define FF_RING_SLEEP_SLICE_NS 100000000LL
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+static size_t round_line(size_t n) {
+    return (n + FF_CACHE_LINE - 1) & ~(size_t)(FF_CACHE_LINE - 1);
+}
+
+static size_t lens_offset(void) { return sizeof(ring_hdr_t); }
+
+static size_t slots_offset(uint32_t capacity) {
+    return lens_offset() + round_line((size_t)capacity * sizeof(uint32_t));
+}
+
+size_t ff_ring_size(uint32_t capacity, uint32_t slot_size) {
+    if (capacity == 0 || capacity > FF_RING_MAX_CAPACITY || (capacity & (capacity - 1)) != 0)
+        return 0;
+    if (slot_size == 0 || slot_size > FF_RING_MAX_SLOT) return 0;
+    return slots_offset(capacity) + round_line((size_t)capacity * slot_size);
+}
+
+static void set_handle(ff_ring_t *r, void *mem, uint32_t capacity, uint32_t slot_size,
+                       int64_t spin_ns) {
+    r->mem = mem;
+    r->lens = (uint32_t *)((char *)mem + lens_offset());
+    r->slots = (uint8_t *)mem + slots_offset(capacity);
+    r->capacity = capacity;
+    r->mask = capacity - 1;
+    r->slot_size = slot_size;
+    if (spin_ns < 0) spin_ns = ff_usable_cpus() >= 2 ? FF_DEFAULT_SPIN_NS : 0;
+    r->spin_ns = spin_ns;
+}
+
+int ff_ring_init(ff_ring_t *r, void *mem, size_t size, uint32_t capacity, uint32_t slot_size,
+                 int64_t spin_ns) {
+    if (!r || !mem || ((uintptr_t)mem % FF_CACHE_LINE) != 0) return FF_EINVAL;
+    size_t need = ff_ring_size(capacity, slot_size);
+    if (need == 0 || size < need) return FF_EINVAL;
+    memset(mem, 0, slots_offset(capacity));
+    ring_hdr_t *h = (ring_hdr_t *)mem;
+    h->capacity = capacity;
+    h->slot_size = slot_size;
+    set_handle(r, mem, capacity, slot_size, spin_ns);
+    atomic_store_explicit(&h->magic, FF_RING_MAGIC, memory_order_release);
+    return FF_OK;
+}
+
+int ff_ring_attach(ff_ring_t *r, void *mem, size_t size, uint32_t capacity, uint32_t slot_size,
+                   int64_t spin_ns) {
+    if (!r || !mem || ((uintptr_t)mem % FF_CACHE_LINE) != 0 || size < sizeof(ring_hdr_t))
+        return FF_EINVAL;
+    ring_hdr_t *h = (ring_hdr_t *)mem;
+    if (atomic_load_explicit(&h->magic, memory_order_acquire) != FF_RING_MAGIC) return FF_ELAYOUT;
+    uint32_t cap = h->capacity, ss = h->slot_size;
+    if ((capacity && capacity != cap) || (slot_size && slot_size != ss)) return FF_ELAYOUT;
+    size_t need = ff_ring_size(cap, ss);
+    if (need == 0 || size < need) return FF_ELAYOUT;
+    set_handle(r, mem, cap, ss, spin_ns);
+    return FF_OK;
+}
+
+uint32_t ff_ring_count(const ff_ring_t *r) {
+    if (!r || !r->mem) return 0;
+    ring_hdr_t *h = RH(r);
+    uint32_t t = atomic_load_explicit(&h->tail, memory_order_acquire);
+    uint32_t hd = atomic_load_explicit(&h->head, memory_order_acquire);
+    uint32_t n = hd - t;
+    return n > r->capacity ? r->capacity : n;
+}
+
+/* Free slots as seen by the producer; items as seen by the consumer. */
+static inline uint32_t producer_free(ring_hdr_t *h, uint32_t cap) {
+    uint32_t hd = atomic_load_explicit(&h->head, memory_order_relaxed);
+    uint32_t t = atomic_load_explicit(&h->tail, memory_order_acquire);
+    return cap - (hd - t);
+}
+
+static inline uint32_t consumer_avail(ring_hdr_t *h) {
+    uint32_t t = atomic_load_explicit(&h->tail, memory_order_relaxed);
+    uint32_t hd = atomic_load_explicit(&h->head, memory_order_acquire);
+    return hd - t;
+}
+
+/* Wait until the producer has >= need free slots (consumer = 0) or the consumer has >= 1 item
+ * (consumer = 1). FF_OK or the side's empty/full code on timeout. */
+static int ring_wait(ff_ring_t *r, int consumer, uint32_t need, int64_t timeout_ns) {
+    ring_hdr_t *h = RH(r);
+#define READY() (consumer ? consumer_avail(h) >= 1 : producer_free(h, r->capacity) >= need)
+    int fail = consumer ? FF_EEMPTY : FF_EFULL;
+    if (READY()) return FF_OK;
+    if (timeout_ns == 0) return fail;
+    int64_t start = ff_now_ns();
+    int64_t deadline = timeout_ns < 0 ? INT64_MAX : start + timeout_ns;
+    if (r->spin_ns > 0) {
+        int64_t spin_end = start + r->spin_ns;
+        if (spin_end > deadline) spin_end = deadline;
+        for (unsigned i = 1;; i++) {
+            cpu_relax();
+            if (READY()) return FF_OK;
+            if ((i & 63) == 0 && ff_now_ns() >= spin_end) break;
+        }
+    }
+    _Atomic uint32_t *word = consumer ? &h->head : &h->tail;
+    _Atomic uint32_t *flag = consumer ? &h->consumer_sleeping : &h->producer_sleeping;
+    int rc = FF_OK;
+    for (;;) {
+        uint32_t seen = atomic_load_explicit(word, memory_order_acquire);
+        atomic_store_explicit(flag, 1, memory_order_relaxed);
+        atomic_thread_fence(memory_order_seq_cst); /* pairs with the publisher's fence */
+        if (READY()) break;
+        int64_t now = ff_now_ns();
+        if (now >= deadline) {
+            rc = fail;
+            break;
+        }
+        int64_t slice = deadline - now;
+        if (slice > FF_RING_SLEEP_SLICE_NS) slice = FF_RING_SLEEP_SLICE_NS;
+        ff_futex_wait((uint32_t *)word, seen, slice);
+    }
+    atomic_store_explicit(flag, 0, memory_order_relaxed);
+    return rc;
+#undef READY
+}
+
+/* Publish a new head (producer) or tail (consumer) and wake the other side if it sleeps. */
+static inline void publish(_Atomic uint32_t *word, uint32_t value, _Atomic uint32_t *flag) {
+    atomic_store_explicit(word, value, memory_order_release);
+    atomic_thread_fence(memory_order_seq_cst); /* pairs with the sleeper's fence */
+    if (atomic_load_explicit(flag, memory_order_relaxed)) ff_futex_wake((uint32_t *)word, 1);
+}
+
+int ff_ring_put(ff_ring_t *r, const void *item, uint32_t len, int64_t timeout_ns) {
+    if (!r || !r->mem || (!item && len) || len > r->slot_size) return FF_EINVAL;
+    int rc = ring_wait(r, 0, 1, timeout_ns);
+    if (rc != FF_OK) return rc;
+    ring_hdr_t *h = RH(r);
+    uint32_t hd = atomic_load_explicit(&h->head, memory_order_relaxed);
+    uint32_t i = hd & r->mask;
+    if (len) memcpy(r->slots + (size_t)i * r->slot_size, item, len);
+    r->lens[i] = len;
+    publish(&h->head, hd + 1, &h->consumer_sleeping);
+    return FF_OK;
+}
+
+int ff_ring_put_many(ff_ring_t *r, const uint8_t *items, size_t stride, const uint32_t *lens,
+                     uint32_t n, int64_t timeout_ns, uint32_t *done) {
+    if (done) *done = 0;
+    if (!r || !r->mem || !done || (!items && n)) return FF_EINVAL;
+    if (!lens && stride < r->slot_size && n > 1) return FF_EINVAL;
+    if (lens) {
+        for (uint32_t k = 0; k < n; k++)
+            if (lens[k] > r->slot_size || lens[k] > stride) return FF_EINVAL;
+    }
+    if (n == 0) return FF_OK;
+    ring_hdr_t *h = RH(r);
+    if (timeout_ns == 0 && producer_free(h, r->capacity) < n) return FF_EFULL;
+    int64_t deadline = timeout_ns < 0 ? INT64_MAX : ff_now_ns() + timeout_ns;
+    uint32_t k = 0;
+    while (k < n) {
+        uint32_t free = producer_free(h, r->capacity);
+        if (free == 0) {
+            int64_t left = -1;
+            if (timeout_ns >= 0) {
+                left = deadline - ff_now_ns();
+                if (left <= 0) return FF_EFULL;
+            }
+            int rc = ring_wait(r, 0, 1, left);
+            if (rc != FF_OK) return rc;
+            continue;
+        }
+        uint32_t batch = n - k < free ? n - k : free;
+        uint32_t hd = atomic_load_explicit(&h->head, memory_order_relaxed);
+        for (uint32_t j = 0; j < batch; j++) {
+            uint32_t i = (hd + j) & r->mask;
+            uint32_t len = lens ? lens[k + j] : r->slot_size;
+            memcpy(r->slots + (size_t)i * r->slot_size, items + (size_t)(k + j) * stride, len);
+            r->lens[i] = len;
+        }
+        publish(&h->head, hd + batch, &h->consumer_sleeping);
+        k += batch;
+        *done = k;
+    }
+    return FF_OK;
+}
+
+int ff_ring_get(ff_ring_t *r, void *out, uint32_t out_cap, uint32_t *len, int64_t timeout_ns) {
+    if (!r || !r->mem || !len || (!out && out_cap)) return FF_EINVAL;
+    int rc = ring_wait(r, 1, 1, timeout_ns);
+    if (rc != FF_OK) return rc;
+    ring_hdr_t *h = RH(r);
+    uint32_t t = atomic_load_explicit(&h->tail, memory_order_relaxed);
+    uint32_t i = t & r->mask;
+    uint32_t n = r->lens[i];
+    if (n > r->slot_size) n = r->slot_size; /* never trust shared memory for a copy length */
+    if (n > out_cap) return FF_EINVAL;
+    if (n) memcpy(out, r->slots + (size_t)i * r->slot_size, n);
+    *len = n;
+    publish(&h->tail, t + 1, &h->producer_sleeping);
+    return FF_OK;
+}
+
+int ff_ring_get_many(ff_ring_t *r, uint8_t *out, size_t stride, uint32_t *lens, uint32_t max,
+                     int64_t timeout_ns, uint32_t *got) {
+    if (got) *got = 0;
+    if (!r || !r->mem || !got || (!out && max) || (max && stride < r->slot_size))
+        return FF_EINVAL;
+    if (max == 0) return FF_OK;
+    ring_hdr_t *h = RH(r);
+    int rc = ring_wait(r, 1, 1, timeout_ns);
+    if (rc == FF_EEMPTY && timeout_ns == 0) return FF_OK;
+    if (rc != FF_OK) return rc;
+    uint32_t avail = consumer_avail(h);
+    if (avail > r->capacity) avail = r->capacity;
+    uint32_t n = avail < max ? avail : max;
+    uint32_t t = atomic_load_explicit(&h->tail, memory_order_relaxed);
+    uint32_t first = t & r->mask;
+    size_t ss = r->slot_size;
+    if (stride == ss) {
+        /* Contiguous destination: at most two copies (before and after the wrap). */
+        uint32_t n1 = r->capacity - first < n ? r->capacity - first : n;
+        memcpy(out, r->slots + (size_t)first * ss, (size_t)n1 * ss);
+        if (n > n1) memcpy(out + (size_t)n1 * ss, r->slots, (size_t)(n - n1) * ss);
+    } else {
+        for (uint32_t j = 0; j < n; j++)
+            memcpy(out + (size_t)j * stride, r->slots + (size_t)((t + j) & r->mask) * ss, ss);
+    }
+    if (lens) {
+        for (uint32_t j = 0; j < n; j++) {
+            uint32_t l = r->lens[(t + j) & r->mask];
+            lens[j] = l > r->slot_size ? r->slot_size : l;
+        }
+    }
+    publish(&h->tail, t + n, &h->producer_sleeping);
+    *got = n;
+    return FF_OK;
+}
