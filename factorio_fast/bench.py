@@ -1,0 +1,315 @@
+"""The seed's performance monitoring, as a measured suite: ``factorio-fast bench``.
+
+For every scenario: env steps per second (env steps, not vector steps), µs per vector step and
+per hand-off, observation bytes, memory (RSS and shared bytes), against the seed's target
+table, with baselines measured in the same run (Gymnasium ``SyncVectorEnv`` and
+``AsyncVectorEnv(shared_memory=True)`` over the single-env version of the same scenario), so the
+figures are ratios that survive a noisy machine.
+
+Timing: each configuration runs ``repeats`` timed blocks of about ``block_s`` seconds after a
+warm-up block; the row reports the median block.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+import numpy as np
+
+__all__ = ["Config", "Row", "plan", "run", "render_table", "write_plot", "machine_info"]
+
+SEED_TABLE = [  # the seed's "Target Performance Goals"
+    ("movement_micro", 1000, 64, "Shared Memory"),
+    ("mining_micro", 500, 256, "TCP Socket"),
+    ("building_micro", 200, 512, "TCP Socket"),
+    ("full_game", 50, 2048, "File/TCP"),
+]
+
+
+@dataclass
+class Config:
+    scenario: str
+    backend: str            # sim | gymnasium-sync | gymnasium-async
+    num_envs: int
+    num_workers: int = 0
+
+
+@dataclass
+class Row:
+    scenario: str
+    backend: str
+    num_envs: int
+    num_workers: int
+    sps: float | None
+    us_per_step: float | None
+    us_per_handoff: float | None
+    obs_bytes: int
+    target_sps: int | None
+    passed: bool | None
+    rss_mb: float
+    shared_bytes: int
+    repeats: list = field(default_factory=list)
+    note: str = ""
+
+
+def machine_info() -> dict:
+    import numpy
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cpus = os.cpu_count()
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), "")
+    except OSError:
+        pass
+    import factorio_fast
+    return {"platform": platform.platform(), "python": platform.python_version(),
+            "numpy": numpy.__version__, "cpus": cpus, "cpu_model": model,
+            "factorio_fast": factorio_fast.__version__,
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+
+
+def plan(quick: bool = False, scenarios=None) -> list[Config]:
+    """The configurations measured by default (about a minute on a 2-core machine)."""
+    from factorio_fast.scenarios import SCENARIOS
+    names = list(scenarios or SCENARIOS)
+    sizes = [1, 4096] if quick else [1, 64, 1024, 4096]
+    out = []
+    for name in names:
+        out += [Config(name, "sim", n) for n in sizes]
+        out += [Config(name, "sim", 4096, w) for w in (1, 2)]
+        out += [Config(name, "gymnasium-sync", 8), Config(name, "gymnasium-async", 4 if quick else 8)]
+    return out
+
+
+def _timed_blocks(step: Callable[[], None], steps_per_block: int, repeats: int) -> list[float]:
+    step()  # warm-up
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(steps_per_block):
+            step()
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def _calibrate(step: Callable[[], None], block_s: float) -> int:
+    n, t = 1, 0.0
+    while True:
+        t0 = time.perf_counter()
+        for _ in range(n):
+            step()
+        t = time.perf_counter() - t0
+        if t >= block_s / 4 or n >= 1 << 20:
+            return max(1, int(n * block_s / max(t, 1e-9)))
+        n *= 4
+
+
+def _action_pool(space, num_envs: int, rng, k: int = 8):
+    nvec = np.atleast_1d(getattr(space, "nvec", getattr(space, "n", None)))
+    shape = () if hasattr(space, "n") and not hasattr(space, "nvec") else nvec.shape
+    return [rng.integers(0, nvec.reshape((1,) * 1 + nvec.shape) if shape else int(nvec[0]),
+                         size=(num_envs,) + shape).astype(np.int32) for _ in range(k)]
+
+
+def _rss_mb() -> float:
+    import psutil
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def _measure_vec(cfg: Config, block_s: float, repeats: int, kwargs: dict):
+    from factorio_fast.vector import make_vec
+    rng = np.random.default_rng(0)
+    env = make_vec(cfg.scenario, cfg.num_envs, num_workers=cfg.num_workers, **kwargs)
+    try:
+        env.reset(seed=0)
+        pool = _action_pool(env.single_action_space, cfg.num_envs, rng)
+        i = [0]
+
+        def step():
+            env.step(pool[i[0] & 7])
+            i[0] += 1
+
+        n = _calibrate(step, block_s)
+        times = _timed_blocks(step, n, repeats)
+        obs_bytes = int(np.prod(env.single_observation_space.shape)) * env.single_observation_space.dtype.itemsize
+        return [n * cfg.num_envs / t for t in times], [t / n for t in times], obs_bytes, env.shared_bytes
+    finally:
+        env.close()
+
+
+def _measure_handoff(cfg: Config, block_s: float, repeats: int, kwargs: dict) -> float | None:
+    """Median µs of a vector step with one env per worker: the hand-off cost itself."""
+    if not cfg.num_workers:
+        return None
+    from factorio_fast.vector import make_vec
+    env = make_vec(cfg.scenario, cfg.num_workers, num_workers=cfg.num_workers, **kwargs)
+    try:
+        env.reset(seed=0)
+        a = _action_pool(env.single_action_space, cfg.num_workers, np.random.default_rng(1), 1)[0]
+        n = _calibrate(lambda: env.step(a), block_s / 2)
+        times = _timed_blocks(lambda: env.step(a), n, repeats)
+        return statistics.median(times) / n * 1e6
+    finally:
+        env.close()
+
+
+def _measure_gym(cfg: Config, block_s: float, repeats: int, kwargs: dict):
+    import gymnasium as gym
+
+    from factorio_fast.env import make
+    fns = [lambda: make(cfg.scenario, **kwargs) for _ in range(cfg.num_envs)]
+    if cfg.backend == "gymnasium-sync":
+        env = gym.vector.SyncVectorEnv(fns)
+    else:
+        env = gym.vector.AsyncVectorEnv(fns, shared_memory=True)
+    try:
+        env.reset(seed=0)
+        rng = np.random.default_rng(0)
+        pool = _action_pool(env.single_action_space, cfg.num_envs, rng)
+        i = [0]
+
+        def step():
+            env.step(pool[i[0] & 7])
+            i[0] += 1
+
+        n = _calibrate(step, block_s)
+        times = _timed_blocks(step, n, repeats)
+        space = env.single_observation_space
+        return ([n * cfg.num_envs / t for t in times], [t / n for t in times],
+                int(np.prod(space.shape)) * space.dtype.itemsize)
+    finally:
+        env.close()
+
+
+def run(configs: list[Config], *, block_s: float = 0.15, repeats: int = 5,
+        progress: bool = True, scenario_kwargs: dict | None = None) -> list[Row]:
+    """Measure every configuration; return one Row each (plus the seed's full_game row)."""
+    from factorio_fast.scenarios import SCENARIOS
+    kwargs = scenario_kwargs or {}
+    rows = []
+    bar = None
+    if progress:
+        try:
+            from tqdm.auto import tqdm
+            bar = tqdm(total=len(configs), desc="bench", unit="cfg", leave=False)
+        except ImportError:
+            bar = None
+    for cfg in configs:
+        if bar is not None:
+            bar.set_postfix_str(f"{cfg.scenario} {cfg.backend} n={cfg.num_envs} w={cfg.num_workers}")
+        target = getattr(SCENARIOS[cfg.scenario], "target_sps", None)
+        handoff_us = None
+        shared = 0
+        if cfg.backend == "sim":
+            sps_list, step_s, obs_bytes, shared = _measure_vec(cfg, block_s, repeats, kwargs)
+            handoff_us = _measure_handoff(cfg, block_s, repeats, kwargs)
+        else:
+            sps_list, step_s, obs_bytes = _measure_gym(cfg, block_s, repeats, kwargs)
+        sps = statistics.median(sps_list)
+        rows.append(Row(cfg.scenario, cfg.backend, cfg.num_envs, cfg.num_workers, sps,
+                        statistics.median(step_s) * 1e6, handoff_us, obs_bytes, target,
+                        (sps >= target) if target else None, _rss_mb(), shared,
+                        [round(s, 1) for s in sps_list]))
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    rows.append(Row("full_game", "factorio", 0, 0, None, None, None, 2048, 50, None, _rss_mb(), 0,
+                    note="needs a real Factorio server (not measurable on this machine)"))
+    return rows
+
+
+def _fmt(v, spec):
+    return "-" if v is None else format(v, spec)
+
+
+def render_table(rows: list[Row]) -> str:
+    """The rows as a fixed-width text table with PASS/FAIL against the seed's targets."""
+    head = (f"{'scenario':<15} {'backend':<16} {'envs':>5} {'wrk':>3} {'SPS':>13} "
+            f"{'µs/step':>10} {'µs/handoff':>10} {'obs B':>5} {'target':>6} {'×target':>9} "
+            f"{'result':>6}")
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        ratio = (r.sps / r.target_sps) if (r.sps and r.target_sps) else None
+        result = "n/a" if r.passed is None else ("PASS" if r.passed else "FAIL")
+        lines.append(
+            f"{r.scenario:<15} {r.backend:<16} {r.num_envs:>5} {r.num_workers:>3} "
+            f"{_fmt(r.sps, ',.0f'):>13} {_fmt(r.us_per_step, ',.1f'):>10} "
+            f"{_fmt(r.us_per_handoff, '.1f'):>10} {r.obs_bytes:>5} {_fmt(r.target_sps, 'd'):>6} "
+            f"{_fmt(ratio, ',.0f'):>9} {result:>6}")
+    lines.append("")
+    lines += summary(rows)
+    return "\n".join(lines)
+
+
+def summary(rows: list[Row]) -> list[str]:
+    """Same-run ratios: ours vs the Gymnasium baselines, and workers vs in-process."""
+    out = []
+    by = {(r.scenario, r.backend, r.num_envs, r.num_workers): r for r in rows}
+    for name in dict.fromkeys(r.scenario for r in rows if r.backend == "sim"):
+        big = max((r.num_envs for r in rows if r.scenario == name and r.backend == "sim"), default=0)
+        inproc = by.get((name, "sim", big, 0))
+        parts = []
+        for key, label in (("gymnasium-sync", "SyncVectorEnv"), ("gymnasium-async", "AsyncVectorEnv")):
+            base = next((r for r in rows if r.scenario == name and r.backend == key), None)
+            if inproc and base and base.sps:
+                parts.append(f"{inproc.sps / base.sps:,.0f}× {label}")
+        w1, w2 = by.get((name, "sim", big, 1)), by.get((name, "sim", big, 2))
+        if w1 and inproc:
+            parts.append(f"1 worker = {w1.sps / inproc.sps:.2f}× in-process")
+        if w1 and w2:
+            parts.append(f"2 workers = {w2.sps / w1.sps:.2f}× 1 worker")
+        if parts:
+            out.append(f"{name} @ {big} envs: " + ", ".join(parts))
+    return out
+
+
+def write_json(rows: list[Row], path: str, machine: dict | None = None) -> None:
+    with open(path, "w") as f:
+        json.dump({"machine": machine or machine_info(), "rows": [asdict(r) for r in rows]}, f,
+                  indent=1)
+
+
+def write_plot(rows: list[Row], path: str) -> bool:
+    """PNG: SPS against num_envs (in-process) and worker counts, per scenario, log scale."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    names = list(dict.fromkeys(r.scenario for r in rows if r.backend == "sim"))
+    fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 4), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        mine = [r for r in rows if r.scenario == name]
+        inproc = sorted((r for r in mine if r.backend == "sim" and r.num_workers == 0),
+                        key=lambda r: r.num_envs)
+        ax.plot([r.num_envs for r in inproc], [r.sps for r in inproc], "o-", label="sim, in-process")
+        for r in mine:
+            if r.backend == "sim" and r.num_workers:
+                ax.plot([r.num_envs], [r.sps], "s", label=f"sim, {r.num_workers} worker(s)")
+            elif r.backend.startswith("gymnasium"):
+                ax.plot([r.num_envs], [r.sps], "x", ms=9, label=r.backend)
+        target = mine[0].target_sps if mine else None
+        if target:
+            ax.axhline(target, color="red", ls="--", lw=1, label=f"seed target {target}")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("num_envs")
+        ax.set_ylabel("env steps / s")
+        ax.set_title(name)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True

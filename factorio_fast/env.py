@@ -1,0 +1,123 @@
+"""Single environments: ``factorio_fast.make(name, **kw)`` -> ``gymnasium.Env``.
+
+A single env is a batch of one in the native simulator, so it shares every line of mechanics
+with the vector env; use ``make_vec`` for speed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from factorio_fast.errors import InvalidArgumentError
+
+BACKENDS = ("sim", "factorio")
+
+
+def _check_backend(backend: str) -> None:
+    if backend == "factorio":
+        raise InvalidArgumentError(
+            "backend='factorio' (real headless Factorio over RCON) is not part of this release "
+            "yet; use backend='sim' (the embedded simulator, same spaces)")
+    if backend != "sim":
+        raise InvalidArgumentError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
+
+
+def _new_sim(name: str, num_envs: int, kwargs: dict):
+    from factorio_fast._sim import BatchSim
+    return BatchSim(name, num_envs, **kwargs)
+
+
+def _seed_entropy() -> int:
+    return int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> 1)
+
+
+class FactorioEnv(gym.Env):
+    """One environment of a scenario (see ``factorio_fast.SCENARIOS``).
+
+    ``info`` holds ``position`` (x, y in tiles, exact multiples of 1/256), ``tick`` and, where
+    the scenario has an inventory, ``inventory`` (item name -> count).
+    """
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 15}
+
+    def __init__(self, name: str, *, render_mode: str | None = None, backend: str = "sim",
+                 **scenario_kwargs: Any):
+        _check_backend(backend)
+        if render_mode not in (None, "rgb_array"):
+            raise InvalidArgumentError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
+        self._sim = _new_sim(name, 1, scenario_kwargs)
+        self.name = name
+        self.render_mode = render_mode
+        self.observation_space = self._sim.single_observation_space
+        self.action_space = self._sim.single_action_space
+        self.spec = None
+        self._obs = np.zeros((1,) + tuple(self._sim.obs_shape), self._sim.obs_dtype)
+        self._rew = np.zeros(1, np.float32)
+        self._term = np.zeros(1, np.bool_)
+        self._trunc = np.zeros(1, np.bool_)
+        self._act = np.zeros((1,) + tuple(self._sim.action_shape), np.int32)
+        self._needs_reset = True
+        from factorio_fast.scenarios import SCENARIOS
+        self._has_inventory = bool(getattr(SCENARIOS.get(name), "has_inventory", True))
+
+    def _info(self) -> dict:
+        from factorio_fast.codec import ITEM_NAMES
+        pos = self._sim.positions()[0]
+        info = {"position": (float(pos[0]) / 256.0, float(pos[1]) / 256.0),
+                "tick": int(self._sim.ticks()[0])}
+        if self._has_inventory:
+            inv = self._sim.inventories()[0]
+            info["inventory"] = {ITEM_NAMES[i]: int(c) for i, c in enumerate(inv) if c and ITEM_NAMES[i]}
+        return info
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        s = seed if seed is not None else int(self.np_random.integers(0, 2**63 - 1))
+        self._sim.reset(np.array([s], np.uint64), obs=self._obs)
+        self._needs_reset = False
+        return self._obs[0].copy(), self._info()
+
+    def step(self, action):
+        if self._needs_reset:
+            raise gym.error.ResetNeeded("call reset() before step() (and after an episode ends)")
+        a = np.asarray(action)
+        if a.shape != tuple(self._sim.action_shape):
+            raise InvalidArgumentError(
+                f"action must have shape {tuple(self._sim.action_shape)}, got {a.shape}")
+        self._sim.step(a.reshape((1,) + a.shape), obs=self._obs, rewards=self._rew,
+                       terminated=self._term, truncated=self._trunc, autoreset="next_step")
+        term, trunc = bool(self._term[0]), bool(self._trunc[0])
+        self._needs_reset = term or trunc
+        return self._obs[0].copy(), float(self._rew[0]), term, trunc, self._info()
+
+    def render(self):
+        if self.render_mode != "rgb_array":
+            return None
+        return self._sim.render(0)
+
+    def close(self):
+        sim, self._sim = getattr(self, "_sim", None), None
+        if sim is not None and hasattr(sim, "close"):
+            sim.close()
+
+
+def make(name: str, *, backend: str = "sim", render_mode: str | None = None,
+         **scenario_kwargs: Any) -> FactorioEnv:
+    """Create one Gymnasium environment of scenario ``name``.
+
+    Parameters
+    ----------
+    name : str
+        A key of ``factorio_fast.SCENARIOS`` (``movement_micro``, ``mining_micro``,
+        ``building_micro``).
+    backend : {"sim"}
+        ``"sim"``: the embedded native simulator. (``"factorio"`` comes with the real-Factorio
+        backend.)
+    render_mode : {None, "rgb_array"}
+    **scenario_kwargs
+        ``ticks_per_step``, ``obstacles`` and the scenario's own options.
+    """
+    return FactorioEnv(name, backend=backend, render_mode=render_mode, **scenario_kwargs)

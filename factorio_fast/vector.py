@@ -1,0 +1,587 @@
+"""Vector environments: ``make_vec(name, num_envs, num_workers=0, ...)``.
+
+Two execution modes behind one ``gymnasium.vector.VectorEnv``:
+
+* ``num_workers=0``: the whole batch steps in this process, in one C call with the GIL released.
+* ``num_workers=k``: k worker processes each own a contiguous shard of envs. Actions,
+  observations, rewards and flags live in one shared-memory segment; one hand-off per worker
+  per step (``factorio_fast.Handoff``: spin briefly, then futex sleep), never one per env.
+
+And two calling conventions:
+
+* sync: ``step(actions)`` steps every env and returns every env.
+* async, EnvPool-style: ``make_vec(..., batch_size=b)`` then ``async_reset()``, ``recv()`` ->
+  the first ``b`` envs to finish (``info["env_id"]``), ``send(actions, env_ids)``. Envs step in
+  groups (a worker's shard, or ``b`` envs in-process), so ``b`` is a whole number of groups.
+
+Returned arrays are views into the env's buffers (shared memory with workers), valid until the
+next ``step``/``recv``/``reset``; they wrap zero-copy with ``torch.from_numpy``. Pass
+``copy=True`` to get owned arrays.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+import time
+import weakref
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from factorio_fast.env import _check_backend, _new_sim, _seed_entropy
+from factorio_fast.errors import ClosedError, InvalidArgumentError, WorkerError
+
+CMD_READY, CMD_STEP, CMD_RESET, CMD_CLOSE = 1, 2, 3, 4
+AUTORESET_CODES = {AutoresetMode.NEXT_STEP: 0, AutoresetMode.SAME_STEP: 1}
+_AUTORESET_NAMES = {0: "next_step", 1: "same_step"}
+ERROR_BYTES = 2048  # per-worker slot for an error message written by the worker
+_ALIGN = 64
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Byte offsets of every array in the shared segment (computed identically on both sides)."""
+
+    num_envs: int
+    num_workers: int
+    obs_shape: tuple
+    obs_dtype: str
+    action_shape: tuple
+    handoff_size: int
+
+    def arrays(self):
+        n = self.num_envs
+        return [
+            ("actions", np.int32, (n,) + self.action_shape),
+            ("seeds", np.uint64, (n,)),
+            ("reset_mask", np.bool_, (n,)),
+            ("obs", np.dtype(self.obs_dtype), (n,) + self.obs_shape),
+            ("final_obs", np.dtype(self.obs_dtype), (n,) + self.obs_shape),
+            ("rewards", np.float32, (n,)),
+            ("terminated", np.bool_, (n,)),
+            ("truncated", np.bool_, (n,)),
+            ("final_mask", np.bool_, (n,)),
+            ("errors", np.uint8, (max(self.num_workers, 1), ERROR_BYTES)),
+        ]
+
+    def offsets(self):
+        off = _round_up(self.handoff_size)
+        out = {}
+        for name, dtype, shape in self.arrays():
+            out[name] = (off, dtype, shape)
+            off = _round_up(off + int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize)
+        return out, off
+
+
+def _round_up(x: int) -> int:
+    return (x + _ALIGN - 1) // _ALIGN * _ALIGN
+
+
+def _views(arena, layout: _Layout) -> dict:
+    offsets, _ = layout.offsets()
+    return {name: arena.ndarray(dtype, shape, off) for name, (off, dtype, shape) in offsets.items()}
+
+
+def _shard_bounds(num_envs: int, parts: int) -> list[tuple[int, int]]:
+    base, extra = divmod(num_envs, parts)
+    bounds, lo = [], 0
+    for i in range(parts):
+        hi = lo + base + (1 if i < extra else 0)
+        bounds.append((lo, hi))
+        lo = hi
+    return bounds
+
+
+def _step_shard(sim, bufs: dict, lo: int, hi: int, mode: int) -> None:
+    sl = slice(lo, hi)
+    sim.step(bufs["actions"][sl], obs=bufs["obs"][sl], rewards=bufs["rewards"][sl],
+             terminated=bufs["terminated"][sl], truncated=bufs["truncated"][sl],
+             autoreset=_AUTORESET_NAMES[mode], final_obs=bufs["final_obs"][sl],
+             final_mask=bufs["final_mask"][sl])
+
+
+def _reset_shard(sim, bufs: dict, lo: int, hi: int, masked: bool) -> None:
+    sl = slice(lo, hi)
+    if masked:
+        ids = np.flatnonzero(bufs["reset_mask"][sl])
+        if ids.size:
+            sim.reset(bufs["seeds"][sl][ids], ids, obs=bufs["obs"][sl])
+    else:
+        sim.reset(bufs["seeds"][sl], obs=bufs["obs"][sl])
+    bufs["final_mask"][sl] = False
+
+
+def _worker_main(arena_name: str, layout: _Layout, worker: int, lo: int, hi: int, name: str,
+                 kwargs: dict, poll_s: float) -> None:
+    """Body of a worker process: attach, build the shard's simulator, serve commands."""
+    # Ctrl-C goes to the whole process group; the trainer shuts workers down cleanly instead.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from factorio_fast._bridge import Handoff, SharedArena
+
+    arena = SharedArena.attach(arena_name)
+    handoff = Handoff(arena, 0, layout.num_workers, create=False)
+    bufs = _views(arena, layout)
+    err = bufs["errors"][worker]
+    try:
+        sim = _new_sim(name, hi - lo, kwargs)
+    except BaseException as exc:  # report and stop: the trainer raises WorkerError
+        _write_error(err, exc)
+        handoff.wait_command(worker, 60.0)
+        handoff.complete(worker, 1)
+        return
+    while True:
+        try:
+            cmd, arg = handoff.wait_command(worker, poll_s)
+        except TimeoutError:
+            continue  # the trainer is alive but idle; Handoff raises if it died
+        except Exception:
+            return  # trainer gone: exit instead of lingering as an orphan
+        if cmd == CMD_CLOSE:
+            handoff.complete(worker, 0)
+            return
+        try:
+            if cmd == CMD_STEP:
+                _step_shard(sim, bufs, lo, hi, arg)
+            elif cmd == CMD_RESET:
+                _reset_shard(sim, bufs, lo, hi, bool(arg))
+            status = 0
+        except BaseException as exc:
+            _write_error(err, exc)
+            status = 1
+        handoff.complete(worker, status)
+
+
+def _write_error(slot: np.ndarray, exc: BaseException) -> None:
+    msg = f"{type(exc).__name__}: {exc}".encode("utf-8", "replace")[: ERROR_BYTES - 1]
+    slot[: len(msg)] = np.frombuffer(msg, np.uint8)
+    slot[len(msg)] = 0
+
+
+def _read_error(slot: np.ndarray) -> str:
+    raw = bytes(slot)
+    return raw[: raw.index(0)].decode("utf-8", "replace") if 0 in raw else raw.decode("utf-8", "replace")
+
+
+class FactorioVectorEnv(VectorEnv):
+    """A batch of ``num_envs`` environments of one scenario. Create it with ``make_vec``."""
+
+    def __init__(self, name: str, num_envs: int, *, num_workers: int = 0,
+                 autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
+                 batch_size: int | None = None, copy: bool = False,
+                 start_method: str | None = None, timeout: float = 30.0,
+                 **scenario_kwargs: Any):
+        if not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
+            raise InvalidArgumentError(f"num_envs must be a positive int, got {num_envs!r}")
+        if not isinstance(num_workers, (int, np.integer)) or not 0 <= num_workers <= num_envs:
+            raise InvalidArgumentError(f"num_workers must be in 0..num_envs, got {num_workers!r}")
+        try:
+            mode = AutoresetMode(autoreset_mode) if not isinstance(autoreset_mode, str) else \
+                {"next_step": AutoresetMode.NEXT_STEP, "same_step": AutoresetMode.SAME_STEP}.get(
+                    autoreset_mode.lower(), None) or AutoresetMode(autoreset_mode)
+        except ValueError:
+            mode = None
+        if mode not in AUTORESET_CODES:
+            raise InvalidArgumentError(
+                f"autoreset_mode must be 'next_step' or 'same_step', got {autoreset_mode!r}")
+        self._closed = True  # until construction completes
+        self.name = name
+        self.num_envs = int(num_envs)
+        self.num_workers = int(num_workers)
+        self.copy = copy
+        self.timeout = float(timeout)
+        self._mode = mode
+        self._kwargs = dict(scenario_kwargs)
+        self.metadata = {"autoreset_mode": mode, "render_modes": ["rgb_array"]}
+        self.render_mode = None
+
+        # A probe simulator of one env gives the spaces (cheap; validates the kwargs here).
+        probe = _new_sim(name, 1, self._kwargs)
+        self._obs_shape = tuple(probe.obs_shape)
+        self._obs_dtype = np.dtype(probe.obs_dtype)
+        self._action_shape = tuple(probe.action_shape)
+        self._nvec = np.asarray(probe.action_nvec, dtype=np.int64)
+        self.single_observation_space = probe.single_observation_space
+        self.single_action_space = probe.single_action_space
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        del probe
+
+        # Groups: the unit of stepping (a worker's shard, or a slice in async in-process mode).
+        if batch_size is None:
+            batch_size = self.num_envs
+        if not 1 <= batch_size <= self.num_envs:
+            raise InvalidArgumentError(f"batch_size must be in 1..num_envs, got {batch_size}")
+        self.batch_size = int(batch_size)
+        self.is_async = self.batch_size < self.num_envs
+        if self.num_workers:
+            groups = _shard_bounds(self.num_envs, self.num_workers)
+        elif self.is_async:
+            groups = _shard_bounds(self.num_envs, self.num_envs // self.batch_size)
+        else:
+            groups = [(0, self.num_envs)]
+        if self.is_async:
+            sizes = {hi - lo for lo, hi in groups}
+            if self.num_envs % len(groups) or len(sizes) != 1 or self.batch_size % sizes.pop():
+                raise InvalidArgumentError(
+                    f"async mode steps envs in {len(groups)} equal groups: num_envs "
+                    f"({self.num_envs}) must divide evenly and batch_size ({self.batch_size}) "
+                    "must be a multiple of the group size")
+        self._groups = groups
+        self._group_of = np.repeat(np.arange(len(groups)), [hi - lo for lo, hi in groups])
+        self._ready: list[int] = []          # groups finished, not yet returned (async)
+        self._pending: set[int] = set()      # groups stepping (async)
+        self._needs_reset = True
+        self._rng = np.random.default_rng()
+
+        self._arena = None
+        self._handoff = None
+        self._handoff_ref: list = []   # shared with the finalizer, which must not hold self
+        self._procs: list = []
+        if self.num_workers:
+            self._start_workers(start_method)
+        else:
+            self._bufs = {n: np.zeros(shape, dtype) for n, dtype, shape in self._layout(0).arrays()}
+            self._sims = [_new_sim(name, hi - lo, self._kwargs) for lo, hi in groups]
+        self._closed = False
+        self._finalizer = weakref.finalize(self, FactorioVectorEnv._cleanup, self._procs,
+                                           self._handoff_ref, self.timeout)
+
+    # ---------------------------------------------------------------------------- workers
+
+    def _layout(self, handoff_size: int) -> _Layout:
+        return _Layout(self.num_envs, self.num_workers, self._obs_shape, self._obs_dtype.str,
+                       self._action_shape, handoff_size)
+
+    def _start_workers(self, start_method: str | None) -> None:
+        from factorio_fast._bridge import Handoff, SharedArena
+
+        layout = self._layout(Handoff.size_for(self.num_workers))
+        _, total = layout.offsets()
+        self._arena = SharedArena.create(total)
+        self._handoff = Handoff(self._arena, 0, self.num_workers, create=True)
+        self._handoff_ref.append(self._handoff)
+        self._bufs = _views(self._arena, layout)
+        ctx = mp.get_context(start_method)
+        poll = min(1.0, self.timeout)
+        try:
+            for w, (lo, hi) in enumerate(self._groups):
+                p = ctx.Process(target=_worker_main, name=f"factorio_fast-{self.name}-{w}",
+                                args=(self._arena.name, layout, w, lo, hi, self.name,
+                                      self._kwargs, poll), daemon=True)
+                p.start()
+                self._procs.append(p)
+                self._handoff.set_worker_pid(w, p.pid)
+            # Handshake: every worker has attached and built its simulator.
+            self._handoff.post_all(CMD_READY)
+            self._wait_all()
+        except BaseException:
+            FactorioVectorEnv._cleanup(self._procs, [self._handoff], 1.0)
+            self._arena.unlink()
+            raise
+        # Everyone is attached: drop the name so a crash cannot leak it in /dev/shm.
+        self._arena.unlink()
+
+    def _raise_worker_error(self, w: int, exc: BaseException | None = None) -> None:
+        p = self._procs[w] if w < len(self._procs) else None
+        code = None
+        if p is not None:
+            p.join(0.2)
+            code = p.exitcode
+        detail = _read_error(self._bufs["errors"][w])
+        if code is not None and code < 0:
+            how = f"was killed by signal {-code} ({signal.Signals(-code).name})"
+        elif code is not None:
+            how = f"exited with status {code}"
+        else:
+            how = "failed"
+        msg = f"worker {w} (pid {p.pid if p else '?'}) {how}"
+        if detail:
+            msg += f": {detail}"
+        self._broken = True
+        raise WorkerError(msg, pid=p.pid if p else None, exitcode=code) from exc
+
+    def _check_statuses(self, workers) -> None:
+        for w in workers:
+            if self._handoff.status(w) != 0:
+                self._raise_worker_error(w)
+
+    def _wait_all(self) -> None:
+        try:
+            self._handoff.wait_all(self.timeout)
+        except WorkerError as exc:
+            self._raise_worker_error(self._dead_worker(exc), exc)
+        self._check_statuses(range(self.num_workers))
+
+    def _dead_worker(self, exc: WorkerError) -> int:
+        for w, p in enumerate(self._procs):
+            if exc.pid is not None and p.pid == exc.pid:
+                return w
+        for w, p in enumerate(self._procs):
+            if not p.is_alive():
+                return w
+        return 0
+
+    # ---------------------------------------------------------------------------- API
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ClosedError("this vector env is closed")
+        if getattr(self, "_broken", False):
+            raise WorkerError("a worker of this vector env failed earlier; close() it and make a new one")
+
+    def _seeds(self, seed) -> np.ndarray:
+        if seed is None:
+            base = _seed_entropy()
+            return (np.uint64(base) + np.arange(self.num_envs, dtype=np.uint64))
+        if isinstance(seed, (int, np.integer)):
+            if seed < 0:
+                raise InvalidArgumentError(f"seed must be >= 0, got {seed}")
+            return np.uint64(seed) + np.arange(self.num_envs, dtype=np.uint64)
+        seeds = np.asarray(seed)
+        if seeds.shape != (self.num_envs,) or seeds.dtype.kind not in "iu" or (seeds < 0).any():
+            raise InvalidArgumentError(
+                f"seed must be an int or {self.num_envs} non-negative ints, got {seed!r}")
+        return seeds.astype(np.uint64)
+
+    def _run(self, cmd: int, arg: int, groups) -> None:
+        """Run a command on the given groups and wait for them (sync path)."""
+        if self.num_workers:
+            for g in groups:
+                self._handoff.post(g, cmd, arg)
+            for g in groups:
+                try:
+                    self._handoff.wait(g, self.timeout)
+                except WorkerError as exc:
+                    self._raise_worker_error(self._dead_worker(exc), exc)
+            self._check_statuses(groups)
+        else:
+            for g in groups:
+                lo, hi = self._groups[g]
+                if cmd == CMD_STEP:
+                    _step_shard(self._sims[g], self._bufs, lo, hi, arg)
+                    # _step_shard indexes the whole buffers with the group's slice; the group's
+                    # simulator is local, so that is the right shard.
+                else:
+                    _reset_shard(self._sims[g], self._bufs, lo, hi, bool(arg))
+
+    def reset(self, *, seed=None, options: dict | None = None):
+        """Reset every env (or those in ``options["reset_mask"]``); env i gets ``seed + i``."""
+        self._check_open()
+        if self._pending:
+            self._drain()
+        seeds = self._seeds(seed)
+        mask = None if options is None else options.get("reset_mask")
+        b = self._bufs
+        b["seeds"][:] = seeds
+        if mask is not None:
+            mask = np.asarray(mask)
+            if mask.shape != (self.num_envs,) or mask.dtype != np.bool_:
+                raise InvalidArgumentError(f"reset_mask must be a bool array of shape ({self.num_envs},)")
+            b["reset_mask"][:] = mask
+        self._run(CMD_RESET, int(mask is not None), range(len(self._groups)))
+        self._needs_reset = False
+        self._ready, self._pending = [], set()
+        return self._out(b["obs"]), {}
+
+    def _out(self, a: np.ndarray) -> np.ndarray:
+        return a.copy() if self.copy else a
+
+    def _validated_actions(self, actions, count: int) -> np.ndarray:
+        a = np.asarray(actions)
+        want = (count,) + self._action_shape
+        if a.shape != want:
+            raise InvalidArgumentError(f"actions must have shape {want}, got {a.shape}")
+        if a.dtype.kind not in "iu":
+            if a.dtype.kind == "f" and np.isnan(a).any():
+                raise InvalidArgumentError("actions contain NaN")
+            raise InvalidArgumentError(f"actions must be integers, got dtype {a.dtype}")
+        bad = (a < 0) | (a >= self._nvec)
+        if bad.any():
+            i = int(np.argwhere(bad)[0][0])
+            raise InvalidArgumentError(
+                f"action of env {i} out of range: {a[i].tolist()} (valid: 0..nvec-1, nvec="
+                f"{self._nvec.tolist()})")
+        return a
+
+    def step(self, actions):
+        """Step every env (sync mode). Returns views valid until the next call."""
+        self._check_open()
+        if self.is_async:
+            self.send(actions)
+            return self.recv()
+        if self._needs_reset:
+            raise gym.error.ResetNeeded("call reset() before step()")
+        b = self._bufs
+        b["actions"][...] = self._validated_actions(actions, self.num_envs)
+        self._run(CMD_STEP, AUTORESET_CODES[self._mode], range(len(self._groups)))
+        infos = {}
+        if self._mode == AutoresetMode.SAME_STEP:
+            infos = {"final_obs": self._out(b["final_obs"]), "_final_obs": self._out(b["final_mask"])}
+        return (self._out(b["obs"]), self._out(b["rewards"]), self._out(b["terminated"]),
+                self._out(b["truncated"]), infos)
+
+    # ---------------------------------------------------------------------------- async
+
+    def async_reset(self, *, seed=None, options: dict | None = None) -> None:
+        """Reset every env; afterwards ``recv()`` returns them ``batch_size`` at a time."""
+        self.reset(seed=seed, options=options)
+        self._ready = list(range(len(self._groups)))
+
+    def send(self, actions, env_id=None) -> None:
+        """Start stepping the envs ``env_id`` (default: all) with ``actions`` (one per env)."""
+        self._check_open()
+        if self._needs_reset:
+            raise gym.error.ResetNeeded("call reset() or async_reset() before send()")
+        ids = np.arange(self.num_envs) if env_id is None else np.asarray(env_id, dtype=np.int64)
+        if ids.ndim != 1 or ids.size == 0 or (ids < 0).any() or (ids >= self.num_envs).any():
+            raise InvalidArgumentError(f"env_id must be 1-D ids in 0..{self.num_envs - 1}")
+        a = self._validated_actions(actions, ids.size)
+        groups = np.unique(self._group_of[ids])
+        covered = np.concatenate([np.arange(*self._groups[g]) for g in groups])
+        if covered.size != ids.size or not np.array_equal(np.sort(ids), covered):
+            raise InvalidArgumentError("send() takes whole groups: pass the env_id returned by recv()")
+        if any(int(g) in self._pending for g in groups):
+            raise InvalidArgumentError("some of these envs are still stepping; recv() them first")
+        self._bufs["actions"][ids] = a
+        mode = AUTORESET_CODES[self._mode]
+        for g in groups:
+            g = int(g)
+            if g in self._ready:
+                self._ready.remove(g)
+            if self.num_workers:
+                self._handoff.post(g, CMD_STEP, mode)
+                self._pending.add(g)
+            else:
+                self._run(CMD_STEP, mode, [g])
+                self._ready.append(g)
+
+    def recv(self):
+        """Wait for ``batch_size`` envs to finish; return their results and ``info["env_id"]``."""
+        self._check_open()
+        need = self.batch_size
+        done: list[int] = []
+        while sum(self._groups[g][1] - self._groups[g][0] for g in done) < need:
+            if self._ready:
+                done.append(self._ready.pop(0))
+                continue
+            if not self._pending:
+                raise InvalidArgumentError("recv() without enough envs in flight: send() first")
+            try:
+                finished = self._handoff.wait_any(self.timeout)
+            except WorkerError as exc:
+                self._raise_worker_error(self._dead_worker(exc), exc)
+            self._check_statuses(finished)
+            for g in finished:
+                self._pending.discard(g)
+                self._ready.append(g)
+        ids = np.concatenate([np.arange(*self._groups[g]) for g in done])
+        b = self._bufs
+        if len(done) == 1:
+            sl = slice(*self._groups[done[0]])
+            take = (lambda x: self._out(x[sl]))
+        else:
+            take = (lambda x: x[ids])
+        infos = {"env_id": ids}
+        if self._mode == AutoresetMode.SAME_STEP:
+            infos["final_obs"] = take(b["final_obs"])
+            infos["_final_obs"] = take(b["final_mask"])
+        return (take(b["obs"]), take(b["rewards"]), take(b["terminated"]), take(b["truncated"]),
+                infos)
+
+    def _drain(self) -> None:
+        while self._pending:
+            finished = self._handoff.wait_any(self.timeout)
+            self._pending.difference_update(finished)
+
+    # ---------------------------------------------------------------------------- misc
+
+    def render(self, env_id: int = 0):
+        """RGB array of env ``env_id`` (in-process mode only)."""
+        self._check_open()
+        if self.num_workers:
+            raise InvalidArgumentError("render() of a worker-backed vector env is not supported; "
+                                       "use make(name, render_mode='rgb_array')")
+        g = int(self._group_of[env_id])
+        return self._sims[g].render(env_id - self._groups[g][0])
+
+    @property
+    def shared_bytes(self) -> int:
+        """Bytes of shared memory the env maps (0 in-process)."""
+        return self._arena.size if self._arena is not None else 0
+
+    @staticmethod
+    def _cleanup(procs: list, handoffs: list, timeout: float) -> None:
+        handoff = handoffs[0] if handoffs else None
+        if handoff is not None:
+            for w, p in enumerate(procs):
+                if p.is_alive():
+                    try:
+                        handoff.post(w, CMD_CLOSE, 0)
+                    except Exception:
+                        pass
+        deadline = time.monotonic() + min(timeout, 5.0)
+        for p in procs:
+            p.join(max(0.0, deadline - time.monotonic()))
+        for p in procs:
+            if p.is_alive():
+                p.kill()
+                p.join(1.0)
+
+    def close(self, **kwargs) -> None:
+        """Stop the workers and release shared memory. Idempotent; safe after a worker died."""
+        if getattr(self, "_closed", True):
+            return
+        self._closed = True
+        self.closed = True
+        self._finalizer.detach()
+        FactorioVectorEnv._cleanup(self._procs, [self._handoff] if self._handoff else [],
+                                   self.timeout)
+        self._bufs = {}
+        self._handoff = None
+        self._handoff_ref.clear()
+        if self._arena is not None:
+            self._arena.unlink()
+            try:
+                self._arena.close()
+            except BufferError:
+                pass  # the caller still holds views; the mapping goes with the last of them
+            self._arena = None
+        self._sims = []
+
+
+def make_vec(name: str, num_envs: int, backend: str = "sim", num_workers: int = 0,
+             **kwargs: Any) -> FactorioVectorEnv:
+    """Create a ``gymnasium.vector.VectorEnv`` of ``num_envs`` envs of scenario ``name``.
+
+    Parameters
+    ----------
+    name : str
+        A key of ``factorio_fast.SCENARIOS``.
+    num_envs : int
+    backend : {"sim"}
+    num_workers : int
+        0: step the whole batch in this process (one C call). k > 0: k worker processes over
+        shared memory.
+    autoreset_mode : {"next_step", "same_step"}
+        Gymnasium's autoreset convention (declared in ``metadata["autoreset_mode"]``). In
+        ``same_step`` mode ``infos["final_obs"]`` / ``infos["_final_obs"]`` are preallocated
+        arrays (the final observation of envs that ended, and the mask).
+    batch_size : int, optional
+        ``< num_envs`` turns on EnvPool-style async ``send``/``recv``.
+    copy : bool
+        Return owned arrays instead of views valid until the next call.
+    start_method : {"fork", "spawn", "forkserver"}, optional
+        Worker start method (default: the platform's).
+    timeout : float
+        Seconds to wait for a worker before raising (a dead worker is reported sooner).
+    **kwargs
+        Scenario options: ``ticks_per_step``, ``obstacles``, ...
+    """
+    _check_backend(backend)
+    return FactorioVectorEnv(name, num_envs, num_workers=num_workers, **kwargs)
