@@ -1,0 +1,563 @@
+/* ff_sim.c - batch of envs: scenario generation, action application, observations, rewards,
+ * termination and autoreset. Mirrored line by line by factorio_fast/_reference_sim.py. */
+#include "ff_sim.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const ff_scenario_info_t ff_scenarios[FF_NUM_SCENARIOS] = {
+    [FF_SCEN_MOVEMENT] = {"movement_micro", 32, 32, 64, 100, 1, {9, 0, 0}, 8, 24, 256, 0, 1000},
+    [FF_SCEN_MINING] = {"mining_micro", 64, 64, 256, 300, 1, {34, 0, 0}, 10, 32, 1024, 10, 500},
+    [FF_SCEN_BUILDING] = {"building_micro", 128, 128, 512, 500, 3, {FF_BA_COUNT, 9, 9}, 10, 64,
+                          4096, 5, 200},
+};
+
+const ff_scenario_info_t *ff_scenario_info(int32_t scenario) {
+    if (scenario < 0 || scenario >= FF_NUM_SCENARIOS) return NULL;
+    return &ff_scenarios[scenario];
+}
+
+static inline void ff_put16(uint8_t *p, uint32_t v) {
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+static inline void ff_put32(uint8_t *p, uint32_t v) {
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+static inline int32_t ff_abs32(int32_t a) { return a < 0 ? -a : a; }
+static inline uint32_t ff_sat16(int32_t v) { return v < 0 ? 0 : v > 65535 ? 65535 : (uint32_t)v; }
+static inline uint32_t ff_sat8(int32_t v) { return v < 0 ? 0 : v > 255 ? 255 : (uint32_t)v; }
+static inline uint32_t ff_clamp_i8(int32_t v) { return (uint8_t)(int8_t)(v < -128 ? -128 : v > 127 ? 127 : v); }
+
+/* A tile the character may start on / a target may be: walkable, no building, no resource. */
+static int ff_free_tile(const ff_world_t *wd, int32_t tx, int32_t ty) {
+    uint8_t c = wd->tile[ty * wd->w + tx];
+    return !(c & FF_TILE_BUILDING) && !ff_tile_table[c & FF_TILE_ID_MASK].blocks_character &&
+           !wd->resg[ty * wd->w + tx];
+}
+
+/* 64 random tries, then the first free tile in row-major order (always exists: obstacles are
+ * capped well below the map area). */
+static void ff_pick_free(ff_world_t *wd, uint64_t *rng, int32_t *tx, int32_t *ty) {
+    for (int k = 0; k < 64; k++) {
+        int32_t x = (int32_t)ff_rng_below(rng, (uint32_t)wd->w);
+        int32_t y = (int32_t)ff_rng_below(rng, (uint32_t)wd->h);
+        if (ff_free_tile(wd, x, y)) { *tx = x; *ty = y; return; }
+    }
+    for (int32_t y = 0; y < wd->h; y++)
+        for (int32_t x = 0; x < wd->w; x++)
+            if (ff_free_tile(wd, x, y)) { *tx = x; *ty = y; return; }
+    *tx = 0;
+    *ty = 0;
+}
+
+/* ---------------- movement_micro ---------------- */
+
+static void ff_movement_bits(ff_env_t *env) {
+    const ff_world_t *wd = env->world;
+    for (int r = 0; r < 48; r++) env->mbits[r] = ~0ull;
+    for (int32_t y = 0; y < wd->h; y++) {
+        uint64_t row = ~0ull;
+        for (int32_t x = 0; x < wd->w; x++) {
+            uint8_t c = wd->tile[y * wd->w + x];
+            int blocked = (c & FF_TILE_BUILDING) || ff_tile_table[c & FF_TILE_ID_MASK].blocks_character;
+            if (!blocked) row &= ~(1ull << (x + 8));
+        }
+        env->mbits[y + 8] = row;
+    }
+}
+
+static inline int32_t ff_movement_dist(const ff_env_t *env) {
+    const ff_world_t *wd = env->world;
+    return ff_abs32(env->target_tx * 256 + 128 - wd->px) + ff_abs32(env->target_ty * 256 + 128 - wd->py);
+}
+
+static void ff_movement_generate(ff_sim_t *sim, ff_env_t *env) {
+    ff_world_t *wd = env->world;
+    uint64_t *rng = &env->rng;
+    ff_world_clear(wd, FF_TILE_GRASS);
+    for (int32_t i = 0; i < sim->info.obstacles; i++) {
+        int32_t x = (int32_t)ff_rng_below(rng, 32), y = (int32_t)ff_rng_below(rng, 32);
+        uint32_t kind = ff_rng_below(rng, 2);
+        if (!ff_free_tile(wd, x, y)) continue;
+        if (kind == 0) ff_world_set_tile(wd, x, y, FF_TILE_WATER);
+        else ff_world_add_building(wd, FF_ENT_WOODEN_CHEST, x, y, 0, NULL);
+    }
+    int32_t cx, cy, gx = 0, gy = 0;
+    ff_pick_free(wd, rng, &cx, &cy);
+    wd->px = cx * 256 + 128;
+    wd->py = cy * 256 + 128;
+    int found = 0;
+    for (int k = 0; k < 64 && !found; k++) {
+        int32_t x = (int32_t)ff_rng_below(rng, 32), y = (int32_t)ff_rng_below(rng, 32);
+        if (ff_free_tile(wd, x, y) && ff_abs32(x - cx) + ff_abs32(y - cy) >= 8) {
+            gx = x; gy = y; found = 1;
+        }
+    }
+    if (!found) { /* fallback: the farthest free tile in row-major order */
+        int32_t best = -1;
+        for (int32_t y = 0; y < 32; y++)
+            for (int32_t x = 0; x < 32; x++) {
+                int32_t d = ff_abs32(x - cx) + ff_abs32(y - cy);
+                if (ff_free_tile(wd, x, y) && d > best) { best = d; gx = x; gy = y; }
+            }
+    }
+    env->target_tx = gx;
+    env->target_ty = gy;
+    env->prev_dist = ff_movement_dist(env);
+    ff_movement_bits(env);
+}
+
+static void ff_movement_observe(const ff_env_t *env, uint8_t *o) {
+    const ff_world_t *wd = env->world;
+    int32_t tx = wd->px >> 8, ty = wd->py >> 8;
+    for (int r = 0; r < 16; r++) {
+        int32_t row = ty + r;
+        uint64_t bits = (row >= 0 && row < 48 && tx >= 0 && tx < 48) ? env->mbits[row] >> tx : ~0ull;
+        ff_put16(o + 2 * r, (uint32_t)(bits & 0xFFFFu));
+    }
+    ff_put16(o + 32, ff_sat16(wd->px));
+    ff_put16(o + 34, ff_sat16(wd->py));
+    ff_put16(o + 36, (uint16_t)(int16_t)(env->target_tx * 256 + 128 - wd->px));
+    ff_put16(o + 38, (uint16_t)(int16_t)(env->target_ty * 256 + 128 - wd->py));
+    o[40] = env->last_action;
+    o[41] = 0;
+    ff_put16(o + 42, env->step);
+    memset(o + 44, 0, 20);
+}
+
+static float ff_movement_step(ff_sim_t *sim, ff_env_t *env, const int64_t *a, uint8_t *term) {
+    ff_world_t *wd = env->world;
+    int32_t code = (int32_t)a[0];
+    wd->walk_dir = (int8_t)(code - 1);
+    wd->mining = 0;
+    for (int32_t t = 0; t < sim->info.ticks_per_step; t++) ff_world_tick(wd);
+    int32_t d = ff_movement_dist(env);
+    float r = (float)(env->prev_dist - d) / 2560.0f;
+    env->prev_dist = d;
+    if ((wd->px >> 8) == env->target_tx && (wd->py >> 8) == env->target_ty) {
+        *term = 1;
+        r = r + 1.0f;
+    }
+    return r;
+}
+
+/* ---------------- mining_micro ---------------- */
+
+static void ff_mining_coarse(ff_env_t *env) {
+    const ff_world_t *wd = env->world;
+    uint64_t m = 0;
+    for (int32_t i = 0; i < wd->n_res; i++) {
+        const ff_resource_t *r = &wd->res[i];
+        if (r->type) m |= 1ull << ((r->ty >> 3) * 8 + (r->tx >> 3));
+    }
+    env->coarse = m;
+    env->seen_removed = wd->removed_total;
+}
+
+static void ff_mining_generate(ff_sim_t *sim, ff_env_t *env) {
+    ff_world_t *wd = env->world;
+    uint64_t *rng = &env->rng;
+    ff_world_clear(wd, FF_TILE_GRASS);
+    int32_t patches = 1 + (int32_t)ff_rng_below(rng, 3);
+    for (int32_t p = 0; p < patches; p++) {
+        int32_t cx = 4 + (int32_t)ff_rng_below(rng, 56), cy = 4 + (int32_t)ff_rng_below(rng, 56);
+        int32_t rad = 1 + (int32_t)ff_rng_below(rng, 3);
+        for (int32_t y = cy - rad; y <= cy + rad; y++)
+            for (int32_t x = cx - rad; x <= cx + rad; x++) {
+                if ((x - cx) * (x - cx) + (y - cy) * (y - cy) > rad * rad + 1) continue;
+                uint16_t amount = (uint16_t)(100 + ff_rng_below(rng, 400));
+                ff_world_add_resource(wd, x, y, FF_ENT_IRON_ORE, amount);
+            }
+    }
+    for (int32_t i = 0; i < sim->info.obstacles; i++) {
+        int32_t x = (int32_t)ff_rng_below(rng, 64), y = (int32_t)ff_rng_below(rng, 64);
+        if (ff_free_tile(wd, x, y)) ff_world_set_tile(wd, x, y, FF_TILE_WATER);
+    }
+    int32_t cx, cy;
+    ff_pick_free(wd, rng, &cx, &cy);
+    wd->px = cx * 256 + 128;
+    wd->py = cy * 256 + 128;
+    ff_mining_coarse(env);
+}
+
+static void ff_cells_window(const ff_world_t *wd, int32_t side, uint8_t *o) {
+    int32_t half = side / 2, tx = wd->px >> 8, ty = wd->py >> 8;
+    for (int32_t r = 0; r < side; r++)
+        for (int32_t c = 0; c < side; c++)
+            ff_put32(o + 4 * (r * side + c), ff_world_cell(wd, tx - half + c, ty - half + r));
+}
+
+static void ff_mining_observe(ff_env_t *env, uint8_t *o) {
+    const ff_world_t *wd = env->world;
+    if (env->seen_removed != wd->removed_total) ff_mining_coarse(env);
+    ff_cells_window(wd, 7, o);
+    ff_put16(o + 196, ff_sat16(wd->px));
+    ff_put16(o + 198, ff_sat16(wd->py));
+    ff_put16(o + 200, wd->inv[FF_ITEM_IRON_ORE]);
+    ff_put16(o + 202, wd->mine_progress);
+    ff_put16(o + 204, env->step);
+    o[206] = env->last_action;
+    o[207] = 0;
+    for (int k = 0; k < 8; k++) o[208 + k] = (uint8_t)(env->coarse >> (8 * k));
+    memset(o + 216, 0, 40);
+}
+
+static float ff_mining_step(ff_sim_t *sim, ff_env_t *env, const int64_t *a, uint8_t *term) {
+    ff_world_t *wd = env->world;
+    int32_t code = (int32_t)a[0];
+    uint32_t before = wd->mined_total;
+    if (code <= 8) {
+        wd->walk_dir = (int8_t)(code - 1);
+        ff_world_set_mining(wd, 0, 0, 0);
+    } else {
+        int32_t k = code - 9;
+        wd->walk_dir = -1;
+        ff_world_set_mining(wd, 1, (wd->px >> 8) + k % 5 - 2, (wd->py >> 8) + k / 5 - 2);
+    }
+    for (int32_t t = 0; t < sim->info.ticks_per_step; t++) ff_world_tick(wd);
+    uint32_t got = wd->mined_total - before;
+    if (wd->mined_total - env->base_mined >= (uint32_t)sim->goal) *term = 1;
+    return (float)got;
+}
+
+/* ---------------- building_micro ---------------- */
+
+static void ff_building_coarse(ff_env_t *env) {
+    const ff_world_t *wd = env->world;
+    memset(env->coarse4, 0, sizeof env->coarse4);
+    for (int32_t i = 0; i < wd->n_res; i++) {
+        const ff_resource_t *r = &wd->res[i];
+        if (!r->type) continue;
+        uint32_t bit = r->type == FF_ENT_IRON_ORE ? 1u : r->type == FF_ENT_COAL ? 2u
+                     : r->type == FF_ENT_STONE ? 4u : 8u;
+        int32_t blk = (r->ty >> 4) * 8 + (r->tx >> 4);
+        env->coarse4[blk >> 1] |= (uint8_t)(bit << (4 * (blk & 1)));
+    }
+    env->seen_removed = wd->removed_total;
+}
+
+static void ff_patch(ff_world_t *wd, uint64_t *rng, int32_t cx, int32_t cy, int32_t rad,
+                     uint8_t entity, uint32_t base, uint32_t spread) {
+    for (int32_t y = cy - rad; y <= cy + rad; y++)
+        for (int32_t x = cx - rad; x <= cx + rad; x++) {
+            if ((x - cx) * (x - cx) + (y - cy) * (y - cy) > rad * rad + 1) continue;
+            uint16_t amount = (uint16_t)(base + ff_rng_below(rng, spread));
+            if (x >= 0 && y >= 0 && x < wd->w && y < wd->h && !wd->resg[y * wd->w + x])
+                ff_world_add_resource(wd, x, y, entity, amount);
+        }
+}
+
+static void ff_building_generate(ff_sim_t *sim, ff_env_t *env) {
+    ff_world_t *wd = env->world;
+    uint64_t *rng = &env->rng;
+    ff_world_clear(wd, FF_TILE_GRASS);
+    int32_t cx = 48 + (int32_t)ff_rng_below(rng, 32), cy = 48 + (int32_t)ff_rng_below(rng, 32);
+    /* iron 4..10 tiles away on x, coal and stone patches elsewhere near the start */
+    int32_t ix = cx + (ff_rng_below(rng, 2) ? 1 : -1) * (4 + (int32_t)ff_rng_below(rng, 7));
+    int32_t iy = cy + (int32_t)ff_rng_below(rng, 13) - 6;
+    ff_patch(wd, rng, ix, iy, 2 + (int32_t)ff_rng_below(rng, 2), FF_ENT_IRON_ORE, 200, 300);
+    int32_t kx = cx + (int32_t)ff_rng_below(rng, 25) - 12, ky = cy + (ff_rng_below(rng, 2) ? 1 : -1) * (5 + (int32_t)ff_rng_below(rng, 6));
+    ff_patch(wd, rng, kx, ky, 1 + (int32_t)ff_rng_below(rng, 2), FF_ENT_COAL, 100, 200);
+    int32_t sx = cx + (int32_t)ff_rng_below(rng, 25) - 12, sy = cy + (ff_rng_below(rng, 2) ? 1 : -1) * (5 + (int32_t)ff_rng_below(rng, 6));
+    ff_patch(wd, rng, sx, sy, 1 + (int32_t)ff_rng_below(rng, 2), FF_ENT_STONE, 100, 200);
+    for (int32_t i = 0; i < sim->info.obstacles; i++) {
+        int32_t x = (int32_t)ff_rng_below(rng, 128), y = (int32_t)ff_rng_below(rng, 128);
+        if (ff_abs32(x - cx) <= 2 && ff_abs32(y - cy) <= 2) continue;
+        if (ff_free_tile(wd, x, y)) ff_world_set_tile(wd, x, y, FF_TILE_WATER);
+    }
+    if (!ff_free_tile(wd, cx, cy)) { /* the start sits on a patch: move to a free tile */
+        ff_pick_free(wd, rng, &cx, &cy);
+    }
+    wd->px = cx * 256 + 128;
+    wd->py = cy * 256 + 128;
+    wd->inv[FF_ITEM_IRON_PLATE] = 12;
+    wd->inv[FF_ITEM_STONE] = 10;
+    wd->inv[FF_ITEM_COAL] = 8;
+    ff_building_coarse(env);
+}
+
+static void ff_building_observe(ff_env_t *env, uint8_t *o) {
+    const ff_world_t *wd = env->world;
+    if (env->seen_removed != wd->removed_total) ff_building_coarse(env);
+    ff_cells_window(wd, 9, o);
+    for (int i = 0; i < 16; i++) ff_put16(o + 324 + 2 * i, wd->inv[i]);
+    ff_put16(o + 356, ff_sat16(wd->px));
+    ff_put16(o + 358, ff_sat16(wd->py));
+    o[360] = wd->cq_len ? (uint8_t)(wd->cq_recipe[wd->cq_head] + 1) : 0;
+    o[361] = wd->cq_len;
+    ff_put16(o + 362, wd->craft_progress);
+    ff_put16(o + 364, env->step);
+    o[366] = env->last_action;
+    o[367] = env->milestones;
+    ff_put16(o + 368, ff_sat16((int32_t)(wd->smelted_total - env->base_smelted)));
+    ff_put16(o + 370, wd->mine_progress);
+    int32_t tx = wd->px >> 8, ty = wd->py >> 8;
+    for (int k = 0; k < 8; k++) {
+        uint8_t *p = o + 372 + 8 * k;
+        if (k >= wd->n_bld) { memset(p, 0, 8); continue; }
+        const ff_building_t *b = &wd->bld[k];
+        p[0] = b->type;
+        p[1] = (uint8_t)ff_clamp_i8(b->tx - tx);
+        p[2] = (uint8_t)ff_clamp_i8(b->ty - ty);
+        p[3] = (uint8_t)ff_sat8(b->fuel);
+        p[4] = (uint8_t)ff_sat8(b->src);
+        p[5] = (uint8_t)ff_sat8(b->out);
+        p[6] = (uint8_t)ff_sat8(b->progress);
+        p[7] = (uint8_t)((b->energy > 0 ? 1 : 0) | (b->type == FF_ENT_BURNER_DRILL && b->src ? 2 : 0));
+    }
+    memcpy(o + 436, env->coarse4, 32);
+    memset(o + 468, 0, 44);
+}
+
+static float ff_building_step(ff_sim_t *sim, ff_env_t *env, const int64_t *a, uint8_t *term) {
+    ff_world_t *wd = env->world;
+    int32_t code = (int32_t)a[0];
+    int32_t tx = (wd->px >> 8) + (int32_t)a[1] - 4, ty = (wd->py >> 8) + (int32_t)a[2] - 4;
+    uint32_t crafted0 = wd->crafted_total, smelted0 = wd->smelted_total;
+    float r = 0.0f;
+    int32_t n = 0, idx = -1;
+    if (code <= 8) {
+        wd->walk_dir = (int8_t)(code - 1);
+        ff_world_set_mining(wd, 0, 0, 0);
+    } else {
+        wd->walk_dir = -1;
+        if (code == FF_BA_MINE) ff_world_set_mining(wd, 1, tx, ty);
+        else ff_world_set_mining(wd, 0, 0, 0);
+        switch (code) {
+        case FF_BA_CRAFT_GEAR: ff_world_craft(wd, FF_RECIPE_GEAR, 1, &n); break;
+        case FF_BA_CRAFT_FURNACE: ff_world_craft(wd, FF_RECIPE_STONE_FURNACE, 1, &n); break;
+        case FF_BA_CRAFT_DRILL: ff_world_craft(wd, FF_RECIPE_BURNER_DRILL, 1, &n); break;
+        case FF_BA_CRAFT_BELT: ff_world_craft(wd, FF_RECIPE_BELT, 1, &n); break;
+        case FF_BA_PLACE_DRILL:
+            if (ff_world_place(wd, FF_ITEM_BURNER_DRILL, tx, ty, 0, &idx) == FF_OK &&
+                !(env->milestones & 1)) {
+                int onore = 0;
+                for (int32_t y = ty; y < ty + 2; y++)
+                    for (int32_t x = tx; x < tx + 2; x++) {
+                        int32_t ri = wd->resg[y * wd->w + x];
+                        onore |= ri && wd->res[ri - 1].type == FF_ENT_IRON_ORE;
+                    }
+                if (onore) { env->milestones |= 1; r += 1.0f; }
+            }
+            break;
+        case FF_BA_PLACE_FURNACE: ff_world_place(wd, FF_ITEM_STONE_FURNACE, tx, ty, 0, &idx); break;
+        case FF_BA_PLACE_BELT: ff_world_place(wd, FF_ITEM_BELT, tx, ty, 0, &idx); break;
+        case FF_BA_INSERT_COAL: ff_world_insert(wd, tx, ty, FF_ITEM_COAL, 5, &n); break;
+        case FF_BA_INSERT_ORE: ff_world_insert(wd, tx, ty, FF_ITEM_IRON_ORE, 5, &n); break;
+        case FF_BA_TAKE_PLATES: ff_world_take(wd, tx, ty, &n); break;
+        default: break;
+        }
+    }
+    uint32_t fed0 = wd->fed_total;
+    for (int32_t t = 0; t < sim->info.ticks_per_step; t++) ff_world_tick(wd);
+    if (wd->fed_total != fed0 && !(env->milestones & 2)) {
+        env->milestones |= 2;
+        r += 1.0f;
+    }
+    r += (float)(wd->crafted_total - crafted0) * 0.1f;
+    r += (float)(wd->smelted_total - smelted0);
+    if (wd->smelted_total - env->base_smelted >= (uint32_t)sim->goal) *term = 1;
+    return r;
+}
+
+/* ---------------- batch ---------------- */
+
+static void ff_env_generate(ff_sim_t *sim, ff_env_t *env) {
+    switch (sim->scenario) {
+    case FF_SCEN_MOVEMENT: ff_movement_generate(sim, env); break;
+    case FF_SCEN_MINING: ff_mining_generate(sim, env); break;
+    default: ff_building_generate(sim, env); break;
+    }
+    env->step = 0;
+    env->needs_reset = 0;
+    env->last_action = 0;
+    env->milestones = 0;
+    env->base_mined = env->world->mined_total;
+    env->base_smelted = env->world->smelted_total;
+    env->base_crafted = env->world->crafted_total;
+}
+
+static void ff_env_observe(ff_sim_t *sim, ff_env_t *env, uint8_t *o) {
+    switch (sim->scenario) {
+    case FF_SCEN_MOVEMENT: ff_movement_observe(env, o); break;
+    case FF_SCEN_MINING: ff_mining_observe(env, o); break;
+    default: ff_building_observe(env, o); break;
+    }
+}
+
+int ff_sim_create(int32_t scenario, size_t num_envs, const ff_sim_params_t *params, ff_sim_t **out) {
+    int rc = FF_OK;
+    ff_sim_t *sim = NULL;
+    const ff_scenario_info_t *info = ff_scenario_info(scenario);
+    if (!out || !info || num_envs == 0 || num_envs > ((size_t)1 << 24)) { rc = FF_EINVAL; goto fail; }
+    *out = NULL;
+    sim = (ff_sim_t *)calloc(1, sizeof *sim);
+    if (!sim) { rc = FF_ENOMEM; goto fail; }
+    sim->scenario = scenario;
+    sim->info = *info;
+    sim->goal = info->goal;
+    if (params) {
+        if (params->ticks_per_step >= 0) {
+            if (params->ticks_per_step < 1 || params->ticks_per_step > 600) { rc = FF_EINVAL; goto fail; }
+            sim->info.ticks_per_step = params->ticks_per_step;
+        }
+        if (params->obstacles >= 0) {
+            if (params->obstacles > info->max_obstacles) { rc = FF_EINVAL; goto fail; }
+            sim->info.obstacles = params->obstacles;
+        }
+        if (params->goal >= 0) {
+            if (params->goal < 1 || params->goal > 1000) { rc = FF_EINVAL; goto fail; }
+            sim->goal = params->goal;
+            sim->info.goal = params->goal;
+        }
+    }
+    sim->num_envs = num_envs;
+    sim->world_bytes = (ff_world_bytes(info->map_w, info->map_h) + 63u) & ~(size_t)63u;
+    sim->envs = (ff_env_t *)aligned_alloc(64, ((num_envs * sizeof(ff_env_t)) + 63u) & ~(size_t)63u);
+    sim->worlds = (uint8_t *)aligned_alloc(64, num_envs * sim->world_bytes);
+    if (!sim->envs || !sim->worlds) { rc = FF_ENOMEM; goto fail; }
+    memset(sim->envs, 0, num_envs * sizeof(ff_env_t));
+    for (size_t i = 0; i < num_envs; i++) {
+        ff_env_t *env = &sim->envs[i];
+        env->world = (ff_world_t *)(sim->worlds + i * sim->world_bytes);
+        ff_world_init(env->world, info->map_w, info->map_h, FF_TILE_GRASS);
+        env->rng = (uint64_t)i;
+        ff_env_generate(sim, env);
+    }
+    *out = sim;
+    return FF_OK;
+fail:
+    ff_sim_destroy(sim);
+    return rc;
+}
+
+void ff_sim_destroy(ff_sim_t *sim) {
+    if (!sim) return;
+    free(sim->envs);
+    free(sim->worlds);
+    free(sim);
+}
+
+int ff_sim_reset(ff_sim_t *sim, const uint64_t *seeds, const int64_t *env_ids, size_t n, uint8_t *obs) {
+    if (!sim || (!seeds && n) || !obs) return FF_EINVAL;
+    if (!env_ids && n != sim->num_envs) return FF_EINVAL;
+    if (env_ids)
+        for (size_t k = 0; k < n; k++)
+            if (env_ids[k] < 0 || (uint64_t)env_ids[k] >= sim->num_envs) return FF_EINVAL;
+    size_t ob = (size_t)sim->info.obs_bytes;
+    for (size_t k = 0; k < n; k++) {
+        size_t i = env_ids ? (size_t)env_ids[k] : k;
+        ff_env_t *env = &sim->envs[i];
+        env->rng = seeds[k];
+        ff_env_generate(sim, env);
+        ff_env_observe(sim, env, obs + i * ob);
+    }
+    return FF_OK;
+}
+
+int ff_sim_check_actions(const ff_sim_t *sim, const int64_t *actions, size_t *bad_env,
+                         int32_t *bad_dim, int64_t *bad_value) {
+    if (!sim || !actions) return FF_EINVAL;
+    int32_t dims = sim->info.action_dims;
+    for (size_t i = 0; i < sim->num_envs; i++)
+        for (int32_t d = 0; d < dims; d++) {
+            int64_t v = actions[i * (size_t)dims + (size_t)d];
+            if (FF_UNLIKELY(v < 0 || v >= sim->info.nvec[d])) {
+                if (bad_env) *bad_env = i;
+                if (bad_dim) *bad_dim = d;
+                if (bad_value) *bad_value = v;
+                return FF_ERANGE;
+            }
+        }
+    return FF_OK;
+}
+
+static inline float ff_env_step(ff_sim_t *sim, ff_env_t *env, const int64_t *a, uint8_t *term) {
+    env->last_action = (uint8_t)a[0];
+    env->step++;
+    switch (sim->scenario) {
+    case FF_SCEN_MOVEMENT: return ff_movement_step(sim, env, a, term);
+    case FF_SCEN_MINING: return ff_mining_step(sim, env, a, term);
+    default: return ff_building_step(sim, env, a, term);
+    }
+}
+
+int ff_sim_step(ff_sim_t *sim, const int64_t *actions, uint8_t *obs, float *rewards,
+                uint8_t *terminated, uint8_t *truncated, int32_t autoreset, uint8_t *final_obs,
+                uint8_t *final_mask, size_t *bad_env, int32_t *bad_dim, int64_t *bad_value) {
+    if (!sim || !actions || !obs || !rewards || !terminated || !truncated) return FF_EINVAL;
+    if (autoreset != FF_AUTORESET_NEXT_STEP && autoreset != FF_AUTORESET_SAME_STEP) return FF_EINVAL;
+    if (autoreset == FF_AUTORESET_SAME_STEP && (!final_obs || !final_mask)) return FF_EINVAL;
+    int rc = ff_sim_check_actions(sim, actions, bad_env, bad_dim, bad_value);
+    if (rc != FF_OK) return rc;
+    size_t ob = (size_t)sim->info.obs_bytes, dims = (size_t)sim->info.action_dims;
+    uint32_t limit = (uint32_t)sim->info.episode_steps;
+    for (size_t i = 0; i < sim->num_envs; i++) {
+        ff_env_t *env = &sim->envs[i];
+        uint8_t *o = obs + i * ob;
+        if (env->needs_reset) {
+            ff_env_generate(sim, env);
+            ff_env_observe(sim, env, o);
+            rewards[i] = 0.0f;
+            terminated[i] = 0;
+            truncated[i] = 0;
+            if (final_mask) final_mask[i] = 0;
+            continue;
+        }
+        uint8_t term = 0;
+        rewards[i] = ff_env_step(sim, env, actions + i * dims, &term);
+        uint8_t trunc = (uint8_t)(!term && env->step >= limit);
+        terminated[i] = term;
+        truncated[i] = trunc;
+        if (autoreset == FF_AUTORESET_SAME_STEP) {
+            if (term | trunc) {
+                ff_env_observe(sim, env, final_obs + i * ob);
+                final_mask[i] = 1;
+                ff_env_generate(sim, env);
+            } else {
+                final_mask[i] = 0;
+            }
+        } else {
+            env->needs_reset = term | trunc;
+        }
+        ff_env_observe(sim, env, o);
+    }
+    return FF_OK;
+}
+
+int ff_sim_positions(const ff_sim_t *sim, int32_t *out) {
+    if (!sim || !out) return FF_EINVAL;
+    for (size_t i = 0; i < sim->num_envs; i++) {
+        out[2 * i] = sim->envs[i].world->px;
+        out[2 * i + 1] = sim->envs[i].world->py;
+    }
+    return FF_OK;
+}
+
+int ff_sim_ticks(const ff_sim_t *sim, uint64_t *out) {
+    if (!sim || !out) return FF_EINVAL;
+    for (size_t i = 0; i < sim->num_envs; i++) out[i] = sim->envs[i].world->tick;
+    return FF_OK;
+}
+
+int ff_sim_inventories(const ff_sim_t *sim, uint16_t *out, size_t n_items) {
+    if (!sim || !out || n_items > FF_WORLD_ITEMS) return FF_EINVAL;
+    for (size_t i = 0; i < sim->num_envs; i++)
+        memcpy(out + i * n_items, sim->envs[i].world->inv, n_items * sizeof(uint16_t));
+    return FF_OK;
+}
+
+ff_world_t *ff_sim_world(ff_sim_t *sim, size_t i) {
+    if (!sim || i >= sim->num_envs) return NULL;
+    return sim->envs[i].world;
+}
+
+int ff_sim_observe(ff_sim_t *sim, size_t i, uint8_t *out) {
+    if (!sim || !out || i >= sim->num_envs) return FF_EINVAL;
+    ff_env_observe(sim, &sim->envs[i], out);
+    return FF_OK;
+}

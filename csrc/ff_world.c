@@ -1,0 +1,603 @@
+/* ff_world.c - one world, drivable tick by tick. See ff_world.h for units and sources. */
+#include "ff_world.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ff_codec.h"
+
+/* trunc(0.15 * mod * 256) and trunc(0.15 * mod * 0.70710678118 * 256), FACTORIO.md §4.2.
+ * Constant-folded by the compiler with IEEE double semantics (same as Python's float). */
+#define FF_WALK_S(id, name, blocks, speed) [id] = (int32_t)(0.15 * (speed) * 256.0),
+#define FF_WALK_D(id, name, blocks, speed) [id] = (int32_t)(0.15 * (speed) * 0.70710678118 * 256.0),
+const int32_t ff_walk_straight[FF_NUM_TILES] = {FF_TILES(FF_WALK_S)};
+const int32_t ff_walk_diagonal[FF_NUM_TILES] = {FF_TILES(FF_WALK_D)};
+#undef FF_WALK_S
+#undef FF_WALK_D
+
+#define FF_TILE_BLK(id, name, blocks, speed) [id] = (blocks),
+static const uint8_t ff_tile_blocks[FF_NUM_TILES] = {FF_TILES(FF_TILE_BLK)};
+#undef FF_TILE_BLK
+
+const int8_t ff_dir_dx[8] = {0, 1, 1, 1, 0, -1, -1, -1};
+const int8_t ff_dir_dy[8] = {-1, -1, 0, 1, 1, 1, 0, -1};
+
+const ff_recipe_t ff_recipe_table[FF_NUM_RECIPES] = {
+    [FF_RECIPE_GEAR] = {{FF_ITEM_IRON_PLATE, 0, 0}, {2, 0, 0}, FF_ITEM_GEAR, 1, 30},
+    [FF_RECIPE_STONE_FURNACE] = {{FF_ITEM_STONE, 0, 0}, {5, 0, 0}, FF_ITEM_STONE_FURNACE, 1, 30},
+    [FF_RECIPE_BURNER_DRILL] = {{FF_ITEM_GEAR, FF_ITEM_STONE_FURNACE, FF_ITEM_IRON_PLATE},
+                                {3, 1, 3}, FF_ITEM_BURNER_DRILL, 1, 120},
+    [FF_RECIPE_BELT] = {{FF_ITEM_IRON_PLATE, FF_ITEM_GEAR, 0}, {1, 1, 0}, FF_ITEM_BELT, 2, 30},
+};
+
+static inline int32_t ff_floordiv(int32_t a, int32_t b) { /* b > 0 */
+    int32_t q = a / b;
+    return (a % b != 0 && a < 0) ? q - 1 : q;
+}
+
+static inline int32_t ff_iabs(int32_t a) { return a < 0 ? -a : a; }
+
+/* Entity id of the building an item places, or 0. */
+static uint8_t ff_item_entity(uint8_t item) {
+    switch (item) {
+    case FF_ITEM_STONE_FURNACE: return FF_ENT_STONE_FURNACE;
+    case FF_ITEM_BURNER_DRILL: return FF_ENT_BURNER_DRILL;
+    case FF_ITEM_BELT: return FF_ENT_BELT;
+    case FF_ITEM_WOODEN_CHEST: return FF_ENT_WOODEN_CHEST;
+    default: return 0;
+    }
+}
+
+static inline int32_t ff_half5(uint8_t entity) {
+    return (int32_t)(ff_entity_table[entity].half_extent * 1280.0 + 0.5);
+}
+
+static inline size_t ff_round16(size_t n) { return (n + 15u) & ~(size_t)15u; }
+
+size_t ff_world_bytes(int32_t w, int32_t h) {
+    if (w < 1 || h < 1 || w > FF_WORLD_MAX_SIDE || h > FF_WORLD_MAX_SIDE) return 0;
+    return ff_round16(sizeof(ff_world_t)) + 2 * ff_round16((size_t)w * (size_t)h);
+}
+
+void ff_world_clear(ff_world_t *wd, uint8_t tile) {
+    size_t n = (size_t)wd->w * (size_t)wd->h;
+    uint8_t *t = wd->tile, *r = wd->resg;
+    int32_t w = wd->w, h = wd->h;
+    memset(wd, 0, sizeof *wd);
+    wd->w = w;
+    wd->h = h;
+    wd->tile = t;
+    wd->resg = r;
+    memset(t, tile & FF_TILE_ID_MASK, n);
+    memset(r, 0, n);
+    wd->px = w * 128;
+    wd->py = h * 128;
+    wd->walk_dir = -1;
+}
+
+int ff_world_init(ff_world_t *wd, int32_t w, int32_t h, uint8_t tile) {
+    if (!wd || !ff_world_bytes(w, h) || tile >= FF_NUM_TILES) return FF_EINVAL;
+    uint8_t *base = (uint8_t *)wd + ff_round16(sizeof(ff_world_t));
+    wd->w = w;
+    wd->h = h;
+    wd->tile = base;
+    wd->resg = base + ff_round16((size_t)w * (size_t)h);
+    ff_world_clear(wd, tile);
+    return FF_OK;
+}
+
+int ff_world_create(int32_t w, int32_t h, uint8_t tile, ff_world_t **out) {
+    int rc = FF_OK;
+    ff_world_t *wd = NULL;
+    size_t n = ff_world_bytes(w, h);
+    if (!out || !n || tile >= FF_NUM_TILES) { rc = FF_EINVAL; goto done; }
+    wd = (ff_world_t *)aligned_alloc(64, (n + 63u) & ~(size_t)63u);
+    if (!wd) { rc = FF_ENOMEM; goto done; }
+    rc = ff_world_init(wd, w, h, tile);
+    if (rc != FF_OK) { free(wd); wd = NULL; goto done; }
+    *out = wd;
+done:
+    return rc;
+}
+
+void ff_world_destroy(ff_world_t *wd) { free(wd); }
+
+static inline int ff_in_map(const ff_world_t *wd, int32_t tx, int32_t ty) {
+    return (uint32_t)tx < (uint32_t)wd->w && (uint32_t)ty < (uint32_t)wd->h;
+}
+
+int ff_world_set_tile(ff_world_t *wd, int32_t tx, int32_t ty, uint8_t tile) {
+    if (!wd) return FF_EINVAL;
+    if (!ff_in_map(wd, tx, ty) || tile >= FF_NUM_TILES) return FF_ERANGE;
+    uint8_t *c = &wd->tile[ty * wd->w + tx];
+    *c = (uint8_t)((*c & ~FF_TILE_ID_MASK) | tile);
+    return FF_OK;
+}
+
+int ff_world_get_tile(const ff_world_t *wd, int32_t tx, int32_t ty, uint8_t *tile) {
+    if (!wd || !tile) return FF_EINVAL;
+    if (!ff_in_map(wd, tx, ty)) return FF_ERANGE;
+    *tile = wd->tile[ty * wd->w + tx] & FF_TILE_ID_MASK;
+    return FF_OK;
+}
+
+int ff_world_add_resource(ff_world_t *wd, int32_t tx, int32_t ty, uint8_t entity, uint16_t amount) {
+    if (!wd) return FF_EINVAL;
+    if (!ff_in_map(wd, tx, ty) || entity >= FF_NUM_ENTITIES ||
+        ff_entity_table[entity].kind != FF_ENTITY_KIND_RESOURCE || amount == 0)
+        return FF_ERANGE;
+    if (wd->resg[ty * wd->w + tx] || wd->n_res >= FF_WORLD_MAX_RESOURCES) return FF_ESTATE;
+    ff_resource_t *r = &wd->res[wd->n_res];
+    r->type = entity;
+    r->tx = (uint8_t)tx;
+    r->ty = (uint8_t)ty;
+    r->pad = 0;
+    r->amount = amount;
+    wd->n_res++;
+    wd->resg[ty * wd->w + tx] = (uint8_t)wd->n_res;
+    return FF_OK;
+}
+
+int32_t ff_world_building_at(const ff_world_t *wd, int32_t tx, int32_t ty) {
+    if (!wd || !ff_in_map(wd, tx, ty) || !(wd->tile[ty * wd->w + tx] & FF_TILE_BUILDING))
+        return -1;
+    for (int32_t i = 0; i < wd->n_bld; i++) {
+        const ff_building_t *b = &wd->bld[i];
+        int32_t fp = ff_entity_table[b->type].footprint;
+        if (tx >= b->tx && tx < b->tx + fp && ty >= b->ty && ty < b->ty + fp) return i;
+    }
+    return -1;
+}
+
+static int ff_footprint_free(const ff_world_t *wd, int32_t tx, int32_t ty, int32_t fp,
+                             int tiles_must_be_walkable) {
+    for (int32_t y = ty; y < ty + fp; y++)
+        for (int32_t x = tx; x < tx + fp; x++) {
+            if (!ff_in_map(wd, x, y)) return 0;
+            uint8_t c = wd->tile[y * wd->w + x];
+            if (c & FF_TILE_BUILDING) return 0;
+            if (tiles_must_be_walkable && ff_tile_blocks[c & FF_TILE_ID_MASK]) return 0;
+        }
+    return 1;
+}
+
+static int32_t ff_add_building_unchecked(ff_world_t *wd, uint8_t entity, int32_t tx, int32_t ty,
+                                         uint8_t dir) {
+    int32_t fp = ff_entity_table[entity].footprint;
+    int32_t i = wd->n_bld++;
+    ff_building_t *b = &wd->bld[i];
+    memset(b, 0, sizeof *b);
+    b->type = entity;
+    b->tx = (uint8_t)tx;
+    b->ty = (uint8_t)ty;
+    b->dir = dir;
+    b->cx = tx * 256 + fp * 128;
+    b->cy = ty * 256 + fp * 128;
+    b->half5 = ff_half5(entity);
+    for (int32_t y = ty; y < ty + fp; y++)
+        for (int32_t x = tx; x < tx + fp; x++) wd->tile[y * wd->w + x] |= FF_TILE_BUILDING;
+    return i;
+}
+
+int ff_world_add_building(ff_world_t *wd, uint8_t entity, int32_t tx, int32_t ty, uint8_t dir,
+                          int32_t *index) {
+    if (!wd) return FF_EINVAL;
+    if (entity >= FF_NUM_ENTITIES || dir > 7) return FF_ERANGE;
+    uint8_t kind = ff_entity_table[entity].kind;
+    if (kind != FF_ENTITY_KIND_BUILDING && kind != FF_ENTITY_KIND_BELT) return FF_ERANGE;
+    if (wd->n_bld >= FF_WORLD_MAX_BUILDINGS) return FF_ESTATE;
+    if (!ff_footprint_free(wd, tx, ty, ff_entity_table[entity].footprint, 0)) return FF_ESTATE;
+    int32_t i = ff_add_building_unchecked(wd, entity, tx, ty, dir);
+    if (index) *index = i;
+    return FF_OK;
+}
+
+int ff_world_set_walking(ff_world_t *wd, int32_t dir) {
+    if (!wd) return FF_EINVAL;
+    if (dir < -1 || dir > 7) return FF_ERANGE;
+    wd->walk_dir = (int8_t)dir;
+    return FF_OK;
+}
+
+int ff_world_set_mining(ff_world_t *wd, int mining, int32_t tx, int32_t ty) {
+    if (!wd) return FF_EINVAL;
+    if (!mining) {
+        wd->mining = 0;
+        wd->mine_progress = 0;
+        return FF_OK;
+    }
+    if (!wd->mining || wd->mine_tx != tx || wd->mine_ty != ty) wd->mine_progress = 0;
+    wd->mining = 1;
+    wd->mine_tx = tx;
+    wd->mine_ty = ty;
+    return FF_OK;
+}
+
+int ff_world_set_position(ff_world_t *wd, int32_t px, int32_t py) {
+    if (!wd) return FF_EINVAL;
+    if (px < -(1 << 20) || py < -(1 << 20) || px > (1 << 20) || py > (1 << 20)) return FF_ERANGE;
+    wd->px = px;
+    wd->py = py;
+    return FF_OK;
+}
+
+int ff_world_set_item(ff_world_t *wd, uint8_t item, uint16_t count) {
+    if (!wd) return FF_EINVAL;
+    if (item == 0 || item >= FF_NUM_ITEMS) return FF_ERANGE;
+    wd->inv[item] = count;
+    return FF_OK;
+}
+
+/* ---- inventory (80 slots, stacks per ff_item_table) ---- */
+
+int32_t ff_world_used_slots(const ff_world_t *wd) {
+    int32_t used = 0;
+    for (int i = 1; i < FF_NUM_ITEMS; i++) {
+        int32_t s = ff_item_table[i].stack_size;
+        used += (wd->inv[i] + s - 1) / s;
+    }
+    return used;
+}
+
+int32_t ff_world_can_insert(const ff_world_t *wd, uint8_t item) {
+    if (item == 0 || item >= FF_NUM_ITEMS) return 0;
+    int32_t s = ff_item_table[item].stack_size;
+    int32_t other = ff_world_used_slots(wd) - (wd->inv[item] + s - 1) / s;
+    int32_t room = (FF_INVENTORY_SLOTS_MAIN - other) * s - wd->inv[item];
+    return room > 0 ? room : 0;
+}
+
+int32_t ff_world_insert_item(ff_world_t *wd, uint8_t item, int32_t n) {
+    int32_t room = ff_world_can_insert(wd, item);
+    int32_t k = n < room ? n : room;
+    if (k > 0) wd->inv[item] = (uint16_t)(wd->inv[item] + k);
+    return k > 0 ? k : 0;
+}
+
+/* ---- crafting ---- */
+
+int ff_world_craft(ff_world_t *wd, int32_t recipe, int32_t count, int32_t *started) {
+    if (!wd || !started) return FF_EINVAL;
+    *started = 0;
+    if (recipe < 0 || recipe >= FF_NUM_RECIPES || count < 0) return FF_ERANGE;
+    const ff_recipe_t *r = &ff_recipe_table[recipe];
+    int32_t n = count;
+    for (int k = 0; k < 3; k++)
+        if (r->in_count[k]) {
+            int32_t can = wd->inv[r->in_item[k]] / r->in_count[k];
+            if (can < n) n = can;
+        }
+    if (n <= 0) return FF_OK;
+    int32_t last = (wd->cq_head + wd->cq_len - 1) % FF_WORLD_CRAFT_QUEUE;
+    if (wd->cq_len && wd->cq_recipe[last] == recipe && wd->cq_count[last] + n <= 0xFFFF) {
+        wd->cq_count[last] = (uint16_t)(wd->cq_count[last] + n);
+    } else {
+        if (wd->cq_len >= FF_WORLD_CRAFT_QUEUE) return FF_OK;
+        int32_t slot = (wd->cq_head + wd->cq_len) % FF_WORLD_CRAFT_QUEUE;
+        wd->cq_recipe[slot] = (uint8_t)recipe;
+        wd->cq_count[slot] = (uint16_t)n;
+        wd->cq_len++;
+    }
+    for (int k = 0; k < 3; k++)
+        if (r->in_count[k]) wd->inv[r->in_item[k]] = (uint16_t)(wd->inv[r->in_item[k]] - n * r->in_count[k]);
+    *started = n;
+    return FF_OK;
+}
+
+static void ff_craft_tick(ff_world_t *wd) {
+    if (!wd->cq_len) return;
+    const ff_recipe_t *r = &ff_recipe_table[wd->cq_recipe[wd->cq_head]];
+    if (wd->craft_progress < r->ticks) wd->craft_progress++;
+    if (wd->craft_progress < r->ticks) return;
+    /* Done: the product goes in if it fits; otherwise the craft waits (UNCERTAIN: Factorio
+     * would spill it on the ground). */
+    if (ff_world_can_insert(wd, r->out_item) < r->out_count) return;
+    wd->inv[r->out_item] = (uint16_t)(wd->inv[r->out_item] + r->out_count);
+    wd->crafted_total += r->out_count;
+    wd->craft_progress = 0;
+    if (--wd->cq_count[wd->cq_head] == 0) {
+        wd->cq_head = (uint8_t)((wd->cq_head + 1) % FF_WORLD_CRAFT_QUEUE);
+        wd->cq_len--;
+    }
+}
+
+/* ---- collision and walking (FACTORIO.md §4.2, reverse-engineered: UNCERTAIN) ---- */
+
+/* Index of the first character-blocking building whose box overlaps the character box at
+ * (x5, y5) (1/1280 units), or -1. Strict overlap: touching boxes do not collide. */
+static int32_t ff_blocking_building(const ff_world_t *wd, int32_t x5, int32_t y5) {
+    for (int32_t i = 0; i < wd->n_bld; i++) {
+        const ff_building_t *b = &wd->bld[i];
+        if (!ff_entity_table[b->type].blocks_character) continue;
+        int32_t lim = FF_CHAR_HALF_5 + b->half5;
+        if (ff_iabs(x5 - b->cx * 5) < lim && ff_iabs(y5 - b->cy * 5) < lim) return i;
+    }
+    return -1;
+}
+
+static inline int ff_tile_collides(const ff_world_t *wd, int32_t px, int32_t py) {
+    int32_t tx = px >> 8, ty = py >> 8;
+    if (!ff_in_map(wd, tx, ty)) return 1;
+    return ff_tile_blocks[wd->tile[ty * wd->w + tx] & FF_TILE_ID_MASK];
+}
+
+/* Buildings sit inside their footprint tiles (half extents < footprint / 2), so only the (at
+ * most 2x2) tiles under the character's box can hold a colliding one. */
+static inline int ff_building_near(const ff_world_t *wd, int32_t px, int32_t py) {
+    int32_t x5 = px * 5, y5 = py * 5;
+    int32_t x0 = ff_floordiv(x5 - FF_CHAR_HALF_5, 1280), x1 = ff_floordiv(x5 + FF_CHAR_HALF_5, 1280);
+    int32_t y0 = ff_floordiv(y5 - FF_CHAR_HALF_5, 1280), y1 = ff_floordiv(y5 + FF_CHAR_HALF_5, 1280);
+    if (x0 < 0) x0 = 0;
+    if (y0 < 0) y0 = 0;
+    if (x1 >= wd->w) x1 = wd->w - 1;
+    if (y1 >= wd->h) y1 = wd->h - 1;
+    int any = 0;
+    for (int32_t y = y0; y <= y1; y++)
+        for (int32_t x = x0; x <= x1; x++) any |= wd->tile[y * wd->w + x] & FF_TILE_BUILDING;
+    return any;
+}
+
+int ff_world_collides(const ff_world_t *wd, int32_t px, int32_t py) {
+    if (ff_tile_collides(wd, px, py)) return 1;
+    if (!ff_building_near(wd, px, py)) return 0;
+    return ff_blocking_building(wd, px * 5, py * 5) >= 0;
+}
+
+static inline int ff_try(ff_world_t *wd, int32_t nx, int32_t ny) {
+    if (ff_world_collides(wd, nx, ny)) return 0;
+    wd->px = nx;
+    wd->py = ny;
+    return 1;
+}
+
+/* Corner slide for an orthogonal move blocked by a building: if the building's edge is within
+ * maximum_corner_sliding_distance 0.7 (plus the 0.01 margin) sideways, step sideways toward the
+ * nearer edge by at most the speed. Tiles (centre-point rule) never slide. UNCERTAIN: a
+ * simplification of Character::calculateSlideOverCorner. */
+static int ff_slide(ff_world_t *wd, int32_t vx, int32_t vy) {
+    int32_t nx = wd->px + vx, ny = wd->py + vy;
+    if (ff_tile_collides(wd, nx, ny)) return 0;
+    int32_t bi = ff_blocking_building(wd, nx * 5, ny * 5);
+    if (bi < 0) return 0;
+    const ff_building_t *b = &wd->bld[bi];
+    int along_x = vx != 0;
+    int32_t c5 = (along_x ? wd->py : wd->px) * 5, b5 = (along_x ? b->cy : b->cx) * 5;
+    int32_t need_neg = (c5 + FF_CHAR_HALF_5) - (b5 - b->half5);
+    int32_t need_pos = (b5 + b->half5) - (c5 - FF_CHAR_HALF_5);
+    int32_t sgn = need_neg <= need_pos ? -1 : 1;
+    int32_t need = (sgn < 0 ? need_neg : need_pos) + FF_CORNER_MARGIN_5;
+    if (need > FF_CORNER_SLIDE_5) return 0;
+    int32_t speed = ff_iabs(vx) + ff_iabs(vy);
+    int32_t shift = (need + 4) / 5;
+    int32_t step = shift < speed ? shift : speed;
+    return along_x ? ff_try(wd, wd->px, wd->py + sgn * step) : ff_try(wd, wd->px + sgn * step, wd->py);
+}
+
+static void ff_walk_tick(ff_world_t *wd) {
+    int32_t d = wd->walk_dir;
+    int32_t tx = wd->px >> 8, ty = wd->py >> 8;
+    uint8_t t = ff_in_map(wd, tx, ty) ? wd->tile[ty * wd->w + tx] & FF_TILE_ID_MASK : 0;
+    int32_t s = (d & 1) ? ff_walk_diagonal[t] : ff_walk_straight[t];
+    int32_t vx = ff_dir_dx[d] * s, vy = ff_dir_dy[d] * s;
+    for (;;) {
+        if (ff_try(wd, wd->px + vx, wd->py + vy)) return;                  /* 1. full move */
+        if (vx == 0 || vy == 0) {
+            if (ff_slide(wd, vx, vy)) return;                              /* 2. corner slide */
+        } else {
+            if (ff_try(wd, wd->px + vx, wd->py)) return;                   /* 3. axis fallback */
+            if (ff_try(wd, wd->px, wd->py + vy)) return;
+        }
+        if (vx * vx + vy * vy > 655) { /* 4. |v|^2 > 0.01 tile^2 (655.36 in 1/256^2): halve */
+            vx /= 2;                   /* C division truncates toward zero */
+            vy /= 2;
+            continue;
+        }
+        break;
+    }
+    if (vx == 0 || vy == 0) { /* 5. short movement, orthogonal only: 8, 7, ... 1 units */
+        int32_t sx = (vx > 0) - (vx < 0), sy = (vy > 0) - (vy < 0);
+        for (int32_t k = 8; k >= 1; k--)
+            if (ff_try(wd, wd->px + sx * k, wd->py + sy * k)) return;
+    }
+}
+
+/* ---- mining ---- */
+
+int ff_world_in_resource_reach(const ff_world_t *wd, int32_t tx, int32_t ty) {
+    int64_t dx = ff_iabs(wd->px * 5 - (tx * 1280 + 640)) - FF_RESOURCE_HALF_5;
+    int64_t dy = ff_iabs(wd->py * 5 - (ty * 1280 + 640)) - FF_RESOURCE_HALF_5;
+    if (dx < 0) dx = 0;
+    if (dy < 0) dy = 0;
+    return dx * dx + dy * dy <= (int64_t)FF_REACH_RESOURCE_5 * FF_REACH_RESOURCE_5;
+}
+
+static void ff_remove_resource(ff_world_t *wd, int32_t ri) {
+    ff_resource_t *r = &wd->res[ri];
+    wd->resg[r->ty * wd->w + r->tx] = 0;
+    r->type = 0;
+    r->amount = 0;
+    wd->removed_total++;
+}
+
+static void ff_mine_tick(ff_world_t *wd) {
+    int32_t tx = wd->mine_tx, ty = wd->mine_ty;
+    int32_t ri = ff_in_map(wd, tx, ty) ? wd->resg[ty * wd->w + tx] : 0;
+    if (!ri || !ff_world_in_resource_reach(wd, tx, ty)) {
+        wd->mine_progress = 0;
+        return;
+    }
+    ff_resource_t *r = &wd->res[ri - 1];
+    if (wd->mine_progress < FF_HAND_MINING_TICKS) wd->mine_progress++;
+    if (wd->mine_progress < FF_HAND_MINING_TICKS) return;
+    /* Resource entity ids 1..4 are the same numbers as their item ids. A full inventory holds
+     * the finished cycle until there is room (UNCERTAIN). */
+    if (ff_world_insert_item(wd, r->type, 1) != 1) return;
+    wd->mine_progress = 0;
+    wd->mined_total++;
+    if (--r->amount == 0) ff_remove_resource(wd, ri - 1);
+}
+
+/* ---- machines ---- */
+
+static int ff_burn(ff_building_t *b, int32_t joules_per_tick) {
+    if (b->energy < joules_per_tick) {
+        if (!b->fuel) return 0;
+        b->fuel--;
+        b->energy += FF_COAL_JOULES;
+    }
+    b->energy -= joules_per_tick;
+    return 1;
+}
+
+static void ff_furnace_tick(ff_world_t *wd, ff_building_t *b) {
+    if (b->progress == 0 && (b->src == 0 || b->out >= FF_FURNACE_OUT_MAX)) return;
+    if (!ff_burn(b, FF_FURNACE_J_PER_TICK)) return;
+    if (++b->progress < FF_SMELT_TICKS) return;
+    b->progress = 0;
+    b->src--;
+    b->out++;
+    b->produced++;
+    wd->smelted_total++;
+}
+
+/* The drill drops its ore at centre + vector_to_place_result {-0.5, -1.3} (facing north): the
+ * tile above its top-left tile. A furnace there takes iron ore into its source slot; with no
+ * entity there the ore lies on the ground and the drill waits (ground items are not modelled). */
+static void ff_drill_output(ff_world_t *wd, ff_building_t *b) {
+    int32_t fi = ff_world_building_at(wd, b->tx, (int32_t)b->ty - 1);
+    if (fi < 0) return;
+    ff_building_t *f = &wd->bld[fi];
+    if (f->type == FF_ENT_STONE_FURNACE && b->src == FF_ITEM_IRON_ORE &&
+        f->src < FF_ENTITY_SLOT_MAX) {
+        f->src++;
+        b->src = 0;
+        wd->fed_total++;
+    }
+}
+
+static void ff_drill_tick(ff_world_t *wd, ff_building_t *b) {
+    if (b->src) {
+        ff_drill_output(wd, b);
+        if (b->src) return;
+    }
+    int32_t ri = 0;
+    for (int32_t y = b->ty; y < b->ty + 2 && !ri; y++)
+        for (int32_t x = b->tx; x < b->tx + 2 && !ri; x++) ri = wd->resg[y * wd->w + x];
+    if (!ri) return;
+    if (!ff_burn(b, FF_DRILL_J_PER_TICK)) return;
+    if (++b->progress < FF_DRILL_MINING_TICKS) return;
+    ff_resource_t *r = &wd->res[ri - 1];
+    b->progress = 0;
+    b->produced++;
+    b->src = r->type; /* the ore item waiting for output */
+    if (--r->amount == 0) ff_remove_resource(wd, ri - 1);
+    ff_drill_output(wd, b);
+}
+
+void ff_world_tick(ff_world_t *wd) {
+    int32_t nb = wd->n_bld;
+    for (int32_t i = 0; i < nb; i++)
+        if (wd->bld[i].type == FF_ENT_STONE_FURNACE) ff_furnace_tick(wd, &wd->bld[i]);
+    for (int32_t i = 0; i < nb; i++)
+        if (wd->bld[i].type == FF_ENT_BURNER_DRILL) ff_drill_tick(wd, &wd->bld[i]);
+    ff_craft_tick(wd);
+    if (wd->walk_dir >= 0) ff_walk_tick(wd);
+    if (wd->mining) ff_mine_tick(wd);
+    wd->tick++;
+}
+
+/* ---- placing, inserting, taking ---- */
+
+int ff_world_place(ff_world_t *wd, uint8_t item, int32_t tx, int32_t ty, uint8_t dir,
+                   int32_t *index) {
+    if (!wd) return FF_EINVAL;
+    if (item >= FF_NUM_ITEMS || dir > 7) return FF_ERANGE;
+    uint8_t e = ff_item_entity(item);
+    if (!e || !wd->inv[item] || wd->n_bld >= FF_WORLD_MAX_BUILDINGS) return FF_ESTATE;
+    int32_t fp = ff_entity_table[e].footprint;
+    if (!ff_footprint_free(wd, tx, ty, fp, 1)) return FF_ESTATE;
+    int32_t cx = tx * 256 + fp * 128, cy = ty * 256 + fp * 128;
+    if (ff_entity_table[e].blocks_character) {
+        int32_t lim = FF_CHAR_HALF_5 + ff_half5(e);
+        if (ff_iabs(wd->px * 5 - cx * 5) < lim && ff_iabs(wd->py * 5 - cy * 5) < lim)
+            return FF_ESTATE;
+    }
+    int64_t dx = (int64_t)(cx - wd->px) * 5, dy = (int64_t)(cy - wd->py) * 5;
+    if (dx * dx + dy * dy > (int64_t)FF_BUILD_DISTANCE_5 * FF_BUILD_DISTANCE_5) return FF_ESTATE;
+    if (e == FF_ENT_BURNER_DRILL) {
+        int any = 0;
+        for (int32_t y = ty; y < ty + 2; y++)
+            for (int32_t x = tx; x < tx + 2; x++) any |= wd->resg[y * wd->w + x] != 0;
+        if (!any) return FF_ESTATE;
+    }
+    int32_t i = ff_add_building_unchecked(wd, e, tx, ty, dir);
+    wd->inv[item]--;
+    if (index) *index = i;
+    return FF_OK;
+}
+
+static int ff_in_reach_of(const ff_world_t *wd, const ff_building_t *b) {
+    int64_t dx = (int64_t)(b->cx - wd->px) * 5, dy = (int64_t)(b->cy - wd->py) * 5;
+    return dx * dx + dy * dy <= (int64_t)FF_REACH_5 * FF_REACH_5;
+}
+
+int ff_world_insert(ff_world_t *wd, int32_t tx, int32_t ty, uint8_t item, int32_t count,
+                    int32_t *moved) {
+    if (!wd || !moved) return FF_EINVAL;
+    *moved = 0;
+    if (item == 0 || item >= FF_NUM_ITEMS || count < 0) return FF_ERANGE;
+    int32_t bi = ff_world_building_at(wd, tx, ty);
+    if (bi < 0) return FF_ESTATE;
+    ff_building_t *b = &wd->bld[bi];
+    if (!ff_in_reach_of(wd, b)) return FF_ESTATE;
+    uint16_t *slot = NULL;
+    if (item == FF_ITEM_COAL && (b->type == FF_ENT_STONE_FURNACE || b->type == FF_ENT_BURNER_DRILL))
+        slot = &b->fuel;
+    else if (item == FF_ITEM_IRON_ORE && b->type == FF_ENT_STONE_FURNACE)
+        slot = &b->src;
+    if (!slot) return FF_ESTATE;
+    int32_t k = FF_ENTITY_SLOT_MAX - *slot;
+    if (k > count) k = count;
+    if (k > wd->inv[item]) k = wd->inv[item];
+    if (k <= 0) return FF_ESTATE;
+    *slot = (uint16_t)(*slot + k);
+    wd->inv[item] = (uint16_t)(wd->inv[item] - k);
+    *moved = k;
+    return FF_OK;
+}
+
+int ff_world_take(ff_world_t *wd, int32_t tx, int32_t ty, int32_t *moved) {
+    if (!wd || !moved) return FF_EINVAL;
+    *moved = 0;
+    int32_t bi = ff_world_building_at(wd, tx, ty);
+    if (bi < 0) return FF_ESTATE;
+    ff_building_t *b = &wd->bld[bi];
+    if (b->type != FF_ENT_STONE_FURNACE || !ff_in_reach_of(wd, b)) return FF_ESTATE;
+    int32_t k = ff_world_insert_item(wd, FF_ITEM_IRON_PLATE, b->out);
+    b->out = (uint16_t)(b->out - k);
+    *moved = k;
+    return k > 0 ? FF_OK : FF_ESTATE;
+}
+
+/* ---- cells ---- */
+
+uint32_t ff_world_cell(const ff_world_t *wd, int32_t tx, int32_t ty) {
+    if (!ff_in_map(wd, tx, ty)) return ff_cell_pack(FF_TILE_OUT_OF_MAP, 0, 0, 1);
+    uint8_t c = wd->tile[ty * wd->w + tx];
+    uint32_t t = c & FF_TILE_ID_MASK;
+    uint32_t ri = wd->resg[ty * wd->w + tx];
+    uint32_t amount = ri ? wd->res[ri - 1].amount : 0;
+    uint32_t ent = ri ? wd->res[ri - 1].type : 0;
+    if (c & FF_TILE_BUILDING) {
+        int32_t bi = ff_world_building_at(wd, tx, ty);
+        if (bi >= 0) ent = wd->bld[bi].type;
+    }
+    return ff_cell_pack(t, amount, ent, ff_tile_blocks[t]);
+}
+
+int ff_world_cells(const ff_world_t *wd, uint32_t *out, size_t n) {
+    if (!wd || !out || n < (size_t)wd->w * (size_t)wd->h) return FF_EINVAL;
+    for (int32_t y = 0; y < wd->h; y++)
+        for (int32_t x = 0; x < wd->w; x++) out[y * wd->w + x] = ff_world_cell(wd, x, y);
+    return FF_OK;
+}

@@ -1,0 +1,601 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+"""The embedded native simulator (thin wrappers over csrc/ff_sim.h and csrc/ff_world.h).
+
+``BatchSim`` steps a whole batch of envs of one scenario in one C call with the GIL released,
+writing observations, rewards and flags into caller-provided arrays (which may be shared
+memory). ``World`` is one world driven tick by tick (the emulator of the real-Factorio backend
+runs the mod's Lua against it). Scenario layouts: ``docs/scenarios.md``; the readable oracle:
+``factorio_fast._reference_sim``.
+"""
+
+import numpy as np
+
+from factorio_fast.errors import InvalidArgumentError
+
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+
+from factorio_fast._ffcore cimport check
+from factorio_fast._ffsim cimport *
+
+__all__ = ["BatchSim", "World", "SCENARIO_NAMES", "scenario_info", "NUM_ITEMS",
+           "HAND_MINING_TICKS", "DRILL_MINING_TICKS", "SMELT_TICKS", "INVENTORY_SLOTS",
+           "RECIPES", "WALK_STRAIGHT", "WALK_DIAGONAL"]
+
+SCENARIO_NAMES = tuple(ff_scenario_info(i).name.decode() for i in range(FF_NUM_SCENARIOS))
+NUM_ITEMS = 16
+HAND_MINING_TICKS = FF_HAND_MINING_TICKS
+DRILL_MINING_TICKS = FF_DRILL_MINING_TICKS
+SMELT_TICKS = FF_SMELT_TICKS
+INVENTORY_SLOTS = FF_INVENTORY_SLOTS_MAIN
+WALK_STRAIGHT = tuple(ff_walk_straight[i] for i in range(16))
+WALK_DIAGONAL = tuple(ff_walk_diagonal[i] for i in range(16))
+RECIPES = tuple(
+    {"inputs": tuple((ff_recipe_table[r].in_item[k], ff_recipe_table[r].in_count[k])
+                     for k in range(3) if ff_recipe_table[r].in_count[k]),
+     "output": (ff_recipe_table[r].out_item, ff_recipe_table[r].out_count),
+     "ticks": ff_recipe_table[r].ticks}
+    for r in range(FF_NUM_RECIPES))
+
+_COMMON_KWARGS = ("ticks_per_step", "obstacles")
+_GOAL_SCENARIOS = ("mining_micro", "building_micro")
+
+
+def scenario_info(name):
+    """Defaults of a scenario as a dict (from the C table).
+
+    Parameters
+    ----------
+    name : str
+        One of ``SCENARIO_NAMES``.
+    """
+    cdef int idx = _scenario_index(name)
+    cdef const ff_scenario_info_t *i = ff_scenario_info(idx)
+    return {"name": name, "map_size": (i.map_w, i.map_h), "obs_bytes": i.obs_bytes,
+            "episode_steps": i.episode_steps,
+            "nvec": tuple(i.nvec[k] for k in range(i.action_dims)),
+            "ticks_per_step": i.ticks_per_step, "obstacles": i.obstacles,
+            "max_obstacles": i.max_obstacles, "goal": i.goal, "target_sps": i.target_sps}
+
+
+cdef int _scenario_index(name) except -1:
+    if not isinstance(name, str) or name not in SCENARIO_NAMES:
+        raise InvalidArgumentError(
+            f"unknown scenario {name!r}; valid choices: {', '.join(SCENARIO_NAMES)}")
+    return SCENARIO_NAMES.index(name)
+
+
+cdef int32_t _int_kw(str scen, str key, value, int lo, int hi) except? -2:
+    if value is None:
+        return -1
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise InvalidArgumentError(f"{scen}: {key} must be an integer, got {value!r}")
+    if not lo <= int(value) <= hi:
+        raise InvalidArgumentError(f"{scen}: {key} must be in {lo}..{hi}, got {value!r}")
+    return <int32_t>int(value)
+
+
+def _out_array(a, str name, tuple shape, dtype):
+    if not isinstance(a, np.ndarray):
+        raise InvalidArgumentError(f"{name} must be a numpy array, got {type(a).__name__}")
+    if a.dtype != dtype:
+        raise InvalidArgumentError(f"{name} must have dtype {np.dtype(dtype)}, got {a.dtype}")
+    if a.shape != shape:
+        raise InvalidArgumentError(f"{name} must have shape {shape}, got {a.shape}")
+    if not a.flags.c_contiguous or not a.flags.writeable:
+        raise InvalidArgumentError(f"{name} must be C-contiguous and writeable")
+    return a.view(np.uint8) if a.dtype == np.bool_ else a
+
+
+cdef class BatchSim:
+    """A batch of ``num_envs`` envs of one scenario, stepped in one C call.
+
+    Parameters
+    ----------
+    scenario : str
+        ``movement_micro``, ``mining_micro`` or ``building_micro``.
+    num_envs : int
+        Number of envs (>= 1).
+    ticks_per_step : int, optional
+        Game ticks per env step (1..600); scenario default if None.
+    obstacles : int, optional
+        Random obstacles per episode (0 = none); scenario default if None.
+    **scenario_kwargs
+        ``goal`` (mining_micro: ores to mine; building_micro: plates to smelt).
+
+    Notes
+    -----
+    Every env holds its own RNG (splitmix64) seeded by ``reset``; autoresets re-randomise the
+    world from that stream. Outputs are only written, never retained.
+    """
+
+    cdef ff_sim_t *_sim
+    cdef readonly int num_envs
+    cdef readonly str scenario
+    cdef readonly tuple obs_shape
+    cdef readonly object obs_dtype
+    cdef readonly tuple action_shape
+    cdef readonly object action_nvec
+    cdef readonly object single_observation_space
+    cdef readonly object single_action_space
+    cdef readonly int episode_steps
+    cdef readonly int ticks_per_step
+    cdef readonly int obstacles
+    cdef readonly int goal
+    cdef int _obs_bytes
+    cdef int _dims
+
+    def __cinit__(self, *args, **kwargs):
+        self._sim = NULL
+
+    def __init__(self, scenario, num_envs, *, ticks_per_step=None, obstacles=None,
+                 **scenario_kwargs):
+        import gymnasium as gym
+        cdef int idx = _scenario_index(scenario)
+        cdef const ff_scenario_info_t *info = ff_scenario_info(idx)
+        valid = _COMMON_KWARGS + (("goal",) if scenario in _GOAL_SCENARIOS else ())
+        for k in scenario_kwargs:
+            if k not in valid:
+                raise InvalidArgumentError(
+                    f"{scenario}: unknown keyword argument {k!r}; valid: {', '.join(valid)}")
+        if isinstance(num_envs, (bool, np.bool_)) or not isinstance(num_envs, (int, np.integer)) \
+                or not 1 <= int(num_envs) <= (1 << 24):
+            raise InvalidArgumentError(f"num_envs must be an integer in 1..{1 << 24}, "
+                                       f"got {num_envs!r}")
+        cdef ff_sim_params_t p
+        p.ticks_per_step = _int_kw(scenario, "ticks_per_step", ticks_per_step, 1, 600)
+        p.obstacles = _int_kw(scenario, "obstacles", obstacles, 0, info.max_obstacles)
+        p.goal = _int_kw(scenario, "goal", scenario_kwargs.get("goal"), 1, 1000)
+        cdef size_t n = int(num_envs)
+        cdef ff_sim_t *sim = NULL
+        cdef int rc
+        with nogil:
+            rc = ff_sim_create(idx, n, &p, &sim)
+        check(rc, f"BatchSim({scenario!r}, {num_envs})")
+        self._sim = sim
+        self.num_envs = <int>n
+        self.scenario = scenario
+        self._obs_bytes = sim.info.obs_bytes
+        self._dims = sim.info.action_dims
+        self.obs_shape = (self._obs_bytes,)
+        self.obs_dtype = np.dtype(np.uint8)
+        self.episode_steps = sim.info.episode_steps
+        self.ticks_per_step = sim.info.ticks_per_step
+        self.obstacles = sim.info.obstacles
+        self.goal = sim.goal
+        self.action_nvec = np.array([sim.info.nvec[k] for k in range(self._dims)], np.int64)
+        self.single_observation_space = gym.spaces.Box(0, 255, self.obs_shape, np.uint8)
+        if self._dims == 1:
+            self.action_shape = ()
+            self.single_action_space = gym.spaces.Discrete(int(self.action_nvec[0]))
+        else:
+            self.action_shape = (self._dims,)
+            self.single_action_space = gym.spaces.MultiDiscrete(self.action_nvec)
+
+    def __dealloc__(self):
+        if self._sim is not NULL:
+            ff_sim_destroy(self._sim)
+            self._sim = NULL
+
+    def close(self):
+        """Free the C state (idempotent)."""
+        if self._sim is not NULL:
+            ff_sim_destroy(self._sim)
+            self._sim = NULL
+
+    cdef ff_sim_t *_live(self) except NULL:
+        if self._sim is NULL:
+            from factorio_fast.errors import ClosedError
+            raise ClosedError("BatchSim is closed")
+        return self._sim
+
+    def reset(self, seeds, env_ids=None, *, obs):
+        """Reset envs with per-env seeds and write their first observations.
+
+        Parameters
+        ----------
+        seeds : array_like of uint64
+            One seed per reset env (the env's RNG state becomes that seed).
+        env_ids : array_like of int, optional
+            Env indices to reset; None means all, in order.
+        obs : numpy.ndarray
+            uint8 array of shape ``(num_envs,) + obs_shape``; rows of the reset envs are written.
+        """
+        cdef ff_sim_t *sim = self._live()
+        o = _out_array(obs, "obs", (self.num_envs,) + self.obs_shape, np.uint8)
+        s = np.asarray(seeds)
+        if s.dtype.kind not in "iu" or s.ndim != 1:
+            raise InvalidArgumentError(f"seeds must be a 1-d integer array, got {s.dtype} "
+                                       f"with shape {s.shape}")
+        if s.dtype.kind == "i" and s.size and s.min() < 0:
+            raise InvalidArgumentError("seeds must be non-negative")
+        s = np.ascontiguousarray(s, np.uint64)
+        if env_ids is None:
+            if s.shape[0] != self.num_envs:
+                raise InvalidArgumentError(f"need {self.num_envs} seeds, got {s.shape[0]}")
+            ids = None
+        else:
+            ids = np.asarray(env_ids)
+            if ids.dtype.kind not in "iu" or ids.ndim != 1 or ids.shape[0] != s.shape[0]:
+                raise InvalidArgumentError("env_ids must be a 1-d integer array, one per seed")
+            if ids.size and (ids.min() < 0 or ids.max() >= self.num_envs):
+                raise InvalidArgumentError(f"env_ids must be in 0..{self.num_envs - 1}")
+            ids = np.ascontiguousarray(ids, np.int64)
+        cdef uint64_t[::1] sv = s
+        cdef int64_t[::1] iv
+        cdef uint8_t[:, ::1] ov = o
+        cdef const int64_t *ip = NULL
+        cdef size_t n = s.shape[0]
+        cdef int rc
+        if ids is not None:
+            iv = ids
+            if n:
+                ip = &iv[0]
+        if n == 0:
+            return
+        with nogil:
+            rc = ff_sim_reset(sim, &sv[0], ip, n, &ov[0, 0])
+        check(rc, "BatchSim.reset")
+
+    def step(self, actions, *, obs, rewards, terminated, truncated, autoreset="next_step",
+             final_obs=None, final_mask=None):
+        """Step every env once.
+
+        Parameters
+        ----------
+        actions : numpy.ndarray
+            Integer array of shape ``(num_envs,) + action_shape``; validated before any env moves.
+        obs, rewards, terminated, truncated : numpy.ndarray
+            Outputs: uint8 ``(num_envs,) + obs_shape``, float32 ``(num_envs,)``, bool
+            ``(num_envs,)`` twice.
+        autoreset : {"next_step", "same_step"}
+            Gymnasium autoreset mode.
+        final_obs, final_mask : numpy.ndarray, optional
+            Required for ``same_step``: uint8 like obs, bool ``(num_envs,)``.
+
+        Raises
+        ------
+        InvalidArgumentError
+            Bad dtype, shape, NaN or an out-of-range action (naming the env and the value).
+        """
+        cdef ff_sim_t *sim = self._live()
+        cdef int mode
+        if autoreset == "next_step":
+            mode = FF_AUTORESET_NEXT_STEP
+        elif autoreset == "same_step":
+            mode = FF_AUTORESET_SAME_STEP
+        else:
+            raise InvalidArgumentError(
+                f"autoreset must be 'next_step' or 'same_step', got {autoreset!r}")
+        a = self._actions(actions)
+        n = self.num_envs
+        o = _out_array(obs, "obs", (n,) + self.obs_shape, np.uint8)
+        r = _out_array(rewards, "rewards", (n,), np.float32)
+        te = _out_array(terminated, "terminated", (n,), np.bool_)
+        tr = _out_array(truncated, "truncated", (n,), np.bool_)
+        cdef uint8_t[:, ::1] fov
+        cdef uint8_t[::1] fmv
+        cdef uint8_t *fo = NULL
+        cdef uint8_t *fm = NULL
+        if mode == FF_AUTORESET_SAME_STEP:
+            if final_obs is None or final_mask is None:
+                raise InvalidArgumentError("autoreset='same_step' needs final_obs and final_mask")
+            fov = _out_array(final_obs, "final_obs", (n,) + self.obs_shape, np.uint8)
+            fmv = _out_array(final_mask, "final_mask", (n,), np.bool_)
+            fo = &fov[0, 0]
+            fm = &fmv[0]
+        cdef int64_t[::1] av = a.reshape(-1)
+        cdef uint8_t[:, ::1] ov = o
+        cdef float[::1] rv = r
+        cdef uint8_t[::1] tev = te
+        cdef uint8_t[::1] trv = tr
+        cdef size_t bad_env = 0
+        cdef int32_t bad_dim = 0
+        cdef int64_t bad_value = 0
+        cdef int rc
+        with nogil:
+            rc = ff_sim_step(sim, &av[0], &ov[0, 0], &rv[0], &tev[0], &trv[0], mode, fo, fm,
+                             &bad_env, &bad_dim, &bad_value)
+        if rc == -2:  # FF_ERANGE
+            self._bad_action(bad_env, bad_dim, bad_value)
+        check(rc, "BatchSim.step")
+
+    def _bad_action(self, size_t env, int dim, long long value):
+        nv = int(self.action_nvec[dim])
+        comp = f" component {dim}" if self._dims > 1 else ""
+        raise InvalidArgumentError(
+            f"{self.scenario}: action{comp} of env {env} is {value}; valid range 0..{nv - 1}")
+
+    def _actions(self, actions):
+        a = np.asarray(actions)
+        shape = (self.num_envs,) + self.action_shape
+        if a.dtype.kind not in "iu":
+            if a.dtype.kind == "f" and np.isnan(a).any():
+                idx = int(np.flatnonzero(np.isnan(a.reshape(-1)))[0]) // max(self._dims, 1)
+                raise InvalidArgumentError(f"{self.scenario}: action of env {idx} is NaN; "
+                                           f"actions must be integers")
+            raise InvalidArgumentError(
+                f"{self.scenario}: actions must be an integer array, got dtype {a.dtype}")
+        if a.shape != shape:
+            raise InvalidArgumentError(
+                f"{self.scenario}: actions must have shape {shape}, got {a.shape}")
+        if a.dtype == np.uint64 and a.size and a.max() > np.iinfo(np.int64).max:
+            flat = a.reshape(-1)
+            k = int(np.argmax(flat > np.iinfo(np.int64).max))
+            self._bad_action(k // self._dims, k % self._dims, -1)
+        return np.ascontiguousarray(a, np.int64)
+
+    def positions(self):
+        """Character positions, int32 ``(num_envs, 2)`` in 1/256 tile."""
+        cdef ff_sim_t *sim = self._live()
+        out = np.empty((self.num_envs, 2), np.int32)
+        cdef int32_t[:, ::1] v = out
+        check(ff_sim_positions(sim, &v[0, 0]), "BatchSim.positions")
+        return out
+
+    def ticks(self):
+        """Game tick of each env's world, uint64 ``(num_envs,)``."""
+        cdef ff_sim_t *sim = self._live()
+        out = np.empty(self.num_envs, np.uint64)
+        cdef uint64_t[::1] v = out
+        check(ff_sim_ticks(sim, &v[0]), "BatchSim.ticks")
+        return out
+
+    def inventories(self):
+        """Item counts by item id, uint16 ``(num_envs, NUM_ITEMS)`` (``codec.ITEM_IDS``)."""
+        cdef ff_sim_t *sim = self._live()
+        out = np.empty((self.num_envs, NUM_ITEMS), np.uint16)
+        cdef uint16_t[:, ::1] v = out
+        check(ff_sim_inventories(sim, &v[0, 0], NUM_ITEMS), "BatchSim.inventories")
+        return out
+
+    def world(self, env_id):
+        """A read/write ``World`` view of env ``env_id`` (keeps this BatchSim alive)."""
+        cdef ff_sim_t *sim = self._live()
+        if not 0 <= int(env_id) < self.num_envs:
+            raise InvalidArgumentError(f"env_id must be in 0..{self.num_envs - 1}")
+        cdef World w = World.__new__(World)
+        w._w = ff_sim_world(sim, <size_t>int(env_id))
+        w._owner = self
+        w._owned = False
+        return w
+
+    def observe(self, env_id):
+        """The current observation of one env (a copy), uint8 ``obs_shape``."""
+        cdef ff_sim_t *sim = self._live()
+        if not 0 <= int(env_id) < self.num_envs:
+            raise InvalidArgumentError(f"env_id must be in 0..{self.num_envs - 1}")
+        out = np.empty(self._obs_bytes, np.uint8)
+        cdef uint8_t[::1] v = out
+        check(ff_sim_observe(sim, <size_t>int(env_id), &v[0]), "BatchSim.observe")
+        return out
+
+    def render(self, env_id, scale=None):
+        """An RGB picture of one env's whole map, uint8 ``(H, W, 3)``."""
+        from factorio_fast.render import render_world
+        return render_world(self.world(env_id), scale=scale)
+
+
+cdef class World:
+    """One world driven tick by tick (tiles, resources, buildings, one character).
+
+    Parameters
+    ----------
+    width, height : int
+        Map size in tiles (1..128).
+    tile : int
+        Initial tile id everywhere (``codec.TILE_IDS``, default grass-1).
+
+    Notes
+    -----
+    Positions are int32 in 1/256 tile; directions 0..7 = N, NE, E, SE, S, SW, W, NW (Factorio 2.0
+    direction ``2 * d``), -1 = stand. Game refusals (out of reach, missing items, occupied)
+    raise ``FactorioFastError`` from the status code, except where a count is returned.
+    """
+
+    cdef ff_world_t *_w
+    cdef object _owner
+    cdef bint _owned
+
+    def __cinit__(self, *args, **kwargs):
+        self._w = NULL
+        self._owner = None
+        self._owned = False
+
+    def __init__(self, int width=32, int height=32, int tile=1):
+        cdef ff_world_t *w = NULL
+        check(ff_world_create(width, height, <uint8_t>tile if 0 <= tile < 16 else 255, &w),
+              "World")
+        self._w = w
+        self._owned = True
+
+    def __dealloc__(self):
+        if self._owned and self._w is not NULL:
+            ff_world_destroy(self._w)
+        self._w = NULL
+
+    def close(self):
+        """Free the world (idempotent; a view of a BatchSim env only drops its reference)."""
+        if self._owned and self._w is not NULL:
+            ff_world_destroy(self._w)
+        self._w = NULL
+        self._owner = None
+
+    cdef ff_world_t *_live(self) except NULL:
+        if self._w is NULL:
+            from factorio_fast.errors import ClosedError
+            raise ClosedError("World is closed")
+        return self._w
+
+    @property
+    def width(self):
+        return self._live().w
+
+    @property
+    def height(self):
+        return self._live().h
+
+    @property
+    def tick_count(self):
+        """Game ticks run so far."""
+        return self._live().tick
+
+    @property
+    def position(self):
+        """(x, y) in 1/256 tile."""
+        cdef ff_world_t *w = self._live()
+        return (w.px, w.py)
+
+    def set_position(self, int32_t x, int32_t y):
+        check(ff_world_set_position(self._live(), x, y), "World.set_position")
+
+    def set_tile(self, int x, int y, int tile):
+        check(ff_world_set_tile(self._live(), x, y, <uint8_t>tile if 0 <= tile < 256 else 255),
+              "World.set_tile")
+
+    def get_tile(self, int x, int y):
+        cdef uint8_t t = 0
+        check(ff_world_get_tile(self._live(), x, y, &t), "World.get_tile")
+        return t
+
+    def add_resource(self, int x, int y, int entity, int amount):
+        """Add a resource entity (``codec.ENTITY_IDS``) at tile (x, y), centred."""
+        if not 0 < amount < 65536 or not 0 <= entity < 16:
+            raise InvalidArgumentError("entity must be 0..15 and amount 1..65535")
+        check(ff_world_add_resource(self._live(), x, y, <uint8_t>entity, <uint16_t>amount),
+              "World.add_resource")
+
+    def add_building(self, int entity, int x, int y, int direction=0):
+        """Add a building without game checks (map setup); returns its index."""
+        cdef int32_t idx = -1
+        if not 0 <= entity < 16:
+            raise InvalidArgumentError("entity must be 0..15")
+        check(ff_world_add_building(self._live(), <uint8_t>entity, x, y,
+                                    <uint8_t>direction if 0 <= direction < 8 else 255, &idx),
+              "World.add_building")
+        return idx
+
+    def set_walking(self, direction):
+        """Walk in direction 0..7 every tick until changed; None or -1 stands still."""
+        check(ff_world_set_walking(self._live(), -1 if direction is None else int(direction)),
+              "World.set_walking")
+
+    def set_mining(self, target):
+        """Hold mining on tile ``(x, y)``; None releases."""
+        if target is None:
+            check(ff_world_set_mining(self._live(), 0, 0, 0), "World.set_mining")
+        else:
+            check(ff_world_set_mining(self._live(), 1, int(target[0]), int(target[1])),
+                  "World.set_mining")
+
+    @property
+    def mining_progress(self):
+        """Ticks of the current hand-mining cycle."""
+        return self._live().mine_progress
+
+    def set_item(self, int item, int count):
+        if not 0 <= count < 65536 or not 0 <= item < 256:
+            raise InvalidArgumentError("item 1..15, count 0..65535")
+        check(ff_world_set_item(self._live(), <uint8_t>item, <uint16_t>count), "World.set_item")
+
+    def inventory(self):
+        """Item counts by item id, uint16 (16,)."""
+        cdef ff_world_t *w = self._live()
+        return np.array([w.inv[i] for i in range(NUM_ITEMS)], np.uint16)
+
+    def used_slots(self):
+        return ff_world_used_slots(self._live())
+
+    def insert_item(self, int item, int count):
+        """Put items straight into the inventory (80 slots); returns how many fit."""
+        if not 0 < item < 16:
+            raise InvalidArgumentError("item must be 1..15")
+        return ff_world_insert_item(self._live(), <uint8_t>item, count)
+
+    def craft(self, int recipe, int count=1):
+        """Queue crafts (``RECIPES`` index); returns how many were started."""
+        cdef int32_t started = 0
+        check(ff_world_craft(self._live(), recipe, count, &started), "World.craft")
+        return started
+
+    @property
+    def craft_queue_length(self):
+        return self._live().cq_len
+
+    def place(self, int item, int x, int y, int direction=0):
+        """Place a building item with its footprint's top-left tile at (x, y).
+
+        Returns the building index, or -1 if the game would refuse.
+        """
+        cdef int32_t idx = -1
+        if not 0 <= item < 256 or not 0 <= direction < 8:
+            raise InvalidArgumentError("bad item or direction")
+        rc = ff_world_place(self._live(), <uint8_t>item, x, y, <uint8_t>direction, &idx)
+        if rc == -21:  # FF_ESTATE: refused by the game rules
+            return -1
+        check(rc, "World.place")
+        return idx
+
+    def insert(self, int x, int y, int item, int count):
+        """Move items into the building at tile (x, y); returns the count moved."""
+        cdef int32_t moved = 0
+        if not 0 <= item < 256:
+            raise InvalidArgumentError("bad item")
+        rc = ff_world_insert(self._live(), x, y, <uint8_t>item, count, &moved)
+        if rc == -21:
+            return 0
+        check(rc, "World.insert")
+        return moved
+
+    def take(self, int x, int y):
+        """Take the furnace's plates at tile (x, y) into the inventory; returns the count."""
+        cdef int32_t moved = 0
+        rc = ff_world_take(self._live(), x, y, &moved)
+        if rc == -21:
+            return 0
+        check(rc, "World.take")
+        return moved
+
+    def tick(self, int n=1):
+        """Advance n ticks."""
+        cdef ff_world_t *w = self._live()
+        cdef int i
+        with nogil:
+            for i in range(n):
+                ff_world_tick(w)
+
+    def collides(self, int32_t x, int32_t y):
+        """Would the character collide at (x, y) (1/256 tile)?"""
+        return bool(ff_world_collides(self._live(), x, y))
+
+    def in_resource_reach(self, int x, int y):
+        return bool(ff_world_in_resource_reach(self._live(), x, y))
+
+    def cell(self, int x, int y):
+        """The 32-bit cell of tile (x, y)."""
+        return ff_world_cell(self._live(), x, y)
+
+    def cells(self):
+        """All cells, uint32 (height, width)."""
+        cdef ff_world_t *w = self._live()
+        out = np.empty((w.h, w.w), np.uint32)
+        cdef uint32_t[:, ::1] v = out
+        check(ff_world_cells(w, &v[0, 0], <size_t>(w.w * w.h)), "World.cells")
+        return out
+
+    def resources(self):
+        """List of live resources: (entity, x, y, amount)."""
+        cdef ff_world_t *w = self._live()
+        return [(w.res[i].type, w.res[i].tx, w.res[i].ty, w.res[i].amount)
+                for i in range(w.n_res) if w.res[i].type]
+
+    def buildings(self):
+        """List of buildings as dicts (entity, x, y, fuel, src, out, progress, produced, energy)."""
+        cdef ff_world_t *w = self._live()
+        return [{"entity": w.bld[i].type, "x": w.bld[i].tx, "y": w.bld[i].ty,
+                 "direction": w.bld[i].dir, "fuel": w.bld[i].fuel, "src": w.bld[i].src,
+                 "out": w.bld[i].out, "progress": w.bld[i].progress,
+                 "produced": w.bld[i].produced, "energy": w.bld[i].energy}
+                for i in range(w.n_bld)]
+
+    def building_at(self, int x, int y):
+        return ff_world_building_at(self._live(), x, y)
