@@ -27,11 +27,13 @@ deps:
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) install -q --upgrade pip "setuptools>=64" wheel
+	$(PIP) install -q --upgrade pip "setuptools>=77" wheel
 
 install: deps $(PY)
 	$(PIP) install -q "cython>=3.1" "numpy>=1.24"
 	$(PIP) install -q --no-build-isolation -e ".[test,bench]"
+	@# Optional: the CPU build of PyTorch (its wheel is on our machines' disk) for the zero-copy test.
+	$(PIP) install -q "torch==2.13.0" || echo "make: torch 2.13.0 unavailable; the torch test is skipped"
 
 build: $(PY)
 	$(PIP) install -q --no-build-isolation -e .

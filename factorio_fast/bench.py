@@ -147,19 +147,28 @@ def _measure_vec(cfg: Config, block_s: float, repeats: int, kwargs: dict):
 
 
 def _measure_handoff(cfg: Config, block_s: float, repeats: int, kwargs: dict) -> float | None:
-    """Median µs of a vector step with one env per worker: the hand-off cost itself."""
+    """Median µs a worker hand-off adds to a vector step: one env per worker, against the same
+    envs stepped in-process, timed in alternating blocks so both see the same machine load."""
     if not cfg.num_workers:
         return None
     from factorio_fast.vector import make_vec
-    env = make_vec(cfg.scenario, cfg.num_workers, num_workers=cfg.num_workers, **kwargs)
+    n_env = cfg.num_workers
+    envs = [make_vec(cfg.scenario, n_env, num_workers=w, **kwargs) for w in (0, cfg.num_workers)]
     try:
-        env.reset(seed=0)
-        a = _action_pool(env.single_action_space, cfg.num_workers, np.random.default_rng(1), 1)[0]
-        n = _calibrate(lambda: env.step(a), block_s / 2)
-        times = _timed_blocks(lambda: env.step(a), n, repeats)
-        return statistics.median(times) / n * 1e6
+        a = _action_pool(envs[0].single_action_space, n_env, np.random.default_rng(1), 1)[0]
+        steps = []
+        for env in envs:
+            env.reset(seed=0)
+            steps.append(lambda env=env: env.step(a))
+        n = max(_calibrate(s, block_s / 4) for s in steps)
+        diffs = []
+        for _ in range(repeats):
+            t_in, t_wk = (_timed_blocks(s, n, 1)[0] for s in steps)
+            diffs.append((t_wk - t_in) / n * 1e6)
+        return statistics.median(diffs)
     finally:
-        env.close()
+        for env in envs:
+            env.close()
 
 
 def _measure_gym(cfg: Config, block_s: float, repeats: int, kwargs: dict):

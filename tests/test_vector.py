@@ -14,7 +14,7 @@ import factorio_fast
 from factorio_fast.errors import ClosedError, InvalidArgumentError, WorkerError
 from factorio_fast.scenarios import SCENARIOS
 
-from .conftest import shm_names
+from conftest import shm_names
 
 SCEN = list(SCENARIOS)
 
