@@ -120,9 +120,18 @@ def _action_pool(space, num_envs: int, rng, k: int = 8):
                          size=(num_envs,) + shape).astype(np.int32) for _ in range(k)]
 
 
-def _rss_mb() -> float:
+def _rss_mb(children: bool = True) -> float:
+    """Resident memory of this process and (by default) its live children, in MiB."""
     import psutil
-    return psutil.Process().memory_info().rss / 2**20
+    me = psutil.Process()
+    procs = [me] + (me.children(recursive=True) if children else [])
+    total = 0
+    for p in procs:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            pass
+    return total / 2**20
 
 
 def _measure_vec(cfg: Config, block_s: float, repeats: int, kwargs: dict):
@@ -140,8 +149,10 @@ def _measure_vec(cfg: Config, block_s: float, repeats: int, kwargs: dict):
 
         n = _calibrate(step, block_s)
         times = _timed_blocks(step, n, repeats)
-        obs_bytes = int(np.prod(env.single_observation_space.shape)) * env.single_observation_space.dtype.itemsize
-        return [n * cfg.num_envs / t for t in times], [t / n for t in times], obs_bytes, env.shared_bytes
+        space = env.single_observation_space
+        obs_bytes = int(np.prod(space.shape)) * space.dtype.itemsize
+        return ([n * cfg.num_envs / t for t in times], [t / n for t in times], obs_bytes,
+                env.shared_bytes, _rss_mb())
     finally:
         env.close()
 
@@ -194,7 +205,7 @@ def _measure_gym(cfg: Config, block_s: float, repeats: int, kwargs: dict):
         times = _timed_blocks(step, n, repeats)
         space = env.single_observation_space
         return ([n * cfg.num_envs / t for t in times], [t / n for t in times],
-                int(np.prod(space.shape)) * space.dtype.itemsize)
+                int(np.prod(space.shape)) * space.dtype.itemsize, _rss_mb())
     finally:
         env.close()
 
@@ -219,14 +230,14 @@ def run(configs: list[Config], *, block_s: float = 0.15, repeats: int = 5,
         handoff_us = None
         shared = 0
         if cfg.backend == "sim":
-            sps_list, step_s, obs_bytes, shared = _measure_vec(cfg, block_s, repeats, kwargs)
+            sps_list, step_s, obs_bytes, shared, rss = _measure_vec(cfg, block_s, repeats, kwargs)
             handoff_us = _measure_handoff(cfg, block_s, repeats, kwargs)
         else:
-            sps_list, step_s, obs_bytes = _measure_gym(cfg, block_s, repeats, kwargs)
+            sps_list, step_s, obs_bytes, rss = _measure_gym(cfg, block_s, repeats, kwargs)
         sps = statistics.median(sps_list)
         rows.append(Row(cfg.scenario, cfg.backend, cfg.num_envs, cfg.num_workers, sps,
                         statistics.median(step_s) * 1e6, handoff_us, obs_bytes, target,
-                        (sps >= target) if target else None, _rss_mb(), shared,
+                        (sps >= target) if target else None, rss, shared,
                         [round(s, 1) for s in sps_list]))
         if bar is not None:
             bar.update(1)
@@ -244,8 +255,8 @@ def _fmt(v, spec):
 def render_table(rows: list[Row]) -> str:
     """The rows as a fixed-width text table with PASS/FAIL against the seed's targets."""
     head = (f"{'scenario':<15} {'backend':<16} {'envs':>5} {'wrk':>3} {'SPS':>13} "
-            f"{'µs/step':>10} {'µs/handoff':>10} {'obs B':>5} {'target':>6} {'×target':>9} "
-            f"{'result':>6}")
+            f"{'µs/step':>10} {'µs/handoff':>10} {'obs B':>5} {'RSS MiB':>7} {'shm MiB':>7} "
+            f"{'target':>6} {'×target':>9} {'result':>6}")
     lines = [head, "-" * len(head)]
     for r in rows:
         ratio = (r.sps / r.target_sps) if (r.sps and r.target_sps) else None
@@ -253,7 +264,8 @@ def render_table(rows: list[Row]) -> str:
         lines.append(
             f"{r.scenario:<15} {r.backend:<16} {r.num_envs:>5} {r.num_workers:>3} "
             f"{_fmt(r.sps, ',.0f'):>13} {_fmt(r.us_per_step, ',.1f'):>10} "
-            f"{_fmt(r.us_per_handoff, '.1f'):>10} {r.obs_bytes:>5} {_fmt(r.target_sps, 'd'):>6} "
+            f"{_fmt(r.us_per_handoff, '.1f'):>10} {r.obs_bytes:>5} {r.rss_mb:>7.0f} "
+            f"{r.shared_bytes / 2**20:>7.1f} {_fmt(r.target_sps, 'd'):>6} "
             f"{_fmt(ratio, ',.0f'):>9} {result:>6}")
     lines.append("")
     lines += summary(rows)
