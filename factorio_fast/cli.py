@@ -1,7 +1,7 @@
 """``factorio-fast``: the command line.
 
     factorio-fast bench [--json PATH] [--plot PATH] [--quick]   the main job: scenario benchmark
-    factorio-fast reap                                          remove stale shared segments
+    factorio-fast reap [--dry-run]                              remove stale shared segments
     factorio-fast scenarios                                     list the scenarios
 """
 
@@ -13,6 +13,19 @@ import sys
 
 def _bench(args) -> int:
     from factorio_fast import bench
+    from factorio_fast.scenarios import SCENARIOS
+
+    unknown = [s for s in args.scenario or () if s not in SCENARIOS]
+    if unknown:
+        print(f"factorio-fast bench: unknown scenario {unknown[0]!r}; valid choices: "
+              f"{', '.join(SCENARIOS)}", file=sys.stderr)
+        return 2
+    if args.block_s is not None and not args.block_s > 0:
+        print("factorio-fast bench: --block-s must be > 0", file=sys.stderr)
+        return 2
+    if args.repeats is not None and args.repeats < 1:
+        print("factorio-fast bench: --repeats must be >= 1", file=sys.stderr)
+        return 2
 
     configs = bench.plan(quick=args.quick, scenarios=args.scenario)
     block = args.block_s if args.block_s else (0.06 if args.quick else 0.15)
@@ -34,18 +47,24 @@ def _bench(args) -> int:
 def _reap(args) -> int:
     from factorio_fast.shm import reap_stale_segments
 
-    removed = reap_stale_segments()
+    removed = reap_stale_segments(dry_run=args.dry_run)
+    verb = "would remove" if args.dry_run else "removed"
     for name in removed:
-        print(f"removed {name}")
-    print(f"{len(removed)} stale segment(s) removed")
+        print(f"{verb} {name}")
+    print(f"{len(removed)} stale segment(s) {verb}")
     return 0
 
 
 def _scenarios(args) -> int:
     from factorio_fast.scenarios import SCENARIOS
 
+    print(f"{'scenario':<16} {'map':>7} {'obs B':>5} {'steps':>5} {'ticks':>5} {'actions':<14} "
+          f"{'seed SPS':>8}  task")
     for name, t in SCENARIOS.items():
-        print(f"{name:<16} {t}")
+        space = f"Discrete({t.nvec[0]})" if len(t.nvec) == 1 else f"MD{list(t.nvec)}"
+        print(f"{name:<16} {t.map_size[0]:>3}x{t.map_size[1]:<3} {t.obs_bytes:>5} "
+              f"{t.episode_steps:>5} {t.ticks_per_step:>5} {space:<14} {t.target_sps:>8}  "
+              f"{t.description}")
     return 0
 
 
@@ -62,6 +81,7 @@ def main(argv=None) -> int:
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
     b.set_defaults(fn=_bench)
     r = sub.add_parser("reap", help="remove shared segments whose owner process is dead")
+    r.add_argument("--dry-run", action="store_true", help="only list what would be removed")
     r.set_defaults(fn=_reap)
     s = sub.add_parser("scenarios", help="list the scenarios")
     s.set_defaults(fn=_scenarios)
