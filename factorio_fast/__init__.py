@@ -7,6 +7,11 @@ part of this release yet).
 >>> import factorio_fast
 >>> env = factorio_fast.make("movement_micro")
 >>> envs = factorio_fast.make_vec("mining_micro", num_envs=4096, num_workers=0)
+
+Every scenario is also registered with Gymnasium as ``factorio_fast/<name>-v0``:
+``gymnasium.make("factorio_fast/movement_micro-v0")`` and
+``gymnasium.make_vec("factorio_fast/movement_micro-v0", num_envs=4096)`` (the latter uses
+``make_vec``, not a ``SyncVectorEnv``).
 """
 
 from factorio_fast import errors
@@ -22,6 +27,20 @@ from factorio_fast.scenarios import SCENARIOS, Scenario
 from factorio_fast.vector import FactorioVectorEnv, make_vec
 
 __version__ = "0.1.0"
+
+
+def _register_with_gymnasium() -> None:
+    import gymnasium
+
+    for name in SCENARIOS:
+        env_id = f"factorio_fast/{name}-v0"
+        if env_id not in gymnasium.registry:
+            gymnasium.register(id=env_id, entry_point="factorio_fast.env:FactorioEnv",
+                               vector_entry_point="factorio_fast.vector:FactorioVectorEnv",
+                               kwargs={"name": name})
+
+
+_register_with_gymnasium()
 
 __all__ = [
     "ACTION_DTYPE",

@@ -6,6 +6,7 @@ import os
 import signal
 import time
 
+import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
@@ -274,3 +275,17 @@ def test_vector_metadata_and_spaces():
         factorio_fast.make_vec("mining_micro", 2, autoreset_mode="sometimes")
     with pytest.raises(InvalidArgumentError, match="backend"):
         factorio_fast.make_vec("mining_micro", 2, backend="quake")
+
+
+@pytest.mark.parametrize("name", SCEN)
+def test_gymnasium_registry_makes_our_envs(name):
+    env = gym.make(f"factorio_fast/{name}-v0")
+    assert isinstance(env.unwrapped, factorio_fast.FactorioEnv)
+    obs, _ = env.reset(seed=3)
+    ref = factorio_fast.make(name)
+    assert np.array_equal(obs, ref.reset(seed=3)[0])
+    env.close()
+    ref.close()
+    vec = gym.make_vec(f"factorio_fast/{name}-v0", num_envs=16)
+    assert isinstance(vec, factorio_fast.FactorioVectorEnv) and vec.num_envs == 16
+    vec.close()
