@@ -52,11 +52,31 @@ cdef bytes _encode_name(str name):
     return name.encode("utf-8", "surrogateescape")
 
 
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+
+
+def _check_name(name):
+    """Raise InvalidArgumentError unless ``name`` is a valid segment name (the rule of
+    ff_shm_name_check, checked here first so the message can say what is wrong)."""
+    if not isinstance(name, str):
+        raise errors.InvalidArgumentError(f"segment name must be a str, got {type(name).__name__}")
+    bad = sorted(set(name) - _NAME_CHARS)
+    if not name or bad or len(name) > FF_SHM_NAME_MAX or name in (".", ".."):
+        why = (f"characters {bad!r} are not allowed" if bad else
+               "it is empty" if not name else f"it is longer than {FF_SHM_NAME_MAX} characters"
+               if len(name) > FF_SHM_NAME_MAX else "it is a directory name")
+        raise errors.InvalidArgumentError(
+            f"invalid segment name {name!r}: {why} (use 1..{FF_SHM_NAME_MAX} of [A-Za-z0-9_.-])")
+    return name
+
+
 def _full_name(name):
     """The segment name for a user's name: ``ff_`` is prefixed unless present."""
     if not isinstance(name, str):
         raise errors.InvalidArgumentError(f"segment name must be a str, got {type(name).__name__}")
-    return name if name.startswith("ff_") else "ff_" + name
+    if not name:
+        _check_name(name)
+    return _check_name(name if name.startswith("ff_") else "ff_" + name)
 
 
 def _auto_name():
@@ -90,7 +110,7 @@ def peek_segment(name):
     is not one of ours, ShmError if it does not exist)."""
     cdef ff_shm_header_t h
     cdef int err = 0
-    cdef bytes bname = _encode_name(name)
+    cdef bytes bname = _encode_name(_check_name(name))
     rc = ff_shm_peek(bname, &h, &err)
     check(rc, f"segment {name!r}" + (f" (errno {err})" if rc != FF_ELAYOUT and err else ""))
     return {"magic": h.magic, "abi_version": h.abi_version, "layout_hash": h.layout_hash,
@@ -102,7 +122,7 @@ def peek_segment(name):
 def remove_segment(name):
     """Remove the name of segment ``name`` (mappings stay valid). Raises ShmError if absent."""
     cdef int err = 0
-    cdef bytes bname = _encode_name(name)
+    cdef bytes bname = _encode_name(_check_name(name))
     check(ff_shm_remove(bname, &err), f"removing segment {name!r}")
 
 
