@@ -22,6 +22,8 @@ from factorio_fast._layout import ACTION_DTYPE, STATE_DTYPE
 from factorio_fast.errors import InvalidArgumentError, ProtocolError
 
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
+from cpython.bytearray cimport PyByteArray_FromStringAndSize
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from libc.string cimport memcpy
 
 from factorio_fast._ffcore cimport *
@@ -312,6 +314,9 @@ class ObservationBatch(NamedTuple):
     truncated: np.ndarray    # bool, (count,)
 
 
+_FRAME_TYPES = {int(t): t for t in FrameType}
+
+
 class Frame(NamedTuple):
     """A decoded frame. ``payload`` is typed by ``type``: ACTIONS -> ACTION_DTYPE array,
     STATE -> STATE_DTYPE array, OBSERVATION -> ObservationBatch, RESET -> uint64 seeds,
@@ -452,21 +457,32 @@ def decode_frame(buf, *, max_payload=DEFAULT_MAX_PAYLOAD):
     or ill-sized frame, or trailing bytes. Never reads past ``buf``. The payload is copied out,
     so ``buf`` may be reused afterwards.
     """
-    cdef const uint8_t[::1] bv = _readonly_bytes(buf)
+    cdef const uint8_t[::1] bv
+    cdef const uint8_t *data
     cdef ff_frame_header_t hdr
     cdef const uint8_t *payload = NULL
-    cdef size_t n = bv.shape[0]
-    cdef uint32_t mp = _max_payload(max_payload)
-    rc = ff_frame_decode(&bv[0] if n else NULL, n, mp, &hdr, &payload)
+    cdef size_t n
+    cdef uint32_t mp = FF_FRAME_DEFAULT_MAX_PAYLOAD if max_payload is DEFAULT_MAX_PAYLOAD \
+        else _max_payload(max_payload)
+    if type(buf) is bytes:  # the common case, without a memoryview
+        data = <const uint8_t *>PyBytes_AS_STRING(buf)
+        n = <size_t>PyBytes_GET_SIZE(buf)
+    else:
+        bv = _readonly_bytes(buf)
+        n = bv.shape[0]
+        data = &bv[0] if n else NULL
+    rc = ff_frame_decode(data, n, mp, &hdr, &payload)
     if rc != FF_OK:
         raise _protocol_error(rc, n, &hdr, mp)
-    body = bytes(bv[HEADER_SIZE:HEADER_SIZE + hdr.length])
-    ftype = FrameType(hdr.type)
-    if ftype == FrameType.ACTIONS:
-        value = np.frombuffer(bytearray(body), dtype=ACTION_DTYPE)
-    elif ftype == FrameType.STATE:
-        value = np.frombuffer(bytearray(body), dtype=STATE_DTYPE)
-    elif ftype == FrameType.RESET:
+    ftype = _FRAME_TYPES[hdr.type]
+    if hdr.type == FF_FRAME_ACTIONS or hdr.type == FF_FRAME_STATE:
+        # one copy into an owned, writeable buffer, viewed as the record dtype
+        owned = PyByteArray_FromStringAndSize(<const char *>payload, hdr.length)
+        return Frame(ftype, hdr.sequence,
+                     np.frombuffer(owned, ACTION_DTYPE if hdr.type == FF_FRAME_ACTIONS
+                                   else STATE_DTYPE))
+    body = PyBytes_FromStringAndSize(<const char *>payload, hdr.length)
+    if ftype == FrameType.RESET:
         value = np.frombuffer(body, dtype="<u8").astype(np.uint64)
     elif ftype == FrameType.ERROR:
         try:
