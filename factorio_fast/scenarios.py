@@ -11,9 +11,9 @@ are documented in ``docs/scenarios.md``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Mapping
 
 __all__ = ["Scenario", "SCENARIOS", "get"]
 

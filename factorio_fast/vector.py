@@ -22,7 +22,6 @@ next ``step``/``recv``/``reset``; they wrap zero-copy with ``torch.from_numpy``.
 from __future__ import annotations
 
 import multiprocessing as mp
-import os
 import signal
 import time
 import weakref
@@ -482,11 +481,10 @@ class FactorioVectorEnv(VectorEnv):
                 self._ready.append(g)
         ids = np.concatenate([np.arange(*self._groups[g]) for g in done])
         b = self._bufs
-        if len(done) == 1:
-            sl = slice(*self._groups[done[0]])
-            take = (lambda x: self._out(x[sl]))
-        else:
-            take = (lambda x: x[ids])
+        sl = slice(*self._groups[done[0]]) if len(done) == 1 else None
+
+        def take(x):  # one group: a view (or copy); several: gathered into a new array
+            return self._out(x[sl]) if sl is not None else x[ids]
         infos = {"env_id": ids}
         if self._mode == AutoresetMode.SAME_STEP:
             infos["final_obs"] = take(b["final_obs"])

@@ -43,7 +43,8 @@ def frames():
     state[8 + 5] = 9
     struct.pack_into("<Q", state, 8584, 600)
     out.append(["state", ref.encode_frame(ref.STATE, bytes(state), 2**64 - 1).hex()])
-    obs = struct.pack("<IHH", 2, 3, 1) + bytes([1, 2, 3, 4, 5, 6]) + struct.pack("<2f", 1.0, -0.5) + bytes([1, 2])
+    obs = (struct.pack("<IHH", 2, 3, 1) + bytes([1, 2, 3, 4, 5, 6])
+           + struct.pack("<2f", 1.0, -0.5) + bytes([1, 2]))
     out.append(["observation", ref.encode_frame(ref.OBSERVATION, obs, 9).hex()])
     out.append(["reset", ref.encode_frame(ref.RESET, struct.pack("<2Q", 0, 41), 1).hex()])
     out.append(["error", ref.encode_frame(ref.ERROR, "bad action: 9 ∉ 0..8".encode(), 3).hex()])
