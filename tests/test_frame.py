@@ -9,9 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import factorio_fast
-from factorio_fast import _fuzz
+from factorio_fast import _fuzz, codec
 from factorio_fast import _reference as ref
-from factorio_fast import codec
 from factorio_fast.codec import FrameType
 from factorio_fast.errors import InvalidArgumentError, ProtocolError
 
