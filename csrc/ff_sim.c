@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ff_codec.h"
+
 static const ff_scenario_info_t ff_scenarios[FF_NUM_SCENARIOS] = {
     [FF_SCEN_MOVEMENT] = {"movement_micro", 32, 32, 64, 100, 1, {9, 0, 0}, 8, 24, 256, 0, 1000},
     [FF_SCEN_MINING] = {"mining_micro", 64, 64, 256, 300, 1, {34, 0, 0}, 10, 32, 1024, 10, 500},
@@ -134,7 +136,7 @@ static float ff_movement_step(ff_sim_t *sim, ff_env_t *env, const int64_t *a, ui
     int32_t code = (int32_t)a[0];
     wd->walk_dir = (int8_t)(code - 1);
     wd->mining = 0;
-    for (int32_t t = 0; t < sim->info.ticks_per_step; t++) ff_world_tick(wd);
+    ff_world_run(wd, sim->info.ticks_per_step);
     int32_t d = ff_movement_dist(env);
     float r = (float)(env->prev_dist - d) / 2560.0f;
     env->prev_dist = d;
@@ -184,11 +186,36 @@ static void ff_mining_generate(ff_sim_t *sim, ff_env_t *env) {
     ff_mining_coarse(env);
 }
 
+/* The side x side cells around the character, row-major, little-endian: ff_world_cell of each
+ * tile, read straight from the grids. Only tiles under a building go through ff_world_cell
+ * (which finds the building); a tile with neither a building nor a resource is
+ * ff_cell_pack(tile, 0, 0, blocks), one with a resource ff_cell_pack(tile, amount, type,
+ * blocks): the same three cases ff_world_cell distinguishes. */
 static void ff_cells_window(const ff_world_t *wd, int32_t side, uint8_t *o) {
-    int32_t half = side / 2, tx = wd->px >> 8, ty = wd->py >> 8;
-    for (int32_t r = 0; r < side; r++)
-        for (int32_t c = 0; c < side; c++)
-            ff_put32(o + 4 * (r * side + c), ff_world_cell(wd, tx - half + c, ty - half + r));
+    int32_t half = side / 2, x0 = (wd->px >> 8) - half, y0 = (wd->py >> 8) - half;
+    const uint32_t oom = ff_cell_pack(FF_TILE_OUT_OF_MAP, 0, 0, 1);
+    for (int32_t r = 0; r < side; r++, o += 4 * side) {
+        int32_t y = y0 + r;
+        if ((uint32_t)y >= (uint32_t)wd->h) {
+            for (int32_t c = 0; c < side; c++) ff_put32(o + 4 * c, oom);
+            continue;
+        }
+        const uint8_t *trow = wd->tile + y * wd->w, *rrow = wd->resg + y * wd->w;
+        for (int32_t c = 0; c < side; c++) {
+            int32_t x = x0 + c;
+            uint32_t cell;
+            if ((uint32_t)x >= (uint32_t)wd->w) {
+                cell = oom;
+            } else {
+                uint8_t t = trow[x], ri = rrow[x];
+                uint32_t id = t & FF_TILE_ID_MASK, blocks = ff_tile_table[id].blocks_character;
+                if (FF_UNLIKELY(t & FF_TILE_BUILDING)) cell = ff_world_cell(wd, x, y);
+                else if (ri) cell = ff_cell_pack(id, wd->res[ri - 1].amount, wd->res[ri - 1].type, blocks);
+                else cell = ff_cell_pack(id, 0, 0, blocks);
+            }
+            ff_put32(o + 4 * c, cell);
+        }
+    }
 }
 
 static void ff_mining_observe(ff_env_t *env, uint8_t *o) {
@@ -218,7 +245,7 @@ static float ff_mining_step(ff_sim_t *sim, ff_env_t *env, const int64_t *a, uint
         wd->walk_dir = -1;
         ff_world_set_mining(wd, 1, (wd->px >> 8) + k % 5 - 2, (wd->py >> 8) + k / 5 - 2);
     }
-    for (int32_t t = 0; t < sim->info.ticks_per_step; t++) ff_world_tick(wd);
+    ff_world_run(wd, sim->info.ticks_per_step);
     uint32_t got = wd->mined_total - before;
     if (wd->mined_total - env->base_mined >= (uint32_t)sim->goal) *term = 1;
     return (float)got;
@@ -257,12 +284,19 @@ static void ff_building_generate(ff_sim_t *sim, ff_env_t *env) {
     ff_world_clear(wd, FF_TILE_GRASS);
     int32_t cx = 48 + (int32_t)ff_rng_below(rng, 32), cy = 48 + (int32_t)ff_rng_below(rng, 32);
     /* iron 4..10 tiles away on x, coal and stone patches elsewhere near the start */
-    int32_t ix = cx + (ff_rng_below(rng, 2) ? 1 : -1) * (4 + (int32_t)ff_rng_below(rng, 7));
+    /* One RNG draw per statement: the operands of `*` are unsequenced in C, so two draws in one
+     * expression would make the world depend on the compiler (and break the Python oracle). */
+    int32_t sign = ff_rng_below(rng, 2) ? 1 : -1;
+    int32_t ix = cx + sign * (4 + (int32_t)ff_rng_below(rng, 7));
     int32_t iy = cy + (int32_t)ff_rng_below(rng, 13) - 6;
     ff_patch(wd, rng, ix, iy, 2 + (int32_t)ff_rng_below(rng, 2), FF_ENT_IRON_ORE, 200, 300);
-    int32_t kx = cx + (int32_t)ff_rng_below(rng, 25) - 12, ky = cy + (ff_rng_below(rng, 2) ? 1 : -1) * (5 + (int32_t)ff_rng_below(rng, 6));
+    int32_t kx = cx + (int32_t)ff_rng_below(rng, 25) - 12;
+    sign = ff_rng_below(rng, 2) ? 1 : -1;
+    int32_t ky = cy + sign * (5 + (int32_t)ff_rng_below(rng, 6));
     ff_patch(wd, rng, kx, ky, 1 + (int32_t)ff_rng_below(rng, 2), FF_ENT_COAL, 100, 200);
-    int32_t sx = cx + (int32_t)ff_rng_below(rng, 25) - 12, sy = cy + (ff_rng_below(rng, 2) ? 1 : -1) * (5 + (int32_t)ff_rng_below(rng, 6));
+    int32_t sx = cx + (int32_t)ff_rng_below(rng, 25) - 12;
+    sign = ff_rng_below(rng, 2) ? 1 : -1;
+    int32_t sy = cy + sign * (5 + (int32_t)ff_rng_below(rng, 6));
     ff_patch(wd, rng, sx, sy, 1 + (int32_t)ff_rng_below(rng, 2), FF_ENT_STONE, 100, 200);
     for (int32_t i = 0; i < sim->info.obstacles; i++) {
         int32_t x = (int32_t)ff_rng_below(rng, 128), y = (int32_t)ff_rng_below(rng, 128);
@@ -353,7 +387,7 @@ static float ff_building_step(ff_sim_t *sim, ff_env_t *env, const int64_t *a, ui
         }
     }
     uint32_t fed0 = wd->fed_total;
-    for (int32_t t = 0; t < sim->info.ticks_per_step; t++) ff_world_tick(wd);
+    ff_world_run(wd, sim->info.ticks_per_step);
     if (wd->fed_total != fed0 && !(env->milestones & 2)) {
         env->milestones |= 2;
         r += 1.0f;

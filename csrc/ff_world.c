@@ -174,6 +174,7 @@ static int32_t ff_add_building_unchecked(ff_world_t *wd, uint8_t entity, int32_t
     b->cx = tx * 256 + fp * 128;
     b->cy = ty * 256 + fp * 128;
     b->half5 = ff_half5(entity);
+    if (entity == FF_ENT_STONE_FURNACE || entity == FF_ENT_BURNER_DRILL) wd->n_machines++;
     for (int32_t y = ty; y < ty + fp; y++)
         for (int32_t x = tx; x < tx + fp; x++) wd->tile[y * wd->w + x] |= FF_TILE_BUILDING;
     return i;
@@ -185,6 +186,7 @@ int ff_world_add_building(ff_world_t *wd, uint8_t entity, int32_t tx, int32_t ty
     if (entity >= FF_NUM_ENTITIES || dir > 7) return FF_ERANGE;
     uint8_t kind = ff_entity_table[entity].kind;
     if (kind != FF_ENTITY_KIND_BUILDING && kind != FF_ENTITY_KIND_BELT) return FF_ERANGE;
+    if (kind == FF_ENTITY_KIND_BELT && (dir & 1)) return FF_ERANGE; /* belts face N/E/S/W only */
     if (wd->n_bld >= FF_WORLD_MAX_BUILDINGS) return FF_ESTATE;
     if (!ff_footprint_free(wd, tx, ty, ff_entity_table[entity].footprint, 0)) return FF_ESTATE;
     int32_t i = ff_add_building_unchecked(wd, entity, tx, ty, dir);
@@ -401,6 +403,20 @@ static void ff_walk_tick(ff_world_t *wd) {
     }
 }
 
+/* Belts carry a character standing on them: has_belt_immunity is false by default (FACTORIO.md
+ * §4.1), at the belt speed 0.03125 tile/tick = 8/256 (§4.5). UNCERTAIN: which point decides
+ * "standing on" (here the tile under the centre point) and how the push combines with walking
+ * (here a separate collision-checked move after the walk, without corner slide). */
+#define FF_BELT_SPEED 8
+static void ff_belt_tick(ff_world_t *wd) {
+    int32_t tx = wd->px >> 8, ty = wd->py >> 8;
+    if (!ff_in_map(wd, tx, ty) || !(wd->tile[ty * wd->w + tx] & FF_TILE_BUILDING)) return;
+    int32_t bi = ff_world_building_at(wd, tx, ty);
+    if (bi < 0 || wd->bld[bi].type != FF_ENT_BELT) return;
+    int32_t d = wd->bld[bi].dir;
+    ff_try(wd, wd->px + ff_dir_dx[d] * FF_BELT_SPEED, wd->py + ff_dir_dy[d] * FF_BELT_SPEED);
+}
+
 /* ---- mining ---- */
 
 int ff_world_in_resource_reach(const ff_world_t *wd, int32_t tx, int32_t ty) {
@@ -494,16 +510,122 @@ static void ff_drill_tick(ff_world_t *wd, ff_building_t *b) {
     ff_drill_output(wd, b);
 }
 
-void ff_world_tick(ff_world_t *wd) {
+static inline void ff_machines_tick(ff_world_t *wd) {
+    if (!wd->n_machines) return; /* only chests / belts: nothing of theirs runs per tick */
     int32_t nb = wd->n_bld;
     for (int32_t i = 0; i < nb; i++)
         if (wd->bld[i].type == FF_ENT_STONE_FURNACE) ff_furnace_tick(wd, &wd->bld[i]);
     for (int32_t i = 0; i < nb; i++)
         if (wd->bld[i].type == FF_ENT_BURNER_DRILL) ff_drill_tick(wd, &wd->bld[i]);
+}
+
+void ff_world_tick(ff_world_t *wd) {
+    ff_machines_tick(wd);
     ff_craft_tick(wd);
     if (wd->walk_dir >= 0) ff_walk_tick(wd);
+    ff_belt_tick(wd);
     if (wd->mining) ff_mine_tick(wd);
     wd->tick++;
+}
+
+/* How many of the next `m` walking ticks are provably plain full moves by the same vector (the
+ * first rule of ff_walk_tick every time) with no belt under the centre: m if so, else 0 (the
+ * caller then ticks one by one). Proof, for P_j = P + j*v, j = 1..m (monotone on each axis, so
+ * the tiles of all P_j lie in the tile rectangle of P_1 and P_m, and so do P_1..P_{m-1}, whose
+ * tiles set the speed of the following ticks):
+ *   - every tile of that rectangle is in the map and has the start tile's id t0 (no building
+ *     bit), and t0 does not block: no centre-point tile collision, the speed stays that of t0,
+ *     and no belt lies under the centre after any move (ff_belt_tick does nothing);
+ *   - no tile under the union of the +-0.2 boxes (the rectangle from the box at P_1 to the box
+ *     at P_m, same clamping as ff_building_near) carries a building: ff_world_collides is 0.
+ * Walking reads only the position, the tiles and the buildings' footprints, none of which the
+ * machines or crafting change within ticks, so the caller may run those separately. */
+static int32_t ff_walk_clear(const ff_world_t *wd, int32_t m, int32_t *vx_out, int32_t *vy_out) {
+    int32_t d = wd->walk_dir;
+    int32_t tx = wd->px >> 8, ty = wd->py >> 8;
+    if (!ff_in_map(wd, tx, ty)) return 0;
+    uint8_t t0 = wd->tile[ty * wd->w + tx];
+    if (t0 & ~FF_TILE_ID_MASK || ff_tile_blocks[t0]) return 0;
+    int32_t s = (d & 1) ? ff_walk_diagonal[t0] : ff_walk_straight[t0];
+    int32_t vx = ff_dir_dx[d] * s, vy = ff_dir_dy[d] * s;
+    int32_t ax = wd->px + vx, bx = wd->px + m * vx, ay = wd->py + vy, by = wd->py + m * vy;
+    int32_t x_lo = ax < bx ? ax : bx, x_hi = ax < bx ? bx : ax;
+    int32_t y_lo = ay < by ? ay : by, y_hi = ay < by ? by : ay;
+    int32_t cx0 = x_lo >> 8, cx1 = x_hi >> 8, cy0 = y_lo >> 8, cy1 = y_hi >> 8;
+    if (!ff_in_map(wd, cx0, cy0) || !ff_in_map(wd, cx1, cy1)) return 0;
+    int32_t bx0 = ff_floordiv(x_lo * 5 - FF_CHAR_HALF_5, 1280);
+    int32_t bx1 = ff_floordiv(x_hi * 5 + FF_CHAR_HALF_5, 1280);
+    int32_t by0 = ff_floordiv(y_lo * 5 - FF_CHAR_HALF_5, 1280);
+    int32_t by1 = ff_floordiv(y_hi * 5 + FF_CHAR_HALF_5, 1280);
+    if (bx0 < 0) bx0 = 0;
+    if (by0 < 0) by0 = 0;
+    if (bx1 >= wd->w) bx1 = wd->w - 1;
+    if (by1 >= wd->h) by1 = wd->h - 1;
+    for (int32_t y = by0; y <= by1; y++) {
+        const uint8_t *row = wd->tile + y * wd->w;
+        int in_cy = y >= cy0 && y <= cy1;
+        for (int32_t x = bx0; x <= bx1; x++) {
+            uint8_t c = row[x];
+            if (c & FF_TILE_BUILDING) return 0;
+            if (in_cy && x >= cx0 && x <= cx1 && c != t0) return 0;
+        }
+    }
+    *vx_out = vx;
+    *vy_out = vy;
+    return m;
+}
+
+void ff_world_run(ff_world_t *wd, int32_t nticks) {
+    int32_t left = nticks;
+    while (left > 0) {
+        if (wd->walk_dir >= 0 && !wd->mining) {
+            /* Walking only: the walk is independent of machines and crafting (see above). */
+            int32_t vx = 0, vy = 0;
+            int32_t k = ff_walk_clear(wd, left, &vx, &vy);
+            if (!k) { /* something near: the exact per-tick rules for the rest of the run */
+                for (; left > 0; left--) ff_world_tick(wd);
+                return;
+            }
+            if (wd->n_machines || wd->cq_len)
+                for (int32_t j = 0; j < k; j++) {
+                    ff_machines_tick(wd);
+                    ff_craft_tick(wd);
+                }
+            wd->px += k * vx;
+            wd->py += k * vy;
+            wd->tick += (uint64_t)k;
+            left -= k;
+            continue;
+        }
+        int32_t tx = wd->px >> 8, ty = wd->py >> 8;
+        if (wd->walk_dir < 0 && !wd->n_machines && !wd->cq_len && ff_in_map(wd, tx, ty) &&
+            !(wd->tile[ty * wd->w + tx] & FF_TILE_BUILDING)) {
+            /* Standing off any belt with nothing running but maybe hand mining, whose inputs
+             * (position, the resource, the inventory) then stay fixed until a cycle ends. */
+            if (!wd->mining) {
+                wd->tick += (uint64_t)left;
+                return;
+            }
+            int32_t mx = wd->mine_tx, my = wd->mine_ty;
+            int32_t ri = ff_in_map(wd, mx, my) ? wd->resg[my * wd->w + mx] : 0;
+            if (!ri || !ff_world_in_resource_reach(wd, mx, my)) {
+                wd->mine_progress = 0;
+                wd->tick += (uint64_t)left;
+                return;
+            }
+            /* k more increments leave progress < FF_HAND_MINING_TICKS: no cycle ends */
+            int32_t k = FF_HAND_MINING_TICKS - 1 - (int32_t)wd->mine_progress;
+            if (k > left) k = left;
+            if (k > 0) {
+                wd->mine_progress = (uint16_t)(wd->mine_progress + k);
+                wd->tick += (uint64_t)k;
+                left -= k;
+                continue;
+            }
+        }
+        ff_world_tick(wd);
+        left--;
+    }
 }
 
 /* ---- placing, inserting, taking ---- */
@@ -513,6 +635,7 @@ int ff_world_place(ff_world_t *wd, uint8_t item, int32_t tx, int32_t ty, uint8_t
     if (!wd) return FF_EINVAL;
     if (item >= FF_NUM_ITEMS || dir > 7) return FF_ERANGE;
     uint8_t e = ff_item_entity(item);
+    if (e == FF_ENT_BELT && (dir & 1)) return FF_ERANGE; /* belts face N/E/S/W only */
     if (!e || !wd->inv[item] || wd->n_bld >= FF_WORLD_MAX_BUILDINGS) return FF_ESTATE;
     int32_t fp = ff_entity_table[e].footprint;
     if (!ff_footprint_free(wd, tx, ty, fp, 1)) return FF_ESTATE;

@@ -115,6 +115,8 @@ typedef struct ff_world {
     uint16_t craft_progress;
     uint16_t n_res;
     uint8_t n_bld;
+    uint8_t n_machines;            /* furnaces + drills among bld (kept by add_building; lets a
+                                    * tick skip the machine loops; fills a padding byte) */
     uint32_t mined_total;          /* ores mined by hand (lifetime) */
     uint32_t crafted_total;        /* items crafted (lifetime, counted per product) */
     uint32_t removed_total;        /* resource entities depleted (lifetime) */
@@ -193,9 +195,16 @@ int ff_world_insert(ff_world_t *wd, int32_t tx, int32_t ty, uint8_t item, int32_
 /* Take the furnace's result (iron plates) into the inventory. *moved gets the count. */
 int ff_world_take(ff_world_t *wd, int32_t tx, int32_t ty, int32_t *moved);
 
-/* Advance one tick: furnaces, then drills, then the character (crafting, walking, mining), in
- * Factorio's update order (FACTORIO.md §4.2). Never fails. */
+/* Advance one tick: furnaces, then drills, then the character (crafting, walking, being carried
+ * by a belt under its centre, mining), in Factorio's update order (FACTORIO.md §4.2). */
 void ff_world_tick(ff_world_t *wd);
+
+/* Advance `nticks` ticks: exactly the same state as calling ff_world_tick nticks times (the
+ * batch simulator's hot path). Stretches the per-tick rules provably leave unchanged are done
+ * at once: a straight or diagonal walk whose swept box touches no building tile and whose
+ * centre stays on tiles of the start tile's id (so no collision and the same speed each tick),
+ * standing still, and hand mining short of completion. Anything else runs tick by tick. */
+void ff_world_run(ff_world_t *wd, int32_t nticks);
 
 /* Would the character collide at (px, py)? (tiles by centre point, buildings by +-0.2 box) */
 int ff_world_collides(const ff_world_t *wd, int32_t px, int32_t py);

@@ -1,0 +1,969 @@
+"""Readable pure-Python reference of the embedded simulator: the specification of every scenario.
+
+``tests/test_sim_reference.py`` holds the C simulator (``factorio_fast._sim``) to this module:
+for the same seeds and actions both must produce identical observation bytes, rewards and flags.
+Nothing here is fast; everything here is meant to be read next to ``docs/scenarios.md``.
+
+Mechanics (all numbers from /work/shared/FACTORIO.md §4):
+
+* Positions are integers in 1/256 tile (§4.2, MapPosition fixed point). Tile ``(tx, ty)`` spans
+  ``[tx*256, tx*256+256)``; north is ``-y``.
+* Collision boxes and distances are compared in 1/1280 tile (position * 5), where 0.1, 0.2,
+  0.35, 0.4, 0.7, 2.7 and 10 are all integers, so no float enters a tick.
+* Walking: ``trunc(0.15 * modifier * 256)`` straight (38 on grass), ``trunc(0.15 * modifier *
+  0.70710678118 * 256)`` per axis diagonally (27 on grass), by the tile under the centre (§4.2).
+* Collision: tiles by the character's centre point, buildings by its +-0.2 box (§4.1); the
+  resolution steps 1..5 of §4.2 (full move, corner slide / axis fallback, halving, short move).
+  The corner slide is a simplification of Factorio's and is marked UNCERTAIN.
+* Hand mining: 120 ticks per ore within 2.7 of the resource's +-0.1 box (§4.3).
+* Inventory: 80 slots, stack sizes from §4.4. Recipes and times from §4.4.
+* Build distance 10, measured to the new entity's centre (UNCERTAIN, §4.1).
+* Belts do not block and carry a character standing on them at 8/256 tile per tick (§4.1, §4.5).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from factorio_fast._reference import encode_cell
+
+# ---------------------------------------------------------------------------------------------
+# Id tables (csrc/ff_ids.h; FACTORIO.md §4.1, §4.4-4.6). tests/test_sim_reference.py checks
+# that these equal the compiled tables.
+
+# tile id -> (name, blocks the character, walking_speed_modifier)
+TILES = (
+    ("out-of-map", True, 1.0), ("grass-1", False, 1.0), ("dirt-1", False, 1.0),
+    ("sand-1", False, 1.0), ("red-desert-0", False, 1.0), ("stone-path", False, 1.3),
+    ("concrete", False, 1.4), ("refined-concrete", False, 1.5), ("landfill", False, 1.0),
+    ("water-shallow", False, 0.8), ("water-mud", False, 0.7), ("water", True, 1.0),
+    ("deepwater", True, 1.0), ("water-green", True, 1.0), ("deepwater-green", True, 1.0),
+    ("lab-dark-1", False, 1.0),
+)
+OUT_OF_MAP, GRASS, WATER = 0, 1, 11
+
+# entity id -> (name, kind, box half extent in 1/1280 tile, blocks the character, footprint)
+RESOURCE, BUILDING, BELT = 1, 2, 3
+ENTITIES = (
+    ("", 0, 0, False, 0),
+    ("iron-ore", RESOURCE, 128, False, 1), ("copper-ore", RESOURCE, 128, False, 1),
+    ("coal", RESOURCE, 128, False, 1), ("stone", RESOURCE, 128, False, 1),
+    ("stone-furnace", BUILDING, 896, True, 2), ("burner-mining-drill", BUILDING, 896, True, 2),
+    ("transport-belt", BELT, 512, False, 1), ("wooden-chest", BUILDING, 448, True, 1),
+    ("character", 4, 256, False, 0),
+)
+IRON_ORE_E, COAL_E, STONE_E, FURNACE_E, DRILL_E, BELT_E, CHEST_E = 1, 3, 4, 5, 6, 7, 8
+
+# item id -> (name, stack size)
+ITEMS = (
+    ("", 0), ("iron-ore", 50), ("copper-ore", 50), ("coal", 50), ("stone", 50),
+    ("iron-plate", 100), ("iron-gear-wheel", 100), ("stone-furnace", 50),
+    ("burner-mining-drill", 50), ("transport-belt", 100), ("wooden-chest", 50),
+)
+IRON_ORE, COAL, STONE, PLATE, GEAR, FURNACE, DRILL, BELT_ITEM, CHEST = 1, 3, 4, 5, 6, 7, 8, 9, 10
+ITEM_ENTITY = {FURNACE: FURNACE_E, DRILL: DRILL_E, BELT_ITEM: BELT_E, CHEST: CHEST_E}
+
+# Recipes (§4.4): (inputs, output item, output count, ticks at hand crafting speed 1)
+RECIPES = (
+    (((PLATE, 2),), GEAR, 1, 30),                            # 0.5 s
+    (((STONE, 5),), FURNACE, 1, 30),                         # 0.5 s
+    (((GEAR, 3), (FURNACE, 1), (PLATE, 3)), DRILL, 1, 120),  # 2 s
+    (((PLATE, 1), (GEAR, 1)), BELT_ITEM, 2, 30),             # 0.5 s, 2 belts
+)
+
+INVENTORY_SLOTS = 80           # §4.1
+CHAR_HALF5 = 256               # +-0.2
+RESOURCE_HALF5 = 128           # +-0.1
+REACH_RESOURCE5 = 3456         # 2.7
+REACH5 = 12800                 # 10
+BUILD_DISTANCE5 = 12800        # 10
+CORNER_SLIDE5 = 896            # maximum_corner_sliding_distance 0.7
+CORNER_MARGIN5 = 13            # 0.01 (12.8 rounded up)
+HAND_MINING_TICKS = 120        # mining_time 1 / mining_speed 0.5 = 2 s (§4.3)
+DRILL_MINING_TICKS = 240       # mining_time 1 / 0.25 = 4 s (§4.3)
+SMELT_TICKS = 192              # 3.2 s (§4.4); stone furnace crafting speed 1 is UNCERTAIN
+COAL_JOULES = 4_000_000        # UNCERTAIN: not in FACTORIO.md
+DRILL_J_PER_TICK = 2500        # 150 kW / 60 (§4.3)
+FURNACE_J_PER_TICK = 1500      # 90 kW / 60, UNCERTAIN: not in FACTORIO.md
+ENTITY_SLOT_MAX = 50
+FURNACE_OUT_MAX = 100
+BELT_SPEED = 8                 # 0.03125 tile/tick (§4.5)
+CRAFT_QUEUE = 8
+MAX_RESOURCES = 255
+MAX_BUILDINGS = 32
+NUM_ITEM_SLOTS = 16            # inventory array length
+
+# Direction index 0..7 = N, NE, E, SE, S, SW, W, NW (Factorio 2.0 direction = 2 * index, §4.2).
+DIR_DX = (0, 1, 1, 1, 0, -1, -1, -1)
+DIR_DY = (-1, -1, 0, 1, 1, 1, 0, -1)
+
+WALK_STRAIGHT = tuple(int(0.15 * mod * 256.0) for _, _, mod in TILES)
+WALK_DIAGONAL = tuple(int(0.15 * mod * 0.70710678118 * 256.0) for _, _, mod in TILES)
+
+
+def _tdiv(a: int, b: int) -> int:
+    """C integer division (truncates toward zero)."""
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b > 0) else -q
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+# ---------------------------------------------------------------------------------------------
+# The world
+
+
+class Resource:
+    __slots__ = ("type", "tx", "ty", "amount")
+
+    def __init__(self, type_, tx, ty, amount):
+        self.type, self.tx, self.ty, self.amount = type_, tx, ty, amount
+
+
+class Building:
+    __slots__ = ("type", "tx", "ty", "dir", "cx", "cy", "half5", "energy", "fuel", "src", "out",
+                 "progress", "produced")
+
+    def __init__(self, type_, tx, ty, dir_):
+        fp = ENTITIES[type_][4]
+        self.type, self.tx, self.ty, self.dir = type_, tx, ty, dir_
+        self.cx, self.cy = tx * 256 + fp * 128, ty * 256 + fp * 128
+        self.half5 = ENTITIES[type_][2]
+        self.energy = self.fuel = self.src = self.out = self.progress = self.produced = 0
+
+
+class RefWorld:
+    """One world, tick by tick; the same state and rules as ``ff_world_t`` / ``_sim.World``."""
+
+    def __init__(self, w: int, h: int, tile: int = GRASS):
+        self.w, self.h = w, h
+        self.clear(tile)
+
+    def clear(self, tile: int = GRASS) -> None:
+        w, h = self.w, self.h
+        self.tick_count = 0
+        self.px, self.py = w * 128, h * 128          # map centre
+        self.walk_dir = -1
+        self.mining = False
+        self.mine_progress = 0
+        self.mine_tx = self.mine_ty = 0
+        self.inv = [0] * NUM_ITEM_SLOTS
+        self.queue: list[list[int]] = []             # [recipe, count], at most CRAFT_QUEUE
+        self.craft_progress = 0
+        self.mined_total = self.crafted_total = self.removed_total = 0
+        self.fed_total = self.smelted_total = 0
+        self.tile = [tile] * (w * h)
+        self.has_building = [False] * (w * h)
+        self.resg = [0] * (w * h)                    # resource index + 1
+        self.res: list[Resource] = []
+        self.bld: list[Building] = []
+
+    # -- map editing --------------------------------------------------------------------------
+
+    def in_map(self, tx: int, ty: int) -> bool:
+        return 0 <= tx < self.w and 0 <= ty < self.h
+
+    def set_tile(self, tx: int, ty: int, tile: int) -> None:
+        self.tile[ty * self.w + tx] = tile
+
+    def add_resource(self, tx: int, ty: int, entity: int, amount: int) -> bool:
+        if self.resg[ty * self.w + tx] or len(self.res) >= MAX_RESOURCES:
+            return False
+        self.res.append(Resource(entity, tx, ty, amount))
+        self.resg[ty * self.w + tx] = len(self.res)
+        return True
+
+    def _footprint_free(self, tx, ty, fp, walkable) -> bool:
+        for y in range(ty, ty + fp):
+            for x in range(tx, tx + fp):
+                if not self.in_map(x, y) or self.has_building[y * self.w + x]:
+                    return False
+                if walkable and TILES[self.tile[y * self.w + x]][1]:
+                    return False
+        return True
+
+    def _add_building(self, entity, tx, ty, dir_) -> int:
+        fp = ENTITIES[entity][4]
+        self.bld.append(Building(entity, tx, ty, dir_))
+        for y in range(ty, ty + fp):
+            for x in range(tx, tx + fp):
+                self.has_building[y * self.w + x] = True
+        return len(self.bld) - 1
+
+    def add_building(self, entity: int, tx: int, ty: int, dir_: int = 0) -> int:
+        """Map setup without game checks; -1 if the footprint is taken (or the list is full)."""
+        if len(self.bld) >= MAX_BUILDINGS or not self._footprint_free(
+                tx, ty, ENTITIES[entity][4], False):
+            return -1
+        return self._add_building(entity, tx, ty, dir_)
+
+    def building_at(self, tx: int, ty: int) -> int:
+        if not self.in_map(tx, ty) or not self.has_building[ty * self.w + tx]:
+            return -1
+        for i, b in enumerate(self.bld):
+            fp = ENTITIES[b.type][4]
+            if b.tx <= tx < b.tx + fp and b.ty <= ty < b.ty + fp:
+                return i
+        return -1
+
+    # -- character control --------------------------------------------------------------------
+
+    def set_mining(self, mining: bool, tx: int = 0, ty: int = 0) -> None:
+        if not mining:
+            self.mining = False
+            self.mine_progress = 0
+            return
+        if not self.mining or (self.mine_tx, self.mine_ty) != (tx, ty):
+            self.mine_progress = 0          # a new target starts from zero
+        self.mining = True
+        self.mine_tx, self.mine_ty = tx, ty
+
+    # -- inventory (80 slots, §4.1) -----------------------------------------------------------
+
+    def used_slots(self) -> int:
+        return sum(_ceil_div(self.inv[i], ITEMS[i][1]) for i in range(1, len(ITEMS)))
+
+    def can_insert(self, item: int) -> int:
+        s = ITEMS[item][1]
+        other = self.used_slots() - _ceil_div(self.inv[item], s)
+        return max((INVENTORY_SLOTS - other) * s - self.inv[item], 0)
+
+    def insert_item(self, item: int, n: int) -> int:
+        k = min(n, self.can_insert(item))
+        if k > 0:
+            self.inv[item] += k
+        return max(k, 0)
+
+    # -- crafting (§4.4; ingredients are taken when queued) -----------------------------------
+
+    def craft(self, recipe: int, count: int) -> int:
+        inputs, _, _, _ = RECIPES[recipe]
+        n = count
+        for item, k in inputs:
+            n = min(n, self.inv[item] // k)
+        if n <= 0:
+            return 0
+        if self.queue and self.queue[-1][0] == recipe and self.queue[-1][1] + n <= 0xFFFF:
+            self.queue[-1][1] += n
+        elif len(self.queue) >= CRAFT_QUEUE:
+            return 0
+        else:
+            self.queue.append([recipe, n])
+        for item, k in inputs:
+            self.inv[item] -= n * k
+        return n
+
+    def _craft_tick(self) -> None:
+        if not self.queue:
+            return
+        _, out_item, out_count, ticks = RECIPES[self.queue[0][0]]
+        if self.craft_progress < ticks:
+            self.craft_progress += 1
+        if self.craft_progress < ticks:
+            return
+        if self.can_insert(out_item) < out_count:
+            return                          # UNCERTAIN: Factorio would spill it on the ground
+        self.inv[out_item] += out_count
+        self.crafted_total += out_count
+        self.craft_progress = 0
+        self.queue[0][1] -= 1
+        if self.queue[0][1] == 0:
+            self.queue.pop(0)
+
+    # -- collision and walking (§4.1, §4.2) ---------------------------------------------------
+
+    def _blocking_building(self, x5: int, y5: int) -> int:
+        """First character-blocking building whose box strictly overlaps the +-0.2 box."""
+        for i, b in enumerate(self.bld):
+            if not ENTITIES[b.type][3]:
+                continue
+            lim = CHAR_HALF5 + b.half5
+            if abs(x5 - b.cx * 5) < lim and abs(y5 - b.cy * 5) < lim:
+                return i
+        return -1
+
+    def _tile_collides(self, px: int, py: int) -> bool:
+        """Tiles are tested at the character's centre point only (consider_tile_transitions)."""
+        tx, ty = px >> 8, py >> 8
+        if not self.in_map(tx, ty):
+            return True
+        return TILES[self.tile[ty * self.w + tx]][1]
+
+    def collides(self, px: int, py: int) -> bool:
+        return self._tile_collides(px, py) or self._blocking_building(px * 5, py * 5) >= 0
+
+    def _try(self, nx: int, ny: int) -> bool:
+        if self.collides(nx, ny):
+            return False
+        self.px, self.py = nx, ny
+        return True
+
+    def _slide(self, vx: int, vy: int) -> bool:
+        """Corner slide of an orthogonal move blocked by a building (UNCERTAIN simplification):
+        if the building's edge is within 0.7 (+0.01) sideways, step toward the nearer edge."""
+        nx, ny = self.px + vx, self.py + vy
+        if self._tile_collides(nx, ny):
+            return False
+        bi = self._blocking_building(nx * 5, ny * 5)
+        if bi < 0:
+            return False
+        b = self.bld[bi]
+        along_x = vx != 0
+        c5 = (self.py if along_x else self.px) * 5
+        b5 = (b.cy if along_x else b.cx) * 5
+        need_neg = (c5 + CHAR_HALF5) - (b5 - b.half5)
+        need_pos = (b5 + b.half5) - (c5 - CHAR_HALF5)
+        sgn = -1 if need_neg <= need_pos else 1
+        need = (need_neg if sgn < 0 else need_pos) + CORNER_MARGIN5
+        if need > CORNER_SLIDE5:
+            return False
+        step = min(_tdiv(need + 4, 5), abs(vx) + abs(vy))
+        if along_x:
+            return self._try(self.px, self.py + sgn * step)
+        return self._try(self.px + sgn * step, self.py)
+
+    def _walk_tick(self) -> None:
+        d = self.walk_dir
+        tx, ty = self.px >> 8, self.py >> 8
+        t = self.tile[ty * self.w + tx] if self.in_map(tx, ty) else OUT_OF_MAP
+        s = WALK_DIAGONAL[t] if d & 1 else WALK_STRAIGHT[t]
+        vx, vy = DIR_DX[d] * s, DIR_DY[d] * s
+        while True:
+            if self._try(self.px + vx, self.py + vy):          # 1. the full move
+                return
+            if vx == 0 or vy == 0:
+                if self._slide(vx, vy):                        # 2. corner slide
+                    return
+            else:
+                if self._try(self.px + vx, self.py):           # 3. x alone, then y alone
+                    return
+                if self._try(self.px, self.py + vy):
+                    return
+            if vx * vx + vy * vy > 655:                        # 4. |v|^2 > 0.01: halve
+                vx, vy = _tdiv(vx, 2), _tdiv(vy, 2)
+                continue
+            break
+        if vx == 0 or vy == 0:                                 # 5. short move, 8..1 units
+            sx, sy = (vx > 0) - (vx < 0), (vy > 0) - (vy < 0)
+            for k in range(8, 0, -1):
+                if self._try(self.px + sx * k, self.py + sy * k):
+                    return
+
+    def _belt_tick(self) -> None:
+        """A belt under the centre point carries the character 8/256 per tick (UNCERTAIN)."""
+        bi = self.building_at(self.px >> 8, self.py >> 8)
+        if bi < 0 or self.bld[bi].type != BELT_E:
+            return
+        d = self.bld[bi].dir
+        self._try(self.px + DIR_DX[d] * BELT_SPEED, self.py + DIR_DY[d] * BELT_SPEED)
+
+    # -- mining (§4.3) ------------------------------------------------------------------------
+
+    def in_resource_reach(self, tx: int, ty: int) -> bool:
+        """Distance from the centre point to the resource's +-0.1 box at most 2.7."""
+        dx = max(abs(self.px * 5 - (tx * 1280 + 640)) - RESOURCE_HALF5, 0)
+        dy = max(abs(self.py * 5 - (ty * 1280 + 640)) - RESOURCE_HALF5, 0)
+        return dx * dx + dy * dy <= REACH_RESOURCE5 * REACH_RESOURCE5
+
+    def _remove_resource(self, ri: int) -> None:
+        r = self.res[ri]
+        self.resg[r.ty * self.w + r.tx] = 0
+        r.type = r.amount = 0
+        self.removed_total += 1
+
+    def _mine_tick(self) -> None:
+        tx, ty = self.mine_tx, self.mine_ty
+        ri = self.resg[ty * self.w + tx] if self.in_map(tx, ty) else 0
+        if not ri or not self.in_resource_reach(tx, ty):
+            self.mine_progress = 0
+            return
+        r = self.res[ri - 1]
+        if self.mine_progress < HAND_MINING_TICKS:
+            self.mine_progress += 1
+        if self.mine_progress < HAND_MINING_TICKS:
+            return
+        if self.insert_item(r.type, 1) != 1:   # resource entity id == its item id
+            return                              # full inventory holds the cycle (UNCERTAIN)
+        self.mine_progress = 0
+        self.mined_total += 1
+        r.amount -= 1
+        if r.amount == 0:
+            self._remove_resource(ri - 1)
+
+    # -- machines -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _burn(b: Building, per_tick: int) -> bool:
+        if b.energy < per_tick:
+            if not b.fuel:
+                return False
+            b.fuel -= 1
+            b.energy += COAL_JOULES
+        b.energy -= per_tick
+        return True
+
+    def _furnace_tick(self, b: Building) -> None:
+        if b.progress == 0 and (b.src == 0 or b.out >= FURNACE_OUT_MAX):
+            return
+        if not self._burn(b, FURNACE_J_PER_TICK):
+            return
+        b.progress += 1
+        if b.progress < SMELT_TICKS:
+            return
+        b.progress = 0
+        b.src -= 1
+        b.out += 1
+        b.produced += 1
+        self.smelted_total += 1
+
+    def _drill_output(self, b: Building) -> None:
+        """Drop point centre + (-0.5, -1.3): the tile above the top-left tile (§4.3)."""
+        fi = self.building_at(b.tx, b.ty - 1)
+        if fi < 0:
+            return
+        f = self.bld[fi]
+        if f.type == FURNACE_E and b.src == IRON_ORE and f.src < ENTITY_SLOT_MAX:
+            f.src += 1
+            b.src = 0
+            self.fed_total += 1
+
+    def _drill_tick(self, b: Building) -> None:
+        if b.src:
+            self._drill_output(b)
+            if b.src:
+                return
+        ri = 0
+        for y in range(b.ty, b.ty + 2):
+            for x in range(b.tx, b.tx + 2):
+                if not ri:
+                    ri = self.resg[y * self.w + x]
+        if not ri:
+            return
+        if not self._burn(b, DRILL_J_PER_TICK):
+            return
+        b.progress += 1
+        if b.progress < DRILL_MINING_TICKS:
+            return
+        r = self.res[ri - 1]
+        b.progress = 0
+        b.produced += 1
+        b.src = r.type
+        r.amount -= 1
+        if r.amount == 0:
+            self._remove_resource(ri - 1)
+        self._drill_output(b)
+
+    def tick(self, n: int = 1) -> None:
+        """Furnaces, drills, then the character: crafting, walking, belt, mining (§4.2 order)."""
+        for _ in range(n):
+            for b in self.bld:
+                if b.type == FURNACE_E:
+                    self._furnace_tick(b)
+            for b in self.bld:
+                if b.type == DRILL_E:
+                    self._drill_tick(b)
+            self._craft_tick()
+            if self.walk_dir >= 0:
+                self._walk_tick()
+            self._belt_tick()
+            if self.mining:
+                self._mine_tick()
+            self.tick_count += 1
+
+    # -- placing, inserting, taking -----------------------------------------------------------
+
+    def place(self, item: int, tx: int, ty: int, dir_: int = 0) -> int:
+        """Place a building item (footprint top-left at (tx, ty)); -1 if the game refuses."""
+        e = ITEM_ENTITY.get(item, 0)
+        if e == BELT_E and dir_ & 1:
+            raise ValueError("belts face N/E/S/W only")
+        if not e or not self.inv[item] or len(self.bld) >= MAX_BUILDINGS:
+            return -1
+        fp = ENTITIES[e][4]
+        if not self._footprint_free(tx, ty, fp, True):
+            return -1
+        cx, cy = tx * 256 + fp * 128, ty * 256 + fp * 128
+        if ENTITIES[e][3]:
+            lim = CHAR_HALF5 + ENTITIES[e][2]
+            if abs(self.px * 5 - cx * 5) < lim and abs(self.py * 5 - cy * 5) < lim:
+                return -1                   # would overlap the character
+        dx, dy = (cx - self.px) * 5, (cy - self.py) * 5
+        if dx * dx + dy * dy > BUILD_DISTANCE5 * BUILD_DISTANCE5:
+            return -1                       # beyond build distance 10
+        if e == DRILL_E and not any(self.resg[y * self.w + x]
+                                    for y in range(ty, ty + 2) for x in range(tx, tx + 2)):
+            return -1                       # a drill needs a resource under it
+        i = self._add_building(e, tx, ty, dir_)
+        self.inv[item] -= 1
+        return i
+
+    def _in_reach_of(self, b: Building) -> bool:
+        dx, dy = (b.cx - self.px) * 5, (b.cy - self.py) * 5
+        return dx * dx + dy * dy <= REACH5 * REACH5
+
+    def insert(self, tx: int, ty: int, item: int, count: int) -> int:
+        bi = self.building_at(tx, ty)
+        if bi < 0:
+            return 0
+        b = self.bld[bi]
+        if not self._in_reach_of(b):
+            return 0
+        if item == COAL and b.type in (FURNACE_E, DRILL_E):
+            slot = "fuel"
+        elif item == IRON_ORE and b.type == FURNACE_E:
+            slot = "src"
+        else:
+            return 0
+        k = min(ENTITY_SLOT_MAX - getattr(b, slot), count, self.inv[item])
+        if k <= 0:
+            return 0
+        setattr(b, slot, getattr(b, slot) + k)
+        self.inv[item] -= k
+        return k
+
+    def take(self, tx: int, ty: int) -> int:
+        bi = self.building_at(tx, ty)
+        if bi < 0:
+            return 0
+        b = self.bld[bi]
+        if b.type != FURNACE_E or not self._in_reach_of(b):
+            return 0
+        k = self.insert_item(PLATE, b.out)
+        b.out -= k
+        return k
+
+    # -- cells (DESIGN.md §4 codec) -----------------------------------------------------------
+
+    def cell(self, tx: int, ty: int) -> int:
+        if not self.in_map(tx, ty):
+            return encode_cell(OUT_OF_MAP, 0, 0, True)
+        k = ty * self.w + tx
+        t = self.tile[k]
+        ri = self.resg[k]
+        amount = self.res[ri - 1].amount if ri else 0
+        ent = self.res[ri - 1].type if ri else 0
+        if self.has_building[k]:
+            ent = self.bld[self.building_at(tx, ty)].type
+        return encode_cell(t, amount, ent, TILES[t][1])
+
+    def free_tile(self, tx: int, ty: int) -> bool:
+        """Walkable, no building, no resource: where a start or a target may be."""
+        k = ty * self.w + tx
+        return not self.has_building[k] and not TILES[self.tile[k]][1] and not self.resg[k]
+
+
+# ---------------------------------------------------------------------------------------------
+# The per-env RNG: splitmix64, seeded with the env's seed (no global state)
+
+_M64 = (1 << 64) - 1
+
+
+class SplitMix64:
+    def __init__(self, seed: int):
+        self.state = seed & _M64
+
+    def next(self) -> int:
+        self.state = (self.state + 0x9E3779B97F4A7C15) & _M64
+        z = self.state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
+        return z ^ (z >> 31)
+
+    def below(self, n: int) -> int:
+        return self.next() % n
+
+
+# ---------------------------------------------------------------------------------------------
+# Scenarios (docs/scenarios.md has the byte tables)
+
+SCENARIOS = {
+    # name: map side, obs bytes, episode steps, nvec, ticks/step, obstacles, max, goal
+    "movement_micro": dict(side=32, obs_bytes=64, episode_steps=100, nvec=(9,),
+                           ticks_per_step=8, obstacles=24, max_obstacles=256, goal=0),
+    "mining_micro": dict(side=64, obs_bytes=256, episode_steps=300, nvec=(34,),
+                         ticks_per_step=10, obstacles=32, max_obstacles=1024, goal=10),
+    "building_micro": dict(side=128, obs_bytes=512, episode_steps=500, nvec=(20, 9, 9),
+                           ticks_per_step=10, obstacles=64, max_obstacles=4096, goal=5),
+}
+
+# building_micro action types (component 0)
+MINE, CRAFT_GEAR, CRAFT_FURNACE, CRAFT_DRILL, CRAFT_BELT = 9, 10, 11, 12, 13
+PLACE_DRILL, PLACE_FURNACE, PLACE_BELT, INSERT_COAL, INSERT_ORE, TAKE_PLATES = \
+    14, 15, 16, 17, 18, 19
+
+
+def _u16(v: int) -> bytes:
+    return (v & 0xFFFF).to_bytes(2, "little")
+
+
+def _sat16(v: int) -> int:
+    return min(max(v, 0), 0xFFFF)
+
+
+def _sat8(v: int) -> int:
+    return min(max(v, 0), 0xFF)
+
+
+def _i8(v: int) -> int:
+    return min(max(v, -128), 127) & 0xFF
+
+
+def _pick_free(wd: RefWorld, rng: SplitMix64) -> tuple[int, int]:
+    """64 random tries (x then y), then the first free tile in row-major order."""
+    for _ in range(64):
+        x = rng.below(wd.w)
+        y = rng.below(wd.h)
+        if wd.free_tile(x, y):
+            return x, y
+    for y in range(wd.h):
+        for x in range(wd.w):
+            if wd.free_tile(x, y):
+                return x, y
+    return 0, 0
+
+
+def _cells_window(wd: RefWorld, side: int) -> bytes:
+    half, tx, ty = side // 2, wd.px >> 8, wd.py >> 8
+    out = bytearray()
+    for r in range(side):
+        for c in range(side):
+            out += wd.cell(tx - half + c, ty - half + r).to_bytes(4, "little")
+    return bytes(out)
+
+
+class RefEnv:
+    """One env of a scenario: world, RNG, step counter and the scenario's bookkeeping."""
+
+    def __init__(self, scenario: str, ticks_per_step=None, obstacles=None, goal=None):
+        cfg = SCENARIOS[scenario]
+        self.scenario = scenario
+        self.cfg = cfg
+        self.ticks_per_step = cfg["ticks_per_step"] if ticks_per_step is None else ticks_per_step
+        self.obstacles = cfg["obstacles"] if obstacles is None else obstacles
+        self.goal = cfg["goal"] if goal is None else goal
+        self.world = RefWorld(cfg["side"], cfg["side"])
+        self.rng = SplitMix64(0)
+        self.step_count = 0
+        self.last_action = 0
+        self.milestones = 0
+        self.target = (0, 0)
+        self.prev_dist = 0
+
+    # -- episode start ------------------------------------------------------------------------
+
+    def reset(self, seed: int) -> bytes:
+        """Seed the env's RNG with ``seed``, build a new world, return the first observation."""
+        self.rng = SplitMix64(seed)
+        self.generate()
+        return self.observe()
+
+    def generate(self) -> None:
+        """A new random world from the env's RNG stream (also used by autoreset)."""
+        getattr(self, "_gen_" + self.scenario)()
+        self.step_count = 0
+        self.last_action = 0
+        self.milestones = 0
+
+    def _gen_movement_micro(self) -> None:
+        wd, rng = self.world, self.rng
+        wd.clear(GRASS)
+        for _ in range(self.obstacles):
+            x = rng.below(32)
+            y = rng.below(32)
+            kind = rng.below(2)
+            if not wd.free_tile(x, y):
+                continue
+            if kind == 0:
+                wd.set_tile(x, y, WATER)
+            else:
+                wd.add_building(CHEST_E, x, y, 0)
+        cx, cy = _pick_free(wd, rng)
+        wd.px, wd.py = cx * 256 + 128, cy * 256 + 128
+        target = None
+        for _ in range(64):
+            x = rng.below(32)
+            y = rng.below(32)
+            if wd.free_tile(x, y) and abs(x - cx) + abs(y - cy) >= 8:
+                target = (x, y)
+                break
+        if target is None:       # the farthest free tile, first in row-major order
+            best, target = -1, (0, 0)
+            for y in range(32):
+                for x in range(32):
+                    d = abs(x - cx) + abs(y - cy)
+                    if wd.free_tile(x, y) and d > best:
+                        best, target = d, (x, y)
+        self.target = target
+        self.prev_dist = self._movement_dist()
+
+    def _gen_mining_micro(self) -> None:
+        wd, rng = self.world, self.rng
+        wd.clear(GRASS)
+        for _ in range(1 + rng.below(3)):
+            cx = 4 + rng.below(56)
+            cy = 4 + rng.below(56)
+            rad = 1 + rng.below(3)
+            for y in range(cy - rad, cy + rad + 1):
+                for x in range(cx - rad, cx + rad + 1):
+                    if (x - cx) ** 2 + (y - cy) ** 2 > rad * rad + 1:
+                        continue
+                    amount = 100 + rng.below(400)
+                    wd.add_resource(x, y, IRON_ORE_E, amount)
+        for _ in range(self.obstacles):
+            x = rng.below(64)
+            y = rng.below(64)
+            if wd.free_tile(x, y):
+                wd.set_tile(x, y, WATER)
+        cx, cy = _pick_free(wd, rng)
+        wd.px, wd.py = cx * 256 + 128, cy * 256 + 128
+
+    @staticmethod
+    def _patch(wd, rng, cx, cy, rad, entity, base, spread) -> None:
+        for y in range(cy - rad, cy + rad + 1):
+            for x in range(cx - rad, cx + rad + 1):
+                if (x - cx) ** 2 + (y - cy) ** 2 > rad * rad + 1:
+                    continue
+                amount = base + rng.below(spread)      # drawn even for tiles off the map
+                if wd.in_map(x, y) and not wd.resg[y * wd.w + x]:
+                    wd.add_resource(x, y, entity, amount)
+
+    def _gen_building_micro(self) -> None:
+        wd, rng = self.world, self.rng
+        wd.clear(GRASS)
+        cx = 48 + rng.below(32)
+        cy = 48 + rng.below(32)
+        sign = 1 if rng.below(2) else -1
+        ix = cx + sign * (4 + rng.below(7))
+        iy = cy + rng.below(13) - 6
+        self._patch(wd, rng, ix, iy, 2 + rng.below(2), IRON_ORE_E, 200, 300)
+        kx = cx + rng.below(25) - 12
+        sign = 1 if rng.below(2) else -1
+        ky = cy + sign * (5 + rng.below(6))
+        self._patch(wd, rng, kx, ky, 1 + rng.below(2), COAL_E, 100, 200)
+        sx = cx + rng.below(25) - 12
+        sign = 1 if rng.below(2) else -1
+        sy = cy + sign * (5 + rng.below(6))
+        self._patch(wd, rng, sx, sy, 1 + rng.below(2), STONE_E, 100, 200)
+        for _ in range(self.obstacles):
+            x = rng.below(128)
+            y = rng.below(128)
+            if abs(x - cx) <= 2 and abs(y - cy) <= 2:
+                continue
+            if wd.free_tile(x, y):
+                wd.set_tile(x, y, WATER)
+        if not wd.free_tile(cx, cy):
+            cx, cy = _pick_free(wd, rng)
+        wd.px, wd.py = cx * 256 + 128, cy * 256 + 128
+        wd.inv[PLATE] = 12
+        wd.inv[STONE] = 10
+        wd.inv[COAL] = 8
+
+    # -- observations -------------------------------------------------------------------------
+
+    def observe(self) -> bytes:
+        return getattr(self, "_obs_" + self.scenario)()
+
+    def _movement_dist(self) -> int:
+        wd = self.world
+        return abs(self.target[0] * 256 + 128 - wd.px) + abs(self.target[1] * 256 + 128 - wd.py)
+
+    def _obs_movement_micro(self) -> bytes:
+        wd = self.world
+        tx, ty = wd.px >> 8, wd.py >> 8
+        o = bytearray()
+        for r in range(16):                    # 16x16 blocked bitmap, bit c = column tx-8+c
+            bits = 0
+            for c in range(16):
+                x, y = tx - 8 + c, ty - 8 + r
+                blocked = (not wd.in_map(x, y) or wd.has_building[y * wd.w + x]
+                           or TILES[wd.tile[y * wd.w + x]][1])
+                bits |= int(blocked) << c
+            o += _u16(bits)
+        o += _u16(_sat16(wd.px)) + _u16(_sat16(wd.py))
+        o += _u16(self.target[0] * 256 + 128 - wd.px) + _u16(self.target[1] * 256 + 128 - wd.py)
+        o += bytes([self.last_action, 0]) + _u16(self.step_count)
+        o += bytes(20)
+        return bytes(o)
+
+    def _obs_mining_micro(self) -> bytes:
+        wd = self.world
+        o = bytearray(_cells_window(wd, 7))
+        o += _u16(_sat16(wd.px)) + _u16(_sat16(wd.py))
+        o += _u16(wd.inv[IRON_ORE]) + _u16(wd.mine_progress) + _u16(self.step_count)
+        o += bytes([self.last_action, 0])
+        coarse = 0                             # 8x8 blocks of 8x8 tiles holding ore
+        for r in wd.res:
+            if r.type:
+                coarse |= 1 << ((r.ty >> 3) * 8 + (r.tx >> 3))
+        o += coarse.to_bytes(8, "little")
+        o += bytes(40)
+        return bytes(o)
+
+    def _obs_building_micro(self) -> bytes:
+        wd = self.world
+        o = bytearray(_cells_window(wd, 9))
+        for i in range(16):
+            o += _u16(wd.inv[i])
+        o += _u16(_sat16(wd.px)) + _u16(_sat16(wd.py))
+        o += bytes([wd.queue[0][0] + 1 if wd.queue else 0, len(wd.queue)])
+        o += _u16(wd.craft_progress) + _u16(self.step_count)
+        o += bytes([self.last_action, self.milestones])
+        o += _u16(_sat16(wd.smelted_total)) + _u16(wd.mine_progress)
+        tx, ty = wd.px >> 8, wd.py >> 8
+        for k in range(8):
+            if k >= len(wd.bld):
+                o += bytes(8)
+                continue
+            b = wd.bld[k]
+            flags = (1 if b.energy > 0 else 0) | (2 if b.type == DRILL_E and b.src else 0)
+            o += bytes([b.type, _i8(b.tx - tx), _i8(b.ty - ty), _sat8(b.fuel), _sat8(b.src),
+                        _sat8(b.out), _sat8(b.progress), flags])
+        coarse = bytearray(32)                 # 8x8 blocks of 16x16 tiles, a nibble each
+        for r in wd.res:
+            if not r.type:
+                continue
+            bit = {IRON_ORE_E: 1, COAL_E: 2, STONE_E: 4}.get(r.type, 8)
+            blk = (r.ty >> 4) * 8 + (r.tx >> 4)
+            coarse[blk >> 1] |= bit << (4 * (blk & 1))
+        o += coarse
+        o += bytes(44)
+        return bytes(o)
+
+    # -- stepping -----------------------------------------------------------------------------
+
+    def step(self, action) -> tuple[bytes, np.float32, bool, bool]:
+        """Apply one action, run ``ticks_per_step`` ticks; (obs, reward, terminated, truncated).
+
+        The caller handles autoreset (``RefBatch``)."""
+        a = [int(v) for v in np.atleast_1d(action)]
+        self.last_action = a[0] & 0xFF
+        self.step_count += 1
+        reward, term = getattr(self, "_step_" + self.scenario)(a)
+        trunc = not term and self.step_count >= self.cfg["episode_steps"]
+        return self.observe(), reward, term, trunc
+
+    def _ticks(self) -> None:
+        self.world.tick(self.ticks_per_step)
+
+    def _step_movement_micro(self, a):
+        wd = self.world
+        wd.walk_dir = a[0] - 1             # 0 = stand, 1..8 = N, NE, ..., NW
+        wd.mining = False
+        self._ticks()
+        d = self._movement_dist()
+        r = np.float32(self.prev_dist - d) / np.float32(2560.0)
+        self.prev_dist = d
+        term = (wd.px >> 8, wd.py >> 8) == self.target
+        if term:
+            r = r + np.float32(1.0)
+        return np.float32(r), term
+
+    def _step_mining_micro(self, a):
+        wd = self.world
+        code = a[0]
+        before = wd.mined_total
+        if code <= 8:
+            wd.walk_dir = code - 1
+            wd.set_mining(False)
+        else:
+            k = code - 9                   # mine the tile (dx, dy) = (k % 5 - 2, k // 5 - 2)
+            wd.walk_dir = -1
+            wd.set_mining(True, (wd.px >> 8) + k % 5 - 2, (wd.py >> 8) + k // 5 - 2)
+        self._ticks()
+        got = wd.mined_total - before
+        return np.float32(got), wd.mined_total >= self.goal
+
+    def _step_building_micro(self, a):
+        wd = self.world
+        code = a[0]
+        tx, ty = (wd.px >> 8) + a[1] - 4, (wd.py >> 8) + a[2] - 4
+        crafted0, smelted0 = wd.crafted_total, wd.smelted_total
+        r = np.float32(0.0)
+        if code <= 8:
+            wd.walk_dir = code - 1
+            wd.set_mining(False)
+        else:
+            wd.walk_dir = -1
+            if code == MINE:
+                wd.set_mining(True, tx, ty)
+            else:
+                wd.set_mining(False)
+            if CRAFT_GEAR <= code <= CRAFT_BELT:
+                wd.craft(code - CRAFT_GEAR, 1)
+            elif code == PLACE_DRILL:
+                if wd.place(DRILL, tx, ty, 0) >= 0 and not self.milestones & 1:
+                    on_ore = any(wd.resg[y * wd.w + x] and
+                                 wd.res[wd.resg[y * wd.w + x] - 1].type == IRON_ORE_E
+                                 for y in range(ty, ty + 2) for x in range(tx, tx + 2))
+                    if on_ore:
+                        self.milestones |= 1
+                        r = r + np.float32(1.0)
+            elif code == PLACE_FURNACE:
+                wd.place(FURNACE, tx, ty, 0)
+            elif code == PLACE_BELT:
+                wd.place(BELT_ITEM, tx, ty, 0)
+            elif code == INSERT_COAL:
+                wd.insert(tx, ty, COAL, 5)
+            elif code == INSERT_ORE:
+                wd.insert(tx, ty, IRON_ORE, 5)
+            elif code == TAKE_PLATES:
+                wd.take(tx, ty)
+        fed0 = wd.fed_total
+        self._ticks()
+        if wd.fed_total != fed0 and not self.milestones & 2:
+            self.milestones |= 2
+            r = r + np.float32(1.0)
+        r = r + np.float32(wd.crafted_total - crafted0) * np.float32(0.1)
+        r = r + np.float32(wd.smelted_total - smelted0)
+        return np.float32(r), wd.smelted_total >= self.goal
+
+
+class RefBatch:
+    """A batch of ``RefEnv`` with the same reset / autoreset contract as ``_sim.BatchSim``."""
+
+    def __init__(self, scenario: str, num_envs: int, **kwargs):
+        self.envs = [RefEnv(scenario, **kwargs) for _ in range(num_envs)]
+        self.needs_reset = [False] * num_envs
+        self.obs_bytes = SCENARIOS[scenario]["obs_bytes"]
+        for i, env in enumerate(self.envs):   # before any reset, env i is seeded with i
+            env.rng = SplitMix64(i)
+            env.generate()
+
+    def reset(self, seeds, env_ids=None) -> dict[int, bytes]:
+        ids = range(len(self.envs)) if env_ids is None else env_ids
+        out = {}
+        for i, seed in zip(ids, seeds):
+            out[int(i)] = self.envs[int(i)].reset(int(seed))
+            self.needs_reset[int(i)] = False
+        return out
+
+    def step(self, actions, autoreset: str = "next_step"):
+        """Returns obs (n, obs_bytes) uint8, rewards float32, terminated, truncated, final_obs,
+        final_mask (the last two are meaningful for ``same_step`` only)."""
+        n = len(self.envs)
+        obs = np.zeros((n, self.obs_bytes), np.uint8)
+        rew = np.zeros(n, np.float32)
+        term = np.zeros(n, bool)
+        trunc = np.zeros(n, bool)
+        final_obs = np.zeros((n, self.obs_bytes), np.uint8)
+        final_mask = np.zeros(n, bool)
+        for i, env in enumerate(self.envs):
+            if self.needs_reset[i]:          # next_step: the action is ignored, reward 0
+                env.generate()
+                obs[i] = np.frombuffer(env.observe(), np.uint8)
+                self.needs_reset[i] = False
+                continue
+            o, r, te, tr = env.step(actions[i])
+            rew[i], term[i], trunc[i] = r, te, tr
+            if autoreset == "same_step":
+                if te or tr:
+                    final_obs[i] = np.frombuffer(o, np.uint8)
+                    final_mask[i] = True
+                    env.generate()
+                    o = env.observe()
+            else:
+                self.needs_reset[i] = te or tr
+            obs[i] = np.frombuffer(o, np.uint8)
+        return obs, rew, term, trunc, final_obs, final_mask
