@@ -1,0 +1,146 @@
+/*
+ * test_world_run.c - ff_world_run(wd, n) must leave exactly the state of n ff_world_tick calls.
+ *
+ * Differential fuzz: random small worlds (walkable tiles of several speeds, water, chests,
+ * furnaces, drills, belts in the four directions, ore), a random character state (position,
+ * walking direction, mining target, craft queue, inventory up to full), then the same world
+ * advanced both ways and compared byte for byte (struct fields and both grids).
+ */
+#include <stddef.h>
+#include <stdlib.h>
+
+#include "ff_sim.h"
+#include "ff_test.h"
+#include "ff_world.h"
+
+static void clone_world(ff_world_t *dst, const ff_world_t *src) {
+    uint8_t *t = dst->tile, *r = dst->resg;
+    memcpy(dst, src, sizeof *dst);
+    dst->tile = t;
+    dst->resg = r;
+    size_t n = (size_t)src->w * (size_t)src->h;
+    memcpy(dst->tile, src->tile, n);
+    memcpy(dst->resg, src->resg, n);
+}
+
+static int same_world(const ff_world_t *a, const ff_world_t *b) {
+    size_t n = (size_t)a->w * (size_t)a->h;
+    return !memcmp(a, b, offsetof(ff_world_t, tile)) && !memcmp(a->tile, b->tile, n) &&
+           !memcmp(a->resg, b->resg, n);
+}
+
+static void random_world(ff_world_t *wd, uint64_t *rng) {
+    static const uint8_t ground[] = {1, 1, 1, 1, 2, 5, 6, 7, 9, 10};
+    int32_t w = wd->w, h = wd->h;
+    int dense = (int)ff_rng_below(rng, 4); /* 0: open field ... 3: crowded */
+    ff_world_clear(wd, FF_TILE_GRASS);
+    int patches = (int)ff_rng_below(rng, 3);
+    for (int p = 0; p < patches; p++) { /* speed patches: same-id stretches and borders */
+        int32_t x0 = (int32_t)ff_rng_below(rng, (uint32_t)w), y0 = (int32_t)ff_rng_below(rng, (uint32_t)h);
+        int32_t sx = 1 + (int32_t)ff_rng_below(rng, 6), sy = 1 + (int32_t)ff_rng_below(rng, 6);
+        uint8_t t = ground[ff_rng_below(rng, sizeof ground)];
+        for (int32_t y = y0; y < y0 + sy && y < h; y++)
+            for (int32_t x = x0; x < x0 + sx && x < w; x++) ff_world_set_tile(wd, x, y, t);
+    }
+    int nwater = (int)ff_rng_below(rng, 1 + 6 * dense);
+    for (int i = 0; i < nwater; i++)
+        ff_world_set_tile(wd, (int32_t)ff_rng_below(rng, (uint32_t)w), (int32_t)ff_rng_below(rng, (uint32_t)h),
+                          (uint8_t)(11 + ff_rng_below(rng, 4)));
+    int nres = (int)ff_rng_below(rng, 30);
+    for (int i = 0; i < nres; i++)
+        ff_world_add_resource(wd, (int32_t)ff_rng_below(rng, (uint32_t)w), (int32_t)ff_rng_below(rng, (uint32_t)h),
+                              (uint8_t)(1 + ff_rng_below(rng, 4)), (uint16_t)(1 + ff_rng_below(rng, 3)));
+    int nb = (int)ff_rng_below(rng, 1 + 5 * dense);
+    for (int i = 0; i < nb; i++) {
+        static const uint8_t ents[] = {FF_ENT_WOODEN_CHEST, FF_ENT_STONE_FURNACE, FF_ENT_BURNER_DRILL,
+                                       FF_ENT_BELT, FF_ENT_BELT};
+        uint8_t e = ents[ff_rng_below(rng, sizeof ents)];
+        int32_t idx = -1;
+        uint8_t dir = e == FF_ENT_BELT ? (uint8_t)(2 * ff_rng_below(rng, 4)) : 0;
+        if (ff_world_add_building(wd, e, (int32_t)ff_rng_below(rng, (uint32_t)w),
+                                  (int32_t)ff_rng_below(rng, (uint32_t)h), dir, &idx) == FF_OK) {
+            ff_building_t *b = &wd->bld[idx];
+            b->fuel = (uint16_t)ff_rng_below(rng, 3);
+            b->energy = (int32_t)ff_rng_below(rng, 5000);
+            b->src = e == FF_ENT_STONE_FURNACE ? (uint16_t)ff_rng_below(rng, 3) : 0;
+            b->progress = (uint16_t)(e == FF_ENT_BURNER_DRILL ? ff_rng_below(rng, 240)
+                                     : e == FF_ENT_STONE_FURNACE ? ff_rng_below(rng, 192) : 0);
+        }
+    }
+    /* character: anywhere, or near the centre of a tile */
+    int32_t px = (int32_t)ff_rng_below(rng, (uint32_t)(w * 256));
+    int32_t py = (int32_t)ff_rng_below(rng, (uint32_t)(h * 256));
+    if (ff_rng_below(rng, 2)) { px = (px & ~255) + 128; py = (py & ~255) + 128; }
+    wd->px = px;
+    wd->py = py;
+    wd->walk_dir = (int8_t)((int32_t)ff_rng_below(rng, 10) - 2); /* -2 -> treated as standing */
+    if (wd->walk_dir < -1) wd->walk_dir = -1;
+    if (ff_rng_below(rng, 2)) {
+        int32_t mx = (px >> 8) + (int32_t)ff_rng_below(rng, 5) - 2, my = (py >> 8) + (int32_t)ff_rng_below(rng, 5) - 2;
+        if (nres && ff_rng_below(rng, 2)) {
+            const ff_resource_t *r = &wd->res[ff_rng_below(rng, wd->n_res ? wd->n_res : 1)];
+            mx = r->tx;
+            my = r->ty;
+        }
+        ff_world_set_mining(wd, 1, mx, my);
+        wd->mine_progress = (uint16_t)ff_rng_below(rng, 121);
+    }
+    for (int i = 1; i < FF_NUM_ITEMS; i++)
+        if (ff_rng_below(rng, 3) == 0) wd->inv[i] = (uint16_t)ff_rng_below(rng, 40);
+    if (ff_rng_below(rng, 6) == 0) wd->inv[FF_ITEM_STONE] = 50 * 78; /* nearly full inventory */
+    if (ff_rng_below(rng, 3) == 0) {
+        int32_t started = 0;
+        ff_world_craft(wd, (int32_t)ff_rng_below(rng, FF_NUM_RECIPES), 1 + (int32_t)ff_rng_below(rng, 3), &started);
+        wd->craft_progress = (uint16_t)ff_rng_below(rng, 30);
+    }
+}
+
+FF_TEST(test_world_run_matches_ticks) {
+    uint64_t rng = 12345;
+    int mismatches = 0;
+    for (int it = 0; it < 30000 && mismatches < 5; it++) {
+        int32_t side = 4 + (int32_t)ff_rng_below(&rng, 30);
+        ff_world_t *a = NULL, *b = NULL;
+        FF_CHECK_EQ(ff_world_create(side, side, FF_TILE_GRASS, &a), FF_OK);
+        FF_CHECK_EQ(ff_world_create(side, side, FF_TILE_GRASS, &b), FF_OK);
+        random_world(a, &rng);
+        for (int step = 0; step < 6; step++) {
+            clone_world(b, a);
+            int32_t n = 1 + (int32_t)ff_rng_below(&rng, 40);
+            ff_world_run(a, n);
+            for (int32_t t = 0; t < n; t++) ff_world_tick(b);
+            if (!same_world(a, b)) {
+                fprintf(stderr, "world_run mismatch: iteration %d step %d n %d\n", it, step, n);
+                mismatches++;
+                break;
+            }
+            if (ff_rng_below(&rng, 3) == 0) /* change course as an agent would */
+                a->walk_dir = (int8_t)((int32_t)ff_rng_below(&rng, 9) - 1);
+        }
+        ff_world_destroy(a);
+        ff_world_destroy(b);
+    }
+    FF_CHECK_EQ(mismatches, 0);
+}
+
+/* The machine counter that lets ticks skip the machine loops follows the buildings placed. */
+FF_TEST(test_world_machine_count) {
+    ff_world_t *wd = NULL;
+    FF_CHECK_EQ(ff_world_create(16, 16, FF_TILE_GRASS, &wd), FF_OK);
+    FF_CHECK_EQ(wd->n_machines, 0);
+    FF_CHECK_EQ(ff_world_add_building(wd, FF_ENT_WOODEN_CHEST, 1, 1, 0, NULL), FF_OK);
+    FF_CHECK_EQ(ff_world_add_building(wd, FF_ENT_BELT, 2, 1, 0, NULL), FF_OK);
+    FF_CHECK_EQ(wd->n_machines, 0);
+    FF_CHECK_EQ(ff_world_add_building(wd, FF_ENT_STONE_FURNACE, 4, 4, 0, NULL), FF_OK);
+    FF_CHECK_EQ(ff_world_add_building(wd, FF_ENT_BURNER_DRILL, 8, 8, 0, NULL), FF_OK);
+    FF_CHECK_EQ(wd->n_machines, 2);
+    ff_world_clear(wd, FF_TILE_GRASS);
+    FF_CHECK_EQ(wd->n_machines, 0);
+    ff_world_destroy(wd);
+}
+
+int main(void) {
+    FF_RUN(test_world_run_matches_ticks);
+    FF_RUN(test_world_machine_count);
+    return FF_TEST_SUMMARY();
+}
