@@ -194,6 +194,8 @@ class RefWorld:
 
     def add_building(self, entity: int, tx: int, ty: int, dir_: int = 0) -> int:
         """Map setup without game checks; -1 if the footprint is taken (or the list is full)."""
+        if ENTITIES[entity][1] == BELT and dir_ & 1:
+            raise ValueError("belts face N/E/S/W only")
         if len(self.bld) >= MAX_BUILDINGS or not self._footprint_free(
                 tx, ty, ENTITIES[entity][4], False):
             return -1

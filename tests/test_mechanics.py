@@ -1,0 +1,391 @@
+"""One test per mechanic, with the number from /work/shared/FACTORIO.md §4.
+
+Each test runs on the C world (``_sim.World``) and on the Python reference (``RefWorld``), so
+the oracle itself is held to FACTORIO.md, not only to the C. Positions are in 1/256 tile; tile
+(tx, ty) has its centre at (tx*256+128, ty*256+128).
+"""
+
+import pytest
+from factorio_fast._sim import World
+from test_sim_reference import RefAPI
+
+from factorio_fast.errors import FactorioFastError
+
+GRASS, WATER, SHALLOW, CONCRETE = 1, 11, 9, 6
+IRON_ORE_E, FURNACE_E, DRILL_E, BELT_E, CHEST_E = 1, 5, 6, 7, 8
+IRON_ORE, COAL, STONE, PLATE, GEAR, FURNACE, DRILL, BELT = 1, 3, 4, 5, 6, 7, 8, 9
+N, NE, E, SE, S, SW, W, NW = range(8)
+
+
+def centre(tx, ty):
+    return tx * 256 + 128, ty * 256 + 128
+
+
+@pytest.fixture(params=["c", "ref"])
+def make(request):
+    def factory(w=32, h=32):
+        return World(w, h) if request.param == "c" else RefAPI(w, h)
+    return factory
+
+
+# ---- movement (§4.2) ------------------------------------------------------------------------
+
+def test_walk_east_ten_ticks_is_380_of_256(make):
+    # §4.2: running_speed 0.15 -> 38/256 tile per tick straight
+    wd = make()
+    x0, y0 = wd.position
+    wd.set_walking(E)
+    wd.tick(10)
+    assert wd.position == (x0 + 380, y0)
+    assert wd.tick_count == 10
+
+
+@pytest.mark.parametrize("d,sx,sy", [(N, 0, -1), (S, 0, 1), (W, -1, 0)])
+def test_walk_straight_each_axis_38(make, d, sx, sy):
+    wd = make()
+    x0, y0 = wd.position
+    wd.set_walking(d)
+    wd.tick(1)
+    assert wd.position == (x0 + 38 * sx, y0 + 38 * sy)
+
+
+@pytest.mark.parametrize("d,sx,sy", [(NE, 1, -1), (SE, 1, 1), (SW, -1, 1), (NW, -1, -1)])
+def test_walk_diagonal_27_per_axis(make, d, sx, sy):
+    # §4.2: diagonal 27/256 on each axis
+    wd = make()
+    x0, y0 = wd.position
+    wd.set_walking(d)
+    wd.tick(4)
+    assert wd.position == (x0 + 4 * 27 * sx, y0 + 4 * 27 * sy)
+
+
+def test_walk_speed_modifier_of_tile_under_centre(make):
+    # §4.2: concrete 1.4 -> trunc(0.15*1.4*256) = 53/256; water-shallow 0.8 -> 30/256
+    wd = make()
+    x0, y0 = wd.position
+    wd.set_tile(x0 >> 8, y0 >> 8, CONCRETE)
+    wd.set_walking(N)
+    wd.tick(1)
+    assert wd.position == (x0, y0 - 53)
+    wd2 = make()
+    wd2.set_tile(x0 >> 8, y0 >> 8, SHALLOW)
+    wd2.set_walking(E)
+    wd2.tick(1)
+    assert wd2.position == (x0 + 30, y0)
+
+
+def test_standing_does_not_move(make):
+    wd = make()
+    p = wd.position
+    wd.set_walking(None)
+    wd.tick(50)
+    assert wd.position == p
+
+
+# ---- tile collision by centre point (§4.1, §4.6) ---------------------------------------------
+
+def test_water_blocks_by_centre_point(make):
+    # §4.1: against tiles the character's position point is tested, not its box
+    wd = make()
+    wd.set_tile(17, 16, WATER)
+    assert not wd.collides(17 * 256 - 1, centre(0, 16)[1])   # centre just west of the water
+    assert wd.collides(17 * 256, centre(0, 16)[1])           # centre on the water tile
+    wd.set_position(*centre(16, 16))
+    wd.set_walking(E)
+    wd.tick(20)
+    x, y = wd.position
+    assert x == 17 * 256 - 1        # the box overlaps the water by 0.2; the centre stops at the edge
+    assert y == centre(16, 16)[1]
+
+
+def test_out_of_map_blocks_by_centre_point(make):
+    wd = make(8, 8)
+    wd.set_position(*centre(0, 4))
+    wd.set_walking(W)
+    wd.tick(30)
+    assert wd.position == (0, centre(0, 4)[1])
+    assert wd.collides(-1, 1000) and not wd.collides(0, 1000)
+
+
+@pytest.mark.parametrize("tile", [11, 12, 13, 14, 0])
+def test_blocking_tiles_list(make, tile):
+    # §4.6: water, deepwater, water-green, deepwater-green, out-of-map collide with the character
+    wd = make()
+    wd.set_tile(3, 3, tile)
+    assert wd.collides(*centre(3, 3))
+
+
+@pytest.mark.parametrize("tile", [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15])
+def test_walkable_tiles_list(make, tile):
+    # §4.6: ground tiles and water-shallow / water-mud are walkable
+    wd = make()
+    wd.set_tile(3, 3, tile)
+    assert not wd.collides(*centre(3, 3))
+
+
+def test_diagonal_into_water_slides_along_axis(make):
+    # §4.2 step 3: a blocked diagonal tries the x component alone, then the y component
+    wd = make()
+    for x in range(32):
+        wd.set_tile(x, 15, WATER)
+    wd.set_position(16 * 256 + 128, 16 * 256 + 10)    # 10/256 south of the water row
+    wd.set_walking(NE)
+    wd.tick(1)
+    assert wd.position == (16 * 256 + 128 + 27, 16 * 256 + 10)
+
+
+# ---- building collision: +-0.2 box against entity boxes (§4.1, §4.5) -------------------------
+
+def test_building_blocks_by_character_box(make):
+    # chest box +-0.35 (§4.5), character +-0.2: centres closer than 0.55 tile on both axes collide
+    wd = make()
+    wd.add_building(CHEST_E, 10, 10)
+    cx, cy = centre(10, 10)
+    lim = int(0.55 * 256)          # 140.8 -> positions within 140 collide, 141 do not
+    assert wd.collides(cx - 140, cy)
+    assert not wd.collides(cx - 141, cy)
+    assert wd.collides(cx, cy + 140) and not wd.collides(cx, cy + 141)
+    assert lim == 140
+
+
+def test_walk_into_furnace_stops_at_box_edge(make):
+    # furnace box +-0.7 (§4.5): walking east the centre stops at 0.9 tile from its centre
+    wd = make()
+    wd.add_building(FURNACE_E, 14, 15)            # centre (15, 16) tiles
+    wd.set_position(12 * 256, 16 * 256)
+    wd.set_walking(E)
+    wd.tick(40)
+    x, y = wd.position
+    assert y == 16 * 256
+    assert (15 * 256 - x) * 5 >= 256 + 896       # not overlapping
+    assert (15 * 256 - (x + 1)) * 5 < 256 + 896  # one more unit would overlap
+
+
+def test_corner_slide_round_a_chest(make):
+    # §4.2 step 2: an orthogonal move blocked near a corner slides sideways (<= 0.7 tile)
+    wd = make()
+    wd.add_building(CHEST_E, 10, 10)              # box x,y in [10.15, 10.85]
+    y = 10 * 256 + 128 + 120                       # overlaps the chest's lower edge by 0.08 tile
+    wd.set_position(8 * 256, y)
+    wd.set_walking(E)
+    wd.tick(60)
+    x1, y1 = wd.position
+    assert x1 > 12 * 256                           # it got past the chest
+    assert y1 > y                                  # by sliding south round the corner
+    assert (y1 - (10 * 256 + 128)) * 5 >= 256 + 448
+
+
+def test_no_corner_slide_when_hit_square_on(make):
+    # a chest met centre to centre needs a 0.55 sideways shift: <= 0.7 so it slides, but a
+    # furnace (needs 0.9 > 0.7) stops the character
+    wd = make()
+    wd.add_building(FURNACE_E, 14, 15)
+    wd.set_position(12 * 256, 16 * 256)
+    wd.set_walking(E)
+    wd.tick(60)
+    assert wd.position[1] == 16 * 256
+
+
+def test_belts_do_not_block_and_carry(make):
+    # §4.5: belt mask lacks the player layer; has_belt_immunity false -> carried 0.03125 = 8/256
+    wd = make()
+    wd.add_building(BELT_E, 16, 16, 2)             # facing east
+    assert not wd.collides(*centre(16, 16))
+    wd.set_position(*centre(16, 16))
+    wd.tick(4)
+    assert wd.position == (centre(16, 16)[0] + 32, centre(16, 16)[1])
+    wd.set_position(*centre(15, 16))               # walk west across... from the west side
+    wd.set_walking(E)
+    wd.tick(3)                                     # 3*38 = 114 < 128: not yet on the belt
+    assert wd.position[0] == centre(15, 16)[0] + 114
+    wd.tick(1)                                     # now on it: 38 walking + 8 belt
+    assert wd.position[0] == centre(15, 16)[0] + 152 + 8
+
+
+def test_odd_belt_direction_rejected(make):
+    wd = make()
+    with pytest.raises((FactorioFastError, ValueError)):
+        wd.add_building(BELT_E, 3, 3, 1)
+
+
+# ---- hand mining (§4.3) ----------------------------------------------------------------------
+
+def test_one_ore_after_exactly_120_ticks(make):
+    # iron ore mining_time 1, character mining_speed 0.5 -> 2 s = 120 ticks per ore
+    wd = make()
+    wd.add_resource(18, 16, IRON_ORE_E, 5)
+    wd.set_mining((18, 16))
+    wd.tick(119)
+    assert wd.inventory()[IRON_ORE] == 0
+    assert wd.mining_progress == 119
+    wd.tick(1)
+    assert wd.inventory()[IRON_ORE] == 1
+    wd.tick(240)
+    assert wd.inventory()[IRON_ORE] == 3
+
+
+def test_no_ore_out_of_resource_reach(make):
+    # reach_resource_distance 2.7 from the character position to the ore's +-0.1 box:
+    # an axis offset of 2.8 tile is exactly in reach, 2.8 + 1/256 is not
+    wd = make()
+    wd.add_resource(20, 16, IRON_ORE_E, 5)
+    ox, oy = centre(20, 16)
+    wd.set_position(ox - int(2.8 * 256) - 1, oy)   # 2.8 * 256 = 716.8 -> 717 > 2.8
+    wd.set_mining((20, 16))
+    assert not wd.in_resource_reach(20, 16)
+    wd.tick(500)
+    assert wd.inventory()[IRON_ORE] == 0
+    wd.set_position(ox - 716, oy)                   # 716/256 = 2.797 <= 2.8
+    assert wd.in_resource_reach(20, 16)
+    wd.tick(120)
+    assert wd.inventory()[IRON_ORE] == 1
+
+
+def test_reach_is_euclidean_to_the_box(make):
+    wd = make()
+    wd.add_resource(20, 20, IRON_ORE_E, 5)
+    ox, oy = centre(20, 20)
+    d = int(2.7 / 2 ** 0.5 * 256) + 25           # 2.7/sqrt2 + 0.1 box on each axis, rounded
+    wd.set_position(ox - d, oy - d)
+    assert wd.in_resource_reach(20, 20)
+    wd.set_position(ox - d - 2, oy - d - 2)
+    assert not wd.in_resource_reach(20, 20)
+
+
+def test_mining_depletes_resource(make):
+    wd = make()
+    wd.add_resource(17, 16, IRON_ORE_E, 2)
+    wd.set_mining((17, 16))
+    wd.tick(240)
+    assert wd.inventory()[IRON_ORE] == 2
+    assert (wd.cell(17, 16) >> 12) & 0xF == 0      # the entity is gone
+    wd.tick(240)
+    assert wd.inventory()[IRON_ORE] == 2
+
+
+def test_walking_away_resets_mining_progress(make):
+    wd = make()
+    wd.add_resource(17, 16, IRON_ORE_E, 5)
+    wd.set_mining((17, 16))
+    wd.tick(100)
+    wd.set_mining((16, 16))                        # a new target (no ore) -> progress 0
+    wd.tick(1)
+    assert wd.mining_progress == 0
+    wd.set_mining((17, 16))
+    wd.tick(119)
+    assert wd.inventory()[IRON_ORE] == 0
+
+
+# ---- inventory: 80 slots, ore stacks of 50 (§4.1, §4.4) -------------------------------------
+
+def test_inventory_80_slots_of_50_ore(make):
+    wd = make()
+    assert wd.insert_item(IRON_ORE, 5000) == 80 * 50
+    assert wd.used_slots() == 80
+    assert wd.insert_item(STONE, 1) == 0
+    wd2 = make()
+    wd2.insert_item(PLATE, 150)                      # plates stack 100: two slots
+    assert wd2.used_slots() == 2
+    assert wd2.insert_item(IRON_ORE, 10_000) == 78 * 50
+
+
+def test_full_inventory_holds_the_mined_ore(make):
+    wd = make()
+    wd.insert_item(STONE, 80 * 50)
+    wd.add_resource(17, 16, IRON_ORE_E, 5)
+    wd.set_mining((17, 16))
+    wd.tick(300)
+    assert wd.inventory()[IRON_ORE] == 0
+    assert wd.mining_progress == 120                 # the finished cycle waits for room
+    wd.set_item(STONE, 0)
+    wd.tick(1)
+    assert wd.inventory()[IRON_ORE] == 1
+
+
+# ---- recipes (§4.4) --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("recipe,inputs,out,count,ticks", [
+    (0, {PLATE: 2}, GEAR, 1, 30),                              # gear 0.5 s
+    (1, {STONE: 5}, FURNACE, 1, 30),                           # stone furnace 0.5 s
+    (2, {GEAR: 3, FURNACE: 1, PLATE: 3}, DRILL, 1, 120),       # burner drill 2 s
+    (3, {PLATE: 1, GEAR: 1}, BELT, 2, 30),                     # 2 belts 0.5 s
+])
+def test_recipe_inputs_and_time(make, recipe, inputs, out, count, ticks):
+    wd = make()
+    for item, k in inputs.items():
+        wd.set_item(item, k)
+    assert wd.craft(recipe, 2) == 1                            # ingredients for one only
+    assert all(wd.inventory()[item] == 0 for item in inputs)   # taken when queued
+    wd.tick(ticks - 1)
+    assert wd.inventory()[out] == 0
+    wd.tick(1)
+    assert wd.inventory()[out] == count
+
+
+def test_craft_without_ingredients_starts_nothing(make):
+    wd = make()
+    wd.set_item(PLATE, 1)
+    assert wd.craft(0, 1) == 0
+    assert wd.inventory()[PLATE] == 1
+
+
+# ---- placing: build distance 10, footprints, boxes (§4.1, §4.5) ------------------------------
+
+def test_build_distance_10(make):
+    wd = make(64, 64)
+    wd.set_position(*centre(10, 32))
+    wd.set_item(BELT, 2)
+    # a belt centred exactly 10 tiles east is in range; 11 is not
+    assert wd.place(BELT, 21, 32, 0) == -1
+    assert wd.place(BELT, 20, 32, 0) >= 0
+    assert wd.inventory()[BELT] == 1
+
+
+def test_cannot_place_on_the_character_or_water(make):
+    wd = make()
+    wd.set_item(FURNACE, 3)
+    x, y = wd.position
+    assert wd.place(FURNACE, (x >> 8) - 1, (y >> 8) - 1) == -1    # would overlap the character
+    wd.set_tile(20, 20, WATER)
+    assert wd.place(FURNACE, 19, 19) == -1                        # water under the footprint
+    assert wd.place(FURNACE, 19, 21) >= 0
+    assert wd.place(FURNACE, 20, 22) == -1                        # overlaps the first furnace
+    assert wd.inventory()[FURNACE] == 2
+
+
+def test_belt_may_be_placed_under_the_character(make):
+    wd = make()
+    wd.set_item(BELT, 1)
+    x, y = wd.position
+    assert wd.place(BELT, x >> 8, y >> 8, 0) >= 0
+
+
+def test_drill_needs_a_resource(make):
+    wd = make()
+    wd.set_item(DRILL, 1)
+    assert wd.place(DRILL, 18, 18) == -1
+    wd.add_resource(19, 19, IRON_ORE_E, 10)
+    assert wd.place(DRILL, 18, 18) >= 0
+
+
+# ---- burner drill feeding a furnace (§4.3, §4.4) ---------------------------------------------
+
+def test_drill_240_ticks_per_ore_into_furnace_then_192_per_plate(make):
+    # burner drill mining_speed 0.25 -> 4 s = 240 ticks per ore; iron plate 3.2 s = 192 ticks
+    wd = make()
+    wd.set_item(DRILL, 1)
+    wd.set_item(FURNACE, 1)
+    wd.set_item(COAL, 10)
+    wd.add_resource(18, 18, IRON_ORE_E, 50)
+    assert wd.place(DRILL, 18, 18) >= 0
+    assert wd.place(FURNACE, 18, 16) >= 0          # the drop tile (18, 17) is under it
+    assert wd.insert(18, 18, COAL, 1) == 1
+    assert wd.insert(18, 16, COAL, 1) == 1
+    wd.tick(239)
+    assert [b["src"] for b in wd.buildings() if b["entity"] == FURNACE_E] == [0]
+    wd.tick(1)
+    assert [b["src"] for b in wd.buildings() if b["entity"] == FURNACE_E] == [1]
+    wd.tick(191)
+    assert wd.take(18, 16) == 0
+    wd.tick(1)
+    assert wd.take(18, 16) == 1
