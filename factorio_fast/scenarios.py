@@ -18,7 +18,7 @@ from types import MappingProxyType
 __all__ = ["Scenario", "SCENARIOS", "get"]
 
 _DESCRIPTIONS = {
-    "movement_micro": "walk to a target tile through water and rocks (Discrete(9): stay, N..NW)",
+    "movement_micro": "walk to a target tile around water and wooden chests (Discrete(9): stay, N..NW)",
     "mining_micro": "find, walk to and hand-mine iron ore until the goal count is mined",
     "building_micro": "mine, craft and place a burner drill on ore feeding a stone furnace; "
                       "smelt the goal number of iron plates",
