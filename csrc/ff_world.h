@@ -101,33 +101,35 @@ typedef struct ff_building {
 } ff_building_t;
 
 typedef struct ff_world {
+    /* Fields read by every tick and step come first: with the grid pointers they share the
+     * first cache line (a batch of thousands of worlds is memory-bound). */
     int32_t w, h;                  /* map size in tiles, 1..128 */
+    /* Grids, w*h bytes each, row-major. tile: bits 0..3 tile id, bit 4 a building occupies the
+     * tile. resg: resource index + 1, 0 = none. Both point into the same block as the struct. */
+    uint8_t *tile;
+    uint8_t *resg;
     uint64_t tick;
     int32_t px, py;                /* character position, 1/256 tile */
     int8_t walk_dir;               /* -1 = standing, else 0..7 */
     uint8_t mining;                /* 1 while the mining target is held */
     uint16_t mine_progress;        /* ticks */
     int32_t mine_tx, mine_ty;
-    uint16_t inv[FF_WORLD_ITEMS];  /* item counts by item id */
-    uint8_t cq_recipe[FF_WORLD_CRAFT_QUEUE];
-    uint16_t cq_count[FF_WORLD_CRAFT_QUEUE];
     uint8_t cq_head, cq_len;
     uint16_t craft_progress;
     uint16_t n_res;
     uint8_t n_bld;
     uint8_t n_machines;            /* furnaces + drills among bld (kept by add_building; lets a
-                                    * tick skip the machine loops; fills a padding byte) */
+                                    * tick skip the machine loops) */
     uint32_t mined_total;          /* ores mined by hand (lifetime) */
+    uint16_t inv[FF_WORLD_ITEMS];  /* item counts by item id */
+    uint8_t cq_recipe[FF_WORLD_CRAFT_QUEUE];
+    uint16_t cq_count[FF_WORLD_CRAFT_QUEUE];
     uint32_t crafted_total;        /* items crafted (lifetime, counted per product) */
     uint32_t removed_total;        /* resource entities depleted (lifetime) */
     uint32_t fed_total;            /* ores a drill dropped into a furnace (lifetime) */
     uint32_t smelted_total;        /* plates smelted by all furnaces (lifetime) */
     ff_resource_t res[FF_WORLD_MAX_RESOURCES];
     ff_building_t bld[FF_WORLD_MAX_BUILDINGS];
-    /* Grids, w*h bytes each, row-major. tile: bits 0..3 tile id, bit 4 a building occupies the
-     * tile. resg: resource index + 1, 0 = none. Both point into the same block as the struct. */
-    uint8_t *tile;
-    uint8_t *resg;
 } ff_world_t;
 
 #define FF_TILE_ID_MASK 0x0F
