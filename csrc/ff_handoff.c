@@ -463,27 +463,55 @@ int ff_handoff_outstanding(const ff_handoff_t *h, uint32_t w) {
     return !is_done(SLOT(h, w));
 }
 
+#define FF_BENCH_MSG_MAX 4096u
+
+static int bench_msg_ok(const void *msg, uint32_t msg_len) {
+    return msg ? (msg_len >= 8 && msg_len <= FF_BENCH_MSG_MAX) : msg_len == 0;
+}
+
 int ff_handoff_bench_trainer(ff_handoff_t *h, uint32_t w, uint32_t command, uint64_t n,
-                             int64_t timeout_ns, ff_peer_death_t *death) {
+                             void *msg, uint32_t msg_len, int64_t timeout_ns,
+                             ff_peer_death_t *death) {
     CHECK_W(h, w);
+    if (!bench_msg_ok(msg, msg_len)) return FF_EINVAL;
+    uint8_t local[FF_BENCH_MSG_MAX];
+    uint8_t *req = (uint8_t *)msg, *rep = req + msg_len;
+    if (msg) memset(local, 0x5a, msg_len);
     for (uint64_t i = 0; i < n; i++) {
+        if (msg) {
+            memcpy(local, &i, sizeof i);
+            memcpy(req, local, msg_len); /* published by post()'s release store */
+        }
         int rc = ff_handoff_post(h, w, command, i);
         if (rc == FF_OK) rc = ff_handoff_wait(h, w, timeout_ns, death);
         if (rc != FF_OK) return rc;
+        if (msg) {
+            memcpy(local, rep, msg_len); /* ordered after the worker's release of done_seq */
+            uint64_t stamp;
+            memcpy(&stamp, local, sizeof stamp);
+            if (stamp != i) return FF_ESTATE;
+        }
     }
     return FF_OK;
 }
 
 int ff_handoff_bench_worker(ff_handoff_t *h, uint32_t w, uint32_t stop_command, uint64_t *served,
-                            int64_t timeout_ns, ff_peer_death_t *death) {
+                            void *msg, uint32_t msg_len, int64_t timeout_ns,
+                            ff_peer_death_t *death) {
     CHECK_W(h, w);
-    if (!served) return FF_EINVAL;
+    if (!served || !bench_msg_ok(msg, msg_len)) return FF_EINVAL;
+    uint8_t local[FF_BENCH_MSG_MAX];
+    uint8_t *req = (uint8_t *)msg, *rep = req + msg_len;
     *served = 0;
     for (;;) {
         uint32_t cmd = 0;
         uint64_t arg = 0;
         int rc = ff_handoff_wait_command(h, w, &cmd, &arg, timeout_ns, death);
         if (rc != FF_OK) return rc;
+        if (msg && cmd != stop_command) {
+            memcpy(local, req, msg_len);
+            memcpy(rep, local, msg_len);
+        }
         rc = ff_handoff_complete(h, w, (int32_t)(arg & 0x7fffffff));
         if (rc != FF_OK) return rc;
         if (cmd == stop_command) return FF_OK;

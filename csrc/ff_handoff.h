@@ -129,11 +129,18 @@ int ff_handoff_outstanding(const ff_handoff_t *h, uint32_t w);
 
 /* Benchmark/test hooks in C (no Python per call): the trainer does n round trips with worker w
  * (post command, wait); the worker serves commands until it receives stop_command (which it
- * completes too) and reports how many it served. */
+ * completes too) and reports how many it served.
+ * With msg_len > 0 every round trip also carries a message through shared memory, as a real
+ * request/reply would: msg points at 2 * msg_len bytes mapped by both (request, then reply).
+ * The trainer stamps the round number into the request; the worker copies the request into the
+ * reply before completing; the trainer checks the stamp (FF_ESTATE on a mismatch). msg_len must
+ * be 8..4096 when msg is given; both sides must agree on it. */
 int ff_handoff_bench_trainer(ff_handoff_t *h, uint32_t w, uint32_t command, uint64_t n,
-                             int64_t timeout_ns, ff_peer_death_t *death);
+                             void *msg, uint32_t msg_len, int64_t timeout_ns,
+                             ff_peer_death_t *death);
 int ff_handoff_bench_worker(ff_handoff_t *h, uint32_t w, uint32_t stop_command, uint64_t *served,
-                            int64_t timeout_ns, ff_peer_death_t *death);
+                            void *msg, uint32_t msg_len, int64_t timeout_ns,
+                            ff_peer_death_t *death);
 
 /* ---- seqlock over records in shared memory ----------------------------------------------- */
 

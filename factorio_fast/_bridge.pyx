@@ -21,7 +21,7 @@ from libc.string cimport memset
 
 from factorio_fast._ffbridge cimport *
 from factorio_fast._ffcore cimport FF_ABI_VERSION, FF_ELAYOUT, FF_ENOSPC, FF_EPEERDEAD
-from factorio_fast._ffcore cimport FF_ETIMEDOUT, FF_OK, FF_EEMPTY, FF_EFULL, check, ff_layout_hash
+from factorio_fast._ffcore cimport FF_ETIMEDOUT, FF_OK, FF_EEMPTY, FF_EFULL, FF_ESTATE, check, ff_layout_hash
 
 from factorio_fast import errors
 from factorio_fast._layout import ACTION_DTYPE, STATE_DTYPE
@@ -681,27 +681,51 @@ cdef class Handoff:
         self._live()
         return bool(check(ff_handoff_outstanding(&self._h, self._w(w))))
 
-    def _bench_trainer(self, w, uint64_t n, uint32_t command=1, timeout=10.0):
-        """``n`` post+wait round trips with worker ``w`` entirely in C (benchmark hook)."""
+    cdef void *_bench_msg(self, msg_offset, uint32_t msg_len) except? NULL:
+        """Pointer to 2 * msg_len bytes at msg_offset in this hand-off's arena (NULL: none)."""
+        if msg_offset is None:
+            return NULL
+        cdef Py_ssize_t off = msg_offset
+        size = self._pin.arena.size
+        if not 8 <= msg_len <= 4096 or off < 0 or off % 64 or off + 2 * msg_len > size:
+            raise errors.InvalidArgumentError(
+                f"bench message: 2 x {msg_len} bytes at offset {msg_offset} do not fit the "
+                f"arena ({size} bytes), or msg_len is outside 8..4096")
+        return self._pin.ptr(off)
+
+    def _bench_trainer(self, w, uint64_t n, uint32_t command=1, timeout=10.0, msg_offset=None,
+                       uint32_t msg_len=64):
+        """``n`` post+wait round trips with worker ``w`` entirely in C (benchmark hook).
+
+        With ``msg_offset`` each round trip also sends a ``msg_len``-byte request and receives
+        the worker's echo through ``2 * msg_len`` bytes at that offset of the arena.
+        """
         self._live()
         cdef uint32_t ww = self._w(w)
         cdef int64_t t = _timeout_ns(timeout)
+        cdef void *msg = self._bench_msg(msg_offset, msg_len)
+        cdef uint32_t ml = msg_len if msg != NULL else 0
         cdef ff_peer_death_t d
         cdef int rc
         with nogil:
-            rc = ff_handoff_bench_trainer(&self._h, ww, command, n, t, &d)
-        _check_wait(rc, &d, "the trainer benchmarked it", "hand-off benchmark")
+            rc = ff_handoff_bench_trainer(&self._h, ww, command, n, msg, ml, t, &d)
+        _check_wait(rc, &d, "the trainer benchmarked it", "hand-off benchmark (a reply did "
+                    "not echo its request)" if rc == FF_ESTATE else "hand-off benchmark")
 
-    def _bench_worker(self, w, uint32_t stop_command=0, timeout=10.0):
-        """Serve commands in C until ``stop_command`` arrives; return how many were served."""
+    def _bench_worker(self, w, uint32_t stop_command=0, timeout=10.0, msg_offset=None,
+                      uint32_t msg_len=64):
+        """Serve commands in C until ``stop_command`` arrives (echoing the message, see
+        :meth:`_bench_trainer`); return how many were served."""
         self._live()
         cdef uint32_t ww = self._w(w)
         cdef int64_t t = _timeout_ns(timeout)
+        cdef void *msg = self._bench_msg(msg_offset, msg_len)
+        cdef uint32_t ml = msg_len if msg != NULL else 0
         cdef ff_peer_death_t d
         cdef uint64_t served = 0
         cdef int rc
         with nogil:
-            rc = ff_handoff_bench_worker(&self._h, ww, stop_command, &served, t, &d)
+            rc = ff_handoff_bench_worker(&self._h, ww, stop_command, &served, msg, ml, t, &d)
         _check_wait(rc, &d, "", "hand-off benchmark worker")
         return served
 
@@ -738,8 +762,13 @@ def _attach_handoff(arena, offset, num_workers, mode, spin_us):
 cdef class RingBuffer:
     """Bounded lock-free ring of fixed-size slots over shared memory, like ``queue.Queue``.
 
-    One producer and one consumer (SPSC), each in any process: several producers or several
-    consumers need external serialisation. Items are bytes-like of up to ``slot_size`` bytes
+    Supported concurrency: exactly **one producer and one consumer** at a time (SPSC), each in
+    any thread or process (the producer may live in one process and the consumer in another, or
+    both in one). Several producers or several consumers need external serialisation (a lock
+    per side), or one ring per producer. Within one process, a second thread entering the same
+    side of the same handle while the first is inside a call (e.g. blocked in ``get``) is
+    refused with ``FactorioFastError`` instead of corrupting the ring; across processes that
+    misuse cannot be detected cheaply and is the caller's responsibility. Items are bytes-like of up to ``slot_size`` bytes
     (their length is kept). Full/empty raise :class:`~factorio_fast.errors.RingFull` /
     :class:`~factorio_fast.errors.RingEmpty` (subclasses of ``queue.Full`` / ``queue.Empty``).
 
@@ -764,11 +793,14 @@ cdef class RingBuffer:
     cdef uint8_t *_scratch
     cdef object _spin_us
     cdef bint _owns_arena
+    cdef bint _busy_put, _busy_get
 
     def __cinit__(self):
         self._r.mem = NULL
         self._scratch = NULL
         self._owns_arena = False
+        self._busy_put = False
+        self._busy_get = False
 
     def __init__(self, SharedArena arena not None, Py_ssize_t offset, capacity, slot_size,
                  create=True, spin_us=None):
@@ -866,6 +898,15 @@ cdef class RingBuffer:
         Raises ``RingFull`` if there is no room (at once with ``block=False``, else after
         ``timeout`` seconds), ``InvalidArgumentError`` if the item is longer than a slot.
         """
+        if self._busy_put:
+            raise errors.FactorioFastError(_SPSC_MSG.format(side="producer"))
+        self._busy_put = True
+        try:
+            return self._put_impl(item, block, timeout)
+        finally:
+            self._busy_put = False
+
+    cdef object _put_impl(self, item, block, timeout):
         self._live()
         cdef Py_buffer view
         cdef int64_t t = 0 if not block else _timeout_ns(timeout)
@@ -894,6 +935,15 @@ cdef class RingBuffer:
 
     def get(self, block=True, timeout=None):
         """Remove and return one item as ``bytes`` (``RingEmpty`` if none in time)."""
+        if self._busy_get:
+            raise errors.FactorioFastError(_SPSC_MSG.format(side="consumer"))
+        self._busy_get = True
+        try:
+            return self._get_impl(block, timeout)
+        finally:
+            self._busy_get = False
+
+    cdef object _get_impl(self, block, timeout):
         self._live()
         cdef int64_t t = 0 if not block else _timeout_ns(timeout)
         cdef uint32_t n = 0
@@ -921,6 +971,15 @@ cdef class RingBuffer:
         or nothing (``RingFull`` if they do not all fit); blocking, items go in as room appears
         and ``RingFull`` after ``timeout`` reports how many went in.
         """
+        if self._busy_put:
+            raise errors.FactorioFastError(_SPSC_MSG.format(side="producer"))
+        self._busy_put = True
+        try:
+            return self._put_many_impl(items, block, timeout)
+        finally:
+            self._busy_put = False
+
+    cdef object _put_many_impl(self, items, block, timeout):
         self._live()
         cdef uint32_t ss = self._r.slot_size
         lens_arr = None
@@ -1002,6 +1061,15 @@ cdef class RingBuffer:
         int or list of bytes
             The count if ``out`` is given, else the items.
         """
+        if self._busy_get:
+            raise errors.FactorioFastError(_SPSC_MSG.format(side="consumer"))
+        self._busy_get = True
+        try:
+            return self._get_many_impl(max_items, out, block, timeout, lengths)
+        finally:
+            self._busy_get = False
+
+    cdef object _get_many_impl(self, max_items, out, block, timeout, lengths):
         self._live()
         cdef uint32_t ss = self._r.slot_size
         if out is None:
@@ -1082,6 +1150,10 @@ cdef class RingBuffer:
 
     def __len__(self):
         return self.qsize()
+
+
+_SPSC_MSG = ("RingBuffer is single-producer/single-consumer: another thread is already in a "
+             "{side} call on this ring (give each thread its own ring, or serialise with a lock)")
 
 
 def _attach_ring(arena, offset, capacity, slot_size, spin_us):

@@ -85,10 +85,11 @@ cdef extern from "ff_handoff.h" nogil:
     int ff_handoff_status(const ff_handoff_t *h, uint32_t w, int32_t *status) noexcept
     int ff_handoff_outstanding(const ff_handoff_t *h, uint32_t w) noexcept
     int ff_handoff_bench_trainer(ff_handoff_t *h, uint32_t w, uint32_t command, uint64_t n,
-                                 int64_t timeout_ns, ff_peer_death_t *death) noexcept
+                                 void *msg, uint32_t msg_len, int64_t timeout_ns,
+                                 ff_peer_death_t *death) noexcept
     int ff_handoff_bench_worker(ff_handoff_t *h, uint32_t w, uint32_t stop_command,
-                                uint64_t *served, int64_t timeout_ns,
-                                ff_peer_death_t *death) noexcept
+                                uint64_t *served, void *msg, uint32_t msg_len,
+                                int64_t timeout_ns, ff_peer_death_t *death) noexcept
     void ff_seqlock_write(uint32_t *seq, void *dst, const void *src, size_t n) noexcept
     int ff_seqlock_read(const uint32_t *seq, void *dst, const void *src, size_t n,
                         uint32_t max_tries, uint32_t *seq_out) noexcept

@@ -274,13 +274,17 @@ def test_handoff_misuse_raises_clear_errors():
 
 def test_handoff_c_benchmark_hooks_across_processes():
     ctx = mp.get_context("fork")
-    a = SharedArena.create(Handoff.size_for(1))
+    a = SharedArena.create(Handoff.size_for(1) + 128)
     h = Handoff(a, 0, 1, create=True)
-    p = ctx.Process(target=_bench_server, args=(a.name,), daemon=True)
+    msg_off = Handoff.size_for(1)
+    with pytest.raises(errors.InvalidArgumentError, match="bench message"):
+        h._bench_trainer(0, 1, msg_offset=msg_off + 64)
+    p = ctx.Process(target=_bench_server, args=(a.name, msg_off), daemon=True)
     p.start()
     try:
         h.set_worker_pid(0, p.pid)
-        h._bench_trainer(0, 5000, timeout=TIMEOUT)
+        # 64-byte request and echoed reply through the arena; the C loop checks each echo
+        h._bench_trainer(0, 5000, timeout=TIMEOUT, msg_offset=msg_off, msg_len=64)
         h.post(0, 0)  # the stop command
         h.wait(0, TIMEOUT)
         p.join(TIMEOUT)
@@ -294,10 +298,10 @@ def test_handoff_c_benchmark_hooks_across_processes():
         a.close()
 
 
-def _bench_server(name):
+def _bench_server(name, msg_off):
     a = SharedArena.attach(name)
     h = Handoff(a, 0, 1, create=False)
-    served = h._bench_worker(0, stop_command=0, timeout=TIMEOUT)
+    served = h._bench_worker(0, stop_command=0, timeout=TIMEOUT, msg_offset=msg_off, msg_len=64)
     h.close()
     a.close()
     os._exit(0 if served == 5000 else 3)

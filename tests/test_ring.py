@@ -211,6 +211,33 @@ def test_ring_blocking_put_many_partial_progress_is_reported():
         assert r.get_many() == [bytes([i]) for i in range(4)]
 
 
+def test_ring_second_consumer_thread_is_refused_not_corrupting():
+    import threading
+
+    with RingBuffer.create(4, 8) as r:
+        got = []
+        t = threading.Thread(target=lambda: got.append(r.get(timeout=TIMEOUT)))
+        t.start()
+        deadline = time.monotonic() + TIMEOUT
+        while True:  # bounded: until the thread is inside get() (it then refuses others)
+            try:
+                r.get(block=False)
+            except errors.RingEmpty:
+                assert time.monotonic() < deadline
+                time.sleep(0.001)
+                continue
+            except errors.FactorioFastError as e:
+                assert "single-producer/single-consumer" in str(e)
+                break
+        with pytest.raises(errors.FactorioFastError, match="consumer"):
+            r.get_many(block=False)
+        r.put(b"one")  # the producer side is free
+        t.join(TIMEOUT)
+        assert got == [b"one"]
+        r.put(b"two")
+        assert r.get(block=False) == b"two"  # the guard was released
+
+
 def test_ring_pickles_and_closes_cleanly():
     import pickle
 

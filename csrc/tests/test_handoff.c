@@ -52,10 +52,13 @@ FF_TEST(handoff_init_attach_validate) {
 
 /* Worker thread serving commands (blocking mode exercises the futex path). */
 static ff_handoff_t g_h;
+static _Alignas(64) uint8_t g_msg_buf[2][128];
+static void *g_msg[2] = {g_msg_buf[0], NULL};
 static void *serve(void *arg) {
     uint64_t served = 0;
     ff_peer_death_t d;
-    int rc = ff_handoff_bench_worker(&g_h, (uint32_t)(uintptr_t)arg, 99, &served,
+    uint32_t w = (uint32_t)(uintptr_t)arg;
+    int rc = ff_handoff_bench_worker(&g_h, w, 99, &served, g_msg[w], w == 0 ? 64 : 0,
                                      5000000000LL, &d);
     return (void *)(intptr_t)(rc == FF_OK ? (intptr_t)served : -1);
 }
@@ -89,7 +92,13 @@ FF_TEST(handoff_round_trips_with_threads_spin_and_block) {
             ff_handoff_status(&g_h, 1, &st);
             FF_CHECK_EQ(st, i);
         }
-        FF_CHECK_EQ(ff_handoff_bench_trainer(&g_h, 0, 1, 1000, 5000000000LL, &d), FF_OK);
+        /* worker 0 echoes a 64-byte message through "shared" memory; bad lengths refused */
+        FF_CHECK_EQ(ff_handoff_bench_trainer(&g_h, 0, 1, 1000, g_msg[0], 64, 5000000000LL, &d),
+                    FF_OK);
+        FF_CHECK_EQ(ff_handoff_bench_trainer(&g_h, 0, 1, 1, g_msg[0], 4, 5000000000LL, &d),
+                    FF_EINVAL);
+        FF_CHECK_EQ(ff_handoff_bench_trainer(&g_h, 0, 1, 1, NULL, 64, 5000000000LL, &d),
+                    FF_EINVAL);
         FF_CHECK_EQ(ff_handoff_post(&g_h, 0, 99, 0), FF_OK);
         FF_CHECK_EQ(ff_handoff_post(&g_h, 1, 99, 0), FF_OK);
         FF_CHECK_EQ(ff_handoff_wait_all(&g_h, 5000000000LL, &d), FF_OK);
