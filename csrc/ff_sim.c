@@ -67,8 +67,18 @@ static void ff_movement_bits(ff_env_t *env) {
     for (int r = 0; r < 48; r++) env->mbits[r] = ~0ull;
     for (int32_t y = 0; y < wd->h; y++) {
         uint64_t row = ~0ull;
+        const uint8_t *t = wd->tile + y * wd->w;
         for (int32_t x = 0; x < wd->w; x++) {
-            uint8_t c = wd->tile[y * wd->w + x];
+            if (x + 8 <= wd->w) { /* 8 plain grass tiles at once (the common case) */
+                uint64_t eight;
+                memcpy(&eight, t + x, 8);
+                if (eight == 0x0101010101010101ull * FF_TILE_GRASS) {
+                    row &= ~(0xFFull << (x + 8));
+                    x += 7;
+                    continue;
+                }
+            }
+            uint8_t c = t[x];
             int blocked = (c & FF_TILE_BUILDING) || ff_tile_table[c & FF_TILE_ID_MASK].blocks_character;
             if (!blocked) row &= ~(1ull << (x + 8));
         }
@@ -195,29 +205,39 @@ static void ff_mining_generate(ff_sim_t *sim, ff_env_t *env) {
  * (which finds the building); a tile with neither a building nor a resource is
  * ff_cell_pack(tile, 0, 0, blocks), one with a resource ff_cell_pack(tile, amount, type,
  * blocks): the same three cases ff_world_cell distinguishes. */
+#define FF_CELL_OF_TILE(id, name, blocks, speed) \
+    [id] = ((uint32_t)(id) << FF_CELL_TILE_SHIFT) | ((blocks) ? 1u : 0u),
+static const uint32_t ff_cell_of_tile[FF_NUM_TILES] = {FF_TILES(FF_CELL_OF_TILE)};
+#undef FF_CELL_OF_TILE
+
 static void ff_cells_window(const ff_world_t *wd, int32_t side, uint8_t *o) {
     int32_t half = side / 2, x0 = (wd->px >> 8) - half, y0 = (wd->py >> 8) - half;
     const uint32_t oom = ff_cell_pack(FF_TILE_OUT_OF_MAP, 0, 0, 1);
+    /* columns c in [c_lo, c_hi) are inside the map */
+    int32_t c_lo = x0 < 0 ? -x0 : 0, c_hi = wd->w - x0 < side ? wd->w - x0 : side;
+    if (c_hi < c_lo) c_hi = c_lo;
     for (int32_t r = 0; r < side; r++, o += 4 * side) {
         int32_t y = y0 + r;
         if ((uint32_t)y >= (uint32_t)wd->h) {
-            for (int32_t c = 0; c < side; c++) ff_put32(o + 4 * c, oom);
+            for (int32_t c = 0; c < side; c++) memcpy(o + 4 * c, &oom, 4);
             continue;
         }
-        const uint8_t *trow = wd->tile + y * wd->w, *rrow = wd->resg + y * wd->w;
-        for (int32_t c = 0; c < side; c++) {
-            int32_t x = x0 + c;
-            uint32_t cell;
-            if ((uint32_t)x >= (uint32_t)wd->w) {
-                cell = oom;
-            } else {
-                uint8_t t = trow[x], ri = rrow[x];
-                uint32_t id = t & FF_TILE_ID_MASK, blocks = ff_tile_table[id].blocks_character;
-                if (FF_UNLIKELY(t & FF_TILE_BUILDING)) cell = ff_world_cell(wd, x, y);
-                else if (ri) cell = ff_cell_pack(id, wd->res[ri - 1].amount, wd->res[ri - 1].type, blocks);
-                else cell = ff_cell_pack(id, 0, 0, blocks);
+        for (int32_t c = 0; c < c_lo; c++) memcpy(o + 4 * c, &oom, 4);
+        for (int32_t c = c_hi; c < side; c++) memcpy(o + 4 * c, &oom, 4);
+        const uint8_t *trow = wd->tile + y * wd->w + x0, *rrow = wd->resg + y * wd->w + x0;
+        for (int32_t c = c_lo; c < c_hi; c++) {
+            uint8_t t = trow[c], ri = rrow[c];
+            uint32_t cell = ff_cell_of_tile[t & FF_TILE_ID_MASK];
+            if (FF_UNLIKELY((t & FF_TILE_BUILDING) | ri)) {
+                if (t & FF_TILE_BUILDING) {
+                    cell = ff_world_cell(wd, x0 + c, y);
+                } else {
+                    const ff_resource_t *res = &wd->res[ri - 1];
+                    uint32_t a = res->amount > FF_CELL_AMOUNT_MAX ? FF_CELL_AMOUNT_MAX : res->amount;
+                    cell |= (a << FF_CELL_AMOUNT_SHIFT) | ((uint32_t)res->type << FF_CELL_ENTITY_SHIFT);
+                }
             }
-            ff_put32(o + 4 * c, cell);
+            memcpy(o + 4 * c, &cell, 4); /* little-endian host (ff_common.h) */
         }
     }
 }

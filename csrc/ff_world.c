@@ -561,17 +561,27 @@ static int32_t ff_walk_clear(const ff_world_t *wd, int32_t m, int32_t *vx_out, i
     if (by0 < 0) by0 = 0;
     if (bx1 >= wd->w) bx1 = wd->w - 1;
     if (by1 >= wd->h) by1 = wd->h - 1;
+    *vx_out = vx;
+    *vy_out = vy;
     for (int32_t y = by0; y <= by1; y++) {
         const uint8_t *row = wd->tile + y * wd->w;
         int in_cy = y >= cy0 && y <= cy1;
         for (int32_t x = bx0; x <= bx1; x++) {
             uint8_t c = row[x];
-            if (c & FF_TILE_BUILDING) return 0;
-            if (in_cy && x >= cx0 && x <= cx1 && c != t0) return 0;
+            if ((c & FF_TILE_BUILDING) || (in_cy && x >= cx0 && x <= cx1 && c != t0)) goto prefix;
         }
     }
-    *vx_out = vx;
-    *vy_out = vy;
+    return m;
+prefix:
+    /* Something is near: the longest clear prefix, tick by tick with the same two conditions
+     * for the single point P_j (centre tile == t0; no building tile under the box, exactly
+     * ff_building_near), which make ff_world_collides(P_j) 0 and keep the speed. */
+    for (int32_t j = 1; j <= m; j++) {
+        int32_t x = wd->px + j * vx, y = wd->py + j * vy;
+        int32_t ctx = x >> 8, cty = y >> 8;
+        if (!ff_in_map(wd, ctx, cty) || wd->tile[cty * wd->w + ctx] != t0 || ff_building_near(wd, x, y))
+            return j - 1;
+    }
     return m;
 }
 
@@ -582,9 +592,10 @@ void ff_world_run(ff_world_t *wd, int32_t nticks) {
             /* Walking only: the walk is independent of machines and crafting (see above). */
             int32_t vx = 0, vy = 0;
             int32_t k = ff_walk_clear(wd, left, &vx, &vy);
-            if (!k) { /* something near: the exact per-tick rules for the rest of the run */
-                for (; left > 0; left--) ff_world_tick(wd);
-                return;
+            if (!k) { /* the next tick may collide: the exact per-tick rules for it */
+                ff_world_tick(wd);
+                left--;
+                continue;
             }
             if (wd->n_machines || wd->cq_len)
                 for (int32_t j = 0; j < k; j++) {
