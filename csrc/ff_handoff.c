@@ -92,6 +92,13 @@ int ff_usable_cpus(void) {
     return n > 0 ? (int)n : 1;
 }
 
+int ff_spin_check(int64_t start, int64_t spin_end) {
+    int64_t now = ff_now_ns();
+    if (now >= spin_end) return 1;
+    if (now - start >= FF_SPIN_YIELD_NS) sched_yield();
+    return 0;
+}
+
 int ff_futex_wait(uint32_t *word, uint32_t expected, int64_t timeout_ns) {
     if (timeout_ns == 0) return FF_ETIMEDOUT;
 #ifdef __linux__
@@ -307,7 +314,7 @@ static int trainer_wait(ff_handoff_t *h, int kind, uint32_t w, int64_t timeout_n
         for (unsigned i = 1;; i++) {
             cpu_relax();
             if (trainer_ready(h, kind, w)) return FF_OK;
-            if ((i & 63) == 0 && ff_now_ns() >= spin_end) break;
+            if ((i & 63) == 0 && ff_spin_check(start, spin_end)) break;
         }
     }
     int64_t last_check = start;
@@ -406,7 +413,7 @@ int ff_handoff_wait_command(ff_handoff_t *h, uint32_t w, uint32_t *command, uint
         for (unsigned i = 1;; i++) {
             cpu_relax();
             if (has_command(s)) goto got;
-            if ((i & 63) == 0 && ff_now_ns() >= spin_end) break;
+            if ((i & 63) == 0 && ff_spin_check(start, spin_end)) break;
         }
     }
     int64_t last_check = start;

@@ -58,6 +58,14 @@ int64_t ff_now_ns(void);
 /* CPUs this process may run on (sched_getaffinity on Linux, else online CPUs; >= 1). */
 int ff_usable_cpus(void);
 
+/* Called by spin loops every few dozen pauses: returns 1 once the spin budget (spin_end, from
+ * ff_now_ns) is spent. After the first FF_SPIN_YIELD_NS of spinning it also yields the CPU
+ * (sched_yield): if the peer we wait for was scheduled on our own CPU (the machine is busy, or
+ * the scheduler put both on one core), pure spinning would keep it off the CPU for the whole
+ * budget on every hand-over (measured: 110 us per round trip instead of a few). Thread-safe. */
+#define FF_SPIN_YIELD_NS 2000
+int ff_spin_check(int64_t start, int64_t spin_end);
+
 /* Sleep until *word != expected, a wake, or timeout_ns (< 0: no timeout) passes. Shared (not
  * private) futex on Linux so it works across processes; elsewhere a short nanosleep poll.
  * Returns FF_OK (woken or value changed; spurious wakeups possible) or FF_ETIMEDOUT. */

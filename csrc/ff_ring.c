@@ -135,7 +135,7 @@ static int ring_wait(ff_ring_t *r, int consumer, uint32_t need, int64_t timeout_
         for (unsigned i = 1;; i++) {
             cpu_relax();
             if (READY()) return FF_OK;
-            if ((i & 63) == 0 && ff_now_ns() >= spin_end) break;
+            if ((i & 63) == 0 && ff_spin_check(start, spin_end)) break;
         }
     }
     _Atomic uint32_t *word = consumer ? &h->head : &h->tail;

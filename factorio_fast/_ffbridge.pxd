@@ -63,6 +63,7 @@ cdef extern from "ff_handoff.h" nogil:
     int64_t ff_now_ns() noexcept
     int ff_usable_cpus() noexcept
     int ff_futex_wait(uint32_t *word, uint32_t expected, int64_t timeout_ns) noexcept
+    int ff_spin_check(int64_t start, int64_t spin_end) noexcept
     int ff_futex_wake(uint32_t *word, int n) noexcept
     int ff_pid_alive(int32_t pid, int32_t *exitcode, int32_t *exit_known) noexcept
     size_t ff_handoff_size(uint32_t num_workers) noexcept
