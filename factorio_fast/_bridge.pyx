@@ -48,6 +48,28 @@ cdef int64_t _timeout_ns(object timeout) except? -2:
     return <int64_t>(t * 1e9)
 
 
+cdef uint32_t _as_u32(v, str what) except? 0xffffffff:
+    try:
+        return v
+    except (OverflowError, TypeError):
+        raise errors.InvalidArgumentError(f"{what} must be an int in 0..2**32-1, got {v!r}") from None
+
+
+cdef uint64_t _as_u64(v, str what) except? 0xffffffffffffffff:
+    try:
+        return v
+    except (OverflowError, TypeError):
+        raise errors.InvalidArgumentError(f"{what} must be an int in 0..2**64-1, got {v!r}") from None
+
+
+cdef int32_t _as_i32(v, str what) except? -1:
+    try:
+        return v
+    except (OverflowError, TypeError):
+        raise errors.InvalidArgumentError(
+            f"{what} must be an int in -2**31..2**31-1, got {v!r}") from None
+
+
 cdef bytes _encode_name(str name):
     return name.encode("utf-8", "surrogateescape")
 
@@ -562,17 +584,22 @@ cdef class Handoff:
         """
         self._live()
         cdef uint32_t ww = self._w(w)
-        cdef uint32_t c = command
-        cdef uint64_t a = arg
+        cdef uint32_t c = _as_u32(command, "command")
+        cdef uint64_t a = _as_u64(arg, "arg")
         check(ff_handoff_post(&self._h, ww, c, a), f"post to worker {w} (previous command "
               "not completed)")
 
     def post_all(self, command, arg=0):
-        """Trainer: post the same command to every worker."""
+        """Trainer: post the same command to every worker (all or none: raises before posting
+        anything if some worker's previous command has not completed)."""
         self._live()
-        cdef uint32_t c = command
-        cdef uint64_t a = arg
+        cdef uint32_t c = _as_u32(command, "command")
+        cdef uint64_t a = _as_u64(arg, "arg")
         cdef uint32_t i
+        for i in range(self._h.num_workers):
+            if ff_handoff_outstanding(&self._h, i) == 1:
+                raise errors.FactorioFastError(
+                    f"post_all: worker {i}'s previous command has not completed (nothing posted)")
         for i in range(self._h.num_workers):
             check(ff_handoff_post(&self._h, i, c, a), f"post to worker {i} (previous command "
                   "not completed)")
@@ -666,7 +693,7 @@ cdef class Handoff:
         """Worker ``w``: complete the outstanding command with ``status`` (int32)."""
         self._live()
         cdef uint32_t ww = self._w(w)
-        cdef int32_t s = status
+        cdef int32_t s = _as_i32(status, "status")
         check(ff_handoff_complete(&self._h, ww, s), f"worker {w} has no outstanding command")
 
     def status(self, w):

@@ -170,3 +170,31 @@ def reap_stale_segments(dry_run: bool = False, grace_s: float = 60.0) -> list[st
                 continue  # someone else removed it first
         removed.append(seg.name)
     return removed
+
+
+def main(argv=None) -> int:
+    """``python -m factorio_fast.shm [--list] [--dry-run]``: list or reap stale segments."""
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m factorio_fast.shm",
+                                description="List or remove stale factorio_fast segments.")
+    p.add_argument("--list", action="store_true", help="list every ff_* segment and exit")
+    p.add_argument("--dry-run", action="store_true", help="show what would be removed")
+    p.add_argument("--grace", type=float, default=60.0, metavar="S",
+                   help="age before a header-less segment counts as stale (default 60)")
+    args = p.parse_args(argv)
+    if args.list:
+        for seg in list_segments(grace_s=args.grace):
+            flag = "stale" if seg.stale else "live"
+            print(f"{seg.name:<40} {seg.size:>12} B  {flag:<5}  {seg.reason}")
+        return 0
+    removed = reap_stale_segments(dry_run=args.dry_run, grace_s=args.grace)
+    verb = "would remove" if args.dry_run else "removed"
+    for name in removed:
+        print(f"{verb} {name}")
+    print(f"{len(removed)} stale segment(s) {verb}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

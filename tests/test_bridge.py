@@ -455,3 +455,12 @@ def test_stub_covers_the_public_api():
         if isinstance(obj, type):
             public = {m for m in dir(obj) if not m.startswith("_")}
             assert public <= stub[name], f"{name}: {sorted(public - stub[name])} not in stub"
+
+
+def test_shm_module_cli_lists_and_dry_runs(capsys):
+    with SharedArena.create(64) as a:
+        assert shm.main(["--list"]) == 0
+        out = capsys.readouterr().out
+        assert a.name in out and "live" in out
+        assert shm.main(["--dry-run"]) == 0
+        assert a.name not in capsys.readouterr().out

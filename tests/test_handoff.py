@@ -253,16 +253,25 @@ def test_handoff_misuse_raises_clear_errors():
             h.wait(-1)
         with pytest.raises(errors.InvalidArgumentError, match="timeout"):
             h.wait(0, timeout=float("nan"))
-        with pytest.raises(OverflowError):
+        with pytest.raises(errors.InvalidArgumentError, match="command"):
             h.post(0, -1)
+        with pytest.raises(errors.InvalidArgumentError, match="arg"):
+            h.post_all(1, 2**64)
+        with pytest.raises(errors.InvalidArgumentError, match="command"):
+            h.post(0, "x")
         with pytest.raises(errors.FactorioFastError, match="no outstanding"):
             h.complete(0)
         h.post(0, 1, 2**64 - 1)
         with pytest.raises(errors.FactorioFastError, match="not completed"):
             h.post(0, 1)
+        with pytest.raises(errors.FactorioFastError, match="nothing posted"):
+            h.post_all(1)
+        assert not h.outstanding(1)  # all or none
         w = Handoff(a, 0, 2, create=False)
         assert w.wait_command(0, 0) == (1, 2**64 - 1)
         assert w.wait_command(0, 0) == (1, 2**64 - 1)  # same command until completed
+        with pytest.raises(errors.InvalidArgumentError, match="status"):
+            w.complete(0, 2**31)
         w.complete(0, -7)
         h.wait(0, 0)
         assert h.status(0) == -7 and not h.outstanding(0)
