@@ -130,11 +130,18 @@ static void ff_movement_generate(ff_sim_t *sim, ff_env_t *env) {
 static void ff_movement_observe(const ff_env_t *env, uint8_t *o) {
     const ff_world_t *wd = env->world;
     int32_t tx = wd->px >> 8, ty = wd->py >> 8;
-    for (int r = 0; r < 16; r++) {
-        int32_t row = ty + r;
-        uint64_t bits = (row >= 0 && row < 48 && tx >= 0 && tx < 48) ? env->mbits[row] >> tx : ~0ull;
-        ff_put16(o + 2 * r, (uint32_t)(bits & 0xFFFFu));
+    uint16_t rows[16];
+    if ((uint32_t)tx < 48u && (uint32_t)ty <= 32u) { /* all 16 rows inside mbits (always) */
+        const uint64_t *m = env->mbits + ty;
+        for (int r = 0; r < 16; r++) rows[r] = (uint16_t)(m[r] >> tx);
+    } else {
+        for (int r = 0; r < 16; r++) {
+            int32_t row = ty + r;
+            uint64_t bits = (row >= 0 && row < 48 && tx >= 0 && tx < 48) ? env->mbits[row] >> tx : ~0ull;
+            rows[r] = (uint16_t)(bits & 0xFFFFu);
+        }
     }
+    memcpy(o, rows, 32); /* little-endian host (ff_common.h) */
     ff_put16(o + 32, ff_sat16(wd->px));
     ff_put16(o + 34, ff_sat16(wd->py));
     ff_put16(o + 36, (uint16_t)(int16_t)(env->target_tx * 256 + 128 - wd->px));
@@ -568,8 +575,12 @@ static inline float ff_env_step(ff_sim_t *sim, ff_env_t *env, const int64_t *a, 
 #else
 #define FF_PREFETCH(p) ((void)(p))
 #endif
+#ifndef FF_PF_FAR /* tunable at build time; measured with tools/bench_sim_c.c */
 #define FF_PF_FAR 8
+#endif
+#ifndef FF_PF_NEAR
 #define FF_PF_NEAR 4
+#endif
 
 static inline void ff_prefetch_head(const ff_sim_t *sim, size_t i) {
     const uint8_t *w = sim->worlds + i * sim->world_bytes; /* no dependent load */

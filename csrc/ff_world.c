@@ -573,13 +573,14 @@ static int32_t ff_walk_clear(const ff_world_t *wd, int32_t m, int32_t *vx_out, i
     }
     return m;
 prefix:
-    /* Something is near: the longest clear prefix, tick by tick with the same two conditions
-     * for the single point P_j (centre tile == t0; no building tile under the box, exactly
-     * ff_building_near), which make ff_world_collides(P_j) 0 and keep the speed. */
+    /* Something is near: the longest clear prefix, point by point: centre tile in the map and
+     * == t0 (walkable, same speed, no belt under the centre) and no blocking building box
+     * overlapping (the exact building half of ff_world_collides), so the full move happens. */
     for (int32_t j = 1; j <= m; j++) {
         int32_t x = wd->px + j * vx, y = wd->py + j * vy;
         int32_t ctx = x >> 8, cty = y >> 8;
-        if (!ff_in_map(wd, ctx, cty) || wd->tile[cty * wd->w + ctx] != t0 || ff_building_near(wd, x, y))
+        if (!ff_in_map(wd, ctx, cty) || wd->tile[cty * wd->w + ctx] != t0 ||
+            (ff_building_near(wd, x, y) && ff_blocking_building(wd, x * 5, y * 5) >= 0))
             return j - 1;
     }
     return m;
@@ -593,8 +594,21 @@ void ff_world_run(ff_world_t *wd, int32_t nticks) {
             int32_t vx = 0, vy = 0;
             int32_t k = ff_walk_clear(wd, left, &vx, &vy);
             if (!k) { /* the next tick may collide: the exact per-tick rules for it */
+                int32_t x = wd->px, y = wd->py;
                 ff_world_tick(wd);
                 left--;
+                if (wd->px == x && wd->py == y) {
+                    /* Stuck (e.g. walking into water or a wall): the walk and the belt are a
+                     * function of the position, the direction and the static map, so every
+                     * further tick leaves the character where it is too. */
+                    if (wd->n_machines || wd->cq_len)
+                        for (int32_t j = 0; j < left; j++) {
+                            ff_machines_tick(wd);
+                            ff_craft_tick(wd);
+                        }
+                    wd->tick += (uint64_t)left;
+                    return;
+                }
                 continue;
             }
             if (wd->n_machines || wd->cq_len)
