@@ -87,11 +87,8 @@ def test_handoff_roundtrip_py(benchmark, handoff):
 
     benchmark.extra_info["items"] = N_PY
     benchmark.extra_info["message_bytes"] = MSG
-    try:
-        benchmark(run)
-        assert rep.tobytes() == payload  # the worker echoed the request
-    finally:
-        del req, rep, run  # the fixture closes the arena after the module
+    benchmark(run)
+    assert rep.tobytes() == payload  # the worker echoed the request
 
 
 def _pipe_echo(conn):

@@ -74,7 +74,7 @@ def report(data: dict) -> bool:
             print(f"{r['name']:<38}{r['extra_info'].get('items', 1):>11}{us:>12.4f}"
                   f"{1e6 / us:>14,.0f}{r['stats']['rounds']:>8}")
         if base and ours:
-            print(f"\nratios (baseline median / ours; > 1 means we are faster):")
+            print("\nratios (baseline median / ours; > 1 means we are faster):")
             print(f"{'':<38}" + "".join(f"{b['name'][len('test_baseline_'):]:>20}" for b in base))
             for r in ours:
                 print(f"{r['name']:<38}" + "".join(
