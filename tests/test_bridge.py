@@ -60,6 +60,17 @@ def test_arena_create_mode_0600_and_header():
         assert h["attach_count"] == 0
 
 
+@pytest.mark.parametrize("umask", [0o000, 0o022, 0o077])
+def test_arena_mode_is_0600_whatever_the_umask(umask):
+    old = os.umask(umask)
+    try:
+        with SharedArena.create(64) as a:
+            mode = stat.S_IMODE(os.stat(os.path.join("/dev/shm", a.name)).st_mode)
+            assert mode == 0o600, oct(mode)
+    finally:
+        os.umask(old)
+
+
 def test_arena_named_and_name_taken_is_clear_error():
     name = f"ff_test_{os.getpid()}_named"
     with SharedArena.create(64, name=name) as a:
