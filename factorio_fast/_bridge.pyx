@@ -455,7 +455,8 @@ cdef class Handoff:
 
     One trainer posts commands (an int and a 64-bit argument) to W workers and waits for them;
     each worker waits for its command and completes it with a status. Waits spin briefly (when
-    every party can own a core) and then sleep on a shared futex; they always have a timeout and
+    every party can own a core; after 2 µs the spin also yields the CPU, in case the peer was
+    scheduled on ours) and then sleep on a shared futex; they always have a timeout and
     check that the peer process is alive (a dead worker raises :class:`WorkerError` naming its
     pid and exit status; a dead trainer raises it in the worker).
 
