@@ -18,7 +18,7 @@ CTESTS := $(wildcard csrc/tests/test_*.c)
 OBJS := $(patsubst csrc/%.c,$(BUILD)/%.o,$(CSRCS)) $(patsubst csrc/%.cpp,$(BUILD)/%.o,$(CXXSRCS))
 
 .SECONDARY:
-.PHONY: clean-ctest all deps install build test ctest pytest bench bench-micro fuzz sanitize clean lint
+.PHONY: clean-ctest all deps install build test test-slow ctest pytest bench bench-micro fuzz sanitize clean lint
 
 all: install
 
@@ -56,6 +56,10 @@ ctest: $(patsubst csrc/tests/test_%.c,$(BUILD)/test_%,$(CTESTS))
 pytest:
 	$(PY) -m pytest -q
 
+# The long stress tests (10^7 sequenced messages through the ring across processes, ...).
+test-slow:
+	$(PY) -m pytest -q -m slow
+
 test: install ctest pytest
 
 bench: install
@@ -66,8 +70,8 @@ bench-micro: install
 
 # The C tests and the frame fuzzer under ASan/UBSan (see README, "Sanitizers").
 sanitize:
-	$(MAKE) clean-ctest
-	$(MAKE) ctest SAN="-fsanitize=address,undefined -fno-omit-frame-pointer"
+	rm -rf build/ctest-san
+	$(MAKE) ctest BUILD=build/ctest-san SAN="-fsanitize=address,undefined -fno-omit-frame-pointer"
 
 fuzz: install
 	$(PY) -m factorio_fast._fuzz --iterations 1000000

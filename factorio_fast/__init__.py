@@ -15,6 +15,7 @@ Every scenario is also registered with Gymnasium as ``factorio_fast/<name>-v0``:
 """
 
 from factorio_fast import errors
+from factorio_fast._bridge import Handoff, RingBuffer, SharedArena, SharedMemoryBridge
 from factorio_fast._layout import ACTION_DTYPE, STATE_DTYPE
 from factorio_fast.env import FactorioEnv, make
 from factorio_fast.errors import (
@@ -49,9 +50,13 @@ __all__ = [
     "FactorioEnv",
     "FactorioFastError",
     "FactorioVectorEnv",
+    "Handoff",
     "InvalidArgumentError",
     "ProtocolError",
+    "RingBuffer",
     "Scenario",
+    "SharedArena",
+    "SharedMemoryBridge",
     "WorkerError",
     "errors",
     "make",

@@ -331,20 +331,13 @@ def test_ring_cross_process_blocking_mode_tiny_ring():
     _run_stress("fork", 20_000, batch=3, cap=4, spin_us=0)
 
 
-@pytest.fixture
-def slow_selected(request):
-    """Slow tests run only when asked for (``-m slow``), whatever the project's addopts say."""
-    if "slow" not in (request.config.getoption("markexpr") or ""):
-        pytest.skip("long stress test: run with -m slow")
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("batch", [1, 64, 1024])
-def test_ring_cross_process_stress_1e7(batch, slow_selected):
+def test_ring_cross_process_stress_1e7(batch):
     n = 10_000_000 if batch > 1 else 2_000_000
     _run_stress("spawn", n, batch=batch, cap=4096)
 
 
 @pytest.mark.slow
-def test_ring_cross_process_stress_1e7_tiny_ring_blocking(slow_selected):
+def test_ring_cross_process_stress_1e7_tiny_ring_blocking():
     _run_stress("fork", 10_000_000, batch=7, cap=8, spin_us=0)
