@@ -586,8 +586,33 @@ prefix:
     return m;
 }
 
+/* 1 if no machine's tick can change anything now or later in this run: each furnace is idle
+ * (nothing to smelt, or its result slot full) or out of fuel and energy; each drill holds no
+ * ore for output and is out of fuel and energy, or has no ore under it. Within ticks only
+ * machines change machines (crafting, walking and hand mining do not; hand mining can only
+ * remove ore under a drill), and idle machines feed nothing, so idle stays idle. */
+static int ff_machines_idle(const ff_world_t *wd) {
+    for (int32_t i = 0; i < wd->n_bld; i++) {
+        const ff_building_t *b = &wd->bld[i];
+        if (b->type == FF_ENT_STONE_FURNACE) {
+            if (b->progress == 0 && (b->src == 0 || b->out >= FF_FURNACE_OUT_MAX)) continue;
+            if (b->energy < FF_FURNACE_J_PER_TICK && !b->fuel) continue;
+            return 0;
+        }
+        if (b->type == FF_ENT_BURNER_DRILL) {
+            if (b->src) return 0;
+            if (b->energy < FF_DRILL_J_PER_TICK && !b->fuel) continue;
+            for (int32_t y = b->ty; y < b->ty + 2; y++)
+                for (int32_t x = b->tx; x < b->tx + 2; x++)
+                    if (wd->resg[y * wd->w + x]) return 0;
+        }
+    }
+    return 1;
+}
+
 void ff_world_run(ff_world_t *wd, int32_t nticks) {
     int32_t left = nticks;
+    int machines = wd->n_machines && !ff_machines_idle(wd);
     while (left > 0) {
         if (wd->walk_dir >= 0 && !wd->mining) {
             /* Walking only: the walk is independent of machines and crafting (see above). */
@@ -601,7 +626,7 @@ void ff_world_run(ff_world_t *wd, int32_t nticks) {
                     /* Stuck (e.g. walking into water or a wall): the walk and the belt are a
                      * function of the position, the direction and the static map, so every
                      * further tick leaves the character where it is too. */
-                    if (wd->n_machines || wd->cq_len)
+                    if (machines || wd->cq_len)
                         for (int32_t j = 0; j < left; j++) {
                             ff_machines_tick(wd);
                             ff_craft_tick(wd);
@@ -611,7 +636,7 @@ void ff_world_run(ff_world_t *wd, int32_t nticks) {
                 }
                 continue;
             }
-            if (wd->n_machines || wd->cq_len)
+            if (machines || wd->cq_len)
                 for (int32_t j = 0; j < k; j++) {
                     ff_machines_tick(wd);
                     ff_craft_tick(wd);
@@ -623,7 +648,7 @@ void ff_world_run(ff_world_t *wd, int32_t nticks) {
             continue;
         }
         int32_t tx = wd->px >> 8, ty = wd->py >> 8;
-        if (wd->walk_dir < 0 && !wd->n_machines && !wd->cq_len && ff_in_map(wd, tx, ty) &&
+        if (wd->walk_dir < 0 && !machines && !wd->cq_len && ff_in_map(wd, tx, ty) &&
             !(wd->tile[ty * wd->w + tx] & FF_TILE_BUILDING)) {
             /* Standing off any belt with nothing running but maybe hand mining, whose inputs
              * (position, the resource, the inventory) then stay fixed until a cycle ends. */

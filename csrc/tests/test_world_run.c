@@ -67,7 +67,16 @@ static void random_world(ff_world_t *wd, uint64_t *rng) {
             ff_building_t *b = &wd->bld[idx];
             b->fuel = (uint16_t)ff_rng_below(rng, 3);
             b->energy = (int32_t)ff_rng_below(rng, 5000);
-            b->src = e == FF_ENT_STONE_FURNACE ? (uint16_t)ff_rng_below(rng, 3) : 0;
+            b->src = e == FF_ENT_STONE_FURNACE ? (uint16_t)ff_rng_below(rng, 3)
+                   : e == FF_ENT_BURNER_DRILL && ff_rng_below(rng, 3) == 0 ? FF_ITEM_IRON_ORE : 0;
+            b->out = e == FF_ENT_STONE_FURNACE && ff_rng_below(rng, 4) == 0 ? FF_FURNACE_OUT_MAX : 0;
+            if (e == FF_ENT_BURNER_DRILL && ff_rng_below(rng, 2)) { /* a furnace to feed, above */
+                int32_t fi = -1;
+                if (ff_world_add_building(wd, FF_ENT_STONE_FURNACE, b->tx, (int32_t)b->ty - 2, 0, &fi) == FF_OK) {
+                    wd->bld[fi].fuel = (uint16_t)ff_rng_below(rng, 2);
+                    wd->bld[fi].src = (uint16_t)(ff_rng_below(rng, 2) ? FF_ENTITY_SLOT_MAX : 0);
+                }
+            }
             b->progress = (uint16_t)(e == FF_ENT_BURNER_DRILL ? ff_rng_below(rng, 240)
                                      : e == FF_ENT_STONE_FURNACE ? ff_rng_below(rng, 192) : 0);
         }
