@@ -440,38 +440,3 @@ def test_remove_segment_errors():
         remove_segment(f"ff_nothing_{os.getpid()}")
     with pytest.raises(errors.InvalidArgumentError):
         remove_segment("../etc")
-
-
-# ---- type stubs ---------------------------------------------------------------------------
-
-def test_stub_covers_the_public_api():
-    import ast
-    import pathlib
-
-    import factorio_fast._bridge as mod
-
-    tree = ast.parse(pathlib.Path(mod.__file__).with_name("_bridge.pyi").read_text())
-    stub = {}
-    for node in tree.body:
-        if isinstance(node, ast.ClassDef):
-            stub[node.name] = {n.name for n in node.body if isinstance(n, ast.FunctionDef)} | {
-                n.target.id for n in node.body if isinstance(n, ast.AnnAssign)}
-        elif isinstance(node, ast.FunctionDef):
-            stub[node.name] = None
-        elif isinstance(node, ast.AnnAssign):
-            stub[node.target.id] = None
-    for name in mod.__all__:
-        assert name in stub, f"{name} missing from _bridge.pyi"
-        obj = getattr(mod, name)
-        if isinstance(obj, type):
-            public = {m for m in dir(obj) if not m.startswith("_")}
-            assert public <= stub[name], f"{name}: {sorted(public - stub[name])} not in stub"
-
-
-def test_shm_module_cli_lists_and_dry_runs(capsys):
-    with SharedArena.create(64) as a:
-        assert shm.main(["--list"]) == 0
-        out = capsys.readouterr().out
-        assert a.name in out and "live" in out
-        assert shm.main(["--dry-run"]) == 0
-        assert a.name not in capsys.readouterr().out
