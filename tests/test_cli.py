@@ -2,8 +2,11 @@
 assertions), the scenario listing and argument errors."""
 
 import json
+import multiprocessing as mp
+import os
 
 import pytest
+from conftest import shm_names
 
 from factorio_fast import cli
 from factorio_fast.scenarios import SCENARIOS
@@ -51,3 +54,27 @@ def test_bench_writes_table_json_and_plot(tmp_path, capsys):
 def test_bench_rejects_bad_arguments(argv, capsys):
     assert cli.main(argv) == 2
     assert "factorio-fast bench:" in capsys.readouterr().err
+
+
+def _create_and_die(conn):
+    from factorio_fast._bridge import SharedArena
+    a = SharedArena.create(4096)
+    conn.send(a.name)
+    os.kill(os.getpid(), 9)
+
+
+def test_reap_dry_run_lists_then_reap_removes_a_dead_owners_segment(capsys):
+    ctx = mp.get_context("fork")
+    r, w = ctx.Pipe(duplex=False)
+    p = ctx.Process(target=_create_and_die, args=(w,))
+    p.start()
+    assert r.poll(20.0)
+    name = r.recv()
+    p.join(20.0)
+    assert p.exitcode == -9 and name in shm_names()
+    assert cli.main(["reap", "--dry-run"]) == 0
+    assert f"would remove {name}" in capsys.readouterr().out
+    assert name in shm_names()
+    assert cli.main(["reap"]) == 0
+    assert f"removed {name}" in capsys.readouterr().out
+    assert name not in shm_names()
