@@ -217,6 +217,21 @@ static void ff_mining_generate(ff_sim_t *sim, ff_env_t *env) {
 static const uint32_t ff_cell_of_tile[FF_NUM_TILES] = {FF_TILES(FF_CELL_OF_TILE)};
 #undef FF_CELL_OF_TILE
 
+static inline void ff_cell_put(const ff_world_t *wd, uint8_t t, uint8_t ri, int32_t x, int32_t y,
+                               uint8_t *o) {
+    uint32_t cell = ff_cell_of_tile[t & FF_TILE_ID_MASK];
+    if (FF_UNLIKELY((t & FF_TILE_BUILDING) | ri)) {
+        if (t & FF_TILE_BUILDING) {
+            cell = ff_world_cell(wd, x, y);
+        } else {
+            const ff_resource_t *res = &wd->res[ri - 1];
+            uint32_t a = res->amount > FF_CELL_AMOUNT_MAX ? FF_CELL_AMOUNT_MAX : res->amount;
+            cell |= (a << FF_CELL_AMOUNT_SHIFT) | ((uint32_t)res->type << FF_CELL_ENTITY_SHIFT);
+        }
+    }
+    memcpy(o, &cell, 4); /* little-endian host (ff_common.h) */
+}
+
 static void ff_cells_window(const ff_world_t *wd, int32_t side, uint8_t *o) {
     int32_t half = side / 2, x0 = (wd->px >> 8) - half, y0 = (wd->py >> 8) - half;
     const uint32_t oom = ff_cell_pack(FF_TILE_OUT_OF_MAP, 0, 0, 1);
@@ -232,20 +247,19 @@ static void ff_cells_window(const ff_world_t *wd, int32_t side, uint8_t *o) {
         for (int32_t c = 0; c < c_lo; c++) memcpy(o + 4 * c, &oom, 4);
         for (int32_t c = c_hi; c < side; c++) memcpy(o + 4 * c, &oom, 4);
         const uint8_t *trow = wd->tile + y * wd->w + x0, *rrow = wd->resg + y * wd->w + x0;
-        for (int32_t c = c_lo; c < c_hi; c++) {
-            uint8_t t = trow[c], ri = rrow[c];
-            uint32_t cell = ff_cell_of_tile[t & FF_TILE_ID_MASK];
-            if (FF_UNLIKELY((t & FF_TILE_BUILDING) | ri)) {
-                if (t & FF_TILE_BUILDING) {
-                    cell = ff_world_cell(wd, x0 + c, y);
-                } else {
-                    const ff_resource_t *res = &wd->res[ri - 1];
-                    uint32_t a = res->amount > FF_CELL_AMOUNT_MAX ? FF_CELL_AMOUNT_MAX : res->amount;
-                    cell |= (a << FF_CELL_AMOUNT_SHIFT) | ((uint32_t)res->type << FF_CELL_ENTITY_SHIFT);
-                }
+        int32_t c = c_lo;
+        for (; c + 4 <= c_hi; c += 4) { /* four plain grass tiles (the common case) at once */
+            uint32_t t4, r4;
+            memcpy(&t4, trow + c, 4);
+            memcpy(&r4, rrow + c, 4);
+            if (t4 == 0x01010101u * FF_TILE_GRASS && !r4) {
+                const uint32_t g = ff_cell_of_tile[FF_TILE_GRASS], g4[4] = {g, g, g, g};
+                memcpy(o + 4 * c, g4, 16);
+            } else {
+                for (int32_t k = c; k < c + 4; k++) ff_cell_put(wd, trow[k], rrow[k], x0 + k, y, o + 4 * k);
             }
-            memcpy(o + 4 * c, &cell, 4); /* little-endian host (ff_common.h) */
         }
+        for (; c < c_hi; c++) ff_cell_put(wd, trow[c], rrow[c], x0 + c, y, o + 4 * c);
     }
 }
 
