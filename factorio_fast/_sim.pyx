@@ -37,6 +37,10 @@ RECIPES = tuple(
     for r in range(FF_NUM_RECIPES))
 
 _COMMON_KWARGS = ("ticks_per_step", "obstacles")
+# Builtin dtypes are singletons: `arr.dtype is _U8` is the cheap test of BatchSim.step's fast
+# path (anything else takes the full validation, which gives the specific error).
+_U8, _F32, _BOOL, _I64 = np.dtype(np.uint8), np.dtype(np.float32), np.dtype(np.bool_), \
+    np.dtype(np.int64)
 _GOAL_SCENARIOS = ("mining_micro", "building_micro")
 
 
@@ -266,12 +270,52 @@ cdef class BatchSim:
         else:
             raise InvalidArgumentError(
                 f"autoreset must be 'next_step' or 'same_step', got {autoreset!r}")
-        a = self._actions(actions)
         n = self.num_envs
-        o = _out_array(obs, "obs", (n,) + self.obs_shape, np.uint8)
-        r = _out_array(rewards, "rewards", (n,), np.float32)
-        te = _out_array(terminated, "terminated", (n,), np.bool_)
-        tr = _out_array(truncated, "truncated", (n,), np.bool_)
+        cdef int64_t[::1] av
+        cdef int64_t[:, ::1] av2
+        cdef int64_t *ap = NULL
+        cdef uint8_t[:, ::1] ov
+        cdef float[::1] rv
+        cdef uint8_t[::1] tev
+        cdef uint8_t[::1] trv
+        cdef bint fast = False
+        # Fast path (the common case: preallocated outputs, int64 actions): the typed views
+        # check contiguity, writability and ndim; dtypes and shapes are checked here. Any
+        # mismatch falls through to the full validation below, which raises the specific error.
+        if (type(obs) is np.ndarray and type(rewards) is np.ndarray
+                and type(terminated) is np.ndarray and type(truncated) is np.ndarray
+                and type(actions) is np.ndarray and obs.dtype is _U8 and rewards.dtype is _F32
+                and terminated.dtype is _BOOL and truncated.dtype is _BOOL
+                and actions.dtype is _I64):
+            try:
+                ov = obs
+                rv = rewards
+                tev = terminated   # Cython accepts bool ('?') buffers for uint8_t views
+                trv = truncated
+                if self._dims == 1 and actions.ndim == 1:
+                    av = actions
+                    fast = av.shape[0] == n
+                    ap = &av[0]
+                elif self._dims > 1 and actions.ndim == 2:
+                    av2 = actions
+                    fast = av2.shape[0] == n and av2.shape[1] == self._dims
+                    ap = &av2[0, 0]
+                fast = fast and ov.shape[0] == n and ov.shape[1] == self._obs_bytes \
+                    and rv.shape[0] == n and tev.shape[0] == n and trv.shape[0] == n
+            except (ValueError, TypeError, BufferError):
+                fast = False
+        if not fast:
+            a = self._actions(actions)
+            o = _out_array(obs, "obs", (n,) + self.obs_shape, np.uint8)
+            r = _out_array(rewards, "rewards", (n,), np.float32)
+            te = _out_array(terminated, "terminated", (n,), np.bool_)
+            tr = _out_array(truncated, "truncated", (n,), np.bool_)
+            av = a.reshape(-1)
+            ap = &av[0]
+            ov = o
+            rv = r
+            tev = te
+            trv = tr
         cdef uint8_t[:, ::1] fov
         cdef uint8_t[::1] fmv
         cdef uint8_t *fo = NULL
@@ -283,17 +327,12 @@ cdef class BatchSim:
             fmv = _out_array(final_mask, "final_mask", (n,), np.bool_)
             fo = &fov[0, 0]
             fm = &fmv[0]
-        cdef int64_t[::1] av = a.reshape(-1)
-        cdef uint8_t[:, ::1] ov = o
-        cdef float[::1] rv = r
-        cdef uint8_t[::1] tev = te
-        cdef uint8_t[::1] trv = tr
         cdef size_t bad_env = 0
         cdef int32_t bad_dim = 0
         cdef int64_t bad_value = 0
         cdef int rc
         with nogil:
-            rc = ff_sim_step(sim, &av[0], &ov[0, 0], &rv[0], &tev[0], &trv[0], mode, fo, fm,
+            rc = ff_sim_step(sim, ap, &ov[0, 0], &rv[0], &tev[0], &trv[0], mode, fo, fm,
                              &bad_env, &bad_dim, &bad_value)
         if rc == -2:  # FF_ERANGE
             self._bad_action(bad_env, bad_dim, bad_value)

@@ -118,6 +118,8 @@ static uint64_t checksum(int32_t scen, size_t n, size_t steps, int32_t mode) {
     return h;
 }
 
+static double last_reset_us;
+
 static double time_sps(int32_t scen, size_t n, size_t steps, int repeats, double *out_min,
                        double *out_max) {
     run_t r;
@@ -132,6 +134,18 @@ static double time_sps(int32_t scen, size_t n, size_t steps, int repeats, double
         base += steps;
         sps[k] = (double)n * (double)steps / dt;
     }
+    /* reset cost: all n envs re-seeded and regenerated, per env, in env steps of this run */
+    uint64_t *seeds = malloc(n * sizeof(uint64_t));
+    for (size_t i = 0; i < n; i++) seeds[i] = 5000 + i;
+    double rbest = 1e30;
+    for (int k = 0; k < 3; k++) {
+        double t0 = now_s();
+        ff_sim_reset(r.sim, seeds, NULL, n, r.obs);
+        double dt = (now_s() - t0) / (double)n;
+        if (dt < rbest) rbest = dt;
+    }
+    free(seeds);
+    last_reset_us = rbest * 1e6;
     qsort(sps, (size_t)repeats, sizeof(double), cmp_double);
     double med = repeats % 2 ? sps[repeats / 2] : 0.5 * (sps[repeats / 2 - 1] + sps[repeats / 2]);
     *out_min = sps[0];
@@ -183,8 +197,9 @@ int main(int argc, char **argv) {
             size_t total = sc == FF_SCEN_MOVEMENT ? 2000000 : sc == FF_SCEN_MINING ? 1000000 : 500000;
             size_t steps = steps_override ? (size_t)steps_override : total / n;
             double lo, hi, med = time_sps(sc, n, steps, repeats, &lo, &hi);
-            printf("  envs %5zu steps %7zu  SPS median %10.0f  (min %10.0f max %10.0f, %d repeats)\n",
-                   n, steps, med, lo, hi, repeats);
+            printf("  envs %5zu steps %7zu  SPS median %10.0f  (min %10.0f max %10.0f, %d repeats)"
+                   "  reset %.2f us/env = %.1f steps\n",
+                   n, steps, med, lo, hi, repeats, last_reset_us, last_reset_us * 1e-6 * med);
         }
     }
     return 0;
