@@ -79,6 +79,11 @@ int64_t ff_now_ns(void) {
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+int64_t ff_deadline_ns(int64_t start, int64_t timeout_ns) {
+    if (timeout_ns < 0 || timeout_ns > INT64_MAX - start) return INT64_MAX;
+    return start + timeout_ns;
+}
+
 int ff_usable_cpus(void) {
 #ifdef __linux__
     cpu_set_t set;
@@ -307,9 +312,9 @@ static int trainer_wait(ff_handoff_t *h, int kind, uint32_t w, int64_t timeout_n
     if (trainer_ready(h, kind, w)) return FF_OK;
     hdr_t *hd = HDR(h);
     int64_t start = ff_now_ns();
-    int64_t deadline = timeout_ns < 0 ? INT64_MAX : start + timeout_ns;
+    int64_t deadline = ff_deadline_ns(start, timeout_ns);
     if (h->spin_ns > 0) {
-        int64_t spin_end = start + h->spin_ns;
+        int64_t spin_end = ff_deadline_ns(start, h->spin_ns);
         if (spin_end > deadline) spin_end = deadline;
         for (unsigned i = 1;; i++) {
             cpu_relax();
@@ -406,9 +411,9 @@ int ff_handoff_wait_command(ff_handoff_t *h, uint32_t w, uint32_t *command, uint
     int rc = FF_OK;
     if (has_command(s)) goto got;
     int64_t start = ff_now_ns();
-    int64_t deadline = timeout_ns < 0 ? INT64_MAX : start + timeout_ns;
+    int64_t deadline = ff_deadline_ns(start, timeout_ns);
     if (h->spin_ns > 0) {
-        int64_t spin_end = start + h->spin_ns;
+        int64_t spin_end = ff_deadline_ns(start, h->spin_ns);
         if (spin_end > deadline) spin_end = deadline;
         for (unsigned i = 1;; i++) {
             cpu_relax();

@@ -55,6 +55,11 @@ FF_EXTERN_C_BEGIN
 /* Monotonic clock in nanoseconds. Thread-safe. */
 int64_t ff_now_ns(void);
 
+/* The deadline of a wait of timeout_ns (< 0: none) starting at `start` (from ff_now_ns):
+ * start + timeout_ns, saturated at INT64_MAX (= no deadline) instead of overflowing, so any
+ * huge finite timeout waits rather than expiring at once. Pure; thread-safe. */
+int64_t ff_deadline_ns(int64_t start, int64_t timeout_ns);
+
 /* CPUs this process may run on (sched_getaffinity on Linux, else online CPUs; >= 1). */
 int ff_usable_cpus(void);
 

@@ -128,9 +128,9 @@ static int ring_wait(ff_ring_t *r, int consumer, uint32_t need, int64_t timeout_
     if (READY()) return FF_OK;
     if (timeout_ns == 0) return fail;
     int64_t start = ff_now_ns();
-    int64_t deadline = timeout_ns < 0 ? INT64_MAX : start + timeout_ns;
+    int64_t deadline = ff_deadline_ns(start, timeout_ns);
     if (r->spin_ns > 0) {
-        int64_t spin_end = start + r->spin_ns;
+        int64_t spin_end = ff_deadline_ns(start, r->spin_ns);
         if (spin_end > deadline) spin_end = deadline;
         for (unsigned i = 1;; i++) {
             cpu_relax();
@@ -192,13 +192,13 @@ int ff_ring_put_many(ff_ring_t *r, const uint8_t *items, size_t stride, const ui
     if (n == 0) return FF_OK;
     ring_hdr_t *h = RH(r);
     if (timeout_ns == 0 && producer_free(h, r->capacity) < n) return FF_EFULL;
-    int64_t deadline = timeout_ns < 0 ? INT64_MAX : ff_now_ns() + timeout_ns;
+    int64_t deadline = ff_deadline_ns(ff_now_ns(), timeout_ns);
     uint32_t k = 0;
     while (k < n) {
         uint32_t free = producer_free(h, r->capacity);
         if (free == 0) {
             int64_t left = -1;
-            if (timeout_ns >= 0) {
+            if (deadline != INT64_MAX) {
                 left = deadline - ff_now_ns();
                 if (left <= 0) return FF_EFULL;
             }

@@ -28,6 +28,9 @@ namespace bip = boost::interprocess;
 
 struct ff_shm {
     bip::mapped_region region;
+    /* The validated user-area size, kept here: the header lives in memory every party can
+     * write, so it is read once (at create/open) and never trusted again for a length. */
+    uint64_t user_size;
     char name[FF_SHM_NAME_MAX + 1];
     int unlinked;
 };
@@ -170,6 +173,7 @@ extern "C" int ff_shm_create(const char *name, uint64_t user_size, uint32_t expe
         /* The magic goes last, with release order: a reader that sees it sees the rest. */
         __atomic_store_n(&h->magic, FF_SHM_MAGIC, __ATOMIC_RELEASE);
     }
+    s->user_size = user_size;
     strncpy(s->name, name, FF_SHM_NAME_MAX);
     *out = s;
     return FF_OK;
@@ -230,12 +234,17 @@ extern "C" int ff_shm_open(const char *name, ff_shm_t **out, int *err) {
             rc = FF_ELAYOUT;
             goto fail;
         }
-        if (h->header_size != FF_SHM_HEADER_SIZE || h->total_size != mapped ||
-            h->user_size + FF_SHM_HEADER_SIZE != h->total_size || h->user_size == 0) {
+        /* Each field read once (a peer may be rewriting them), then checked as a whole. */
+        uint32_t header_size = __atomic_load_n(&h->header_size, __ATOMIC_RELAXED);
+        uint64_t total_size = __atomic_load_n(&h->total_size, __ATOMIC_RELAXED);
+        uint64_t user_size = __atomic_load_n(&h->user_size, __ATOMIC_RELAXED);
+        if (header_size != FF_SHM_HEADER_SIZE || total_size != mapped || user_size == 0 ||
+            user_size != total_size - FF_SHM_HEADER_SIZE) {
             set_err(err, FF_SHM_BAD_SIZE);
             rc = FF_ELAYOUT;
             goto fail;
         }
+        s->user_size = user_size;
         strncpy(s->name, name, FF_SHM_NAME_MAX);
         uint32_t n = __atomic_add_fetch(&h->attach_count, 1u, __ATOMIC_ACQ_REL);
         if (h->expected_parties != 0 && n == h->expected_parties) {
@@ -286,7 +295,7 @@ extern "C" void *ff_shm_data(const ff_shm_t *shm) {
 }
 
 extern "C" uint64_t ff_shm_user_size(const ff_shm_t *shm) {
-    return shm ? ((const ff_shm_header_t *)shm->region.get_address())->user_size : 0;
+    return shm ? shm->user_size : 0;
 }
 
 extern "C" const ff_shm_header_t *ff_shm_header(const ff_shm_t *shm) {

@@ -90,7 +90,9 @@ int ff_shm_remove(const char *name, int *err);
 int ff_shm_unlink(ff_shm_t *shm, int *err);
 
 /* Accessors. Not thread-safe against ff_shm_close of the same handle. ff_shm_data returns the
- * start of the user area (64-byte aligned); the handle keeps ownership. */
+ * start of the user area (64-byte aligned); the handle keeps ownership. ff_shm_user_size is the
+ * size validated at create/open, kept in the handle (the header is writable by every party, so
+ * lengths are never re-read from it); ff_shm_header points at the live, shared header. */
 void *ff_shm_data(const ff_shm_t *shm);
 uint64_t ff_shm_user_size(const ff_shm_t *shm);
 const ff_shm_header_t *ff_shm_header(const ff_shm_t *shm);

@@ -31,7 +31,8 @@ __all__ = ["SharedArena", "Handoff", "RingBuffer", "SharedMemoryBridge", "SHM_HE
 
 SHM_HEADER_SIZE = FF_SHM_HEADER_SIZE
 SHM_MAGIC = FF_SHM_MAGIC
-# Waits without a timeout run in slices of this length, checking for signals (Ctrl-C) between.
+# Every blocking wait (with or without a timeout) runs in slices of this length, checking for
+# signals (Ctrl-C) between them: a Python signal handler cannot run while C holds the thread.
 cdef int64_t _SLICE_NS = 100_000_000
 _MODES = {"auto": FF_WAIT_AUTO, "spin": FF_WAIT_SPIN, "block": FF_WAIT_BLOCK}
 
@@ -46,6 +47,27 @@ cdef int64_t _timeout_ns(object timeout) except? -2:
     if t > 1e9:
         return -1
     return <int64_t>(t * 1e9)
+
+
+cdef inline int64_t _deadline(int64_t t) noexcept:
+    """Deadline (ff_now_ns clock) of a wait of t ns (t < 0: none)."""
+    return ff_deadline_ns(ff_now_ns(), t)
+
+
+cdef inline int64_t _slice(int64_t t, int64_t deadline) noexcept nogil:
+    """The next slice of a wait of t ns (< 0: forever) ending at deadline: at most _SLICE_NS."""
+    cdef int64_t left
+    if t < 0:
+        return _SLICE_NS
+    left = deadline - ff_now_ns()
+    if left <= 0:
+        return 0 if t == 0 else 1  # a last, minimal slice (0 would mean "do not wait")
+    return _SLICE_NS if left > _SLICE_NS else left
+
+
+cdef inline bint _more(int64_t t, int64_t deadline) noexcept:
+    """True if a wait that timed out its slice has time left (then check signals and go on)."""
+    return t < 0 or deadline - ff_now_ns() > 0
 
 
 cdef uint32_t _as_u32(v, str what) except? 0xffffffff:
@@ -480,10 +502,12 @@ cdef class Handoff:
     cdef object _mode
     cdef object _spin_us
     cdef uint32_t *_ready
+    cdef int _busy  # calls inside a nogil wait on this handle (close() refuses meanwhile)
 
     def __cinit__(self):
         self._h.mem = NULL
         self._ready = NULL
+        self._busy = 0
 
     def __init__(self, SharedArena arena not None, Py_ssize_t offset, num_workers, create=True,
                  mode="auto", spin_us=None):
@@ -618,32 +642,44 @@ cdef class Handoff:
         self._live()
         cdef uint32_t ww = self._w(w)
         cdef int64_t t = _timeout_ns(timeout)
-        cdef int64_t slice_ = _SLICE_NS if t < 0 else t
+        cdef int64_t slice_ = 0
         cdef ff_peer_death_t d
         cdef int rc
-        while True:
-            with nogil:
-                rc = ff_handoff_wait(&self._h, ww, slice_, &d)
-            if rc == FF_ETIMEDOUT and t < 0:
-                PyErr_CheckSignals()
-                continue
-            break
+        cdef int64_t deadline = _deadline(t)
+        self._busy += 1
+        try:
+            while True:
+                with nogil:
+                    slice_ = _slice(t, deadline)
+                    rc = ff_handoff_wait(&self._h, ww, slice_, &d)
+                if rc == FF_ETIMEDOUT and _more(t, deadline):
+                    PyErr_CheckSignals()
+                    continue
+                break
+        finally:
+            self._busy -= 1
         _check_wait(rc, &d, "the trainer waited for it", f"waiting for worker {w}")
 
     def wait_all(self, timeout=None):
         """Trainer: wait until every outstanding command completed (see :meth:`wait`)."""
         self._live()
         cdef int64_t t = _timeout_ns(timeout)
-        cdef int64_t slice_ = _SLICE_NS if t < 0 else t
+        cdef int64_t slice_ = 0
         cdef ff_peer_death_t d
         cdef int rc
-        while True:
-            with nogil:
-                rc = ff_handoff_wait_all(&self._h, slice_, &d)
-            if rc == FF_ETIMEDOUT and t < 0:
-                PyErr_CheckSignals()
-                continue
-            break
+        cdef int64_t deadline = _deadline(t)
+        self._busy += 1
+        try:
+            while True:
+                with nogil:
+                    slice_ = _slice(t, deadline)
+                    rc = ff_handoff_wait_all(&self._h, slice_, &d)
+                if rc == FF_ETIMEDOUT and _more(t, deadline):
+                    PyErr_CheckSignals()
+                    continue
+                break
+        finally:
+            self._busy -= 1
         _check_wait(rc, &d, "the trainer waited for all workers", "waiting for all workers")
 
     def wait_any(self, timeout=None):
@@ -652,17 +688,23 @@ cdef class Handoff:
         """
         self._live()
         cdef int64_t t = _timeout_ns(timeout)
-        cdef int64_t slice_ = _SLICE_NS if t < 0 else t
+        cdef int64_t slice_ = 0
         cdef ff_peer_death_t d
         cdef uint32_t count = 0
         cdef int rc
-        while True:
-            with nogil:
-                rc = ff_handoff_wait_any(&self._h, self._ready, &count, slice_, &d)
-            if rc == FF_ETIMEDOUT and t < 0:
-                PyErr_CheckSignals()
-                continue
-            break
+        cdef int64_t deadline = _deadline(t)
+        self._busy += 1
+        try:
+            while True:
+                with nogil:
+                    slice_ = _slice(t, deadline)
+                    rc = ff_handoff_wait_any(&self._h, self._ready, &count, slice_, &d)
+                if rc == FF_ETIMEDOUT and _more(t, deadline):
+                    PyErr_CheckSignals()
+                    continue
+                break
+        finally:
+            self._busy -= 1
         _check_wait(rc, &d, "the trainer waited for any worker", "waiting for any worker")
         return [self._ready[i] for i in range(count)]
 
@@ -675,18 +717,24 @@ cdef class Handoff:
         self._live()
         cdef uint32_t ww = self._w(w)
         cdef int64_t t = _timeout_ns(timeout)
-        cdef int64_t slice_ = _SLICE_NS if t < 0 else t
+        cdef int64_t slice_ = 0
         cdef ff_peer_death_t d
         cdef uint32_t cmd = 0
         cdef uint64_t arg = 0
         cdef int rc
-        while True:
-            with nogil:
-                rc = ff_handoff_wait_command(&self._h, ww, &cmd, &arg, slice_, &d)
-            if rc == FF_ETIMEDOUT and t < 0:
-                PyErr_CheckSignals()
-                continue
-            break
+        cdef int64_t deadline = _deadline(t)
+        self._busy += 1
+        try:
+            while True:
+                with nogil:
+                    slice_ = _slice(t, deadline)
+                    rc = ff_handoff_wait_command(&self._h, ww, &cmd, &arg, slice_, &d)
+                if rc == FF_ETIMEDOUT and _more(t, deadline):
+                    PyErr_CheckSignals()
+                    continue
+                break
+        finally:
+            self._busy -= 1
         _check_wait(rc, &d, "", f"worker {w} waiting for a command")
         return cmd, arg
 
@@ -735,8 +783,12 @@ cdef class Handoff:
         cdef uint32_t ml = msg_len if msg != NULL else 0
         cdef ff_peer_death_t d
         cdef int rc
-        with nogil:
-            rc = ff_handoff_bench_trainer(&self._h, ww, command, n, msg, ml, t, &d)
+        self._busy += 1
+        try:
+            with nogil:
+                rc = ff_handoff_bench_trainer(&self._h, ww, command, n, msg, ml, t, &d)
+        finally:
+            self._busy -= 1
         _check_wait(rc, &d, "the trainer benchmarked it", "hand-off benchmark (a reply did "
                     "not echo its request)" if rc == FF_ESTATE else "hand-off benchmark")
 
@@ -752,13 +804,21 @@ cdef class Handoff:
         cdef ff_peer_death_t d
         cdef uint64_t served = 0
         cdef int rc
-        with nogil:
-            rc = ff_handoff_bench_worker(&self._h, ww, stop_command, &served, msg, ml, t, &d)
+        self._busy += 1
+        try:
+            with nogil:
+                rc = ff_handoff_bench_worker(&self._h, ww, stop_command, &served, msg, ml, t, &d)
+        finally:
+            self._busy -= 1
         _check_wait(rc, &d, "", "hand-off benchmark worker")
         return served
 
     def close(self):
-        """Release the arena (idempotent)."""
+        """Release the arena (idempotent). Raises ``BufferError`` while another thread is
+        inside a wait on this handle (its C code still uses the memory)."""
+        if self._busy:
+            raise BufferError(f"Handoff is in use: {self._busy} call(s) in another thread are "
+                              "waiting on it; close() after they return")
         self._h.mem = NULL
         if self._pin is not None:
             self._pin.release()
@@ -938,6 +998,7 @@ cdef class RingBuffer:
         self._live()
         cdef Py_buffer view
         cdef int64_t t = 0 if not block else _timeout_ns(timeout)
+        cdef int64_t deadline = 0
         cdef int rc
         PyObject_GetBuffer(item, &view, PyBUF_SIMPLE)
         try:
@@ -946,11 +1007,12 @@ cdef class RingBuffer:
                     f"item of {view.len} bytes does not fit a {self._r.slot_size}-byte slot")
             rc = ff_ring_put(&self._r, view.buf, <uint32_t>view.len, 0)
             if rc == FF_EFULL and t != 0:
+                deadline = _deadline(t)
                 while True:
                     with nogil:
                         rc = ff_ring_put(&self._r, view.buf, <uint32_t>view.len,
-                                         _SLICE_NS if t < 0 else t)
-                    if rc == FF_EFULL and t < 0:
+                                         _slice(t, deadline))
+                    if rc == FF_EFULL and _more(t, deadline):
                         PyErr_CheckSignals()
                         continue
                     break
@@ -975,13 +1037,15 @@ cdef class RingBuffer:
         self._live()
         cdef int64_t t = 0 if not block else _timeout_ns(timeout)
         cdef uint32_t n = 0
+        cdef int64_t deadline = 0
         cdef int rc = ff_ring_get(&self._r, self._scratch, self._r.slot_size, &n, 0)
         if rc == FF_EEMPTY and t != 0:
+            deadline = _deadline(t)
             while True:
                 with nogil:
                     rc = ff_ring_get(&self._r, self._scratch, self._r.slot_size, &n,
-                                     _SLICE_NS if t < 0 else t)
-                if rc == FF_EEMPTY and t < 0:
+                                     _slice(t, deadline))
+                if rc == FF_EEMPTY and _more(t, deadline):
                     PyErr_CheckSignals()
                     continue
                 break
@@ -1051,15 +1115,17 @@ cdef class RingBuffer:
         cdef const uint8_t *base = &data[0, 0]
         cdef int rc
         rc = ff_ring_put_many(&self._r, base, stride, lens_p, n, 0, &done)  # all or nothing
+        cdef int64_t deadline = 0
         if rc == FF_EFULL and t != 0:
             # Not all fit at once: put them as room appears.
+            deadline = _deadline(t)
             while True:
                 lens_q = lens_p + total if lens_p != NULL else NULL
                 with nogil:
                     rc = ff_ring_put_many(&self._r, base + <size_t>total * stride, stride,
-                                          lens_q, n - total, _SLICE_NS if t < 0 else t, &done)
+                                          lens_q, n - total, _slice(t, deadline), &done)
                 total += done
-                if rc == FF_EFULL and t < 0:
+                if rc == FF_EFULL and _more(t, deadline):
                     PyErr_CheckSignals()
                     continue
                 break
@@ -1102,7 +1168,8 @@ cdef class RingBuffer:
         cdef uint32_t ss = self._r.slot_size
         if out is None:
             m = self._r.capacity if max_items is None else int(max_items)
-            buf = np.empty((max(m, 0), ss), dtype=np.uint8)
+            # Clamp before allocating: more than the capacity can never be returned at once.
+            buf = np.empty((min(max(m, 0), self._r.capacity), ss), dtype=np.uint8)
             want_list = True
         else:
             buf = out
@@ -1135,13 +1202,15 @@ cdef class RingBuffer:
         cdef uint32_t mm = <uint32_t>m
         cdef uint32_t got = 0
         cdef int64_t t = 0 if not block else _timeout_ns(timeout)
+        cdef int64_t deadline = 0
         cdef int rc = ff_ring_get_many(&self._r, dst_p, ss, lens_p, mm, 0, &got)
         if rc == FF_OK and got == 0 and t != 0:
+            deadline = _deadline(t)
             while True:
                 with nogil:
                     rc = ff_ring_get_many(&self._r, dst_p, ss, lens_p, mm,
-                                          _SLICE_NS if t < 0 else t, &got)
-                if rc == FF_EEMPTY and t < 0:
+                                          _slice(t, deadline), &got)
+                if rc == FF_EEMPTY and _more(t, deadline):
                     PyErr_CheckSignals()
                     continue
                 break
@@ -1152,7 +1221,12 @@ cdef class RingBuffer:
 
     def close(self):
         """Release the arena (idempotent); a ring from :meth:`create` also unlinks and closes
-        its own arena."""
+        its own arena. Raises ``BufferError`` while another thread is inside a call on this
+        ring (its C code still uses the memory)."""
+        if self._busy_put or self._busy_get:
+            raise BufferError("RingBuffer is in use: another thread is inside a "
+                              f"{'put' if self._busy_put else 'get'} call on it; close() after "
+                              "it returns")
         arena = self._pin.arena if self._pin is not None else None
         self._r.mem = NULL
         if self._pin is not None:
@@ -1222,9 +1296,11 @@ cdef class SharedMemoryBridge:
     cdef size_t _off_sseq, _off_aseq, _off_states, _off_actions
     cdef object _states, _actions
     cdef uint32_t _tries
+    cdef int _busy  # seqlock copies running without the GIL (close() refuses meanwhile)
 
     def __cinit__(self):
         self._base = NULL
+        self._busy = 0
 
     def __init__(self, num_envs=1, name=None, create=True, max_read_tries=100000):
         if create:
@@ -1329,9 +1405,14 @@ cdef class SharedMemoryBridge:
         try:
             if view.len != <Py_ssize_t>itemsize:
                 raise errors.InvalidArgumentError(f"record is {view.len} bytes, not {itemsize}")
-            with nogil:
-                ff_seqlock_write(<uint32_t *>(self._base + seq_off + <size_t>i * _LINE),
-                                 self._base + data_off + <size_t>i * itemsize, view.buf, itemsize)
+            self._busy += 1
+            try:
+                with nogil:
+                    ff_seqlock_write(<uint32_t *>(self._base + seq_off + <size_t>i * _LINE),
+                                     self._base + data_off + <size_t>i * itemsize, view.buf,
+                                     itemsize)
+            finally:
+                self._busy -= 1
         finally:
             PyBuffer_Release(&view)
         return 0
@@ -1346,12 +1427,14 @@ cdef class SharedMemoryBridge:
         cdef Py_buffer view
         cdef int rc
         PyObject_GetBuffer(out, &view, PyBUF_SIMPLE | PyBUF_WRITABLE)
+        self._busy += 1
         try:
             with nogil:
                 rc = ff_seqlock_read(<uint32_t *>(self._base + seq_off + <size_t>i * _LINE),
                                      view.buf, self._base + data_off + <size_t>i * itemsize,
                                      itemsize, self._tries, NULL)
         finally:
+            self._busy -= 1
             PyBuffer_Release(&view)
         check(rc, f"slot {i}: the writer kept it busy for {self._tries} read attempts")
         return out
@@ -1398,6 +1481,9 @@ cdef class SharedMemoryBridge:
         Raises ``BufferError`` if the caller still holds ``states``/``actions`` views."""
         if self._base == NULL:
             return
+        if self._busy:
+            raise BufferError(f"SharedMemoryBridge {self.arena.name!r} is in use: another thread "
+                              "is inside a read/write; close() after it returns")
         self._states = None
         self._actions = None
         if self.arena._exports > 1:

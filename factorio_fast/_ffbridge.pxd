@@ -61,6 +61,7 @@ cdef extern from "ff_handoff.h" nogil:
         int32_t exitcode
         int32_t exit_known
     int64_t ff_now_ns() noexcept
+    int64_t ff_deadline_ns(int64_t start, int64_t timeout_ns) noexcept
     int ff_usable_cpus() noexcept
     int ff_futex_wait(uint32_t *word, uint32_t expected, int64_t timeout_ns) noexcept
     int ff_spin_check(int64_t start, int64_t spin_end) noexcept

@@ -156,8 +156,40 @@ FF_TEST(seqlock_round_trip_and_busy_writer) {
     FF_CHECK_EQ(ff_seqlock_read(&seq, dst, data, sizeof dst, 20, NULL), FF_ETIMEDOUT);
 }
 
+/* A huge finite timeout (start + timeout overflows int64) must wait, not time out at once. */
+static void *complete_later(void *arg) {
+    ff_handoff_t *h = (ff_handoff_t *)arg;
+    uint32_t cmd = 0;
+    uint64_t a = 0;
+    ff_peer_death_t d;
+    if (ff_handoff_wait_command(h, 0, &cmd, &a, 5000000000LL, &d) != FF_OK) return NULL;
+    struct timespec ts = {0, 30000000};
+    nanosleep(&ts, NULL);
+    ff_handoff_complete(h, 0, 42);
+    return NULL;
+}
+
+FF_TEST(handoff_huge_timeout_does_not_overflow) {
+    void *mem = NULL;
+    FF_CHECK_EQ(posix_memalign(&mem, 64, 4096), 0);
+    ff_handoff_t h, hw;
+    FF_CHECK_EQ(ff_handoff_init(&h, mem, 4096, 1, getpid(), FF_WAIT_BLOCK, -1), FF_OK);
+    FF_CHECK_EQ(ff_handoff_attach(&hw, mem, 4096, 1, FF_WAIT_BLOCK, -1), FF_OK);
+    FF_CHECK_EQ(ff_handoff_post(&h, 0, 1, 0), FF_OK);
+    pthread_t t;
+    FF_CHECK_EQ(pthread_create(&t, NULL, complete_later, &hw), 0);
+    ff_peer_death_t d;
+    FF_CHECK_EQ(ff_handoff_wait(&h, 0, INT64_MAX, &d), FF_OK);
+    pthread_join(t, NULL);
+    int32_t st = 0;
+    FF_CHECK_EQ(ff_handoff_status(&h, 0, &st), FF_OK);
+    FF_CHECK_EQ(st, 42);
+    free(mem);
+}
+
 int main(void) {
     FF_RUN(handoff_init_attach_validate);
+    FF_RUN(handoff_huge_timeout_does_not_overflow);
     FF_RUN(handoff_round_trips_with_threads_spin_and_block);
     FF_RUN(handoff_dead_worker_reported_with_signal);
     FF_RUN(seqlock_round_trip_and_busy_writer);

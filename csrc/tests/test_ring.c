@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 
 static void *aligned(size_t n) {
     void *p = NULL;
@@ -132,7 +133,37 @@ FF_TEST(ring_two_thread_stress_loses_nothing) {
     free(mem);
 }
 
+/* A huge finite timeout (start + timeout overflows int64) must wait, not fail at once. */
+static void *get_later(void *arg) {
+    ff_ring_t *r = (ff_ring_t *)arg;
+    struct timespec ts = {0, 30000000};
+    nanosleep(&ts, NULL);
+    uint8_t out[8];
+    uint32_t len = 0;
+    ff_ring_get(r, out, sizeof out, &len, 0);
+    return NULL;
+}
+
+FF_TEST(ring_huge_timeout_does_not_overflow) {
+    size_t n = ff_ring_size(1, 8);
+    void *mem = aligned(n);
+    ff_ring_t r;
+    FF_CHECK_EQ(ff_ring_init(&r, mem, n, 1, 8, 0), FF_OK);
+    FF_CHECK_EQ(ff_ring_put(&r, "a", 1, 0), FF_OK);
+    pthread_t t;
+    FF_CHECK_EQ(pthread_create(&t, NULL, get_later, &r), 0);
+    FF_CHECK_EQ(ff_ring_put(&r, "b", 1, INT64_MAX), FF_OK);
+    pthread_join(t, NULL);
+    FF_CHECK_EQ(pthread_create(&t, NULL, get_later, &r), 0);
+    uint32_t done = 0;
+    FF_CHECK_EQ(ff_ring_put_many(&r, (const uint8_t *)"c", 8, NULL, 1, INT64_MAX, &done), FF_OK);
+    FF_CHECK_EQ(done, 1);
+    pthread_join(t, NULL);
+    free(mem);
+}
+
 int main(void) {
+    FF_RUN(ring_huge_timeout_does_not_overflow);
     FF_RUN(ring_size_rejects_bad_arguments);
     FF_RUN(ring_put_get_fifo_full_empty);
     FF_RUN(ring_batches_wrap_and_keep_lengths);
