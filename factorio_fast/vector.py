@@ -34,7 +34,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from factorio_fast.env import _check_backend, _new_sim, _seed_entropy
-from factorio_fast.errors import ClosedError, InvalidArgumentError, WorkerError
+from factorio_fast.errors import ClosedError, InvalidArgumentError, WaitTimeoutError, WorkerError
 
 CMD_READY, CMD_STEP, CMD_RESET, CMD_CLOSE = 1, 2, 3, 4
 AUTORESET_CODES = {AutoresetMode.NEXT_STEP: 0, AutoresetMode.SAME_STEP: 1}
@@ -193,6 +193,8 @@ class FactorioVectorEnv(VectorEnv):
         self.num_envs = int(num_envs)
         self.num_workers = int(num_workers)
         self.copy = copy
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+            raise InvalidArgumentError(f"timeout must be a positive number of seconds, got {timeout!r}")
         self.timeout = float(timeout)
         self._mode = mode
         self._kwargs = dict(scenario_kwargs)
@@ -267,7 +269,7 @@ class FactorioVectorEnv(VectorEnv):
         self._handoff_ref.append(self._handoff)
         self._bufs = _views(self._arena, layout)
         ctx = mp.get_context(start_method)
-        poll = min(1.0, self.timeout)
+        poll = min(1.0, max(0.05, self.timeout))  # how often idle workers check the trainer
         try:
             for w, (lo, hi) in enumerate(self._groups):
                 p = ctx.Process(target=_worker_main, name=f"factorio_fast-{self.name}-{w}",
@@ -310,11 +312,19 @@ class FactorioVectorEnv(VectorEnv):
             if self._handoff.status(w) != 0:
                 self._raise_worker_error(w)
 
-    def _wait_all(self) -> None:
+    def _wait(self, fn, *args):
+        """Run a hand-off wait; a dead worker raises WorkerError, a timeout breaks the env (a
+        worker may still be using the shared arrays for a command we stopped waiting for)."""
         try:
-            self._handoff.wait_all(self.timeout)
+            return fn(*args, self.timeout)
         except WorkerError as exc:
             self._raise_worker_error(self._dead_worker(exc), exc)
+        except WaitTimeoutError:
+            self._broken = True
+            raise
+
+    def _wait_all(self) -> None:
+        self._wait(self._handoff.wait_all)
         self._check_statuses(range(self.num_workers))
 
     def _dead_worker(self, exc: WorkerError) -> int:
@@ -354,10 +364,7 @@ class FactorioVectorEnv(VectorEnv):
             for g in groups:
                 self._handoff.post(g, cmd, arg)
             for g in groups:
-                try:
-                    self._handoff.wait(g, self.timeout)
-                except WorkerError as exc:
-                    self._raise_worker_error(self._dead_worker(exc), exc)
+                self._wait(self._handoff.wait, g)
             self._check_statuses(groups)
         else:
             for g in groups:
@@ -437,7 +444,10 @@ class FactorioVectorEnv(VectorEnv):
         self._check_open()
         if self._needs_reset:
             raise gym.error.ResetNeeded("call reset() or async_reset() before send()")
-        ids = np.arange(self.num_envs) if env_id is None else np.asarray(env_id, dtype=np.int64)
+        ids = np.arange(self.num_envs) if env_id is None else np.asarray(env_id)
+        if ids.dtype.kind not in "iu":
+            raise InvalidArgumentError(f"env_id must be integer ids, got dtype {ids.dtype}")
+        ids = ids.astype(np.int64, copy=False)
         if ids.ndim != 1 or ids.size == 0 or (ids < 0).any() or (ids >= self.num_envs).any():
             raise InvalidArgumentError(f"env_id must be 1-D ids in 0..{self.num_envs - 1}")
         a = self._validated_actions(actions, ids.size)
@@ -471,10 +481,7 @@ class FactorioVectorEnv(VectorEnv):
                 continue
             if not self._pending:
                 raise InvalidArgumentError("recv() without enough envs in flight: send() first")
-            try:
-                finished = self._handoff.wait_any(self.timeout)
-            except WorkerError as exc:
-                self._raise_worker_error(self._dead_worker(exc), exc)
+            finished = self._wait(self._handoff.wait_any)
             self._check_statuses(finished)
             for g in finished:
                 self._pending.discard(g)
@@ -494,8 +501,9 @@ class FactorioVectorEnv(VectorEnv):
 
     def _drain(self) -> None:
         while self._pending:
-            finished = self._handoff.wait_any(self.timeout)
+            finished = self._wait(self._handoff.wait_any)
             self._pending.difference_update(finished)
+            self._check_statuses(finished)
 
     # ---------------------------------------------------------------------------- misc
 

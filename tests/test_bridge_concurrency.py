@@ -1,5 +1,6 @@
-"""Review of the shared-memory bridge: defects found by review, each shown by a test that failed
-before its fix (real processes, real shared memory, bounded waits, /dev/shm left clean)."""
+"""Bridge robustness: Ctrl-C during timed waits, close() racing a wait in another thread, a
+header rewritten by a peer, huge arguments. Each test failed before its fix (real processes,
+real shared memory, bounded waits, /dev/shm left clean)."""
 
 import mmap
 import os
