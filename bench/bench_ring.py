@@ -172,9 +172,8 @@ def ff_queue():
     _stop(conn, p)
 
 
-@pytest.mark.benchmark(group="ring")
-def test_baseline_mp_queue_single(benchmark, mp_queue):
-    q, conn = mp_queue
+def _bench_queue_single(benchmark, queue_and_conn):
+    q, conn = queue_and_conn
 
     def run():
         conn.send(("single", N_BASE_SINGLE))
@@ -184,49 +183,39 @@ def test_baseline_mp_queue_single(benchmark, mp_queue):
     benchmark.extra_info["items"] = N_BASE_SINGLE
     benchmark.extra_info["message_bytes"] = MSG
     benchmark(run)
+
+
+def _bench_queue_batched(benchmark, queue_and_conn, get_batch):
+    q, conn = queue_and_conn
+
+    def run():
+        conn.send(("batch", N_BASE_BATCH))
+        got = 0
+        while got < N_BASE_BATCH:
+            got += len(get_batch(q))
+
+    benchmark.extra_info["items"] = N_BASE_BATCH
+    benchmark.extra_info["message_bytes"] = MSG
+    benchmark.extra_info["batch"] = BATCH
+    benchmark(run)
+
+
+@pytest.mark.benchmark(group="ring")
+def test_baseline_mp_queue_single(benchmark, mp_queue):
+    _bench_queue_single(benchmark, mp_queue)
 
 
 @pytest.mark.benchmark(group="ring")
 def test_baseline_mp_queue_batched(benchmark, mp_queue):
-    q, conn = mp_queue
-
-    def run():
-        conn.send(("batch", N_BASE_BATCH))
-        got = 0
-        while got < N_BASE_BATCH:
-            got += len(q.get(True, TIMEOUT))
-
-    benchmark.extra_info["items"] = N_BASE_BATCH
-    benchmark.extra_info["message_bytes"] = MSG
-    benchmark.extra_info["batch"] = BATCH
-    benchmark(run)
+    # the producer puts lists of BATCH messages
+    _bench_queue_batched(benchmark, mp_queue, lambda q: q.get(True, TIMEOUT))
 
 
 @pytest.mark.benchmark(group="ring")
 def test_baseline_faster_fifo_single(benchmark, ff_queue):
-    q, conn = ff_queue
-
-    def run():
-        conn.send(("single", N_BASE_SINGLE))
-        for _ in range(N_BASE_SINGLE):
-            q.get(True, TIMEOUT)
-
-    benchmark.extra_info["items"] = N_BASE_SINGLE
-    benchmark.extra_info["message_bytes"] = MSG
-    benchmark(run)
+    _bench_queue_single(benchmark, ff_queue)
 
 
 @pytest.mark.benchmark(group="ring")
 def test_baseline_faster_fifo_batched(benchmark, ff_queue):
-    q, conn = ff_queue
-
-    def run():
-        conn.send(("batch", N_BASE_BATCH))
-        got = 0
-        while got < N_BASE_BATCH:
-            got += len(q.get_many(True, TIMEOUT, BATCH))
-
-    benchmark.extra_info["items"] = N_BASE_BATCH
-    benchmark.extra_info["message_bytes"] = MSG
-    benchmark.extra_info["batch"] = BATCH
-    benchmark(run)
+    _bench_queue_batched(benchmark, ff_queue, lambda q: q.get_many(True, TIMEOUT, BATCH))
