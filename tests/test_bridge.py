@@ -27,14 +27,6 @@ from factorio_fast._layout import ACTION_DTYPE, STATE_DTYPE
 TIMEOUT = 20.0  # bound for joins and waits; never reached when things work
 
 
-@pytest.fixture(autouse=True)
-def no_leaks():
-    before = shm_names()
-    yield
-    leaked = shm_names() - before
-    for n in leaked:  # clean up so one failure does not cascade, then fail
-        os.unlink(os.path.join("/dev/shm", n))
-    assert not leaked, f"segments left in /dev/shm: {leaked}"
 
 
 def _join(p):

@@ -17,14 +17,6 @@ TIMEOUT = 20.0
 CMD_WORK, CMD_HANG, CMD_STOP = 1, 2, 3
 
 
-@pytest.fixture(autouse=True)
-def no_leaks():
-    before = shm_names()
-    yield
-    leaked = shm_names() - before
-    for n in leaked:
-        os.unlink(os.path.join("/dev/shm", n))
-    assert not leaked, f"segments left in /dev/shm: {leaked}"
 
 
 def _worker(name, num_workers, w, mode):

@@ -3,13 +3,11 @@ and multiprocess stress over a shared segment (zero lost, duplicated or reordere
 
 import collections
 import multiprocessing as mp
-import os
 import queue
 import time
 
 import numpy as np
 import pytest
-from conftest import shm_names
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
@@ -20,14 +18,6 @@ from factorio_fast._bridge import RingBuffer, SharedArena
 TIMEOUT = 30.0
 
 
-@pytest.fixture(autouse=True)
-def no_leaks():
-    before = shm_names()
-    yield
-    leaked = shm_names() - before
-    for n in leaked:
-        os.unlink(os.path.join("/dev/shm", n))
-    assert not leaked, f"segments left in /dev/shm: {leaked}"
 
 
 # ---- model-based ----------------------------------------------------------------------------

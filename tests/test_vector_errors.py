@@ -9,7 +9,6 @@ import time
 
 import numpy as np
 import pytest
-from conftest import shm_names
 
 import factorio_fast
 from factorio_fast.errors import InvalidArgumentError, WaitTimeoutError, WorkerError
@@ -17,11 +16,6 @@ from factorio_fast.errors import InvalidArgumentError, WaitTimeoutError, WorkerE
 NAME = "movement_micro"
 
 
-@pytest.fixture(autouse=True)
-def no_leaks():
-    before = shm_names()
-    yield
-    assert not (shm_names() - before)
 
 
 def _acts(env, n=None):
