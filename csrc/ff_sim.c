@@ -64,6 +64,7 @@ static void ff_pick_free(ff_world_t *wd, uint64_t *rng, int32_t *tx, int32_t *ty
 
 static void ff_movement_bits(ff_env_t *env) {
     const ff_world_t *wd = env->world;
+    int grass_only = 1;
     for (int r = 0; r < 48; r++) env->mbits[r] = ~0ull;
     for (int32_t y = 0; y < wd->h; y++) {
         uint64_t row = ~0ull;
@@ -81,9 +82,47 @@ static void ff_movement_bits(ff_env_t *env) {
             uint8_t c = t[x];
             int blocked = (c & FF_TILE_BUILDING) || ff_tile_table[c & FF_TILE_ID_MASK].blocks_character;
             if (!blocked) row &= ~(1ull << (x + 8));
+            if (!blocked && c != FF_TILE_GRASS) grass_only = 0;
         }
         env->mbits[y + 8] = row;
     }
+    env->grass_only = (uint8_t)grass_only;
+}
+
+/* movement_micro's straight-walk shortcut on the env's blocked-bit rows (in cache for the
+ * observation anyway) instead of the world's tile grid: the same proof as ff_world_run's
+ * clear walk (ff_walk_clear in ff_world.c). If every walkable tile is plain grass and no tile
+ * under the swept +-0.2 box of P_1..P_m is blocked or has a building (mbits has both, and the
+ * map outside as blocked), then every centre tile is grass: each of the m ticks is the full
+ * move at grass speed, no building box is near, no belt is under the centre. ff_world_run
+ * would find the same (its rectangle test passes) and do exactly this. mbits mirror the world
+ * because movement worlds change only in ff_movement_generate, which recomputes them.
+ * Returns 1 if it advanced the m ticks, 0 to leave them to ff_world_run. */
+static int ff_movement_fast_walk(ff_env_t *env, ff_world_t *wd, int32_t m) {
+    if (!env->grass_only || wd->walk_dir < 0 || wd->mining || wd->n_machines || wd->cq_len)
+        return 0;
+    int32_t d = wd->walk_dir, tx = wd->px >> 8, ty = wd->py >> 8;
+    if ((uint32_t)tx >= (uint32_t)wd->w || (uint32_t)ty >= (uint32_t)wd->h || wd->w > 32 || wd->h > 32)
+        return 0;
+    if ((env->mbits[ty + 8] >> (tx + 8)) & 1) return 0; /* P_0 on grass: its speed */
+    int32_t s = (d & 1) ? ff_walk_diagonal[FF_TILE_GRASS] : ff_walk_straight[FF_TILE_GRASS];
+    int32_t vx = ff_dir_dx[d] * s, vy = ff_dir_dy[d] * s;
+    int32_t ax = wd->px + vx, bx = wd->px + m * vx, ay = wd->py + vy, by = wd->py + m * vy;
+    int32_t x_lo = ax < bx ? ax : bx, x_hi = ax < bx ? bx : ax;
+    int32_t y_lo = ay < by ? ay : by, y_hi = ay < by ? by : ay;
+    /* tiles under the boxes, floor((5p -+ 256) / 1280); +8 tiles keeps the dividend >= 0 */
+    int32_t bx0 = (x_lo * 5 - FF_CHAR_HALF_5 + 8 * 1280) / 1280 - 8;
+    int32_t bx1 = (x_hi * 5 + FF_CHAR_HALF_5 + 8 * 1280) / 1280 - 8;
+    int32_t by0 = (y_lo * 5 - FF_CHAR_HALF_5 + 8 * 1280) / 1280 - 8;
+    int32_t by1 = (y_hi * 5 + FF_CHAR_HALF_5 + 8 * 1280) / 1280 - 8;
+    if (bx0 < -8 || by0 < -8 || bx1 >= 56 || by1 >= 40 || bx1 - bx0 > 16) return 0;
+    uint64_t mask = ((2ull << (bx1 - bx0)) - 1) << (bx0 + 8);
+    for (int32_t y = by0; y <= by1; y++)
+        if (env->mbits[y + 8] & mask) return 0;
+    wd->px += m * vx;
+    wd->py += m * vy;
+    wd->tick += (uint64_t)m;
+    return 1;
 }
 
 static inline int32_t ff_movement_dist(const ff_env_t *env) {
@@ -157,7 +196,8 @@ static float ff_movement_step(ff_sim_t *sim, ff_env_t *env, const int64_t *a, ui
     int32_t code = (int32_t)a[0];
     wd->walk_dir = (int8_t)(code - 1);
     wd->mining = 0;
-    ff_world_run(wd, sim->info.ticks_per_step);
+    if (!ff_movement_fast_walk(env, wd, sim->info.ticks_per_step))
+        ff_world_run(wd, sim->info.ticks_per_step);
     int32_t d = ff_movement_dist(env);
     float r = (float)(env->prev_dist - d) / 2560.0f;
     env->prev_dist = d;

@@ -77,7 +77,7 @@ typedef struct ff_env {
     uint8_t needs_reset;     /* done on the previous call (next_step autoreset) */
     uint8_t last_action;
     uint8_t milestones;      /* building: bit0 drill on ore placed, bit1 drill fed a furnace */
-    uint8_t pad;
+    uint8_t grass_only;      /* movement: every walkable tile is plain grass (walk shortcut) */
     int32_t target_tx, target_ty; /* movement */
     int32_t prev_dist;       /* movement: L1 distance to the target centre, 1/256 tile */
     uint32_t base_mined, base_smelted, base_crafted; /* world counters at episode start */

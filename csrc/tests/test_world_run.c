@@ -153,8 +153,58 @@ FF_TEST(test_world_machine_count) {
     ff_world_destroy(wd);
 }
 
+/* movement_micro's own walk shortcut (ff_movement_fast_walk, on the env's bit rows) against
+ * plain ticks of a copy of each env's world, for several ticks_per_step and obstacle counts. */
+FF_TEST(test_movement_step_matches_ticks) {
+    static const int32_t tps[] = {1, 3, 8, 37, 600};
+    static const int32_t obst[] = {0, 24, 200};
+    for (int a = 0; a < 5; a++)
+        for (int b = 0; b < 3; b++) {
+            const size_t n = 32;
+            ff_sim_params_t p = {tps[a], obst[b], -1};
+            ff_sim_t *sim = NULL;
+            FF_CHECK_EQ(ff_sim_create(FF_SCEN_MOVEMENT, n, &p, &sim), FF_OK);
+            if (!sim) continue;
+            uint8_t obs[32 * 64], term[32], trunc[32];
+            float rew[32];
+            uint64_t seeds[32];
+            int64_t act[32];
+            for (size_t i = 0; i < n; i++) seeds[i] = 77 + i + 1000 * (uint64_t)(a * 3 + b);
+            FF_CHECK_EQ(ff_sim_reset(sim, seeds, NULL, n, obs), FF_OK);
+            ff_world_t *copy[32];
+            for (size_t i = 0; i < n; i++) {
+                FF_CHECK_EQ(ff_world_create(32, 32, FF_TILE_GRASS, &copy[i]), FF_OK);
+                clone_world(copy[i], ff_sim_world(sim, i));
+            }
+            uint64_t rng = 5 + (uint64_t)a;
+            int bad = 0;
+            for (int step = 0; step < 150 && !bad; step++) {
+                for (size_t i = 0; i < n; i++) act[i] = (int64_t)ff_rng_below(&rng, 9);
+                FF_CHECK_EQ(ff_sim_step(sim, act, obs, rew, term, trunc, FF_AUTORESET_SAME_STEP,
+                                        obs, term, NULL, NULL, NULL), FF_OK);
+                for (size_t i = 0; i < n; i++) {
+                    ff_world_t *w = ff_sim_world(sim, i);
+                    if (term[i]) { clone_world(copy[i], w); continue; } /* final_mask: reset */
+                    ff_world_set_walking(copy[i], (int32_t)act[i] - 1);
+                    ff_world_set_mining(copy[i], 0, 0, 0);
+                    for (int32_t t = 0; t < tps[a]; t++) ff_world_tick(copy[i]);
+                    if (!same_world(copy[i], w)) {
+                        fprintf(stderr, "movement step mismatch: tps %d obstacles %d step %d env %zu\n",
+                                tps[a], obst[b], step, i);
+                        bad = 1;
+                        break;
+                    }
+                }
+            }
+            FF_CHECK_EQ(bad, 0);
+            for (size_t i = 0; i < n; i++) ff_world_destroy(copy[i]);
+            ff_sim_destroy(sim);
+        }
+}
+
 int main(void) {
     FF_RUN(test_world_run_matches_ticks);
     FF_RUN(test_world_machine_count);
+    FF_RUN(test_movement_step_matches_ticks);
     return FF_TEST_SUMMARY();
 }
