@@ -62,6 +62,10 @@ static void ff_pick_free(ff_world_t *wd, uint64_t *rng, int32_t *tx, int32_t *ty
 
 /* ---------------- movement_micro ---------------- */
 
+#define FF_TILE_BLOCKS_TAB(id, name, blocks, speed) [id] = (blocks),
+static const uint8_t ff_tile_blocks_tab[FF_NUM_TILES] = {FF_TILES(FF_TILE_BLOCKS_TAB)};
+#undef FF_TILE_BLOCKS_TAB
+
 static void ff_movement_bits(ff_env_t *env) {
     const ff_world_t *wd = env->world;
     int grass_only = 1;
@@ -70,7 +74,7 @@ static void ff_movement_bits(ff_env_t *env) {
         uint64_t row = ~0ull;
         const uint8_t *t = wd->tile + y * wd->w;
         for (int32_t x = 0; x < wd->w; x++) {
-            if (x + 8 <= wd->w) { /* 8 plain grass tiles at once (the common case) */
+            if ((x & 7) == 0 && x + 8 <= wd->w) { /* 8 plain grass tiles at once (common) */
                 uint64_t eight;
                 memcpy(&eight, t + x, 8);
                 if (eight == 0x0101010101010101ull * FF_TILE_GRASS) {
@@ -80,7 +84,7 @@ static void ff_movement_bits(ff_env_t *env) {
                 }
             }
             uint8_t c = t[x];
-            int blocked = (c & FF_TILE_BUILDING) || ff_tile_table[c & FF_TILE_ID_MASK].blocks_character;
+            int blocked = (c & FF_TILE_BUILDING) || ff_tile_blocks_tab[c & FF_TILE_ID_MASK];
             if (!blocked) row &= ~(1ull << (x + 8));
             if (!blocked && c != FF_TILE_GRASS) grass_only = 0;
         }

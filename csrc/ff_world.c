@@ -37,6 +37,12 @@ static inline int32_t ff_floordiv(int32_t a, int32_t b) { /* b > 0 */
 
 static inline int32_t ff_iabs(int32_t a) { return a < 0 ? -a : a; }
 
+/* floor(a / 1280) (the tile of a 1/1280 coordinate) for every int32 a: shifted to a
+ * non-negative dividend, which compiles to a multiply without sign fix-ups. */
+static inline int32_t ff_tile5(int32_t a) {
+    return (int32_t)(((int64_t)a + ((int64_t)1280 << 21)) / 1280) - (1 << 21);
+}
+
 /* Entity id of the building an item places, or 0. */
 static uint8_t ff_item_entity(uint8_t item) {
     switch (item) {
@@ -327,8 +333,8 @@ static inline int ff_tile_collides(const ff_world_t *wd, int32_t px, int32_t py)
  * most 2x2) tiles under the character's box can hold a colliding one. */
 static inline int ff_building_near(const ff_world_t *wd, int32_t px, int32_t py) {
     int32_t x5 = px * 5, y5 = py * 5;
-    int32_t x0 = ff_floordiv(x5 - FF_CHAR_HALF_5, 1280), x1 = ff_floordiv(x5 + FF_CHAR_HALF_5, 1280);
-    int32_t y0 = ff_floordiv(y5 - FF_CHAR_HALF_5, 1280), y1 = ff_floordiv(y5 + FF_CHAR_HALF_5, 1280);
+    int32_t x0 = ff_tile5(x5 - FF_CHAR_HALF_5), x1 = ff_tile5(x5 + FF_CHAR_HALF_5);
+    int32_t y0 = ff_tile5(y5 - FF_CHAR_HALF_5), y1 = ff_tile5(y5 + FF_CHAR_HALF_5);
     if (x0 < 0) x0 = 0;
     if (y0 < 0) y0 = 0;
     if (x1 >= wd->w) x1 = wd->w - 1;
@@ -553,10 +559,10 @@ static int32_t ff_walk_clear(const ff_world_t *wd, int32_t m, int32_t *vx_out, i
     int32_t y_lo = ay < by ? ay : by, y_hi = ay < by ? by : ay;
     int32_t cx0 = x_lo >> 8, cx1 = x_hi >> 8, cy0 = y_lo >> 8, cy1 = y_hi >> 8;
     if (!ff_in_map(wd, cx0, cy0) || !ff_in_map(wd, cx1, cy1)) return 0;
-    int32_t bx0 = ff_floordiv(x_lo * 5 - FF_CHAR_HALF_5, 1280);
-    int32_t bx1 = ff_floordiv(x_hi * 5 + FF_CHAR_HALF_5, 1280);
-    int32_t by0 = ff_floordiv(y_lo * 5 - FF_CHAR_HALF_5, 1280);
-    int32_t by1 = ff_floordiv(y_hi * 5 + FF_CHAR_HALF_5, 1280);
+    int32_t bx0 = ff_tile5(x_lo * 5 - FF_CHAR_HALF_5);
+    int32_t bx1 = ff_tile5(x_hi * 5 + FF_CHAR_HALF_5);
+    int32_t by0 = ff_tile5(y_lo * 5 - FF_CHAR_HALF_5);
+    int32_t by1 = ff_tile5(y_hi * 5 + FF_CHAR_HALF_5);
     if (bx0 < 0) bx0 = 0;
     if (by0 < 0) by0 = 0;
     if (bx1 >= wd->w) bx1 = wd->w - 1;
