@@ -156,7 +156,8 @@ FF_TEST(ring_huge_timeout_does_not_overflow) {
     pthread_join(t, NULL);
     FF_CHECK_EQ(pthread_create(&t, NULL, get_later, &r), 0);
     uint32_t done = 0;
-    FF_CHECK_EQ(ff_ring_put_many(&r, (const uint8_t *)"c", 8, NULL, 1, INT64_MAX, &done), FF_OK);
+    const uint8_t msg[8] = {'c'}; /* one item of slot_size (8) bytes */
+    FF_CHECK_EQ(ff_ring_put_many(&r, msg, 8, NULL, 1, INT64_MAX, &done), FF_OK);
     FF_CHECK_EQ(done, 1);
     pthread_join(t, NULL);
     free(mem);
