@@ -630,8 +630,13 @@ static inline float ff_env_step(ff_sim_t *sim, ff_env_t *env, const int64_t *a, 
  * that the step of the env FF_PF_NEAR ahead will read. Hints only: results are unaffected. */
 #if defined(__GNUC__) || defined(__clang__)
 #define FF_PREFETCH(p) __builtin_prefetch((const void *)(p), 0, 3)
+/* Inlined into ff_sim_step before GCC's pure/const analysis: otherwise, compiled without
+ * -fwrapv (its loop provably finite), ff_prefetch_rows counts as a const function whose calls
+ * are dead and are deleted with their prefetches (tools/bench_sim_c.c ran without them). */
+#define FF_PF_INLINE static inline __attribute__((always_inline))
 #else
 #define FF_PREFETCH(p) ((void)(p))
+#define FF_PF_INLINE static inline
 #endif
 #ifndef FF_PF_FAR /* tunable at build time; measured with tools/bench_sim_c.c */
 #define FF_PF_FAR 8
@@ -640,7 +645,7 @@ static inline float ff_env_step(ff_sim_t *sim, ff_env_t *env, const int64_t *a, 
 #define FF_PF_NEAR 4
 #endif
 
-static inline void ff_prefetch_head(const ff_sim_t *sim, size_t i) {
+FF_PF_INLINE void ff_prefetch_head(const ff_sim_t *sim, size_t i) {
     const uint8_t *w = sim->worlds + i * sim->world_bytes; /* no dependent load */
     FF_PREFETCH(w);
     if (sim->scenario == FF_SCEN_BUILDING) {
@@ -649,7 +654,7 @@ static inline void ff_prefetch_head(const ff_sim_t *sim, size_t i) {
     }
 }
 
-static inline void ff_prefetch_rows(const ff_sim_t *sim, size_t i) {
+FF_PF_INLINE void ff_prefetch_rows(const ff_sim_t *sim, size_t i) {
     const ff_env_t *env = &sim->envs[i];
     const ff_world_t *wd = (const ff_world_t *)(sim->worlds + i * sim->world_bytes);
     int32_t half = sim->scenario == FF_SCEN_MOVEMENT ? 2 : sim->scenario == FF_SCEN_MINING ? 3 : 4;
@@ -666,8 +671,9 @@ static inline void ff_prefetch_rows(const ff_sim_t *sim, size_t i) {
         }
     }
     if (sim->scenario == FF_SCEN_MOVEMENT && (uint32_t)ty < 32u) {
-        FF_PREFETCH(&env->mbits[ty + 8]);
-        FF_PREFETCH(&env->mbits[ty + 8 + 15]);
+        /* the observation's rows ty..ty+15 (the walk's are among them); in bounds for ty < 32 */
+        FF_PREFETCH(&env->mbits[ty]);
+        FF_PREFETCH(&env->mbits[ty + 15]);
     }
     if (sim->scenario == FF_SCEN_BUILDING && wd->n_bld) {
         FF_PREFETCH(&wd->bld[0]);
