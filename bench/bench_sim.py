@@ -4,9 +4,14 @@ baselines measured in the same run (DESIGN.md §10).
 Groups ``sim-<scenario>``, each holding:
 
 * ``test_batchsim[<scenario>-<n>]``: ``factorio_fast._sim.BatchSim`` stepping n = 1, 64, 4096
-  envs per call (random actions from a fixed-seed pool, default parameters, next-step autoreset,
-  outputs into preallocated arrays). Each benchmark call runs ``4096 // n`` steps, so the Python
-  cost of a call is included as a user would pay it.
+  envs per call (random actions, default parameters, next-step autoreset, outputs into
+  preallocated arrays). Each benchmark call runs ``max(4096 // n, episode_steps)`` steps, so the
+  Python cost of a call is included as a user would pay it and every call holds its share of
+  autoreset steps (with one step per call, the median would drop the steps where the envs, all
+  reset together, regenerate their worlds). Actions: a pool of 61 fixed-seed random batches, one
+  chosen at random per step (cycling the pool would make each env's actions periodic, a steady
+  drift that pins it to the map edges more than random actions do); the C harness
+  tools/bench_sim_c.c uses the same scheme.
 * ``test_sync_vector_reference[<scenario>]``: Gymnasium ``SyncVectorEnv`` over 16 single-env
   Gymnasium envs whose step is the pure-Python reference (bench/_baselines.py).
 * ``test_numpy_movement[<n>]`` (movement group only): the numpy-vectorised movement_micro
@@ -34,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 SCENARIOS = ("movement_micro", "mining_micro", "building_micro")
 SIZES = (1, 64, 4096)
 REF_ENVS = 16
-POOL = 16
+POOL = 61
 RESULTS: dict[tuple[str, str, int], float] = {}
 
 
@@ -43,6 +48,14 @@ def _action_pool(nvec, n, seed=0):
     if len(nvec) == 1:
         return [rng.integers(0, nvec[0], n, dtype=np.int64) for _ in range(POOL)]
     return [np.stack([rng.integers(0, k, n, dtype=np.int64) for k in nvec], 1) for _ in range(POOL)]
+
+
+def _schedule(seed=1):
+    """Pool indices, one per step, drawn at random (a step takes ``pool[sched[s % len]]``)."""
+    return np.random.default_rng(seed).integers(0, POOL, 1 << 16).tolist()
+
+
+SCHED = _schedule()
 
 
 def _record(benchmark, scenario, label, n, steps_per_call):
@@ -64,13 +77,15 @@ def test_batchsim(benchmark, scenario, num_envs):
     trunc = np.zeros(num_envs, bool)
     sim.reset(np.arange(num_envs, dtype=np.uint64) + 1000, obs=obs)
     pool = _action_pool(scenario_info(scenario)["nvec"], num_envs)
-    steps = max(1, 4096 // num_envs)
+    steps = max(4096 // num_envs, scenario_info(scenario)["episode_steps"])
     k = [0]
+    ns = len(SCHED)
 
     def run():
         i = k[0]
         for s in range(steps):
-            sim.step(pool[(i + s) % POOL], obs=obs, rewards=rew, terminated=term, truncated=trunc)
+            sim.step(pool[SCHED[(i + s) % ns]], obs=obs, rewards=rew, terminated=term,
+                     truncated=trunc)
         k[0] = i + steps
 
     run()  # warm up
@@ -91,7 +106,7 @@ def test_sync_vector_reference(benchmark, scenario):
     k = [0]
 
     def run():
-        env.step(pool[k[0] % POOL])
+        env.step(pool[SCHED[k[0] % len(SCHED)]])
         k[0] += 1
 
     benchmark(run)
@@ -108,11 +123,12 @@ def test_numpy_movement(benchmark, num_envs):
     pool = _action_pool((9,), num_envs)
     steps = max(1, 4096 // num_envs) if num_envs > 1 else 64
     k = [0]
+    ns = len(SCHED)
 
     def run():
         i = k[0]
         for s in range(steps):
-            env.step(pool[(i + s) % POOL])
+            env.step(pool[SCHED[(i + s) % ns]])
         k[0] = i + steps
 
     run()

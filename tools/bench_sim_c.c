@@ -15,7 +15,12 @@
  *             leaves every checksum identical.
  *   timing    SPS = num_envs * steps / seconds of ff_sim_step calls only (actions are generated
  *             before the clock starts: a pool of 61 random batches from a fixed-seed splitmix64
- *             stream, uniform over each action dimension, cycled). Median over R repeats.
+ *             stream, uniform over each action dimension; each step takes a batch chosen at
+ *             random, so no env's action sequence is periodic: cycling the pool would give every
+ *             env a constant drift per period and pin it to the map edges more than uniformly
+ *             random actions do). Full episodes with next-step autoreset (the reset steps are
+ *             inside the clock). Median over R repeats of the mean rate of `steps` steps. The
+ *             checksums keep the cycled pool (their stream is fixed).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +103,15 @@ static int run_step(run_t *r, size_t s, int32_t mode) {
                        mode == FF_AUTORESET_SAME_STEP ? r->fmask : NULL, NULL, NULL, NULL);
 }
 
+/* timing: a pool batch chosen by the stream *ks (not cycled), next-step autoreset */
+static int run_step_random(run_t *r, uint64_t *ks) {
+    const int64_t *a = r->pool + (size_t)ff_rng_below(ks, POOL) * r->n * r->dims;
+    int32_t mode = FF_AUTORESET_NEXT_STEP;
+    return ff_sim_step(r->sim, a, r->obs, r->rew, r->term, r->trunc, mode,
+                       mode == FF_AUTORESET_SAME_STEP ? r->fobs : NULL,
+                       mode == FF_AUTORESET_SAME_STEP ? r->fmask : NULL, NULL, NULL, NULL);
+}
+
 static uint64_t checksum(int32_t scen, size_t n, size_t steps, int32_t mode) {
     run_t r;
     if (run_open(&r, scen, n, 42) != FF_OK) { fprintf(stderr, "open failed\n"); exit(1); }
@@ -124,14 +138,13 @@ static double time_sps(int32_t scen, size_t n, size_t steps, int repeats, double
                        double *out_max) {
     run_t r;
     if (run_open(&r, scen, n, 7) != FF_OK) { fprintf(stderr, "open failed\n"); exit(1); }
-    for (size_t s = 0; s < steps / 4 + 1; s++) run_step(&r, s, FF_AUTORESET_NEXT_STEP); /* warm */
+    uint64_t ks = 99;
+    for (size_t s = 0; s < steps / 4 + 1; s++) run_step_random(&r, &ks); /* warm */
     double *sps = malloc((size_t)repeats * sizeof(double));
-    size_t base = 0;
     for (int k = 0; k < repeats; k++) {
         double t0 = now_s();
-        for (size_t s = 0; s < steps; s++) run_step(&r, base + s, FF_AUTORESET_NEXT_STEP);
+        for (size_t s = 0; s < steps; s++) run_step_random(&r, &ks);
         double dt = now_s() - t0;
-        base += steps;
         sps[k] = (double)n * (double)steps / dt;
     }
     /* reset cost: all n envs re-seeded and regenerated, per env, in env steps of this run */
@@ -196,6 +209,8 @@ int main(int argc, char **argv) {
             /* about 2M env steps of movement per repeat, fewer for the slower scenarios */
             size_t total = sc == FF_SCEN_MOVEMENT ? 2000000 : sc == FF_SCEN_MINING ? 1000000 : 500000;
             size_t steps = steps_override ? (size_t)steps_override : total / n;
+            /* at least one episode, so every repeat holds its share of autoreset steps */
+            if (!steps_override && steps < (size_t)info->episode_steps) steps = (size_t)info->episode_steps;
             double lo, hi, med = time_sps(sc, n, steps, repeats, &lo, &hi);
             printf("  envs %5zu steps %7zu  SPS median %10.0f  (min %10.0f max %10.0f, %d repeats)"
                    "  reset %.2f us/env = %.1f steps\n",
