@@ -1,7 +1,8 @@
 """Type stubs of factorio_fast._bridge (shared memory, hand-off, ring, state/action bridge)."""
 
+from collections.abc import Sequence
 from types import TracebackType
-from typing import Any, Literal, Sequence, overload
+from typing import Any, Literal, overload
 
 import numpy as np
 import numpy.typing as npt

@@ -13,15 +13,14 @@ import secrets
 import numpy as np
 
 from cpython.buffer cimport PyBUF_SIMPLE, PyBUF_WRITABLE, PyBuffer_Release, PyObject_GetBuffer
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
+from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.exc cimport PyErr_CheckSignals
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
-from libc.string cimport memset
 
 from factorio_fast._ffbridge cimport *
-from factorio_fast._ffcore cimport FF_ABI_VERSION, FF_ELAYOUT, FF_ENOSPC, FF_EPEERDEAD
-from factorio_fast._ffcore cimport FF_ETIMEDOUT, FF_OK, FF_EEMPTY, FF_EFULL, FF_ESTATE, check, ff_layout_hash
+from factorio_fast._ffcore cimport FF_ELAYOUT, FF_ENOSPC, FF_EPEERDEAD
+from factorio_fast._ffcore cimport FF_ETIMEDOUT, FF_OK, FF_EEMPTY, FF_EFULL, FF_ESTATE, check
 
 from factorio_fast import errors
 from factorio_fast._layout import ACTION_DTYPE, STATE_DTYPE
@@ -856,9 +855,10 @@ cdef class RingBuffer:
     per side), or one ring per producer. Within one process, a second thread entering the same
     side of the same handle while the first is inside a call (e.g. blocked in ``get``) is
     refused with ``FactorioFastError`` instead of corrupting the ring; across processes that
-    misuse cannot be detected cheaply and is the caller's responsibility. Items are bytes-like of up to ``slot_size`` bytes
-    (their length is kept). Full/empty raise :class:`~factorio_fast.errors.RingFull` /
-    :class:`~factorio_fast.errors.RingEmpty` (subclasses of ``queue.Full`` / ``queue.Empty``).
+    misuse cannot be detected cheaply and is the caller's responsibility. Items are bytes-like
+    of up to ``slot_size`` bytes (their length is kept). Full/empty raise
+    :class:`~factorio_fast.errors.RingFull` / :class:`~factorio_fast.errors.RingEmpty`
+    (subclasses of ``queue.Full`` / ``queue.Empty``).
 
     Parameters
     ----------

@@ -1,10 +1,10 @@
 from enum import IntEnum
-from typing import Any, NamedTuple, Union
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
-_Buffer = Union[bytes, bytearray, memoryview]
+_Buffer = bytes | bytearray | memoryview
 
 AMOUNT_MAX: int
 NUM_PLANES: int

@@ -21,7 +21,7 @@ import numpy as np
 from factorio_fast._layout import ACTION_DTYPE, STATE_DTYPE
 from factorio_fast.errors import InvalidArgumentError, ProtocolError
 
-from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
+from libc.stdint cimport uint8_t, uint16_t, uint32_t
 from cpython.bytearray cimport PyByteArray_FromStringAndSize
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from libc.string cimport memcpy
