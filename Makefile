@@ -77,8 +77,9 @@ fuzz: install
 	$(PY) -m factorio_fast._fuzz --iterations 1000000
 
 lint:
-	$(VENV)/bin/ruff check factorio_fast tests bench
-	$(VENV)/bin/cython-lint factorio_fast
+	$(VENV)/bin/ruff check factorio_fast tests bench tools
+	PATH=$(abspath $(VENV))/bin:$$PATH $(VENV)/bin/cython-lint factorio_fast
+	luacheck lua
 
 clean-ctest:
 	rm -rf $(BUILD)
