@@ -592,6 +592,50 @@ prefix:
     return m;
 }
 
+/* A diagonal walk sliding along a wall of blocking tiles (water, the map edge): how many of
+ * the next `m` ticks are provably, tick by tick, ff_walk_tick's rule 3 with the same axis move
+ * (the caller adds k * (*ax, *ay)). Per tick, from P with the vector v of P's tile t0 (a plain
+ * non-blocking tile: no building bit):
+ *   - the full move P+v has a blocking tile under its centre (or is off the map), so
+ *     ff_world_collides says 1 and rule 1 fails;
+ *   - x alone: P+(vx,0) in the map on a tile == t0 (so walkable, no building under the centre)
+ *     with no building tile under its box (ff_building_near 0): ff_world_collides 0, the move
+ *     is taken. Or, if P+(vx,0) also has a blocking tile under its centre (rule 3's x try fails
+ *     the same way), y alone: P+(0,vy) under the same conditions.
+ * The new position is on t0 again: same speed, same vector, no belt under the centre. Like
+ * ff_walk_clear this reads only the position and the static map. */
+static int32_t ff_walk_slide(ff_world_t *wd, int32_t m, int32_t *ax, int32_t *ay) {
+    int32_t d = wd->walk_dir;
+    if (!(d & 1)) return 0;
+    int32_t tx = wd->px >> 8, ty = wd->py >> 8;
+    if (!ff_in_map(wd, tx, ty)) return 0;
+    uint8_t t0 = wd->tile[ty * wd->w + tx];
+    if (t0 & ~FF_TILE_ID_MASK || ff_tile_blocks[t0]) return 0;
+    int32_t s = ff_walk_diagonal[t0];
+    int32_t vx = ff_dir_dx[d] * s, vy = ff_dir_dy[d] * s;
+    int32_t x = wd->px, y = wd->py, k = 0, mx = 0, my = 0;
+    for (; k < m; k++) {
+        if (!ff_tile_collides(wd, x + vx, y + vy)) break;
+        int32_t nx = x + vx, ny = y;
+        if (ff_tile_collides(wd, nx, ny)) {
+            nx = x;
+            ny = y + vy;
+        }
+        int32_t ntx = nx >> 8, nty = ny >> 8;
+        if (!ff_in_map(wd, ntx, nty) || wd->tile[nty * wd->w + ntx] != t0 || ff_building_near(wd, nx, ny))
+            break;
+        int32_t dx = nx - x, dy = ny - y;
+        if (k && (dx != mx || dy != my)) break; /* one axis for the whole run */
+        mx = dx;
+        my = dy;
+        x = nx;
+        y = ny;
+    }
+    *ax = mx;
+    *ay = my;
+    return k;
+}
+
 /* 1 if no machine's tick can change anything now or later in this run: each furnace is idle
  * (nothing to smelt, or its result slot full) or out of fuel and energy; each drill holds no
  * ore for output and is out of fuel and energy, or has no ore under it. Within ticks only
@@ -624,6 +668,18 @@ void ff_world_run(ff_world_t *wd, int32_t nticks) {
             /* Walking only: the walk is independent of machines and crafting (see above). */
             int32_t vx = 0, vy = 0;
             int32_t k = ff_walk_clear(wd, left, &vx, &vy);
+            if (!k && (k = ff_walk_slide(wd, left, &vx, &vy)) > 0) {
+                if (machines || wd->cq_len)
+                    for (int32_t j = 0; j < k; j++) {
+                        ff_machines_tick(wd);
+                        ff_craft_tick(wd);
+                    }
+                wd->px += k * vx;
+                wd->py += k * vy;
+                wd->tick += (uint64_t)k;
+                left -= k;
+                continue;
+            }
             if (!k) { /* the next tick may collide: the exact per-tick rules for it */
                 int32_t x = wd->px, y = wd->py;
                 ff_world_tick(wd);
