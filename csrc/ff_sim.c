@@ -62,6 +62,7 @@ static void ff_pick_free(ff_world_t *wd, uint64_t *rng, int32_t *tx, int32_t *ty
 
 /* ---------------- movement_micro ---------------- */
 
+#ifdef FF_CHECK_MBITS /* the full scan, the reference for ff_movement_generate's rows */
 #define FF_TILE_BLOCKS_TAB(id, name, blocks, speed) [id] = (blocks),
 static const uint8_t ff_tile_blocks_tab[FF_NUM_TILES] = {FF_TILES(FF_TILE_BLOCKS_TAB)};
 #undef FF_TILE_BLOCKS_TAB
@@ -92,6 +93,7 @@ static void ff_movement_bits(ff_env_t *env) {
     }
     env->grass_only = (uint8_t)grass_only;
 }
+#endif
 
 /* movement_micro's straight-walk shortcut on the env's blocked-bit rows (in cache for the
  * observation anyway) instead of the world's tile grid: the same proof as ff_world_run's
@@ -138,13 +140,19 @@ static void ff_movement_generate(ff_sim_t *sim, ff_env_t *env) {
     ff_world_t *wd = env->world;
     uint64_t *rng = &env->rng;
     ff_world_clear(wd, FF_TILE_GRASS);
+    /* The blocked-bit rows (as ff_movement_bits computes them) built alongside: the map is all
+     * grass but the obstacles, each a water tile or a 1x1 chest, both blocked. */
+    for (int r = 0; r < 48; r++) env->mbits[r] = ~0ull;
+    for (int32_t y = 0; y < wd->h; y++) env->mbits[y + 8] = ~(((1ull << wd->w) - 1) << 8);
     for (int32_t i = 0; i < sim->info.obstacles; i++) {
         int32_t x = (int32_t)ff_rng_below(rng, 32), y = (int32_t)ff_rng_below(rng, 32);
         uint32_t kind = ff_rng_below(rng, 2);
         if (!ff_free_tile(wd, x, y)) continue;
-        if (kind == 0) ff_world_set_tile(wd, x, y, FF_TILE_WATER);
-        else ff_world_add_building(wd, FF_ENT_WOODEN_CHEST, x, y, 0, NULL);
+        int rc = kind == 0 ? ff_world_set_tile(wd, x, y, FF_TILE_WATER)
+                           : ff_world_add_building(wd, FF_ENT_WOODEN_CHEST, x, y, 0, NULL);
+        if (rc == FF_OK) env->mbits[y + 8] |= 1ull << (x + 8);
     }
+    env->grass_only = 1;
     int32_t cx, cy, gx = 0, gy = 0;
     ff_pick_free(wd, rng, &cx, &cy);
     wd->px = cx * 256 + 128;
@@ -167,7 +175,12 @@ static void ff_movement_generate(ff_sim_t *sim, ff_env_t *env) {
     env->target_tx = gx;
     env->target_ty = gy;
     env->prev_dist = ff_movement_dist(env);
+#ifdef FF_CHECK_MBITS /* the incremental rows == the full scan (csrc/tests build) */
+    uint64_t inc[48];
+    memcpy(inc, env->mbits, sizeof inc);
     ff_movement_bits(env);
+    if (memcmp(inc, env->mbits, sizeof inc) || !env->grass_only) abort();
+#endif
 }
 
 static void ff_movement_observe(const ff_env_t *env, uint8_t *o) {
