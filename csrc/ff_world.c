@@ -339,10 +339,10 @@ static inline int ff_building_near(const ff_world_t *wd, int32_t px, int32_t py)
     if (y0 < 0) y0 = 0;
     if (x1 >= wd->w) x1 = wd->w - 1;
     if (y1 >= wd->h) y1 = wd->h - 1;
-    int any = 0;
-    for (int32_t y = y0; y <= y1; y++)
-        for (int32_t x = x0; x <= x1; x++) any |= wd->tile[y * wd->w + x] & FF_TILE_BUILDING;
-    return any;
+    if (x0 > x1 || y0 > y1) return 0;
+    /* the box is 0.4 tile wide: x1 - x0 <= 1 and y1 - y0 <= 1, so the four corners are all */
+    const uint8_t *r0 = wd->tile + y0 * wd->w, *r1 = wd->tile + y1 * wd->w;
+    return (r0[x0] | r0[x1] | r1[x0] | r1[x1]) & FF_TILE_BUILDING;
 }
 
 int ff_world_collides(const ff_world_t *wd, int32_t px, int32_t py) {
