@@ -675,18 +675,21 @@ FF_PF_INLINE void ff_prefetch_rows(const ff_sim_t *sim, size_t i) {
     int32_t x0 = tx - half < 0 ? 0 : tx - half, x1 = tx + half >= w ? w - 1 : tx + half;
     int32_t y0 = ty - half < 0 ? 0 : ty - half, y1 = ty + half >= wd->h ? wd->h - 1 : ty + half;
     if (x0 > x1 || y0 > y1) return;
+    if (sim->scenario == FF_SCEN_MOVEMENT) { /* narrow rows: each cache line of the span once */
+        uintptr_t a = (uintptr_t)(wd->tile + y0 * w + x0), b = (uintptr_t)(wd->tile + y1 * w + x1);
+        for (a &= ~(uintptr_t)63; a <= b; a += 64) FF_PREFETCH(a);
+        if ((uint32_t)ty < 32u) {
+            /* the observation's rows ty..ty+15 (the walk's are among them); in bounds */
+            FF_PREFETCH(&env->mbits[ty]);
+            FF_PREFETCH(&env->mbits[ty + 15]);
+        }
+        return;
+    }
     for (int32_t y = y0; y <= y1; y++) {
         FF_PREFETCH(wd->tile + y * w + x0);
         FF_PREFETCH(wd->tile + y * w + x1);
-        if (sim->scenario != FF_SCEN_MOVEMENT) {
-            FF_PREFETCH(wd->resg + y * w + x0);
-            FF_PREFETCH(wd->resg + y * w + x1);
-        }
-    }
-    if (sim->scenario == FF_SCEN_MOVEMENT && (uint32_t)ty < 32u) {
-        /* the observation's rows ty..ty+15 (the walk's are among them); in bounds for ty < 32 */
-        FF_PREFETCH(&env->mbits[ty]);
-        FF_PREFETCH(&env->mbits[ty + 15]);
+        FF_PREFETCH(wd->resg + y * w + x0);
+        FF_PREFETCH(wd->resg + y * w + x1);
     }
     if (sim->scenario == FF_SCEN_BUILDING && wd->n_bld) {
         FF_PREFETCH(&wd->bld[0]);
