@@ -316,9 +316,10 @@ static void ff_craft_tick(ff_world_t *wd) {
 static int32_t ff_blocking_building(const ff_world_t *wd, int32_t x5, int32_t y5) {
     for (int32_t i = 0; i < wd->n_bld; i++) {
         const ff_building_t *b = &wd->bld[i];
-        if (!ff_entity_table[b->type].blocks_character) continue;
-        int32_t lim = FF_CHAR_HALF_5 + b->half5;
-        if (ff_iabs(x5 - b->cx * 5) < lim && ff_iabs(y5 - b->cy * 5) < lim) return i;
+        int32_t lim = FF_CHAR_HALF_5 + b->half5; /* overlap first (rare), then the table */
+        if (ff_iabs(x5 - b->cx * 5) < lim && ff_iabs(y5 - b->cy * 5) < lim &&
+            ff_entity_table[b->type].blocks_character)
+            return i;
     }
     return -1;
 }
