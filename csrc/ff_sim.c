@@ -320,9 +320,10 @@ static void ff_cells_window(const ff_world_t *wd, int32_t side, uint8_t *o) {
             uint32_t t4, r4;
             memcpy(&t4, trow + c_hi - 4, 4);
             memcpy(&r4, rrow + c_hi - 4, 4);
-            if (t4 == 0x01010101u * FF_TILE_GRASS && !r4) {
-                const uint32_t g = ff_cell_of_tile[FF_TILE_GRASS];
-                for (; c < c_hi; c++) memcpy(o + 4 * c, &g, 4);
+            if (t4 == 0x01010101u * FF_TILE_GRASS && !r4) { /* (re)writes the overlap as grass */
+                const uint32_t g = ff_cell_of_tile[FF_TILE_GRASS], g4[4] = {g, g, g, g};
+                memcpy(o + 4 * (c_hi - 4), g4, 16);
+                c = c_hi;
             }
         }
         for (; c < c_hi; c++) ff_cell_put(wd, trow[c], rrow[c], x0 + c, y, o + 4 * c);
