@@ -597,9 +597,11 @@ cdef class World:
     def tick(self, int n=1):
         """Advance n ticks."""
         cdef ff_world_t *w = self._live()
-        cdef int i
+        cdef int _
+        if n < 0:
+            raise InvalidArgumentError(f"n must be >= 0, got {n}")
         with nogil:
-            for i in range(n):
+            for _ in range(n):
                 ff_world_tick(w)
 
     def collides(self, int32_t x, int32_t y):
