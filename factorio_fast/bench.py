@@ -113,6 +113,25 @@ def _calibrate(step: Callable[[], None], block_s: float) -> int:
         n *= 4
 
 
+POOL = 61      # random action batches drawn per configuration (a prime: no short cycles)
+ORDER = 4096   # length of the random sequence of pool indices, replayed
+
+
+def _stepper(env, space, num_envs: int, rng):
+    """A step function feeding random actions: each call takes a random batch of the pool.
+    (Cycling a few fixed batches would give every env a constant drift into the map's edge,
+    which changes how often the collision slow path runs.)"""
+    pool = _action_pool(space, num_envs, rng, POOL)
+    order = rng.integers(0, POOL, ORDER)
+    i = [0]
+
+    def step():
+        env.step(pool[order[i[0] % ORDER]])
+        i[0] += 1
+
+    return step
+
+
 def _action_pool(space, num_envs: int, rng, k: int = 8):
     nvec = np.atleast_1d(getattr(space, "nvec", getattr(space, "n", None)))
     shape = () if hasattr(space, "n") and not hasattr(space, "nvec") else nvec.shape
@@ -140,12 +159,7 @@ def _measure_vec(cfg: Config, block_s: float, repeats: int, kwargs: dict):
     env = make_vec(cfg.scenario, cfg.num_envs, num_workers=cfg.num_workers, **kwargs)
     try:
         env.reset(seed=0)
-        pool = _action_pool(env.single_action_space, cfg.num_envs, rng)
-        i = [0]
-
-        def step():
-            env.step(pool[i[0] & 7])
-            i[0] += 1
+        step = _stepper(env, env.single_action_space, cfg.num_envs, rng)
 
         n = _calibrate(step, block_s)
         times = _timed_blocks(step, n, repeats)
@@ -194,12 +208,7 @@ def _measure_gym(cfg: Config, block_s: float, repeats: int, kwargs: dict):
     try:
         env.reset(seed=0)
         rng = np.random.default_rng(0)
-        pool = _action_pool(env.single_action_space, cfg.num_envs, rng)
-        i = [0]
-
-        def step():
-            env.step(pool[i[0] & 7])
-            i[0] += 1
+        step = _stepper(env, env.single_action_space, cfg.num_envs, rng)
 
         n = _calibrate(step, block_s)
         times = _timed_blocks(step, n, repeats)
