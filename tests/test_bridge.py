@@ -9,7 +9,6 @@ import threading
 
 import numpy as np
 import pytest
-from conftest import shm_names
 
 from factorio_fast import errors, shm
 from factorio_fast._bridge import (
@@ -23,6 +22,8 @@ from factorio_fast._bridge import (
     shm_free_space,
 )
 from factorio_fast._layout import ACTION_DTYPE, STATE_DTYPE
+
+from conftest import shm_names
 
 TIMEOUT = 20.0  # bound for joins and waits; never reached when things work
 

@@ -6,10 +6,11 @@ import multiprocessing as mp
 import os
 
 import pytest
-from conftest import shm_names
 
 from factorio_fast import cli
 from factorio_fast.scenarios import SCENARIOS
+
+from conftest import shm_names
 
 
 def test_scenarios_lists_every_scenario(capsys):

@@ -8,10 +8,11 @@ import threading
 import time
 
 import pytest
-from conftest import shm_names
 
 from factorio_fast import errors
 from factorio_fast._bridge import Handoff, SharedArena, usable_cpus
+
+from conftest import shm_names
 
 TIMEOUT = 20.0
 CMD_WORK, CMD_HANG, CMD_STOP = 1, 2, 3

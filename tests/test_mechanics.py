@@ -6,9 +6,9 @@ the oracle itself is held to FACTORIO.md, not only to the C. Positions are in 1/
 """
 
 import pytest
-from factorio_fast._sim import World
 from test_sim_reference import RefAPI
 
+from factorio_fast._sim import World
 from factorio_fast.errors import FactorioFastError
 
 GRASS, WATER, SHALLOW, CONCRETE = 1, 11, 9, 6

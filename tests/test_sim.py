@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-from factorio_fast._sim import BatchSim, World
 
+from factorio_fast._sim import BatchSim, World
 from factorio_fast.errors import ClosedError, InvalidArgumentError
 
 SCENARIOS = ("movement_micro", "mining_micro", "building_micro")

@@ -9,12 +9,12 @@ long as the test is passing).
 
 import numpy as np
 import pytest
-from factorio_fast._sim import RECIPES, WALK_DIAGONAL, WALK_STRAIGHT, BatchSim, World
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from factorio_fast import _reference_sim as ref
 from factorio_fast import codec
+from factorio_fast._sim import RECIPES, WALK_DIAGONAL, WALK_STRAIGHT, BatchSim, World
 
 SCENARIOS = ("movement_micro", "mining_micro", "building_micro")
 

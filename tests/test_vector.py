@@ -9,12 +9,13 @@ import time
 import gymnasium as gym
 import numpy as np
 import pytest
-from conftest import shm_names
 from gymnasium.utils.env_checker import check_env
 
 import factorio_fast
 from factorio_fast.errors import ClosedError, InvalidArgumentError, WorkerError
 from factorio_fast.scenarios import SCENARIOS
+
+from conftest import shm_names
 
 SCEN = list(SCENARIOS)
 

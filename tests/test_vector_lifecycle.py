@@ -12,6 +12,7 @@ import sys
 import time
 
 import pytest
+
 from conftest import shm_names
 
 TRAINER = r"""
