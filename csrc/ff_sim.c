@@ -303,30 +303,21 @@ static void ff_cells_window(const ff_world_t *wd, int32_t side, uint8_t *o) {
         }
         for (int32_t c = 0; c < c_lo; c++) memcpy(o + 4 * c, &oom, 4);
         for (int32_t c = c_hi; c < side; c++) memcpy(o + 4 * c, &oom, 4);
+        if (c_hi <= c_lo) continue;
+        /* The row's nonplain bits (16 bytes a row, not the two grid rows): a 0 bit is a tile
+         * byte FF_TILE_GRASS with resg 0, whose cell ff_cell_put would make the grass cell;
+         * only the other tiles read the grids. */
+        uint32_t np = ff_world_nonplain_bits(wd, y, x0 + c_lo, c_hi - c_lo);
+        const uint32_t g = ff_cell_of_tile[FF_TILE_GRASS];
+        if (!np) {
+            for (int32_t c = c_lo; c < c_hi; c++) memcpy(o + 4 * c, &g, 4);
+            continue;
+        }
         const uint8_t *trow = wd->tile + y * wd->w + x0, *rrow = wd->resg + y * wd->w + x0;
-        int32_t c = c_lo;
-        for (; c + 4 <= c_hi; c += 4) { /* four plain grass tiles (the common case) at once */
-            uint32_t t4, r4;
-            memcpy(&t4, trow + c, 4);
-            memcpy(&r4, rrow + c, 4);
-            if (t4 == 0x01010101u * FF_TILE_GRASS && !r4) {
-                const uint32_t g = ff_cell_of_tile[FF_TILE_GRASS], g4[4] = {g, g, g, g};
-                memcpy(o + 4 * c, g4, 16);
-            } else {
-                for (int32_t k = c; k < c + 4; k++) ff_cell_put(wd, trow[k], rrow[k], x0 + k, y, o + 4 * k);
-            }
+        for (int32_t c = c_lo; c < c_hi; c++, np >>= 1) {
+            if (np & 1u) ff_cell_put(wd, trow[c], rrow[c], x0 + c, y, o + 4 * c);
+            else memcpy(o + 4 * c, &g, 4);
         }
-        if (c < c_hi && c_hi - c_lo >= 4) { /* the tail: the last four columns, overlapping */
-            uint32_t t4, r4;
-            memcpy(&t4, trow + c_hi - 4, 4);
-            memcpy(&r4, rrow + c_hi - 4, 4);
-            if (t4 == 0x01010101u * FF_TILE_GRASS && !r4) { /* (re)writes the overlap as grass */
-                const uint32_t g = ff_cell_of_tile[FF_TILE_GRASS], g4[4] = {g, g, g, g};
-                memcpy(o + 4 * (c_hi - 4), g4, 16);
-                c = c_hi;
-            }
-        }
-        for (; c < c_hi; c++) ff_cell_put(wd, trow[c], rrow[c], x0 + c, y, o + 4 * c);
     }
 }
 
@@ -695,12 +686,9 @@ FF_PF_INLINE void ff_prefetch_rows(const ff_sim_t *sim, size_t i) {
         }
         return;
     }
-    for (int32_t y = y0; y <= y1; y++) {
-        FF_PREFETCH(wd->tile + y * w + x0);
-        FF_PREFETCH(wd->tile + y * w + x1);
-        FF_PREFETCH(wd->resg + y * w + x0);
-        FF_PREFETCH(wd->resg + y * w + x1);
-    }
+    /* the window's rows of nonplain bits (the grids are read only at non-plain tiles) */
+    uintptr_t a = (uintptr_t)&wd->nonplain[y0][0], b = (uintptr_t)&wd->nonplain[y1][1];
+    for (a &= ~(uintptr_t)63; a <= b; a += 64) FF_PREFETCH(a);
     if (sim->scenario == FF_SCEN_BUILDING && wd->n_bld) {
         FF_PREFETCH(&wd->bld[0]);
         if (wd->n_bld > 1) FF_PREFETCH(&wd->bld[wd->n_bld > 8 ? 7 : wd->n_bld - 1]);

@@ -1,6 +1,7 @@
 /* ff_world.c - one world, drivable tick by tick. See ff_world.h for units and sources. */
 #include "ff_world.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,11 +66,22 @@ size_t ff_world_bytes(int32_t w, int32_t h) {
     return ff_round16(sizeof(ff_world_t)) + 2 * ff_round16((size_t)w * (size_t)h);
 }
 
+/* Recompute tile (x, y)'s nonplain bit from the grids (after any write to either). */
+static inline void ff_mark_plain(ff_world_t *wd, int32_t x, int32_t y) {
+    uint64_t bit = 1ull << (x & 63);
+    if (wd->tile[y * wd->w + x] != FF_TILE_GRASS || wd->resg[y * wd->w + x])
+        wd->nonplain[y][x >> 6] |= bit;
+    else
+        wd->nonplain[y][x >> 6] &= ~bit;
+}
+
 void ff_world_clear(ff_world_t *wd, uint8_t tile) {
     size_t n = (size_t)wd->w * (size_t)wd->h;
     uint8_t *t = wd->tile, *r = wd->resg;
     int32_t w = wd->w, h = wd->h;
-    memset(wd, 0, sizeof *wd);
+    memset(wd, 0, offsetof(ff_world_t, nonplain));
+    memset(wd->nonplain, (tile & FF_TILE_ID_MASK) == FF_TILE_GRASS ? 0 : 0xFF,
+           (size_t)h * sizeof wd->nonplain[0]);
     wd->w = w;
     wd->h = h;
     wd->tile = t;
@@ -117,6 +129,7 @@ int ff_world_set_tile(ff_world_t *wd, int32_t tx, int32_t ty, uint8_t tile) {
     if (!ff_in_map(wd, tx, ty) || tile >= FF_NUM_TILES) return FF_ERANGE;
     uint8_t *c = &wd->tile[ty * wd->w + tx];
     *c = (uint8_t)((*c & ~FF_TILE_ID_MASK) | tile);
+    ff_mark_plain(wd, tx, ty);
     return FF_OK;
 }
 
@@ -141,11 +154,13 @@ int ff_world_add_resource(ff_world_t *wd, int32_t tx, int32_t ty, uint8_t entity
     r->amount = amount;
     wd->n_res++;
     wd->resg[ty * wd->w + tx] = (uint8_t)wd->n_res;
+    ff_mark_plain(wd, tx, ty);
     return FF_OK;
 }
 
 int32_t ff_world_building_at(const ff_world_t *wd, int32_t tx, int32_t ty) {
-    if (!wd || !ff_in_map(wd, tx, ty) || !(wd->tile[ty * wd->w + tx] & FF_TILE_BUILDING))
+    if (!wd || !ff_in_map(wd, tx, ty) || !ff_world_nonplain(wd, tx, ty) ||
+        !(wd->tile[ty * wd->w + tx] & FF_TILE_BUILDING))
         return -1;
     for (int32_t i = 0; i < wd->n_bld; i++) {
         const ff_building_t *b = &wd->bld[i];
@@ -182,7 +197,10 @@ static int32_t ff_add_building_unchecked(ff_world_t *wd, uint8_t entity, int32_t
     b->half5 = ff_half5(entity);
     if (entity == FF_ENT_STONE_FURNACE || entity == FF_ENT_BURNER_DRILL) wd->n_machines++;
     for (int32_t y = ty; y < ty + fp; y++)
-        for (int32_t x = tx; x < tx + fp; x++) wd->tile[y * wd->w + x] |= FF_TILE_BUILDING;
+        for (int32_t x = tx; x < tx + fp; x++) {
+            wd->tile[y * wd->w + x] |= FF_TILE_BUILDING;
+            ff_mark_plain(wd, x, y);
+        }
     return i;
 }
 
@@ -327,6 +345,7 @@ static int32_t ff_blocking_building(const ff_world_t *wd, int32_t x5, int32_t y5
 static inline int ff_tile_collides(const ff_world_t *wd, int32_t px, int32_t py) {
     int32_t tx = px >> 8, ty = py >> 8;
     if (!ff_in_map(wd, tx, ty)) return 1;
+    if (!ff_world_nonplain(wd, tx, ty)) return 0; /* plain grass */
     return ff_tile_blocks[wd->tile[ty * wd->w + tx] & FF_TILE_ID_MASK];
 }
 
@@ -341,6 +360,9 @@ static inline int ff_building_near(const ff_world_t *wd, int32_t px, int32_t py)
     if (x1 >= wd->w) x1 = wd->w - 1;
     if (y1 >= wd->h) y1 = wd->h - 1;
     if (x0 > x1 || y0 > y1) return 0;
+    if (!(ff_world_nonplain(wd, x0, y0) | ff_world_nonplain(wd, x1, y0) |
+          ff_world_nonplain(wd, x0, y1) | ff_world_nonplain(wd, x1, y1)))
+        return 0; /* four plain grass tiles */
     /* the box is 0.4 tile wide: x1 - x0 <= 1 and y1 - y0 <= 1, so the four corners are all */
     const uint8_t *r0 = wd->tile + y0 * wd->w, *r1 = wd->tile + y1 * wd->w;
     return (r0[x0] | r0[x1] | r1[x0] | r1[x1]) & FF_TILE_BUILDING;
@@ -385,7 +407,8 @@ static int ff_slide(ff_world_t *wd, int32_t vx, int32_t vy) {
 static void ff_walk_tick(ff_world_t *wd) {
     int32_t d = wd->walk_dir;
     int32_t tx = wd->px >> 8, ty = wd->py >> 8;
-    uint8_t t = ff_in_map(wd, tx, ty) ? wd->tile[ty * wd->w + tx] & FF_TILE_ID_MASK : 0;
+    uint8_t t = !ff_in_map(wd, tx, ty) ? 0 : !ff_world_nonplain(wd, tx, ty) ? FF_TILE_GRASS
+              : wd->tile[ty * wd->w + tx] & FF_TILE_ID_MASK;
     int32_t s = (d & 1) ? ff_walk_diagonal[t] : ff_walk_straight[t];
     int32_t vx = ff_dir_dx[d] * s, vy = ff_dir_dy[d] * s;
     for (;;) {
@@ -417,7 +440,9 @@ static void ff_walk_tick(ff_world_t *wd) {
 #define FF_BELT_SPEED 8
 static void ff_belt_tick(ff_world_t *wd) {
     int32_t tx = wd->px >> 8, ty = wd->py >> 8;
-    if (!ff_in_map(wd, tx, ty) || !(wd->tile[ty * wd->w + tx] & FF_TILE_BUILDING)) return;
+    if (!ff_in_map(wd, tx, ty) || !ff_world_nonplain(wd, tx, ty) ||
+        !(wd->tile[ty * wd->w + tx] & FF_TILE_BUILDING))
+        return;
     int32_t bi = ff_world_building_at(wd, tx, ty);
     if (bi < 0 || wd->bld[bi].type != FF_ENT_BELT) return;
     int32_t d = wd->bld[bi].dir;
@@ -437,6 +462,7 @@ int ff_world_in_resource_reach(const ff_world_t *wd, int32_t tx, int32_t ty) {
 static void ff_remove_resource(ff_world_t *wd, int32_t ri) {
     ff_resource_t *r = &wd->res[ri];
     wd->resg[r->ty * wd->w + r->tx] = 0;
+    ff_mark_plain(wd, r->tx, r->ty);
     r->type = 0;
     r->amount = 0;
     wd->removed_total++;
@@ -444,7 +470,7 @@ static void ff_remove_resource(ff_world_t *wd, int32_t ri) {
 
 static void ff_mine_tick(ff_world_t *wd) {
     int32_t tx = wd->mine_tx, ty = wd->mine_ty;
-    int32_t ri = ff_in_map(wd, tx, ty) ? wd->resg[ty * wd->w + tx] : 0;
+    int32_t ri = ff_in_map(wd, tx, ty) && ff_world_nonplain(wd, tx, ty) ? wd->resg[ty * wd->w + tx] : 0;
     if (!ri || !ff_world_in_resource_reach(wd, tx, ty)) {
         wd->mine_progress = 0;
         return;
@@ -551,7 +577,8 @@ static int32_t ff_walk_clear(const ff_world_t *wd, int32_t m, int32_t *vx_out, i
     int32_t d = wd->walk_dir;
     int32_t tx = wd->px >> 8, ty = wd->py >> 8;
     if (!ff_in_map(wd, tx, ty)) return 0;
-    uint8_t t0 = wd->tile[ty * wd->w + tx];
+    int plain0 = !ff_world_nonplain(wd, tx, ty);
+    uint8_t t0 = plain0 ? FF_TILE_GRASS : wd->tile[ty * wd->w + tx];
     if (t0 & ~FF_TILE_ID_MASK || ff_tile_blocks[t0]) return 0;
     int32_t s = (d & 1) ? ff_walk_diagonal[t0] : ff_walk_straight[t0];
     int32_t vx = ff_dir_dx[d] * s, vy = ff_dir_dy[d] * s;
@@ -570,6 +597,12 @@ static int32_t ff_walk_clear(const ff_world_t *wd, int32_t m, int32_t *vx_out, i
     if (by1 >= wd->h) by1 = wd->h - 1;
     *vx_out = vx;
     *vy_out = vy;
+    if (plain0 && bx0 <= bx1 && bx1 - bx0 < 32) {
+        /* t0 is plain grass: every tile of the rectangle plain grass passes the loop below */
+        uint32_t any = 0;
+        for (int32_t y = by0; y <= by1; y++) any |= ff_world_nonplain_bits(wd, y, bx0, bx1 - bx0 + 1);
+        if (!any) return m;
+    }
     for (int32_t y = by0; y <= by1; y++) {
         const uint8_t *row = wd->tile + y * wd->w;
         int in_cy = y >= cy0 && y <= cy1;
@@ -610,7 +643,7 @@ static int32_t ff_walk_slide(ff_world_t *wd, int32_t m, int32_t *ax, int32_t *ay
     if (!(d & 1)) return 0;
     int32_t tx = wd->px >> 8, ty = wd->py >> 8;
     if (!ff_in_map(wd, tx, ty)) return 0;
-    uint8_t t0 = wd->tile[ty * wd->w + tx];
+    uint8_t t0 = !ff_world_nonplain(wd, tx, ty) ? FF_TILE_GRASS : wd->tile[ty * wd->w + tx];
     if (t0 & ~FF_TILE_ID_MASK || ff_tile_blocks[t0]) return 0;
     int32_t s = ff_walk_diagonal[t0];
     int32_t vx = ff_dir_dx[d] * s, vy = ff_dir_dy[d] * s;
@@ -712,7 +745,7 @@ void ff_world_run(ff_world_t *wd, int32_t nticks) {
         }
         int32_t tx = wd->px >> 8, ty = wd->py >> 8;
         if (wd->walk_dir < 0 && !machines && !wd->cq_len && ff_in_map(wd, tx, ty) &&
-            !(wd->tile[ty * wd->w + tx] & FF_TILE_BUILDING)) {
+            (!ff_world_nonplain(wd, tx, ty) || !(wd->tile[ty * wd->w + tx] & FF_TILE_BUILDING))) {
             /* Standing off any belt with nothing running but maybe hand mining, whose inputs
              * (position, the resource, the inventory) then stay fixed until a cycle ends. */
             if (!wd->mining) {
@@ -720,7 +753,7 @@ void ff_world_run(ff_world_t *wd, int32_t nticks) {
                 return;
             }
             int32_t mx = wd->mine_tx, my = wd->mine_ty;
-            int32_t ri = ff_in_map(wd, mx, my) ? wd->resg[my * wd->w + mx] : 0;
+            int32_t ri = ff_in_map(wd, mx, my) && ff_world_nonplain(wd, mx, my) ? wd->resg[my * wd->w + mx] : 0;
             if (!ri || !ff_world_in_resource_reach(wd, mx, my)) {
                 wd->mine_progress = 0;
                 wd->tick += (uint64_t)left;

@@ -130,7 +130,27 @@ typedef struct ff_world {
     uint32_t smelted_total;        /* plates smelted by all furnaces (lifetime) */
     ff_resource_t res[FF_WORLD_MAX_RESOURCES];
     ff_building_t bld[FF_WORLD_MAX_BUILDINGS];
+    /* Bit (x & 63) of nonplain[y][x >> 6] is 1 unless tile (x, y) is plain grass with no
+     * resource (tile byte == FF_TILE_GRASS and resg == 0); rows y < h only. Kept by every grid
+     * write, so a 0 bit stands for both grid bytes: the observation window, the walk and the
+     * tile look-ups read 16 bytes a row here instead of two grid rows 128 bytes apart. */
+    uint64_t nonplain[FF_WORLD_MAX_SIDE][2];
 } ff_world_t;
+
+/* 1 if tile (tx, ty) (in the map) is not plain grass without a resource (see nonplain). */
+static inline int ff_world_nonplain(const ff_world_t *wd, int32_t tx, int32_t ty) {
+    return (int)((wd->nonplain[ty][tx >> 6] >> (tx & 63)) & 1u);
+}
+/* The nonplain bits of columns x0 .. x0+n-1 of row y (in the map; 1 <= n <= 32), bit c for
+ * column x0 + c. */
+static inline uint32_t ff_world_nonplain_bits(const ff_world_t *wd, int32_t y, int32_t x0, int32_t n) {
+    const uint64_t *r = wd->nonplain[y];
+    uint64_t v;
+    if (x0 >= 64) v = r[1] >> (x0 - 64);
+    else if (x0 + n <= 64) v = r[0] >> x0;
+    else v = (r[0] >> x0) | (r[1] << (64 - x0)); /* 64 - n < x0 < 64 */
+    return (uint32_t)(v & ((1ull << n) - 1u));
+}
 
 #define FF_TILE_ID_MASK 0x0F
 #define FF_TILE_BUILDING 0x10
