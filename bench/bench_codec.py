@@ -63,6 +63,40 @@ def test_decode_cells(benchmark, fields):
 
 
 @pytest.mark.benchmark(group="codec")
+def test_decode_cells_into(benchmark, fields):
+    cells = numpy_encode(*fields)
+    out = (np.empty(N, np.uint8), np.empty(N, np.uint16), np.empty(N, np.uint8),
+           np.empty(N, np.bool_))
+    benchmark.extra_info["items"] = N
+    benchmark(codec.decode_cells, cells, out)
+    np.testing.assert_array_equal(out[1], np.minimum(fields[1], 4095))
+
+
+@pytest.mark.benchmark(group="codec")
+def test_baseline_numpy_decode_into(benchmark, fields):
+    cells = numpy_encode(*fields)
+    tmp = np.empty(N, np.uint32)
+    out = (np.empty(N, np.uint8), np.empty(N, np.uint16), np.empty(N, np.uint8),
+           np.empty(N, np.bool_))
+
+    def decode():
+        np.right_shift(cells, 28, out=tmp)
+        np.copyto(out[0], tmp, casting="unsafe")
+        np.right_shift(cells, 16, out=tmp)
+        np.bitwise_and(tmp, 0xFFF, out=tmp)
+        np.copyto(out[1], tmp, casting="unsafe")
+        np.right_shift(cells, 12, out=tmp)
+        np.bitwise_and(tmp, 0xF, out=tmp)
+        np.copyto(out[2], tmp, casting="unsafe")
+        np.bitwise_and(cells, 1, out=tmp)
+        np.copyto(out[3], tmp, casting="unsafe")
+
+    benchmark.extra_info["items"] = N
+    benchmark(decode)
+    np.testing.assert_array_equal(out[1], np.minimum(fields[1], 4095))
+
+
+@pytest.mark.benchmark(group="codec")
 def test_baseline_numpy_decode(benchmark, fields):
     cells = numpy_encode(*fields)
     benchmark.extra_info["items"] = N

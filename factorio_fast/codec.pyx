@@ -211,11 +211,13 @@ def encode_cells(tile, amount, entity, blocked, out=None):
     return out
 
 
-def decode_cells(cells):
+def decode_cells(cells, out=None):
     """Unpack a uint32 array of cells (any shape) into ``(tile, amount, entity, blocked)``.
 
-    Returns uint8, uint16, uint8 and bool arrays of the same shape. Raises
-    ``InvalidArgumentError`` if any cell has reserved bits set.
+    Returns uint8, uint16, uint8 and bool arrays of the same shape, new or ``out`` (a tuple of
+    four C-contiguous writeable arrays of those dtypes and the cells' shape, e.g. reused across
+    calls). Raises ``InvalidArgumentError`` if any cell has reserved bits set (the contents of
+    ``out`` are then unspecified).
     """
     c = np.asarray(cells)
     if c.dtype != np.uint32:
@@ -223,10 +225,20 @@ def decode_cells(cells):
             raise InvalidArgumentError(f"cells must be uint32 values, got dtype {c.dtype}")
     c = np.asarray(c, dtype=np.uint32, order="C")
     shape = c.shape
-    tile = np.empty(shape, np.uint8)
-    amount = np.empty(shape, np.uint16)
-    entity = np.empty(shape, np.uint8)
-    blocked = np.empty(shape, np.bool_)
+    dtypes = (np.uint8, np.uint16, np.uint8, np.bool_)
+    if out is None:
+        tile, amount, entity, blocked = (np.empty(shape, d) for d in dtypes)
+    else:
+        if not isinstance(out, tuple) or len(out) != 4:
+            raise InvalidArgumentError("out must be a tuple of 4 arrays (tile, amount, entity, "
+                                       "blocked)")
+        for name, a, d in zip(("tile", "amount", "entity", "blocked"), out, dtypes):
+            if (not isinstance(a, np.ndarray) or a.dtype != d or a.shape != shape
+                    or not a.flags.c_contiguous or not a.flags.writeable):
+                raise InvalidArgumentError(
+                    f"out {name} must be a writeable C-contiguous {np.dtype(d)} array of shape "
+                    f"{shape}")
+        tile, amount, entity, blocked = out
     cdef const uint32_t[::1] cv = c.reshape(-1)
     cdef uint8_t[::1] tv = tile.reshape(-1)
     cdef uint16_t[::1] av = amount.reshape(-1)

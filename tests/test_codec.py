@@ -175,3 +175,26 @@ def test_codec_unpack_planes_reuses_out_and_fills_state_local_map():
         codec.unpack_planes(np.zeros(5, np.uint32))
     with pytest.raises(InvalidArgumentError, match="layout"):
         codec.unpack_planes(cells, layout="nhwc")
+
+
+def test_codec_decode_cells_into_caller_arrays_equals_new_arrays():
+    rng = np.random.default_rng(5)
+    cells = codec.encode_cells(rng.integers(0, 16, (7, 9)), rng.integers(0, 5000, (7, 9)),
+                               rng.integers(0, 16, (7, 9)), rng.integers(0, 2, (7, 9)))
+    out = (np.empty((7, 9), np.uint8), np.empty((7, 9), np.uint16), np.empty((7, 9), np.uint8),
+           np.empty((7, 9), np.bool_))
+    got = codec.decode_cells(cells, out)
+    assert all(g is o for g, o in zip(got, out))
+    for g, want in zip(got, codec.decode_cells(cells)):
+        np.testing.assert_array_equal(g, want)
+
+
+@pytest.mark.parametrize("out", [
+    "nope",
+    (np.empty(4, np.uint8),) * 3,
+    (np.empty(4, np.uint8), np.empty(4, np.uint8), np.empty(4, np.uint8), np.empty(4, np.bool_)),
+    (np.empty(4, np.uint8), np.empty(4, np.uint16), np.empty(4, np.uint8), np.empty(5, np.bool_)),
+])
+def test_codec_decode_cells_rejects_bad_out(out):
+    with pytest.raises(InvalidArgumentError, match="out"):
+        codec.decode_cells(np.zeros(4, np.uint32), out)
