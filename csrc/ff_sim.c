@@ -289,35 +289,50 @@ static inline void ff_cell_put(const ff_world_t *wd, uint8_t t, uint8_t ri, int3
     memcpy(o, &cell, 4); /* little-endian host (ff_common.h) */
 }
 
-static void ff_cells_window(const ff_world_t *wd, int32_t side, uint8_t *o) {
+#if defined(__GNUC__) || defined(__clang__)
+#define FF_WINDOW_INLINE static inline __attribute__((always_inline))
+#else
+#define FF_WINDOW_INLINE static inline
+#endif
+
+static inline int ff_ctz32(uint32_t v) { /* v != 0 */
+#if defined(__GNUC__) || defined(__clang__)
+    return __builtin_ctz(v);
+#else
+    int n = 0;
+    while (!(v & 1u)) { v >>= 1; n++; }
+    return n;
+#endif
+}
+
+/* Inlined with a constant side (7, 9): each row is first filled with the grass cell in a few
+ * wide stores, then the out-of-map columns (map edge) and the non-plain tiles (nonplain bits,
+ * 16 bytes a row) are overwritten; a 0 bit is a tile byte FF_TILE_GRASS with resg 0, whose
+ * cell ff_cell_put makes the grass cell, so only the other tiles read the grids. */
+FF_WINDOW_INLINE void ff_cells_window(const ff_world_t *wd, int32_t side, uint8_t *o) {
     int32_t half = side / 2, x0 = (wd->px >> 8) - half, y0 = (wd->py >> 8) - half;
     const uint32_t oom = ff_cell_pack(FF_TILE_OUT_OF_MAP, 0, 0, 1);
+    const uint32_t g = ff_cell_of_tile[FF_TILE_GRASS];
     /* columns c in [c_lo, c_hi) are inside the map */
     int32_t c_lo = x0 < 0 ? -x0 : 0, c_hi = wd->w - x0 < side ? wd->w - x0 : side;
     if (c_hi < c_lo) c_hi = c_lo;
     for (int32_t r = 0; r < side; r++, o += 4 * side) {
         int32_t y = y0 + r;
-        if ((uint32_t)y >= (uint32_t)wd->h) {
+        if ((uint32_t)y >= (uint32_t)wd->h || c_hi == c_lo) {
             for (int32_t c = 0; c < side; c++) memcpy(o + 4 * c, &oom, 4);
             continue;
         }
+        for (int32_t c = 0; c < side; c++) memcpy(o + 4 * c, &g, 4);
         for (int32_t c = 0; c < c_lo; c++) memcpy(o + 4 * c, &oom, 4);
         for (int32_t c = c_hi; c < side; c++) memcpy(o + 4 * c, &oom, 4);
-        if (c_hi <= c_lo) continue;
-        /* The row's nonplain bits (16 bytes a row, not the two grid rows): a 0 bit is a tile
-         * byte FF_TILE_GRASS with resg 0, whose cell ff_cell_put would make the grass cell;
-         * only the other tiles read the grids. */
         uint32_t np = ff_world_nonplain_bits(wd, y, x0 + c_lo, c_hi - c_lo);
-        const uint32_t g = ff_cell_of_tile[FF_TILE_GRASS];
-        if (!np) {
-            for (int32_t c = c_lo; c < c_hi; c++) memcpy(o + 4 * c, &g, 4);
-            continue;
-        }
+        if (!np) continue;
         const uint8_t *trow = wd->tile + y * wd->w + x0, *rrow = wd->resg + y * wd->w + x0;
-        for (int32_t c = c_lo; c < c_hi; c++, np >>= 1) {
-            if (np & 1u) ff_cell_put(wd, trow[c], rrow[c], x0 + c, y, o + 4 * c);
-            else memcpy(o + 4 * c, &g, 4);
-        }
+        do {
+            int32_t c = c_lo + ff_ctz32(np);
+            np &= np - 1u;
+            ff_cell_put(wd, trow[c], rrow[c], x0 + c, y, o + 4 * c);
+        } while (np);
     }
 }
 
@@ -421,7 +436,7 @@ static void ff_building_observe(ff_env_t *env, uint8_t *o) {
     const ff_world_t *wd = env->world;
     if (env->seen_removed != wd->removed_total) ff_building_coarse(env);
     ff_cells_window(wd, 9, o);
-    for (int i = 0; i < 16; i++) ff_put16(o + 324 + 2 * i, wd->inv[i]);
+    memcpy(o + 324, wd->inv, 32); /* 16 uint16, little-endian host (ff_common.h) */
     ff_put16(o + 356, ff_sat16(wd->px));
     ff_put16(o + 358, ff_sat16(wd->py));
     o[360] = wd->cq_len ? (uint8_t)(wd->cq_recipe[wd->cq_head] + 1) : 0;
@@ -658,6 +673,9 @@ static inline float ff_env_step(ff_sim_t *sim, ff_env_t *env, const int64_t *a, 
 #ifndef FF_PF_NEAR
 #define FF_PF_NEAR 4
 #endif
+#ifndef FF_PF_GRID
+#define FF_PF_GRID 2
+#endif
 
 FF_PF_INLINE void ff_prefetch_head(const ff_sim_t *sim, size_t i) {
     const uint8_t *w = sim->worlds + i * sim->world_bytes; /* no dependent load */
@@ -695,6 +713,42 @@ FF_PF_INLINE void ff_prefetch_rows(const ff_sim_t *sim, size_t i) {
     }
 }
 
+/* Third stage (mining, building), FF_PF_GRID envs ahead: with the window's nonplain rows in
+ * cache by then, the grid lines of its non-plain tiles (the first and last of each row; the
+ * window is at most 9 bytes wide) and, if there are any, the resource table's lines. */
+FF_PF_INLINE void ff_prefetch_grid(const ff_sim_t *sim, size_t i) {
+#if defined(__GNUC__) || defined(__clang__)
+    const ff_world_t *wd = (const ff_world_t *)(sim->worlds + i * sim->world_bytes);
+    int32_t half = sim->scenario == FF_SCEN_MINING ? 3 : 4;
+    int32_t tx = wd->px >> 8, ty = wd->py >> 8, w = wd->w;
+    int32_t x0 = tx - half < 0 ? 0 : tx - half, x1 = tx + half >= w ? w - 1 : tx + half;
+    int32_t y0 = ty - half < 0 ? 0 : ty - half, y1 = ty + half >= wd->h ? wd->h - 1 : ty + half;
+    if (x0 > x1 || y0 > y1) return;
+    uint32_t any = 0;
+    for (int32_t y = y0; y <= y1; y++) {
+        uint32_t bits = ff_world_nonplain_bits(wd, y, x0, x1 - x0 + 1);
+        if (!bits) continue;
+        any |= bits;
+        int32_t a = x0 + __builtin_ctz(bits), b = x0 + 31 - __builtin_clz(bits);
+        FF_PREFETCH(wd->tile + y * w + a);
+        FF_PREFETCH(wd->tile + y * w + b);
+        FF_PREFETCH(wd->resg + y * w + a);
+        FF_PREFETCH(wd->resg + y * w + b);
+    }
+#ifdef FF_PF_RES
+    if (any && wd->n_res) {
+        uintptr_t a = (uintptr_t)&wd->res[0], b = (uintptr_t)&wd->res[wd->n_res - 1];
+        for (a &= ~(uintptr_t)63; a <= b; a += 64) FF_PREFETCH(a);
+    }
+#else
+    (void)any;
+#endif
+#else
+    (void)sim;
+    (void)i;
+#endif
+}
+
 int ff_sim_step(ff_sim_t *sim, const int64_t *actions, uint8_t *obs, float *rewards,
                 uint8_t *terminated, uint8_t *truncated, int32_t autoreset, uint8_t *final_obs,
                 uint8_t *final_mask, size_t *bad_env, int32_t *bad_dim, int64_t *bad_value) {
@@ -711,6 +765,7 @@ int ff_sim_step(ff_sim_t *sim, const int64_t *actions, uint8_t *obs, float *rewa
         uint8_t *o = obs + i * ob;
         if (i + FF_PF_FAR < n) ff_prefetch_head(sim, i + FF_PF_FAR);
         if (i + FF_PF_NEAR < n) ff_prefetch_rows(sim, i + FF_PF_NEAR);
+        if (i + FF_PF_GRID < n && sim->scenario != FF_SCEN_MOVEMENT) ff_prefetch_grid(sim, i + FF_PF_GRID);
         if (env->needs_reset) {
             ff_env_generate(sim, env);
             ff_env_observe(sim, env, o);

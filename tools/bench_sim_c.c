@@ -204,8 +204,8 @@ int main(int argc, char **argv) {
         if (check_only) continue;
     timing:
         for (int k = 0; k < 3; k++) {
-            size_t n = sizes[k];
-            if (only_envs && (size_t)only_envs != n) continue;
+            size_t n = only_envs ? (size_t)only_envs : sizes[k]; /* --envs: any count */
+            if (only_envs && k) break;
             /* about 2M env steps of movement per repeat, fewer for the slower scenarios */
             size_t total = sc == FF_SCEN_MOVEMENT ? 2000000 : sc == FF_SCEN_MINING ? 1000000 : 500000;
             size_t steps = steps_override ? (size_t)steps_override : total / n;
