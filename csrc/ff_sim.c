@@ -680,10 +680,7 @@ static inline float ff_env_step(ff_sim_t *sim, ff_env_t *env, const int64_t *a, 
 FF_PF_INLINE void ff_prefetch_head(const ff_sim_t *sim, size_t i) {
     const uint8_t *w = sim->worlds + i * sim->world_bytes; /* no dependent load */
     FF_PREFETCH(w);
-    if (sim->scenario == FF_SCEN_BUILDING) {
-        FF_PREFETCH(w + 64);
-        FF_PREFETCH(w + 128);
-    }
+    if (sim->scenario == FF_SCEN_BUILDING) FF_PREFETCH(w + 64);
 }
 
 FF_PF_INLINE void ff_prefetch_rows(const ff_sim_t *sim, size_t i) {
@@ -707,6 +704,7 @@ FF_PF_INLINE void ff_prefetch_rows(const ff_sim_t *sim, size_t i) {
     /* the window's rows of nonplain bits (the grids are read only at non-plain tiles) */
     uintptr_t a = (uintptr_t)&wd->nonplain[y0][0], b = (uintptr_t)&wd->nonplain[y1][1];
     for (a &= ~(uintptr_t)63; a <= b; a += 64) FF_PREFETCH(a);
+    if (sim->scenario == FF_SCEN_BUILDING && wd->cq_len) FF_PREFETCH(&wd->cq_count[FF_WORLD_CRAFT_QUEUE - 1]);
     if (sim->scenario == FF_SCEN_BUILDING && wd->n_bld) {
         FF_PREFETCH(&wd->bld[0]);
         if (wd->n_bld > 1) FF_PREFETCH(&wd->bld[wd->n_bld > 8 ? 7 : wd->n_bld - 1]);

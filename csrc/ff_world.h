@@ -122,12 +122,14 @@ typedef struct ff_world {
                                     * tick skip the machine loops) */
     uint32_t mined_total;          /* ores mined by hand (lifetime) */
     uint16_t inv[FF_WORLD_ITEMS];  /* item counts by item id */
-    uint8_t cq_recipe[FF_WORLD_CRAFT_QUEUE];
-    uint16_t cq_count[FF_WORLD_CRAFT_QUEUE];
     uint32_t crafted_total;        /* items crafted (lifetime, counted per product) */
     uint32_t removed_total;        /* resource entities depleted (lifetime) */
     uint32_t fed_total;            /* ores a drill dropped into a furnace (lifetime) */
     uint32_t smelted_total;        /* plates smelted by all furnaces (lifetime) */
+    /* The craft queue, read only while cq_len > 0: after the counters every step reads, so
+     * those stay within the first two cache lines. */
+    uint8_t cq_recipe[FF_WORLD_CRAFT_QUEUE];
+    uint16_t cq_count[FF_WORLD_CRAFT_QUEUE];
     ff_resource_t res[FF_WORLD_MAX_RESOURCES];
     ff_building_t bld[FF_WORLD_MAX_BUILDINGS];
     /* Bit (x & 63) of nonplain[y][x >> 6] is 1 unless tile (x, y) is plain grass with no
