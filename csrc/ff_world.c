@@ -66,6 +66,13 @@ size_t ff_world_bytes(int32_t w, int32_t h) {
     return ff_round16(sizeof(ff_world_t)) + 2 * ff_round16((size_t)w * (size_t)h);
 }
 
+/* 1 unless the nonplain bit says plain grass without a resource. Maps up to 32 wide always
+ * read the grid (a tile row is 32 bytes there, no more lines than the bit rows; movement_micro
+ * measured slower with the bit rows), so the shortcuts below apply from 33 wide. */
+static inline int ff_np(const ff_world_t *wd, int32_t tx, int32_t ty) {
+    return wd->w <= 32 || ff_world_nonplain(wd, tx, ty);
+}
+
 /* Recompute tile (x, y)'s nonplain bit from the grids (after any write to either). */
 static inline void ff_mark_plain(ff_world_t *wd, int32_t x, int32_t y) {
     uint64_t bit = 1ull << (x & 63);
@@ -159,7 +166,7 @@ int ff_world_add_resource(ff_world_t *wd, int32_t tx, int32_t ty, uint8_t entity
 }
 
 int32_t ff_world_building_at(const ff_world_t *wd, int32_t tx, int32_t ty) {
-    if (!wd || !ff_in_map(wd, tx, ty) || !ff_world_nonplain(wd, tx, ty) ||
+    if (!wd || !ff_in_map(wd, tx, ty) || !ff_np(wd, tx, ty) ||
         !(wd->tile[ty * wd->w + tx] & FF_TILE_BUILDING))
         return -1;
     for (int32_t i = 0; i < wd->n_bld; i++) {
@@ -345,7 +352,7 @@ static int32_t ff_blocking_building(const ff_world_t *wd, int32_t x5, int32_t y5
 static inline int ff_tile_collides(const ff_world_t *wd, int32_t px, int32_t py) {
     int32_t tx = px >> 8, ty = py >> 8;
     if (!ff_in_map(wd, tx, ty)) return 1;
-    if (!ff_world_nonplain(wd, tx, ty)) return 0; /* plain grass */
+    if (!ff_np(wd, tx, ty)) return 0; /* plain grass */
     return ff_tile_blocks[wd->tile[ty * wd->w + tx] & FF_TILE_ID_MASK];
 }
 
@@ -360,8 +367,8 @@ static inline int ff_building_near(const ff_world_t *wd, int32_t px, int32_t py)
     if (x1 >= wd->w) x1 = wd->w - 1;
     if (y1 >= wd->h) y1 = wd->h - 1;
     if (x0 > x1 || y0 > y1) return 0;
-    if (!(ff_world_nonplain(wd, x0, y0) | ff_world_nonplain(wd, x1, y0) |
-          ff_world_nonplain(wd, x0, y1) | ff_world_nonplain(wd, x1, y1)))
+    if (!(ff_np(wd, x0, y0) | ff_np(wd, x1, y0) |
+          ff_np(wd, x0, y1) | ff_np(wd, x1, y1)))
         return 0; /* four plain grass tiles */
     /* the box is 0.4 tile wide: x1 - x0 <= 1 and y1 - y0 <= 1, so the four corners are all */
     const uint8_t *r0 = wd->tile + y0 * wd->w, *r1 = wd->tile + y1 * wd->w;
@@ -407,7 +414,7 @@ static int ff_slide(ff_world_t *wd, int32_t vx, int32_t vy) {
 static void ff_walk_tick(ff_world_t *wd) {
     int32_t d = wd->walk_dir;
     int32_t tx = wd->px >> 8, ty = wd->py >> 8;
-    uint8_t t = !ff_in_map(wd, tx, ty) ? 0 : !ff_world_nonplain(wd, tx, ty) ? FF_TILE_GRASS
+    uint8_t t = !ff_in_map(wd, tx, ty) ? 0 : !ff_np(wd, tx, ty) ? FF_TILE_GRASS
               : wd->tile[ty * wd->w + tx] & FF_TILE_ID_MASK;
     int32_t s = (d & 1) ? ff_walk_diagonal[t] : ff_walk_straight[t];
     int32_t vx = ff_dir_dx[d] * s, vy = ff_dir_dy[d] * s;
@@ -440,7 +447,7 @@ static void ff_walk_tick(ff_world_t *wd) {
 #define FF_BELT_SPEED 8
 static void ff_belt_tick(ff_world_t *wd) {
     int32_t tx = wd->px >> 8, ty = wd->py >> 8;
-    if (!ff_in_map(wd, tx, ty) || !ff_world_nonplain(wd, tx, ty) ||
+    if (!ff_in_map(wd, tx, ty) || !ff_np(wd, tx, ty) ||
         !(wd->tile[ty * wd->w + tx] & FF_TILE_BUILDING))
         return;
     int32_t bi = ff_world_building_at(wd, tx, ty);
@@ -470,7 +477,7 @@ static void ff_remove_resource(ff_world_t *wd, int32_t ri) {
 
 static void ff_mine_tick(ff_world_t *wd) {
     int32_t tx = wd->mine_tx, ty = wd->mine_ty;
-    int32_t ri = ff_in_map(wd, tx, ty) && ff_world_nonplain(wd, tx, ty) ? wd->resg[ty * wd->w + tx] : 0;
+    int32_t ri = ff_in_map(wd, tx, ty) && ff_np(wd, tx, ty) ? wd->resg[ty * wd->w + tx] : 0;
     if (!ri || !ff_world_in_resource_reach(wd, tx, ty)) {
         wd->mine_progress = 0;
         return;
@@ -577,7 +584,7 @@ static int32_t ff_walk_clear(const ff_world_t *wd, int32_t m, int32_t *vx_out, i
     int32_t d = wd->walk_dir;
     int32_t tx = wd->px >> 8, ty = wd->py >> 8;
     if (!ff_in_map(wd, tx, ty)) return 0;
-    int plain0 = !ff_world_nonplain(wd, tx, ty);
+    int plain0 = !ff_np(wd, tx, ty);
     uint8_t t0 = plain0 ? FF_TILE_GRASS : wd->tile[ty * wd->w + tx];
     if (t0 & ~FF_TILE_ID_MASK || ff_tile_blocks[t0]) return 0;
     int32_t s = (d & 1) ? ff_walk_diagonal[t0] : ff_walk_straight[t0];
@@ -643,7 +650,7 @@ static int32_t ff_walk_slide(ff_world_t *wd, int32_t m, int32_t *ax, int32_t *ay
     if (!(d & 1)) return 0;
     int32_t tx = wd->px >> 8, ty = wd->py >> 8;
     if (!ff_in_map(wd, tx, ty)) return 0;
-    uint8_t t0 = !ff_world_nonplain(wd, tx, ty) ? FF_TILE_GRASS : wd->tile[ty * wd->w + tx];
+    uint8_t t0 = !ff_np(wd, tx, ty) ? FF_TILE_GRASS : wd->tile[ty * wd->w + tx];
     if (t0 & ~FF_TILE_ID_MASK || ff_tile_blocks[t0]) return 0;
     int32_t s = ff_walk_diagonal[t0];
     int32_t vx = ff_dir_dx[d] * s, vy = ff_dir_dy[d] * s;
@@ -745,7 +752,7 @@ void ff_world_run(ff_world_t *wd, int32_t nticks) {
         }
         int32_t tx = wd->px >> 8, ty = wd->py >> 8;
         if (wd->walk_dir < 0 && !machines && !wd->cq_len && ff_in_map(wd, tx, ty) &&
-            (!ff_world_nonplain(wd, tx, ty) || !(wd->tile[ty * wd->w + tx] & FF_TILE_BUILDING))) {
+            (!ff_np(wd, tx, ty) || !(wd->tile[ty * wd->w + tx] & FF_TILE_BUILDING))) {
             /* Standing off any belt with nothing running but maybe hand mining, whose inputs
              * (position, the resource, the inventory) then stay fixed until a cycle ends. */
             if (!wd->mining) {
@@ -753,7 +760,7 @@ void ff_world_run(ff_world_t *wd, int32_t nticks) {
                 return;
             }
             int32_t mx = wd->mine_tx, my = wd->mine_ty;
-            int32_t ri = ff_in_map(wd, mx, my) && ff_world_nonplain(wd, mx, my) ? wd->resg[my * wd->w + mx] : 0;
+            int32_t ri = ff_in_map(wd, mx, my) && ff_np(wd, mx, my) ? wd->resg[my * wd->w + mx] : 0;
             if (!ri || !ff_world_in_resource_reach(wd, mx, my)) {
                 wd->mine_progress = 0;
                 wd->tick += (uint64_t)left;
