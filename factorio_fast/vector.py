@@ -117,14 +117,14 @@ def _reset_shard(sim, bufs: dict, lo: int, hi: int, masked: bool) -> None:
 
 
 def _worker_main(arena_name: str, layout: _Layout, worker: int, lo: int, hi: int, name: str,
-                 kwargs: dict, poll_s: float) -> None:
+                 kwargs: dict, poll_s: float, spin_us: float = 50.0) -> None:
     """Body of a worker process: attach, build the shard's simulator, serve commands."""
     # Ctrl-C goes to the whole process group; the trainer shuts workers down cleanly instead.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from factorio_fast._bridge import Handoff, SharedArena
 
     arena = SharedArena.attach(arena_name)
-    handoff = Handoff(arena, 0, layout.num_workers, create=False)
+    handoff = Handoff(arena, 0, layout.num_workers, create=False, spin_us=spin_us)
     bufs = _views(arena, layout)
     err = bufs["errors"][worker]
     try:
@@ -174,7 +174,7 @@ class FactorioVectorEnv(VectorEnv):
                  autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
                  batch_size: int | None = None, copy: bool = False,
                  start_method: str | None = None, timeout: float = 30.0,
-                 **scenario_kwargs: Any):
+                 spin_us: float = 2000.0, **scenario_kwargs: Any):
         if not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
             raise InvalidArgumentError(f"num_envs must be a positive int, got {num_envs!r}")
         if not isinstance(num_workers, (int, np.integer)) or not 0 <= num_workers <= num_envs:
@@ -196,6 +196,9 @@ class FactorioVectorEnv(VectorEnv):
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
             raise InvalidArgumentError(f"timeout must be a positive number of seconds, got {timeout!r}")
         self.timeout = float(timeout)
+        if isinstance(spin_us, bool) or not isinstance(spin_us, (int, float)) or not spin_us >= 0:
+            raise InvalidArgumentError(f"spin_us must be a number >= 0, got {spin_us!r}")
+        self.spin_us = float(spin_us)
         self._mode = mode
         self._kwargs = dict(scenario_kwargs)
         self.metadata = {"autoreset_mode": mode, "render_modes": ["rgb_array"]}
@@ -265,7 +268,8 @@ class FactorioVectorEnv(VectorEnv):
         layout = self._layout(Handoff.size_for(self.num_workers))
         _, total = layout.offsets()
         self._arena = SharedArena.create(total)
-        self._handoff = Handoff(self._arena, 0, self.num_workers, create=True)
+        self._handoff = Handoff(self._arena, 0, self.num_workers, create=True,
+                                spin_us=self.spin_us)
         self._handoff_ref.append(self._handoff)
         self._bufs = _views(self._arena, layout)
         ctx = mp.get_context(start_method)
@@ -274,7 +278,7 @@ class FactorioVectorEnv(VectorEnv):
             for w, (lo, hi) in enumerate(self._groups):
                 p = ctx.Process(target=_worker_main, name=f"factorio_fast-{self.name}-{w}",
                                 args=(self._arena.name, layout, w, lo, hi, self.name,
-                                      self._kwargs, poll), daemon=True)
+                                      self._kwargs, poll, self.spin_us), daemon=True)
                 p.start()
                 self._procs.append(p)
                 self._handoff.set_worker_pid(w, p.pid)
@@ -586,6 +590,12 @@ def make_vec(name: str, num_envs: int, backend: str = "sim", num_workers: int = 
         Worker start method (default: the platform's).
     timeout : float
         Seconds to wait for a worker before raising (a dead worker is reported sooner).
+    spin_us : float
+        How long a waiting party (trainer or worker) polls, yielding its CPU between checks,
+        before it sleeps on a futex. Polling only happens while the trainer and the workers fit
+        on this process's CPUs; otherwise waits sleep at once. The default, 2 ms, covers a
+        typical step of 4096 envs, so neither side pays a futex wake-up per step (about 10 % of
+        throughput with one worker on our 2-core machines); 0 always sleeps.
     **kwargs
         Scenario options: ``ticks_per_step``, ``obstacles``, ...
     """

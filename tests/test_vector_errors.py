@@ -60,3 +60,28 @@ def test_vector_send_rejects_non_integer_env_ids(bad):
 def test_vector_rejects_non_positive_timeout(timeout):
     with pytest.raises(InvalidArgumentError, match="timeout"):
         factorio_fast.make_vec(NAME, 2, num_workers=1, timeout=timeout)
+
+
+@pytest.mark.parametrize("spin_us", [-1, float("nan"), "5", None])
+def test_vector_rejects_bad_spin_us(spin_us):
+    with pytest.raises(InvalidArgumentError, match="spin_us"):
+        factorio_fast.make_vec(NAME, 2, num_workers=1, spin_us=spin_us)
+
+
+@pytest.mark.parametrize("spin_us", [0.0, 2000.0])
+def test_vector_results_do_not_depend_on_spin_us(spin_us):
+    ref = factorio_fast.make_vec(NAME, 8)
+    env = factorio_fast.make_vec(NAME, 8, num_workers=2, spin_us=spin_us)
+    try:
+        assert env.spin_us == spin_us
+        a0, _ = ref.reset(seed=4)
+        b0, _ = env.reset(seed=4)
+        np.testing.assert_array_equal(a0, b0)
+        rng = np.random.default_rng(0)
+        for _ in range(30):
+            act = rng.integers(0, 9, 8)
+            for x, y in zip(ref.step(act)[:4], env.step(act)[:4]):
+                np.testing.assert_array_equal(x, y)
+    finally:
+        env.close()
+        ref.close()
