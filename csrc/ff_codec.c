@@ -31,9 +31,9 @@ static size_t first_bad_field(const uint8_t *tile, const uint8_t *entity, size_t
 }
 
 #define FF_DEFINE_ENCODE(SUFFIX, AMOUNT_T)                                                     \
-    int ff_encode_cells_##SUFFIX(const uint8_t *tile, const AMOUNT_T *amount,                  \
-                                 const uint8_t *entity, const uint8_t *blocked, uint32_t *out, \
-                                 size_t n, size_t *bad_index) {                                \
+    FF_SIMD_CLONES int ff_encode_cells_##SUFFIX(                                               \
+        const uint8_t *tile, const AMOUNT_T *amount, const uint8_t *entity,                    \
+        const uint8_t *blocked, uint32_t *out, size_t n, size_t *bad_index) {                  \
         if (n && (!tile || !amount || !entity || !blocked || !out)) return FF_EINVAL;          \
         uint32_t over = 0;                                                                     \
         for (size_t i = 0; i < n; i++) {                                                       \
@@ -53,7 +53,7 @@ static size_t first_bad_field(const uint8_t *tile, const uint8_t *entity, size_t
 FF_DEFINE_ENCODE(u16, uint16_t)
 FF_DEFINE_ENCODE(u32, uint32_t)
 
-int ff_decode_cells(const uint32_t *cells, uint8_t *tile, uint16_t *amount, uint8_t *entity,
+FF_SIMD_CLONES int ff_decode_cells(const uint32_t *cells, uint8_t *tile, uint16_t *amount, uint8_t *entity,
                     uint8_t *blocked, size_t n, size_t *bad_index) {
     if (n && (!cells || !tile || !amount || !entity || !blocked)) return FF_EINVAL;
     uint32_t reserved = 0;
@@ -76,7 +76,7 @@ int ff_decode_cells(const uint32_t *cells, uint8_t *tile, uint16_t *amount, uint
     return FF_OK;
 }
 
-int ff_unpack_planes(const uint32_t *cells, size_t n_maps, size_t h, size_t w, uint8_t *out,
+FF_SIMD_CLONES int ff_unpack_planes(const uint32_t *cells, size_t n_maps, size_t h, size_t w, uint8_t *out,
                      int chw) {
     size_t hw = h * w;
     if (n_maps && hw && (!cells || !out)) return FF_EINVAL;

@@ -30,6 +30,14 @@
 #define FF_UNLIKELY(x) (x)
 #endif
 
+/* Bulk loops built twice, for AVX2 and for the baseline ISA, picked at load time (GCC function
+ * multiversioning through an ifunc), so portable wheels still use AVX2 where the CPU has it. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define FF_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define FF_SIMD_CLONES
+#endif
+
 /* Everything that is shared between processes is laid out on its own cache line(s). */
 #define FF_CACHE_LINE 64
 
