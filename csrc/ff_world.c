@@ -701,6 +701,18 @@ static int ff_machines_idle(const ff_world_t *wd) {
     return 1;
 }
 
+/* k ticks of a proven-clear walk at (vx, vy) per tick; machines and crafting tick alongside. */
+static inline void ff_walk_ticks(ff_world_t *wd, int32_t k, int32_t vx, int32_t vy, int machines) {
+    if (machines || wd->cq_len)
+        for (int32_t j = 0; j < k; j++) {
+            ff_machines_tick(wd);
+            ff_craft_tick(wd);
+        }
+    wd->px += k * vx;
+    wd->py += k * vy;
+    wd->tick += (uint64_t)k;
+}
+
 void ff_world_run(ff_world_t *wd, int32_t nticks) {
     int32_t left = nticks;
     int machines = wd->n_machines && !ff_machines_idle(wd);
@@ -710,14 +722,7 @@ void ff_world_run(ff_world_t *wd, int32_t nticks) {
             int32_t vx = 0, vy = 0;
             int32_t k = ff_walk_clear(wd, left, &vx, &vy);
             if (!k && (k = ff_walk_slide(wd, left, &vx, &vy)) > 0) {
-                if (machines || wd->cq_len)
-                    for (int32_t j = 0; j < k; j++) {
-                        ff_machines_tick(wd);
-                        ff_craft_tick(wd);
-                    }
-                wd->px += k * vx;
-                wd->py += k * vy;
-                wd->tick += (uint64_t)k;
+                ff_walk_ticks(wd, k, vx, vy, machines);
                 left -= k;
                 continue;
             }
@@ -739,14 +744,7 @@ void ff_world_run(ff_world_t *wd, int32_t nticks) {
                 }
                 continue;
             }
-            if (machines || wd->cq_len)
-                for (int32_t j = 0; j < k; j++) {
-                    ff_machines_tick(wd);
-                    ff_craft_tick(wd);
-                }
-            wd->px += k * vx;
-            wd->py += k * vy;
-            wd->tick += (uint64_t)k;
+            ff_walk_ticks(wd, k, vx, vy, machines);
             left -= k;
             continue;
         }
