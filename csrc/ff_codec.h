@@ -50,7 +50,7 @@ int ff_decode_cell(uint32_t cell, uint32_t *tile, uint32_t *amount, uint32_t *en
 
 /* Bulk encode n cells. amount is uint16 (ff_encode_cells_u16) or uint32 (ff_encode_cells_u32);
  * blocked: any nonzero byte means blocked. On FF_ERANGE (a tile or entity > 15) *bad_index gets
- * the first offending index and out is partially written. */
+ * the first offending index and out is left untouched (the ids are checked first). */
 int ff_encode_cells_u16(const uint8_t *tile, const uint16_t *amount, const uint8_t *entity,
                         const uint8_t *blocked, uint32_t *out, size_t n, size_t *bad_index);
 int ff_encode_cells_u32(const uint8_t *tile, const uint32_t *amount, const uint8_t *entity,

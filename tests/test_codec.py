@@ -198,3 +198,12 @@ def test_codec_decode_cells_into_caller_arrays_equals_new_arrays():
 def test_codec_decode_cells_rejects_bad_out(out):
     with pytest.raises(InvalidArgumentError, match="out"):
         codec.decode_cells(np.zeros(4, np.uint32), out)
+
+
+def test_codec_encode_cells_error_leaves_out_untouched():
+    tile = np.array([1, 2, 16, 3], np.uint8)  # 16 is out of range
+    out = np.full(4, 0xDEADBEEF, np.uint32)
+    with pytest.raises(InvalidArgumentError, match="element 2"):
+        codec.encode_cells(tile, np.zeros(4, np.uint16), np.zeros(4, np.uint8), np.zeros(4, bool),
+                           out=out)
+    assert (out == 0xDEADBEEF).all()
