@@ -58,7 +58,6 @@ class FactorioEnv(gym.Env):
         self._rew = np.zeros(1, np.float32)
         self._term = np.zeros(1, np.bool_)
         self._trunc = np.zeros(1, np.bool_)
-        self._act = np.zeros((1,) + tuple(self._sim.action_shape), np.int32)
         self._needs_reset = True
         from factorio_fast.scenarios import SCENARIOS
         self._has_inventory = bool(getattr(SCENARIOS.get(name), "has_inventory", True))

@@ -57,7 +57,7 @@ class _Layout:
     def arrays(self):
         n = self.num_envs
         return [
-            ("actions", np.int32, (n,) + self.action_shape),
+            ("actions", np.int64, (n,) + self.action_shape),  # the simulator's own dtype: no conversion
             ("seeds", np.uint64, (n,)),
             ("reset_mask", np.bool_, (n,)),
             ("obs", np.dtype(self.obs_dtype), (n,) + self.obs_shape),
