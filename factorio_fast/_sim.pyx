@@ -460,9 +460,11 @@ cdef class World:
         self._owner = None
 
     cdef ff_world_t *_live(self) except NULL:
+        if self._owner is not None and (<BatchSim>self._owner)._sim is NULL:
+            self._w = NULL  # a view of an env whose BatchSim was closed: its memory is gone
         if self._w is NULL:
             from factorio_fast.errors import ClosedError
-            raise ClosedError("World is closed")
+            raise ClosedError("World is closed (or the BatchSim it views was closed)")
         return self._w
 
     @property

@@ -231,3 +231,14 @@ def test_render_shows_water_and_ore():
     img = render_world(w, scale=2)
     assert tuple(img[2, 2]) == tuple(TILE_COLOURS[11])
     assert tuple(img[10, 10]) == tuple(ENTITY_COLOURS[1])
+
+
+def test_world_view_refuses_use_after_its_batchsim_is_closed():
+    sim = BatchSim("movement_micro", 2)
+    w = sim.world(1)
+    assert w.width == 32
+    sim.close()
+    with pytest.raises(ClosedError):
+        w.tick()
+    with pytest.raises(ClosedError):
+        w.cells()
