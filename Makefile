@@ -40,7 +40,7 @@ build: $(PY)
 
 $(BUILD)/%.o: csrc/%.c csrc/*.h
 	@mkdir -p $(BUILD)
-	$(CC) $(CFLAGS) $(SAN) -Icsrc -c $< -o $@
+	$(CC) $(CFLAGS) $(SAN) -DFF_CHECK_MBITS -Icsrc -c $< -o $@
 
 $(BUILD)/%.o: csrc/%.cpp csrc/*.h
 	@mkdir -p $(BUILD)

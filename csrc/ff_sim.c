@@ -62,72 +62,192 @@ static void ff_pick_free(ff_world_t *wd, uint64_t *rng, int32_t *tx, int32_t *ty
 
 /* ---------------- movement_micro ---------------- */
 
-#ifdef FF_CHECK_MBITS /* the full scan, the reference for ff_movement_generate's rows */
+/* The env keeps its world's map as bits (ff_env_t: mbits, cbits, chest), which serve the
+ * observation and the walk: a step then reads a few cached bit rows instead of the world's tile
+ * grid and building table (a batch of thousands of envs is memory-bound). The bits are rebuilt
+ * whenever the world's map_version moves (ff_movement_generate builds them alongside the map;
+ * an edit through the World API is caught by the version). */
+
 #define FF_TILE_BLOCKS_TAB(id, name, blocks, speed) [id] = (blocks),
 static const uint8_t ff_tile_blocks_tab[FF_NUM_TILES] = {FF_TILES(FF_TILE_BLOCKS_TAB)};
 #undef FF_TILE_BLOCKS_TAB
 
+/* The bits from a full scan of the world. grass_only (the bit walk applies) if the map is at
+ * most 32x32, every tile that does not block is plain grass, and every building is a wooden
+ * chest on a grass tile (so: no belt, no machine, and a building tile blocks by its box only). */
 static void ff_movement_bits(ff_env_t *env) {
     const ff_world_t *wd = env->world;
-    int grass_only = 1;
+    int grass_only = wd->w <= 32 && wd->h <= 32;
     for (int r = 0; r < 48; r++) env->mbits[r] = ~0ull;
-    for (int32_t y = 0; y < wd->h; y++) {
+    memset(env->cbits, 0, sizeof env->cbits);
+    for (int32_t y = 0; y < wd->h && y < 32; y++) {
         uint64_t row = ~0ull;
         const uint8_t *t = wd->tile + y * wd->w;
-        for (int32_t x = 0; x < wd->w; x++) {
-            if ((x & 7) == 0 && x + 8 <= wd->w) { /* 8 plain grass tiles at once (common) */
-                uint64_t eight;
-                memcpy(&eight, t + x, 8);
-                if (eight == 0x0101010101010101ull * FF_TILE_GRASS) {
-                    row &= ~(0xFFull << (x + 8));
-                    x += 7;
-                    continue;
-                }
-            }
+        for (int32_t x = 0; x < wd->w && x < 32; x++) {
             uint8_t c = t[x];
-            int blocked = (c & FF_TILE_BUILDING) || ff_tile_blocks_tab[c & FF_TILE_ID_MASK];
+            int building = (c & FF_TILE_BUILDING) != 0;
+            int blocked = building || ff_tile_blocks_tab[c & FF_TILE_ID_MASK];
             if (!blocked) row &= ~(1ull << (x + 8));
-            if (!blocked && c != FF_TILE_GRASS) grass_only = 0;
+            if (building) env->cbits[y] |= 1u << x;
+            if ((!blocked || building) && (c & FF_TILE_ID_MASK) != FF_TILE_GRASS) grass_only = 0;
         }
         env->mbits[y + 8] = row;
     }
+    env->n_chests = 0;
+    env->chest_half5 = 0;
+    for (int32_t i = 0; i < wd->n_bld; i++) {
+        const ff_building_t *b = &wd->bld[i];
+        if (b->type != FF_ENT_WOODEN_CHEST) grass_only = 0;
+        env->chest[i][0] = (int16_t)b->cx;
+        env->chest[i][1] = (int16_t)b->cy;
+        env->chest_half5 = (int16_t)b->half5;
+    }
+    env->n_chests = wd->n_bld;
     env->grass_only = (uint8_t)grass_only;
+    env->map_version = wd->map_version;
 }
-#endif
 
-/* movement_micro's straight-walk shortcut on the env's blocked-bit rows (in cache for the
- * observation anyway) instead of the world's tile grid: the same proof as ff_world_run's
- * clear walk (ff_walk_clear in ff_world.c). If every walkable tile is plain grass and no tile
- * under the swept +-0.2 box of P_1..P_m is blocked or has a building (mbits has both, and the
- * map outside as blocked), then every centre tile is grass: each of the m ticks is the full
- * move at grass speed, no building box is near, no belt is under the centre. ff_world_run
- * would find the same (its rectangle test passes) and do exactly this. mbits mirror the world
- * because movement worlds change only in ff_movement_generate, which recomputes them.
- * Returns 1 if it advanced the m ticks, 0 to leave them to ff_world_run. */
-static int ff_movement_fast_walk(ff_env_t *env, ff_world_t *wd, int32_t m) {
-    if (!env->grass_only || wd->walk_dir < 0 || wd->mining || wd->n_machines || wd->cq_len)
-        return 0;
-    int32_t d = wd->walk_dir, tx = wd->px >> 8, ty = wd->py >> 8;
-    if ((uint32_t)tx >= (uint32_t)wd->w || (uint32_t)ty >= (uint32_t)wd->h || wd->w > 32 || wd->h > 32)
-        return 0;
-    if ((env->mbits[ty + 8] >> (tx + 8)) & 1) return 0; /* P_0 on grass: its speed */
-    int32_t s = (d & 1) ? ff_walk_diagonal[FF_TILE_GRASS] : ff_walk_straight[FF_TILE_GRASS];
-    int32_t vx = ff_dir_dx[d] * s, vy = ff_dir_dy[d] * s;
-    int32_t ax = wd->px + vx, bx = wd->px + m * vx, ay = wd->py + vy, by = wd->py + m * vy;
+static inline void ff_movement_sync(ff_env_t *env) {
+    if (env->map_version != env->world->map_version) ff_movement_bits(env);
+}
+
+/* ---- the walk on the bits: ff_walk_tick (ff_world.c) for a grass_only world ----
+ * Positions passed here are within one tile of the map (a tick moves < 0.2 tile from a centre
+ * inside it), so every tile index lies in the padding of mbits. */
+
+/* ff_tile_collides: the centre's tile is water or off the map (blocked, not a chest tile). */
+static inline int ff_mv_tile_blocks(const ff_env_t *env, int32_t x, int32_t y) {
+    int32_t tx = x >> 8, ty = y >> 8;
+    int blocked = (int)((env->mbits[ty + 8] >> (tx + 8)) & 1u);
+    int chest = (uint32_t)tx < 32u && (uint32_t)ty < 32u && ((env->cbits[ty] >> tx) & 1u);
+    return blocked && !chest;
+}
+
+/* ff_building_near + ff_blocking_building: the first chest in index order whose box overlaps
+ * the character's +-0.2 box at (x, y), or -1. The cbits of the (at most 2x2) tiles under the box
+ * are a filter only: an overlapping chest lies in one of them. */
+static inline int32_t ff_mv_chest(const ff_env_t *env, int32_t x, int32_t y) {
+    int32_t x5 = x * 5, y5 = y * 5;
+    /* floor((5p -+ 256) / 1280); +8 tiles keeps the dividend >= 0 */
+    int32_t x0 = (x5 - FF_CHAR_HALF_5 + 8 * 1280) / 1280 - 8, x1 = (x5 + FF_CHAR_HALF_5 + 8 * 1280) / 1280 - 8;
+    int32_t y0 = (y5 - FF_CHAR_HALF_5 + 8 * 1280) / 1280 - 8, y1 = (y5 + FF_CHAR_HALF_5 + 8 * 1280) / 1280 - 8;
+    if (x0 < 0) x0 = 0;
+    if (y0 < 0) y0 = 0;
+    if (x1 > 31) x1 = 31;
+    if (y1 > 31) y1 = 31;
+    if (x0 > x1 || y0 > y1) return -1;
+    uint32_t mask = ((2u << (x1 - x0)) - 1u) << x0;
+    if (!((env->cbits[y0] | env->cbits[y1]) & mask)) return -1;
+    int32_t lim = FF_CHAR_HALF_5 + env->chest_half5;
+    for (int32_t i = 0; i < env->n_chests; i++)
+        if (ff_abs32(x5 - env->chest[i][0] * 5) < lim && ff_abs32(y5 - env->chest[i][1] * 5) < lim) return i;
+    return -1;
+}
+
+static inline int ff_mv_try(const ff_env_t *env, int32_t *px, int32_t *py, int32_t nx, int32_t ny) {
+    if (ff_mv_tile_blocks(env, nx, ny) || ff_mv_chest(env, nx, ny) >= 0) return 0;
+    *px = nx;
+    *py = ny;
+    return 1;
+}
+
+/* ff_slide, on the chest list. */
+static int ff_mv_slide(const ff_env_t *env, int32_t *px, int32_t *py, int32_t vx, int32_t vy) {
+    int32_t nx = *px + vx, ny = *py + vy;
+    if (ff_mv_tile_blocks(env, nx, ny)) return 0;
+    int32_t bi = ff_mv_chest(env, nx, ny);
+    if (bi < 0) return 0;
+    int32_t half5 = env->chest_half5;
+    int along_x = vx != 0;
+    int32_t c5 = (along_x ? *py : *px) * 5, b5 = (along_x ? env->chest[bi][1] : env->chest[bi][0]) * 5;
+    int32_t need_neg = (c5 + FF_CHAR_HALF_5) - (b5 - half5);
+    int32_t need_pos = (b5 + half5) - (c5 - FF_CHAR_HALF_5);
+    int32_t sgn = need_neg <= need_pos ? -1 : 1;
+    int32_t need = (sgn < 0 ? need_neg : need_pos) + FF_CORNER_MARGIN_5;
+    if (need > FF_CORNER_SLIDE_5) return 0;
+    int32_t speed = ff_abs32(vx) + ff_abs32(vy);
+    int32_t shift = (need + 4) / 5;
+    int32_t step = shift < speed ? shift : speed;
+    return along_x ? ff_mv_try(env, px, py, *px, *py + sgn * step)
+                   : ff_mv_try(env, px, py, *px + sgn * step, *py);
+}
+
+/* One tick of ff_walk_tick from a centre on plain grass, at the grass vector (vx, vy). */
+static void ff_mv_walk_tick(const ff_env_t *env, int32_t *px, int32_t *py, int32_t vx, int32_t vy) {
+    for (;;) {
+        if (ff_mv_try(env, px, py, *px + vx, *py + vy)) return;            /* 1. full move */
+        if (vx == 0 || vy == 0) {
+            if (ff_mv_slide(env, px, py, vx, vy)) return;                    /* 2. corner slide */
+        } else {
+            if (ff_mv_try(env, px, py, *px + vx, *py)) return;               /* 3. axis fallback */
+            if (ff_mv_try(env, px, py, *px, *py + vy)) return;
+        }
+        if (vx * vx + vy * vy > 655) { /* 4. halve */
+            vx /= 2;
+            vy /= 2;
+            continue;
+        }
+        break;
+    }
+    if (vx == 0 || vy == 0) { /* 5. short movement */
+        int32_t sx = (vx > 0) - (vx < 0), sy = (vy > 0) - (vy < 0);
+        for (int32_t k = 8; k >= 1; k--)
+            if (ff_mv_try(env, px, py, *px + sx * k, *py + sy * k)) return;
+    }
+}
+
+/* ff_walk_clear on the bits: 1 if no tile under the swept +-0.2 box of P_1..P_k (P_j = P +
+ * j*v) is blocked or has a building. Then, from a centre on plain grass, every centre tile is
+ * plain grass (grass_only), each of the k ticks is the full move at grass speed, no building box
+ * is near and no belt is under the centre: the proof of ff_walk_clear. */
+static inline int ff_mv_clear(const ff_env_t *env, int32_t x, int32_t y, int32_t vx, int32_t vy, int32_t k) {
+    int32_t ax = x + vx, bx = x + k * vx, ay = y + vy, by = y + k * vy;
     int32_t x_lo = ax < bx ? ax : bx, x_hi = ax < bx ? bx : ax;
     int32_t y_lo = ay < by ? ay : by, y_hi = ay < by ? by : ay;
-    /* tiles under the boxes, floor((5p -+ 256) / 1280); +8 tiles keeps the dividend >= 0 */
     int32_t bx0 = (x_lo * 5 - FF_CHAR_HALF_5 + 8 * 1280) / 1280 - 8;
     int32_t bx1 = (x_hi * 5 + FF_CHAR_HALF_5 + 8 * 1280) / 1280 - 8;
     int32_t by0 = (y_lo * 5 - FF_CHAR_HALF_5 + 8 * 1280) / 1280 - 8;
     int32_t by1 = (y_hi * 5 + FF_CHAR_HALF_5 + 8 * 1280) / 1280 - 8;
     if (bx0 < -8 || by0 < -8 || bx1 >= 56 || by1 >= 40 || bx1 - bx0 > 16) return 0;
     uint64_t mask = ((2ull << (bx1 - bx0)) - 1) << (bx0 + 8);
-    for (int32_t y = by0; y <= by1; y++)
-        if (env->mbits[y + 8] & mask) return 0;
-    wd->px += m * vx;
-    wd->py += m * vy;
+    for (int32_t r = by0; r <= by1; r++)
+        if (env->mbits[r + 8] & mask) return 0;
+    return 1;
+}
+
+/* Ticks the walk clears at once (a longer sweep would leave the padding of mbits). */
+#define FF_MV_CHUNK 16
+
+/* movement_micro's m ticks on the bits: exactly ff_world_run's result (walking or standing, no
+ * mining, machines or crafting, a grass_only map, the centre on plain grass). Clear stretches
+ * at once, the rest tick by tick; a tick that leaves the character where it was repeats forever
+ * (the walk is a function of the position, the direction and the static map). Returns 1 if it
+ * advanced the m ticks, 0 to leave them to ff_world_run. */
+static int ff_movement_walk(ff_env_t *env, ff_world_t *wd, int32_t m) {
+    if (!env->grass_only || wd->mining || wd->n_machines || wd->cq_len) return 0;
+    int32_t x = wd->px, y = wd->py, tx = x >> 8, ty = y >> 8;
+    if ((uint32_t)tx >= 32u || (uint32_t)ty >= 32u || ((env->mbits[ty + 8] >> (tx + 8)) & 1u)) return 0;
     wd->tick += (uint64_t)m;
+    int32_t d = wd->walk_dir;
+    if (d < 0) return 1; /* standing, off any building: nothing happens */
+    int32_t s = (d & 1) ? ff_walk_diagonal[FF_TILE_GRASS] : ff_walk_straight[FF_TILE_GRASS];
+    int32_t vx = ff_dir_dx[d] * s, vy = ff_dir_dy[d] * s;
+    int32_t left = m;
+    while (left > 0) {
+        int32_t k = left < FF_MV_CHUNK ? left : FF_MV_CHUNK;
+        if (ff_mv_clear(env, x, y, vx, vy, k)) {
+            x += k * vx;
+            y += k * vy;
+            left -= k;
+            continue;
+        }
+        int32_t ox = x, oy = y;
+        ff_mv_walk_tick(env, &x, &y, vx, vy);
+        left--;
+        if (x == ox && y == oy) break; /* stuck: so it stays */
+    }
+    wd->px = x;
+    wd->py = y;
     return 1;
 }
 
@@ -140,19 +260,32 @@ static void ff_movement_generate(ff_sim_t *sim, ff_env_t *env) {
     ff_world_t *wd = env->world;
     uint64_t *rng = &env->rng;
     ff_world_clear(wd, FF_TILE_GRASS);
-    /* The blocked-bit rows (as ff_movement_bits computes them) built alongside: the map is all
-     * grass but the obstacles, each a water tile or a 1x1 chest, both blocked. */
+    /* The bits (as ff_movement_bits computes them) built alongside: the map is all grass but
+     * the obstacles, each a water tile or a 1x1 wooden chest, both blocked. */
     for (int r = 0; r < 48; r++) env->mbits[r] = ~0ull;
     for (int32_t y = 0; y < wd->h; y++) env->mbits[y + 8] = ~(((1ull << wd->w) - 1) << 8);
+    memset(env->cbits, 0, sizeof env->cbits);
+    env->n_chests = 0;
+    env->chest_half5 = 0;
     for (int32_t i = 0; i < sim->info.obstacles; i++) {
         int32_t x = (int32_t)ff_rng_below(rng, 32), y = (int32_t)ff_rng_below(rng, 32);
         uint32_t kind = ff_rng_below(rng, 2);
         if (!ff_free_tile(wd, x, y)) continue;
+        int32_t bi = -1;
         int rc = kind == 0 ? ff_world_set_tile(wd, x, y, FF_TILE_WATER)
-                           : ff_world_add_building(wd, FF_ENT_WOODEN_CHEST, x, y, 0, NULL);
-        if (rc == FF_OK) env->mbits[y + 8] |= 1ull << (x + 8);
+                           : ff_world_add_building(wd, FF_ENT_WOODEN_CHEST, x, y, 0, &bi);
+        if (rc != FF_OK) continue;
+        env->mbits[y + 8] |= 1ull << (x + 8);
+        if (bi >= 0) {
+            env->cbits[y] |= 1u << x;
+            env->chest[bi][0] = (int16_t)wd->bld[bi].cx;
+            env->chest[bi][1] = (int16_t)wd->bld[bi].cy;
+            env->chest_half5 = (int16_t)wd->bld[bi].half5;
+            env->n_chests = (uint8_t)(bi + 1);
+        }
     }
     env->grass_only = 1;
+    env->map_version = wd->map_version;
     int32_t cx, cy, gx = 0, gy = 0;
     ff_pick_free(wd, rng, &cx, &cy);
     wd->px = cx * 256 + 128;
@@ -175,15 +308,20 @@ static void ff_movement_generate(ff_sim_t *sim, ff_env_t *env) {
     env->target_tx = gx;
     env->target_ty = gy;
     env->prev_dist = ff_movement_dist(env);
-#ifdef FF_CHECK_MBITS /* the incremental rows == the full scan (csrc/tests build) */
-    uint64_t inc[48];
-    memcpy(inc, env->mbits, sizeof inc);
+#ifdef FF_CHECK_MBITS /* the incremental bits == the full scan (csrc/tests build) */
+    ff_env_t inc;
+    memcpy(&inc, env, sizeof inc);
     ff_movement_bits(env);
-    if (memcmp(inc, env->mbits, sizeof inc) || !env->grass_only) abort();
+    if (memcmp(inc.mbits, env->mbits, sizeof inc.mbits) || memcmp(inc.cbits, env->cbits, sizeof inc.cbits) ||
+        inc.n_chests != env->n_chests || inc.chest_half5 != env->chest_half5 ||
+        memcmp(inc.chest, env->chest, sizeof inc.chest[0] * inc.n_chests) || !env->grass_only ||
+        inc.map_version != env->map_version)
+        abort();
 #endif
 }
 
-static void ff_movement_observe(const ff_env_t *env, uint8_t *o) {
+static void ff_movement_observe(ff_env_t *env, uint8_t *o) {
+    ff_movement_sync(env);
     const ff_world_t *wd = env->world;
     int32_t tx = wd->px >> 8, ty = wd->py >> 8;
     uint16_t rows[16];
@@ -211,9 +349,10 @@ static void ff_movement_observe(const ff_env_t *env, uint8_t *o) {
 static float ff_movement_step(ff_sim_t *sim, ff_env_t *env, const int64_t *a, uint8_t *term) {
     ff_world_t *wd = env->world;
     int32_t code = (int32_t)a[0];
+    ff_movement_sync(env);
     wd->walk_dir = (int8_t)(code - 1);
     wd->mining = 0;
-    if (!ff_movement_fast_walk(env, wd, sim->info.ticks_per_step))
+    if (!ff_movement_walk(env, wd, sim->info.ticks_per_step))
         ff_world_run(wd, sim->info.ticks_per_step);
     int32_t d = ff_movement_dist(env);
     float r = (float)(env->prev_dist - d) / 2560.0f;
@@ -686,21 +825,23 @@ FF_PF_INLINE void ff_prefetch_head(const ff_sim_t *sim, size_t i) {
 FF_PF_INLINE void ff_prefetch_rows(const ff_sim_t *sim, size_t i) {
     const ff_env_t *env = &sim->envs[i];
     const ff_world_t *wd = (const ff_world_t *)(sim->worlds + i * sim->world_bytes);
-    int32_t half = sim->scenario == FF_SCEN_MOVEMENT ? 2 : sim->scenario == FF_SCEN_MINING ? 3 : 4;
     int32_t tx = wd->px >> 8, ty = wd->py >> 8, w = wd->w;
-    int32_t x0 = tx - half < 0 ? 0 : tx - half, x1 = tx + half >= w ? w - 1 : tx + half;
-    int32_t y0 = ty - half < 0 ? 0 : ty - half, y1 = ty + half >= wd->h ? wd->h - 1 : ty + half;
-    if (x0 > x1 || y0 > y1) return;
-    if (sim->scenario == FF_SCEN_MOVEMENT) { /* narrow rows: each cache line of the span once */
-        uintptr_t a = (uintptr_t)(wd->tile + y0 * w + x0), b = (uintptr_t)(wd->tile + y1 * w + x1);
-        for (a &= ~(uintptr_t)63; a <= b; a += 64) FF_PREFETCH(a);
+    if (sim->scenario == FF_SCEN_MOVEMENT) {
+        /* the observation's bit rows ty..ty+15 (the walk's are among them), in bounds; the
+         * world's grids are not read (ff_movement_walk) */
         if ((uint32_t)ty < 32u) {
-            /* the observation's rows ty..ty+15 (the walk's are among them); in bounds */
             FF_PREFETCH(&env->mbits[ty]);
             FF_PREFETCH(&env->mbits[ty + 15]);
+#ifdef FF_PF_CBITS
+            FF_PREFETCH(&env->cbits[ty]);
+#endif
         }
         return;
     }
+    int32_t half = sim->scenario == FF_SCEN_MINING ? 3 : 4;
+    int32_t x0 = tx - half < 0 ? 0 : tx - half, x1 = tx + half >= w ? w - 1 : tx + half;
+    int32_t y0 = ty - half < 0 ? 0 : ty - half, y1 = ty + half >= wd->h ? wd->h - 1 : ty + half;
+    if (x0 > x1 || y0 > y1) return;
     /* the window's rows of nonplain bits (the grids are read only at non-plain tiles) */
     uintptr_t a = (uintptr_t)&wd->nonplain[y0][0], b = (uintptr_t)&wd->nonplain[y1][1];
     for (a &= ~(uintptr_t)63; a <= b; a += 64) FF_PREFETCH(a);

@@ -77,14 +77,23 @@ typedef struct ff_env {
     uint8_t needs_reset;     /* done on the previous call (next_step autoreset) */
     uint8_t last_action;
     uint8_t milestones;      /* building: bit0 drill on ore placed, bit1 drill fed a furnace */
-    uint8_t grass_only;      /* movement: every walkable tile is plain grass (walk shortcut) */
+    uint8_t grass_only;      /* movement: grass, water and wooden chests only (the bit walk) */
     int32_t target_tx, target_ty; /* movement */
     int32_t prev_dist;       /* movement: L1 distance to the target centre, 1/256 tile */
     uint32_t base_mined, base_smelted, base_crafted; /* world counters at episode start */
     uint32_t seen_removed;   /* world->removed_total when coarse was computed */
     uint64_t coarse;         /* mining: 8x8 ore bitmap */
     uint8_t coarse4[32];     /* building: 8x8 nibble resource map */
-    uint64_t mbits[48];      /* movement: padded blocked bit rows (row ty+8, bit tx+8) */
+    /* movement: the map as bits, for the observation and the walk (ff_sim.c), valid while
+     * map_version equals the world's. mbits: padded blocked rows (row ty+8, bit tx+8: water,
+     * out of map or a building); cbits: the building tiles (row ty, bit tx); chest: the
+     * buildings' centres in index order (all wooden chests while grass_only). */
+    uint32_t map_version;
+    uint8_t n_chests;
+    int16_t chest_half5;
+    int16_t chest[FF_WORLD_MAX_BUILDINGS][2];
+    uint32_t cbits[32];
+    uint64_t mbits[48];
 } ff_env_t;
 
 typedef struct ff_sim {

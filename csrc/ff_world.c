@@ -59,6 +59,16 @@ static inline int32_t ff_half5(uint8_t entity) {
     return (int32_t)(ff_entity_table[entity].half_extent * 1280.0 + 0.5);
 }
 
+static inline int ff_ctz64(uint64_t v) { /* v != 0 */
+#if defined(__GNUC__) || defined(__clang__)
+    return __builtin_ctzll(v);
+#else
+    int n = 0;
+    while (!(v & 1u)) { v >>= 1; n++; }
+    return n;
+#endif
+}
+
 static inline size_t ff_round16(size_t n) { return (n + 15u) & ~(size_t)15u; }
 
 size_t ff_world_bytes(int32_t w, int32_t h) {
@@ -82,7 +92,10 @@ static inline void ff_mark_plain(ff_world_t *wd, int32_t x, int32_t y) {
         wd->nonplain[y][x >> 6] &= ~bit;
 }
 
-void ff_world_clear(ff_world_t *wd, uint8_t tile) {
+/* The struct's fields before the resource table, reset by every clear. */
+#define FF_WORLD_HEAD_BYTES offsetof(ff_world_t, res)
+
+static void ff_world_clear_full(ff_world_t *wd, uint8_t tile) {
     size_t n = (size_t)wd->w * (size_t)wd->h;
     uint8_t *t = wd->tile, *r = wd->resg;
     int32_t w = wd->w, h = wd->h;
@@ -100,6 +113,46 @@ void ff_world_clear(ff_world_t *wd, uint8_t tile) {
     wd->walk_dir = -1;
 }
 
+void ff_world_clear(ff_world_t *wd, uint8_t tile) {
+    uint32_t version = wd->map_version + 1;
+    if ((tile & FF_TILE_ID_MASK) != FF_TILE_GRASS) {
+        ff_world_clear_full(wd, tile);
+        wd->map_version = version;
+        return;
+    }
+    /* Invariants kept by every write since ff_world_init: a 0 nonplain bit means the tile byte is
+     * plain grass and its resource byte 0; res[i] / bld[i] for i >= n_res / n_bld are all zero
+     * (entries are only written below the count, counts only grow). So clearing the marked
+     * tiles and the used entries leaves exactly the bytes of a full clear. */
+    int32_t w = wd->w, h = wd->h;
+    uint8_t *t = wd->tile, *r = wd->resg;
+    for (int32_t y = 0; y < h; y++)
+        for (int k = 0; k < 2; k++) {
+            uint64_t bits = wd->nonplain[y][k];
+            wd->nonplain[y][k] = 0;
+            while (bits) {
+                int32_t x = k * 64 + ff_ctz64(bits);
+                bits &= bits - 1;
+                if (x < w) {
+                    t[y * w + x] = FF_TILE_GRASS;
+                    r[y * w + x] = 0;
+                }
+            }
+        }
+    size_t n_res = wd->n_res, n_bld = wd->n_bld;
+    memset(wd->res, 0, n_res * sizeof wd->res[0]);
+    memset(wd->bld, 0, n_bld * sizeof wd->bld[0]);
+    memset(wd, 0, FF_WORLD_HEAD_BYTES);
+    wd->w = w;
+    wd->h = h;
+    wd->tile = t;
+    wd->resg = r;
+    wd->px = w * 128;
+    wd->py = h * 128;
+    wd->walk_dir = -1;
+    wd->map_version = version;
+}
+
 int ff_world_init(ff_world_t *wd, int32_t w, int32_t h, uint8_t tile) {
     if (!wd || !ff_world_bytes(w, h) || tile >= FF_NUM_TILES) return FF_EINVAL;
     uint8_t *base = (uint8_t *)wd + ff_round16(sizeof(ff_world_t));
@@ -107,7 +160,8 @@ int ff_world_init(ff_world_t *wd, int32_t w, int32_t h, uint8_t tile) {
     wd->h = h;
     wd->tile = base;
     wd->resg = base + ff_round16((size_t)w * (size_t)h);
-    ff_world_clear(wd, tile);
+    memset(wd->nonplain, 0, sizeof wd->nonplain); /* rows >= h too: no byte left undefined */
+    ff_world_clear_full(wd, tile);
     return FF_OK;
 }
 
@@ -137,6 +191,7 @@ int ff_world_set_tile(ff_world_t *wd, int32_t tx, int32_t ty, uint8_t tile) {
     uint8_t *c = &wd->tile[ty * wd->w + tx];
     *c = (uint8_t)((*c & ~FF_TILE_ID_MASK) | tile);
     ff_mark_plain(wd, tx, ty);
+    wd->map_version++;
     return FF_OK;
 }
 
@@ -162,6 +217,7 @@ int ff_world_add_resource(ff_world_t *wd, int32_t tx, int32_t ty, uint8_t entity
     wd->n_res++;
     wd->resg[ty * wd->w + tx] = (uint8_t)wd->n_res;
     ff_mark_plain(wd, tx, ty);
+    wd->map_version++;
     return FF_OK;
 }
 
@@ -208,6 +264,7 @@ static int32_t ff_add_building_unchecked(ff_world_t *wd, uint8_t entity, int32_t
             wd->tile[y * wd->w + x] |= FF_TILE_BUILDING;
             ff_mark_plain(wd, x, y);
         }
+    wd->map_version++;
     return i;
 }
 
@@ -473,6 +530,7 @@ static void ff_remove_resource(ff_world_t *wd, int32_t ri) {
     r->type = 0;
     r->amount = 0;
     wd->removed_total++;
+    wd->map_version++;
 }
 
 static void ff_mine_tick(ff_world_t *wd) {

@@ -120,8 +120,10 @@ typedef struct ff_world {
     uint8_t n_bld;
     uint8_t n_machines;            /* furnaces + drills among bld (kept by add_building; lets a
                                     * tick skip the machine loops) */
-    uint32_t mined_total;          /* ores mined by hand (lifetime) */
+    uint32_t map_version;          /* +1 on every change to the tiles, resources or buildings
+                                    * (lets a caller cache facts about the map, see ff_sim.c) */
     uint16_t inv[FF_WORLD_ITEMS];  /* item counts by item id */
+    uint32_t mined_total;          /* ores mined by hand (lifetime) */
     uint32_t crafted_total;        /* items crafted (lifetime, counted per product) */
     uint32_t removed_total;        /* resource entities depleted (lifetime) */
     uint32_t fed_total;            /* ores a drill dropped into a furnace (lifetime) */
@@ -167,7 +169,9 @@ size_t ff_world_bytes(int32_t w, int32_t h);
  * FF_EINVAL on a bad size / NULL / tile id. */
 int ff_world_init(ff_world_t *wd, int32_t w, int32_t h, uint8_t tile);
 
-/* Re-clear an initialised world (same size) to all `tile`, as after ff_world_init. */
+/* Re-clear an initialised world (same size) to all `tile`: every byte as after ff_world_init,
+ * but map_version, which moves on. To grass it rewrites only the tiles the nonplain bits mark and
+ * the used resource / building entries (a reset then costs what the last episode wrote). */
 void ff_world_clear(ff_world_t *wd, uint8_t tile);
 
 /* Allocate and initialise a standalone world; *out owns it until ff_world_destroy. */

@@ -242,3 +242,26 @@ def test_world_view_refuses_use_after_its_batchsim_is_closed():
         w.tick()
     with pytest.raises(ClosedError):
         w.cells()
+
+
+def test_movement_sees_map_edits_made_through_a_world_view():
+    # movement_micro keeps the map as bits beside each env; an edit through World must reach
+    # both the observation and the walk (FACTORIO.md §4.2: water blocks by the centre point).
+    sim = BatchSim("movement_micro", 1, obstacles=0)
+    b = buffers(sim)
+    sim.reset(np.array([3], np.uint64), obs=b["obs"])
+    w = sim.world(0)
+    x, y = w.position
+    tx, ty = x >> 8, y >> 8
+    wall = tx + 1 if tx + 1 < 32 else tx - 1
+    east = 3 if wall > tx else 7  # action = direction + 1: E is 2, W is 6
+    for row in range(32):
+        w.set_tile(wall, row, 11)  # a water column beside the character
+    obs = sim.observe(0)
+    bits = np.unpackbits(obs[:32].reshape(16, 2), axis=1, bitorder="little")
+    assert bits[:, 8 + wall - tx].all() and not bits[8, 8]
+    for _ in range(5):
+        sim.step(np.array([east]), **b)
+    nx, _ = w.position
+    assert (nx >> 8) == tx  # stopped at the water, never on it
+    assert w.tick_count == 5 * sim.ticks_per_step

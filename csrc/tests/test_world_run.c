@@ -153,8 +153,40 @@ FF_TEST(test_world_machine_count) {
     ff_world_destroy(wd);
 }
 
-/* movement_micro's own walk shortcut (ff_movement_fast_walk, on the env's bit rows) against
- * plain ticks of a copy of each env's world, for several ticks_per_step and obstacle counts. */
+/* ff_world_clear to grass rewrites only what the nonplain bits and the counts mark: the result
+ * is byte for byte a freshly created world (but map_version), after random worlds, after clears
+ * to other tiles, and after resources were mined out. */
+FF_TEST(test_world_clear_sparse) {
+    uint64_t rng = 777;
+    int bad = 0;
+    for (int it = 0; it < 3000 && !bad; it++) {
+        int32_t w = 1 + (int32_t)ff_rng_below(&rng, 128), h = 1 + (int32_t)ff_rng_below(&rng, 128);
+        ff_world_t *a = NULL, *fresh = NULL;
+        FF_CHECK_EQ(ff_world_create(w, h, FF_TILE_GRASS, &a), FF_OK);
+        FF_CHECK_EQ(ff_world_create(w, h, FF_TILE_GRASS, &fresh), FF_OK);
+        for (int round = 0; round < 3; round++) {
+            if (ff_rng_below(&rng, 4) == 0) ff_world_clear(a, (uint8_t)(2 + ff_rng_below(&rng, 8)));
+            if (w >= 4 && h >= 4) random_world(a, &rng); /* starts with its own clear to grass */
+            for (int32_t t = 0; t < (int32_t)ff_rng_below(&rng, 300); t++) ff_world_tick(a);
+        }
+        uint32_t v = a->map_version;
+        ff_world_clear(a, FF_TILE_GRASS);
+        if (a->map_version == v) bad = 1;
+        fresh->map_version = a->map_version;
+        if (!same_world(a, fresh)) {
+            fprintf(stderr, "sparse clear mismatch: %dx%d, iteration %d\n", w, h, it);
+            bad = 1;
+        }
+        /* the arrays past the counts too (same_world covers the whole struct) */
+        ff_world_destroy(a);
+        ff_world_destroy(fresh);
+    }
+    FF_CHECK_EQ(bad, 0);
+}
+
+/* movement_micro's own walk (ff_movement_walk, on the env's bits) against plain ticks of a copy
+ * of each env's world, for several ticks_per_step and obstacle counts, with the character moved
+ * anywhere and the map edited between steps. */
 FF_TEST(test_movement_step_matches_ticks) {
     static const int32_t tps[] = {1, 3, 8, 37, 600};
     static const int32_t obst[] = {0, 24, 200};
@@ -195,6 +227,41 @@ FF_TEST(test_movement_step_matches_ticks) {
                         break;
                     }
                 }
+                /* Perturb some envs, the same way in both worlds: the character anywhere in
+                 * the map (against chests, on water or a chest tile, out of reach of tile
+                 * centres), or a map edit through the world API (a water tile, a chest, a belt),
+                 * which the env's cached bits must notice (map_version). */
+                for (size_t i = 0; i < n && !bad; i++) {
+                    ff_world_t *w = ff_sim_world(sim, i);
+                    uint32_t what = ff_rng_below(&rng, 16);
+                    int32_t x = (int32_t)ff_rng_below(&rng, 32), y = (int32_t)ff_rng_below(&rng, 32);
+                    if (what < 3) {
+                        int32_t px = (int32_t)ff_rng_below(&rng, 32 * 256), py = (int32_t)ff_rng_below(&rng, 32 * 256);
+                        ff_world_set_position(w, px, py);
+                        ff_world_set_position(copy[i], px, py);
+                    } else if (what == 3) {
+                        FF_CHECK_EQ(ff_world_set_tile(w, x, y, FF_TILE_WATER), ff_world_set_tile(copy[i], x, y, FF_TILE_WATER));
+                    } else if (what == 4 && ff_rng_below(&rng, 4) == 0) {
+                        uint8_t e = ff_rng_below(&rng, 3) ? FF_ENT_WOODEN_CHEST : FF_ENT_BELT;
+                        FF_CHECK_EQ(ff_world_add_building(w, e, x, y, 0, NULL), ff_world_add_building(copy[i], e, x, y, 0, NULL));
+                    }
+                    if (!same_world(copy[i], w)) bad = 1;
+                    /* the observation's 16x16 blocked bits read from the world's tiles */
+                    uint8_t o[64];
+                    FF_CHECK_EQ(ff_sim_observe(sim, i, o), FF_OK);
+                    int32_t tx = w->px >> 8, ty = w->py >> 8;
+                    for (int r = 0; r < 16; r++)
+                        for (int c = 0; c < 16; c++) {
+                            int32_t gx = tx + c - 8, gy = ty + r - 8;
+                            uint8_t t = 0;
+                            int blocked = ff_world_get_tile(w, gx, gy, &t) != FF_OK ||
+                                          (w->tile[gy * w->w + gx] & FF_TILE_BUILDING) ||
+                                          ff_tile_table[t].blocks_character;
+                            int bit = (o[2 * r + c / 8] >> (c % 8)) & 1;
+                            if (bit != blocked) bad = 1;
+                        }
+                    if (bad) fprintf(stderr, "movement perturbation mismatch: step %d env %zu\n", step, i);
+                }
             }
             FF_CHECK_EQ(bad, 0);
             for (size_t i = 0; i < n; i++) ff_world_destroy(copy[i]);
@@ -205,6 +272,7 @@ FF_TEST(test_movement_step_matches_ticks) {
 int main(void) {
     FF_RUN(test_world_run_matches_ticks);
     FF_RUN(test_world_machine_count);
+    FF_RUN(test_world_clear_sparse);
     FF_RUN(test_movement_step_matches_ticks);
     return FF_TEST_SUMMARY();
 }
