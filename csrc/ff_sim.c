@@ -10,6 +10,15 @@
 #if defined(__linux__)
 #include <sys/mman.h>
 #endif
+#if defined(__SSE2__) && !defined(FF_NO_SIMD)
+#include <emmintrin.h>
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define FF_ALWAYS_INLINE static inline __attribute__((always_inline))
+#else
+#define FF_ALWAYS_INLINE static inline
+#endif
 
 static const ff_scenario_info_t ff_scenarios[FF_NUM_SCENARIOS] = {
     [FF_SCEN_MOVEMENT] = {"movement_micro", 32, 32, 64, 100, 1, {9, 0, 0}, 8, 24, 256, 0, 1000},
@@ -40,6 +49,7 @@ static inline uint32_t ff_clamp_i8(int32_t v) { return (uint8_t)(int8_t)(v < -12
 
 /* A tile the character may start on / a target may be: walkable, no building, no resource. */
 static int ff_free_tile(const ff_world_t *wd, int32_t tx, int32_t ty) {
+    if (!ff_world_nonplain(wd, tx, ty)) return 1; /* plain grass, no resource (one bit row) */
     uint8_t c = wd->tile[ty * wd->w + tx];
     return !(c & FF_TILE_BUILDING) && !ff_tile_table[c & FF_TILE_ID_MASK].blocks_character &&
            !wd->resg[ty * wd->w + tx];
@@ -88,7 +98,7 @@ static void ff_movement_bits(ff_env_t *env) {
             int building = (c & FF_TILE_BUILDING) != 0;
             int blocked = building || ff_tile_blocks_tab[c & FF_TILE_ID_MASK];
             if (!blocked) row &= ~(1ull << (x + 8));
-            if (building) env->cbits[y] |= 1u << x;
+            if (building) env->cbits[y + FF_CB_PAD] |= 1u << x;
             if ((!blocked || building) && (c & FF_TILE_ID_MASK) != FF_TILE_GRASS) grass_only = 0;
         }
         env->mbits[y + 8] = row;
@@ -115,51 +125,90 @@ static inline void ff_movement_sync(ff_env_t *env) {
  * Positions passed here are within one tile of the map (a tick moves < 0.2 tile from a centre
  * inside it), so every tile index lies in the padding of mbits. */
 
+/* Row r's chest tiles (-4 <= r < 36; none off the map) at mbits' bit positions (bit c + 8). */
+static inline uint64_t ff_mv_crow(const ff_env_t *env, int32_t r) {
+    return (uint64_t)env->cbits[r + FF_CB_PAD] << 8;
+}
+
+/* The first and last tile under the character's +-0.2 box at coordinate p (1/256 tile):
+ * floor((5p -+ 256) / 1280) = floor((p -+ 51.2) / 256), which for an integer p is
+ * floor((p - 52) / 256) and floor((p + 51) / 256) (p - 51.2 >= 256k iff p - 52 >= 256k, and
+ * p + 51.2 >= 256k iff p + 51 >= 256k). Arithmetic shifts floor, as elsewhere. */
+static inline int32_t ff_box_lo(int32_t p) { return (p - 52) >> 8; }
+static inline int32_t ff_box_hi(int32_t p) { return (p + 51) >> 8; }
+
 /* ff_tile_collides: the centre's tile is water or off the map (blocked, not a chest tile). */
 static inline int ff_mv_tile_blocks(const ff_env_t *env, int32_t x, int32_t y) {
     int32_t tx = x >> 8, ty = y >> 8;
-    int blocked = (int)((env->mbits[ty + 8] >> (tx + 8)) & 1u);
-    int chest = (uint32_t)tx < 32u && (uint32_t)ty < 32u && ((env->cbits[ty] >> tx) & 1u);
-    return blocked && !chest;
+    return (int)(((env->mbits[ty + 8] & ~ff_mv_crow(env, ty)) >> (tx + 8)) & 1u);
 }
 
-/* ff_building_near + ff_blocking_building: the first chest in index order whose box overlaps
- * the character's +-0.2 box at (x, y), or -1. The cbits of the (at most 2x2) tiles under the box
- * are a filter only: an overlapping chest lies in one of them. */
-static inline int32_t ff_mv_chest(const ff_env_t *env, int32_t x, int32_t y) {
-    int32_t x5 = x * 5, y5 = y * 5;
-    /* floor((5p -+ 256) / 1280); +8 tiles keeps the dividend >= 0 */
-    int32_t x0 = (x5 - FF_CHAR_HALF_5 + 8 * 1280) / 1280 - 8, x1 = (x5 + FF_CHAR_HALF_5 + 8 * 1280) / 1280 - 8;
-    int32_t y0 = (y5 - FF_CHAR_HALF_5 + 8 * 1280) / 1280 - 8, y1 = (y5 + FF_CHAR_HALF_5 + 8 * 1280) / 1280 - 8;
-    if (x0 < 0) x0 = 0;
-    if (y0 < 0) y0 = 0;
-    if (x1 > 31) x1 = 31;
-    if (y1 > 31) y1 = 31;
-    if (x0 > x1 || y0 > y1) return -1;
-    uint32_t mask = ((2u << (x1 - x0)) - 1u) << x0;
-    if (!((env->cbits[y0] | env->cbits[y1]) & mask)) return -1;
+/* The chest tiles under the character's +-0.2 box at (x, y) that hold a chest overlapping it,
+ * as bits of a 2x2 window (bit 0: (x0, y0), 1: (x0+1, y0), 2: (x0, y0+1), 3: (x0+1, y0+1)).
+ * ff_building_near + ff_blocking_building: a chest overlapping the box lies in a tile under it
+ * (the box spans at most 2x2 tiles), and a grass_only map's buildings are 1x1 wooden chests
+ * centred on their tiles (cx = tx * 256 + 128), all of half extent chest_half5. */
+static inline uint32_t ff_mv_chests_hit(const ff_env_t *env, int32_t x, int32_t y, int32_t *x0_out,
+                                        int32_t *y0_out) {
+    int32_t x0 = ff_box_lo(x), x1 = ff_box_hi(x), y0 = ff_box_lo(y), y1 = ff_box_hi(y);
+    *x0_out = x0;
+    *y0_out = y0;
+    uint32_t cand = 0;
+    for (int32_t r = y0; r <= y1; r++) {
+        for (int32_t c = x0; c <= x1; c++)
+            if ((ff_mv_crow(env, r) >> (c + 8)) & 1u) cand |= 1u << ((r - y0) * 2 + (c - x0));
+    }
+    if (!cand) return 0;
+    int32_t lim = FF_CHAR_HALF_5 + env->chest_half5, x5 = x * 5, y5 = y * 5;
+    uint32_t hit = 0;
+    for (int j = 0; j < 4; j++)
+        if ((cand >> j) & 1u) {
+            int32_t cx = (x0 + (j & 1)) * 256 + 128, cy = (y0 + (j >> 1)) * 256 + 128;
+            if (ff_abs32(x5 - cx * 5) < lim && ff_abs32(y5 - cy * 5) < lim) hit |= 1u << j;
+        }
+    return hit;
+}
+
+/* ff_blocking_building: the first chest in index order whose box overlaps the character's box at
+ * (x, y), as its centre; 0 if none. With one overlapping chest (the usual case) that is it;
+ * with more, the chest list (index order) decides. */
+static inline int ff_mv_first_chest(const ff_env_t *env, int32_t x, int32_t y, int32_t *cx, int32_t *cy) {
+    int32_t x0, y0;
+    uint32_t hit = ff_mv_chests_hit(env, x, y, &x0, &y0);
+    if (!hit) return 0;
+    if (!(hit & (hit - 1))) {
+        int j = hit == 1 ? 0 : hit == 2 ? 1 : hit == 4 ? 2 : 3;
+        *cx = (x0 + (j & 1)) * 256 + 128;
+        *cy = (y0 + (j >> 1)) * 256 + 128;
+        return 1;
+    }
     int32_t lim = FF_CHAR_HALF_5 + env->chest_half5;
     for (int32_t i = 0; i < env->n_chests; i++)
-        if (ff_abs32(x5 - env->chest[i][0] * 5) < lim && ff_abs32(y5 - env->chest[i][1] * 5) < lim) return i;
-    return -1;
+        if (ff_abs32(x * 5 - env->chest[i][0] * 5) < lim && ff_abs32(y * 5 - env->chest[i][1] * 5) < lim) {
+            *cx = env->chest[i][0];
+            *cy = env->chest[i][1];
+            return 1;
+        }
+    return 0; /* unreachable: hit lists overlapping chests */
 }
 
 static inline int ff_mv_try(const ff_env_t *env, int32_t *px, int32_t *py, int32_t nx, int32_t ny) {
-    if (ff_mv_tile_blocks(env, nx, ny) || ff_mv_chest(env, nx, ny) >= 0) return 0;
+    int32_t x0, y0;
+    if (ff_mv_tile_blocks(env, nx, ny) || ff_mv_chests_hit(env, nx, ny, &x0, &y0)) return 0;
     *px = nx;
     *py = ny;
     return 1;
 }
 
-/* ff_slide, on the chest list. */
+/* ff_slide, on the bits. */
 static int ff_mv_slide(const ff_env_t *env, int32_t *px, int32_t *py, int32_t vx, int32_t vy) {
     int32_t nx = *px + vx, ny = *py + vy;
     if (ff_mv_tile_blocks(env, nx, ny)) return 0;
-    int32_t bi = ff_mv_chest(env, nx, ny);
-    if (bi < 0) return 0;
+    int32_t bcx, bcy;
+    if (!ff_mv_first_chest(env, nx, ny, &bcx, &bcy)) return 0;
     int32_t half5 = env->chest_half5;
     int along_x = vx != 0;
-    int32_t c5 = (along_x ? *py : *px) * 5, b5 = (along_x ? env->chest[bi][1] : env->chest[bi][0]) * 5;
+    int32_t c5 = (along_x ? *py : *px) * 5, b5 = (along_x ? bcy : bcx) * 5;
     int32_t need_neg = (c5 + FF_CHAR_HALF_5) - (b5 - half5);
     int32_t need_pos = (b5 + half5) - (c5 - FF_CHAR_HALF_5);
     int32_t sgn = need_neg <= need_pos ? -1 : 1;
@@ -196,34 +245,75 @@ static void ff_mv_walk_tick(const ff_env_t *env, int32_t *px, int32_t *py, int32
     }
 }
 
-/* ff_walk_clear on the bits: 1 if no tile under the swept +-0.2 box of P_1..P_k (P_j = P +
- * j*v) is blocked or has a building. Then, from a centre on plain grass, every centre tile is
- * plain grass (grass_only), each of the k ticks is the full move at grass speed, no building box
- * is near and no belt is under the centre: the proof of ff_walk_clear. */
+/* Bit mask of tile columns c0..c1 (-8 <= c0 <= c1 < 56, c1 - c0 < 63) at mbits' positions. */
+static inline uint64_t ff_mv_cols(int32_t c0, int32_t c1) {
+    return (((2ull << (c1 - c0)) - 1u) << (c0 + 8));
+}
+
+/* Ticks the walk tests at once: with (x, y) in the map (every position the walk reaches is:
+ * off-map tiles block) and at most 8 ticks of at most 38/256, the centres of P_1..P_k span at
+ * most 266/256 tile and their boxes 369/256, so at most 3 rows and columns, all inside the
+ * padding of mbits and cbits. */
+#define FF_MV_CHUNK 8
+
+/* ff_walk_clear on the bits: 1 if the centre tiles of P_1..P_k (P_j = P + j*v, k <= 8) are
+ * neither blocked nor building tiles, and no tile under their swept +-0.2 boxes is a building
+ * tile. Then, from a centre on plain grass, every centre tile is plain grass (grass_only): the
+ * speed stays, no centre-point tile collision, no belt under the centre; and no chest box is
+ * near (a chest overlapping a box lies in a tile under it): each of the k ticks is the full
+ * move. The proof of ff_walk_clear; water and the map edge block by the centre point only, so
+ * walking beside them along a tile edge is clear too. Three rows are read either way and the
+ * ones past the span masked off: no branch on the span. */
 static inline int ff_mv_clear(const ff_env_t *env, int32_t x, int32_t y, int32_t vx, int32_t vy, int32_t k) {
     int32_t ax = x + vx, bx = x + k * vx, ay = y + vy, by = y + k * vy;
     int32_t x_lo = ax < bx ? ax : bx, x_hi = ax < bx ? bx : ax;
     int32_t y_lo = ay < by ? ay : by, y_hi = ay < by ? by : ay;
-    int32_t bx0 = (x_lo * 5 - FF_CHAR_HALF_5 + 8 * 1280) / 1280 - 8;
-    int32_t bx1 = (x_hi * 5 + FF_CHAR_HALF_5 + 8 * 1280) / 1280 - 8;
-    int32_t by0 = (y_lo * 5 - FF_CHAR_HALF_5 + 8 * 1280) / 1280 - 8;
-    int32_t by1 = (y_hi * 5 + FF_CHAR_HALF_5 + 8 * 1280) / 1280 - 8;
-    if (bx0 < -8 || by0 < -8 || bx1 >= 56 || by1 >= 40 || bx1 - bx0 > 16) return 0;
-    uint64_t mask = ((2ull << (bx1 - bx0)) - 1) << (bx0 + 8);
-    for (int32_t r = by0; r <= by1; r++)
-        if (env->mbits[r + 8] & mask) return 0;
+    int32_t cy0 = y_lo >> 8, cy1 = y_hi >> 8, by0 = ff_box_lo(y_lo), by1 = ff_box_hi(y_hi);
+    uint64_t centre = ff_mv_cols(x_lo >> 8, x_hi >> 8);
+    uint64_t box = ff_mv_cols(ff_box_lo(x_lo), ff_box_hi(x_hi));
+    const uint64_t *m = env->mbits + 8;
+    uint64_t c1 = 0u - (uint64_t)(cy1 > cy0), c2 = 0u - (uint64_t)(cy1 > cy0 + 1);
+    uint64_t b1 = 0u - (uint64_t)(by1 > by0), b2 = 0u - (uint64_t)(by1 > by0 + 1);
+    uint64_t hit = (m[cy0] | (m[cy0 + 1] & c1) | (m[cy0 + 2] & c2)) & centre;
+    hit |= (ff_mv_crow(env, by0) | (ff_mv_crow(env, by0 + 1) & b1) | (ff_mv_crow(env, by0 + 2) & b2)) & box;
+    return hit == 0;
+}
+
+/* A diagonal walk sliding along water or the map edge (ff_walk_slide on the bits): 1 if each of
+ * the k ticks is ff_walk_tick's rule 3 taking the same axis move, *ax / *ay the move. Per tick
+ * j = 1..k from P_{j-1} on plain grass (same vector v):
+ *   x slide, P_j = P_{j-1} + (vx, 0): the full move's centre tile (x + j*vx, y + vy) is water or
+ *   off the map (rule 1 fails), and P_j is clear as in ff_mv_clear (the x try succeeds);
+ *   y slide, P_j = P_{j-1} + (0, vy): the x try's centre tile (x + vx, y + (j-1)*vy) and the full
+ *   move's (x + vx, y + j*vy) are water or off the map (both fail), and P_j is clear. */
+static inline int ff_mv_slide_run(const ff_env_t *env, int32_t x, int32_t y, int32_t vx, int32_t vy,
+                                  int32_t k, int32_t *ax, int32_t *ay) {
+    int32_t r = (y + vy) >> 8, c0 = (x + vx) >> 8, c1 = (x + k * vx) >> 8;
+    if (c0 > c1) { int32_t t = c0; c0 = c1; c1 = t; }
+    uint64_t need = ff_mv_cols(c0, c1);
+    if (((env->mbits[r + 8] & ~ff_mv_crow(env, r)) & need) == need && ff_mv_clear(env, x, y, vx, 0, k)) {
+        *ax = vx;
+        *ay = 0;
+        return 1;
+    }
+    int32_t c = (x + vx) >> 8, r0 = y >> 8, r1 = (y + k * vy) >> 8;
+    if (r0 > r1) { int32_t t = r0; r0 = r1; r1 = t; }
+    uint64_t bit = 1ull << (c + 8);
+    for (int32_t q = r0; q <= r1; q++)
+        if (!((env->mbits[q + 8] & ~ff_mv_crow(env, q)) & bit)) return 0;
+    if (!ff_mv_clear(env, x, y, 0, vy, k)) return 0;
+    *ax = 0;
+    *ay = vy;
     return 1;
 }
 
-/* Ticks the walk clears at once (a longer sweep would leave the padding of mbits). */
-#define FF_MV_CHUNK 16
-
 /* movement_micro's m ticks on the bits: exactly ff_world_run's result (walking or standing, no
  * mining, machines or crafting, a grass_only map, the centre on plain grass). Clear stretches
- * at once, the rest tick by tick; a tick that leaves the character where it was repeats forever
- * (the walk is a function of the position, the direction and the static map). Returns 1 if it
- * advanced the m ticks, 0 to leave them to ff_world_run. */
-static int ff_movement_walk(ff_env_t *env, ff_world_t *wd, int32_t m) {
+ * and wall slides at once (halving the stretch once when the whole one is not clear), the rest
+ * tick by tick; a tick that leaves the character where it was repeats forever (the walk is a
+ * function of the position, the direction and the static map). Returns 1 if it advanced the
+ * m ticks, 0 to leave them to ff_world_run. */
+FF_ALWAYS_INLINE int ff_movement_walk(ff_env_t *env, ff_world_t *wd, int32_t m) {
     if (!env->grass_only || wd->mining || wd->n_machines || wd->cq_len) return 0;
     int32_t x = wd->px, y = wd->py, tx = x >> 8, ty = y >> 8;
     if ((uint32_t)tx >= 32u || (uint32_t)ty >= 32u || ((env->mbits[ty + 8] >> (tx + 8)) & 1u)) return 0;
@@ -235,9 +325,16 @@ static int ff_movement_walk(ff_env_t *env, ff_world_t *wd, int32_t m) {
     int32_t left = m;
     while (left > 0) {
         int32_t k = left < FF_MV_CHUNK ? left : FF_MV_CHUNK;
-        if (ff_mv_clear(env, x, y, vx, vy, k)) {
+        if (ff_mv_clear(env, x, y, vx, vy, k) || (k >= 4 && ff_mv_clear(env, x, y, vx, vy, k >>= 1))) {
             x += k * vx;
             y += k * vy;
+            left -= k;
+            continue;
+        }
+        int32_t ax, ay;
+        if ((d & 1) && ff_mv_slide_run(env, x, y, vx, vy, k, &ax, &ay)) {
+            x += k * ax;
+            y += k * ay;
             left -= k;
             continue;
         }
@@ -277,7 +374,7 @@ static void ff_movement_generate(ff_sim_t *sim, ff_env_t *env) {
         if (rc != FF_OK) continue;
         env->mbits[y + 8] |= 1ull << (x + 8);
         if (bi >= 0) {
-            env->cbits[y] |= 1u << x;
+            env->cbits[y + FF_CB_PAD] |= 1u << x;
             env->chest[bi][0] = (int16_t)wd->bld[bi].cx;
             env->chest[bi][1] = (int16_t)wd->bld[bi].cy;
             env->chest_half5 = (int16_t)wd->bld[bi].half5;
@@ -320,33 +417,54 @@ static void ff_movement_generate(ff_sim_t *sim, ff_env_t *env) {
 #endif
 }
 
-static void ff_movement_observe(ff_env_t *env, uint8_t *o) {
+/* The 16 observation rows: bits tx .. tx+15 of mbits rows ty .. ty+15, as 16-bit words. SSE2
+ * (every x86-64): two rows a register, shifted together, the low 16 bits of each packed. */
+static inline void ff_movement_rows(const uint64_t *m, int32_t tx, uint8_t *o) {
+#if defined(__SSE2__) && !defined(FF_NO_SIMD)
+    __m128i sh = _mm_cvtsi32_si128(tx), d[4];
+    for (int g = 0; g < 4; g++) {
+        __m128i a = _mm_srl_epi64(_mm_loadu_si128((const __m128i *)(m + 4 * g)), sh);
+        __m128i b = _mm_srl_epi64(_mm_loadu_si128((const __m128i *)(m + 4 * g + 2)), sh);
+        a = _mm_shuffle_epi32(a, _MM_SHUFFLE(3, 1, 2, 0)); /* low dwords of the 2 rows first */
+        b = _mm_shuffle_epi32(b, _MM_SHUFFLE(3, 1, 2, 0));
+        /* 4 rows' low dwords, their low 16 bits sign-extended so the saturating pack keeps them */
+        d[g] = _mm_srai_epi32(_mm_slli_epi32(_mm_unpacklo_epi64(a, b), 16), 16);
+    }
+    _mm_storeu_si128((__m128i *)o, _mm_packs_epi32(d[0], d[1]));
+    _mm_storeu_si128((__m128i *)(o + 16), _mm_packs_epi32(d[2], d[3]));
+#else
+    uint16_t rows[16];
+    for (int r = 0; r < 16; r++) rows[r] = (uint16_t)(m[r] >> tx);
+    memcpy(o, rows, 32); /* little-endian host (ff_common.h) */
+#endif
+}
+
+FF_ALWAYS_INLINE void ff_movement_observe(ff_env_t *env, uint8_t *o) {
     ff_movement_sync(env);
     const ff_world_t *wd = env->world;
     int32_t tx = wd->px >> 8, ty = wd->py >> 8;
-    uint16_t rows[16];
     if ((uint32_t)tx < 48u && (uint32_t)ty <= 32u) { /* all 16 rows inside mbits (always) */
-        const uint64_t *m = env->mbits + ty;
-        for (int r = 0; r < 16; r++) rows[r] = (uint16_t)(m[r] >> tx);
+        ff_movement_rows(env->mbits + ty, tx, o);
     } else {
+        uint16_t rows[16];
         for (int r = 0; r < 16; r++) {
             int32_t row = ty + r;
             uint64_t bits = (row >= 0 && row < 48 && tx >= 0 && tx < 48) ? env->mbits[row] >> tx : ~0ull;
             rows[r] = (uint16_t)(bits & 0xFFFFu);
         }
+        memcpy(o, rows, 32); /* little-endian host (ff_common.h) */
     }
-    memcpy(o, rows, 32); /* little-endian host (ff_common.h) */
-    ff_put16(o + 32, ff_sat16(wd->px));
-    ff_put16(o + 34, ff_sat16(wd->py));
-    ff_put16(o + 36, (uint16_t)(int16_t)(env->target_tx * 256 + 128 - wd->px));
-    ff_put16(o + 38, (uint16_t)(int16_t)(env->target_ty * 256 + 128 - wd->py));
-    o[40] = env->last_action;
-    o[41] = 0;
-    ff_put16(o + 42, env->step);
-    memset(o + 44, 0, 20);
+    /* bytes 32..47 as two little-endian words: px, py, target dx, dy; last action, 0, step */
+    uint64_t lo = (uint64_t)ff_sat16(wd->px) | (uint64_t)ff_sat16(wd->py) << 16 |
+                  (uint64_t)(uint16_t)(env->target_tx * 256 + 128 - wd->px) << 32 |
+                  (uint64_t)(uint16_t)(env->target_ty * 256 + 128 - wd->py) << 48;
+    uint64_t hi = (uint64_t)env->last_action | (uint64_t)(env->step & 0xFFFFu) << 16;
+    memcpy(o + 32, &lo, 8);
+    memcpy(o + 40, &hi, 8);
+    memset(o + 48, 0, 16);
 }
 
-static float ff_movement_step(ff_sim_t *sim, ff_env_t *env, const int64_t *a, uint8_t *term) {
+FF_ALWAYS_INLINE float ff_movement_step(ff_sim_t *sim, ff_env_t *env, const int64_t *a, uint8_t *term) {
     ff_world_t *wd = env->world;
     int32_t code = (int32_t)a[0];
     ff_movement_sync(env);
@@ -781,10 +899,22 @@ int ff_sim_check_actions(const ff_sim_t *sim, const int64_t *actions, size_t *ba
     return FF_OK;
 }
 
-static inline float ff_env_step(ff_sim_t *sim, ff_env_t *env, const int64_t *a, uint8_t *term) {
+#if defined(__GNUC__) || defined(__clang__)
+#define FF_PREFETCH(p) __builtin_prefetch((const void *)(p), 0, 3)
+/* Forced inline into each scenario's step loop (ff_step_batch): the scenario is then a constant
+ * there, and the prefetch helpers are inlined before GCC's pure/const analysis (otherwise,
+ * compiled without -fwrapv, their loops provably finite, ff_prefetch_rows counts as a const
+ * function whose calls are dead and are deleted with their prefetches). */
+#define FF_PF_INLINE static inline __attribute__((always_inline))
+#else
+#define FF_PREFETCH(p) ((void)(p))
+#define FF_PF_INLINE static inline
+#endif
+
+FF_PF_INLINE float ff_env_step(ff_sim_t *sim, int32_t scen, ff_env_t *env, const int64_t *a, uint8_t *term) {
     env->last_action = (uint8_t)a[0];
     env->step++;
-    switch (sim->scenario) {
+    switch (scen) {
     case FF_SCEN_MOVEMENT: return ff_movement_step(sim, env, a, term);
     case FF_SCEN_MINING: return ff_mining_step(sim, env, a, term);
     default: return ff_building_step(sim, env, a, term);
@@ -796,16 +926,6 @@ static inline float ff_env_step(ff_sim_t *sim, ff_env_t *env, const int64_t *a, 
  * cache line (and for building_micro the inventory / building lines) FF_PF_FAR envs ahead;
  * then, reading the position that has arrived by then, the grid rows (and movement's bit rows)
  * that the step of the env FF_PF_NEAR ahead will read. Hints only: results are unaffected. */
-#if defined(__GNUC__) || defined(__clang__)
-#define FF_PREFETCH(p) __builtin_prefetch((const void *)(p), 0, 3)
-/* Inlined into ff_sim_step before GCC's pure/const analysis: otherwise, compiled without
- * -fwrapv (its loop provably finite), ff_prefetch_rows counts as a const function whose calls
- * are dead and are deleted with their prefetches (tools/bench_sim_c.c ran without them). */
-#define FF_PF_INLINE static inline __attribute__((always_inline))
-#else
-#define FF_PREFETCH(p) ((void)(p))
-#define FF_PF_INLINE static inline
-#endif
 #ifndef FF_PF_FAR /* tunable at build time; measured with tools/bench_sim_c.c */
 #define FF_PF_FAR 8
 #endif
@@ -816,37 +936,42 @@ static inline float ff_env_step(ff_sim_t *sim, ff_env_t *env, const int64_t *a, 
 #define FF_PF_GRID 2
 #endif
 
-FF_PF_INLINE void ff_prefetch_head(const ff_sim_t *sim, size_t i) {
+FF_PF_INLINE void ff_prefetch_head(const ff_sim_t *sim, int32_t scen, size_t i) {
     const uint8_t *w = sim->worlds + i * sim->world_bytes; /* no dependent load */
     FF_PREFETCH(w);
-    if (sim->scenario == FF_SCEN_BUILDING) FF_PREFETCH(w + 64);
+    FF_PREFETCH(&sim->envs[i]); /* its first line: the fields every step reads */
+    if (scen == FF_SCEN_BUILDING) FF_PREFETCH(w + 64);
 }
 
-FF_PF_INLINE void ff_prefetch_rows(const ff_sim_t *sim, size_t i) {
+FF_PF_INLINE void ff_prefetch_rows(const ff_sim_t *sim, int32_t scen, size_t i) {
     const ff_env_t *env = &sim->envs[i];
     const ff_world_t *wd = (const ff_world_t *)(sim->worlds + i * sim->world_bytes);
     int32_t tx = wd->px >> 8, ty = wd->py >> 8, w = wd->w;
-    if (sim->scenario == FF_SCEN_MOVEMENT) {
+    if (scen == FF_SCEN_MOVEMENT) {
         /* the observation's bit rows ty..ty+15 (the walk's are among them), in bounds; the
          * world's grids are not read (ff_movement_walk) */
         if ((uint32_t)ty < 32u) {
+#ifdef FF_PF_WIDE /* a step moves ty by at most 2: rows ty-2 .. ty+17 */
+            uintptr_t a = (uintptr_t)&env->mbits[ty < 2 ? 0 : ty - 2], b = (uintptr_t)&env->mbits[ty + 17];
+            for (a &= ~(uintptr_t)63; a <= b; a += 64) FF_PREFETCH(a);
+#else
             FF_PREFETCH(&env->mbits[ty]);
+            FF_PREFETCH(&env->mbits[ty + 8]);
             FF_PREFETCH(&env->mbits[ty + 15]);
-#ifdef FF_PF_CBITS
-            FF_PREFETCH(&env->cbits[ty]);
 #endif
+            FF_PREFETCH(&env->cbits[ty + FF_CB_PAD]); /* read by the walk's clear test */
         }
         return;
     }
-    int32_t half = sim->scenario == FF_SCEN_MINING ? 3 : 4;
+    int32_t half = scen == FF_SCEN_MINING ? 3 : 4;
     int32_t x0 = tx - half < 0 ? 0 : tx - half, x1 = tx + half >= w ? w - 1 : tx + half;
     int32_t y0 = ty - half < 0 ? 0 : ty - half, y1 = ty + half >= wd->h ? wd->h - 1 : ty + half;
     if (x0 > x1 || y0 > y1) return;
     /* the window's rows of nonplain bits (the grids are read only at non-plain tiles) */
     uintptr_t a = (uintptr_t)&wd->nonplain[y0][0], b = (uintptr_t)&wd->nonplain[y1][1];
     for (a &= ~(uintptr_t)63; a <= b; a += 64) FF_PREFETCH(a);
-    if (sim->scenario == FF_SCEN_BUILDING && wd->cq_len) FF_PREFETCH(&wd->cq_count[FF_WORLD_CRAFT_QUEUE - 1]);
-    if (sim->scenario == FF_SCEN_BUILDING && wd->n_bld) {
+    if (scen == FF_SCEN_BUILDING && wd->cq_len) FF_PREFETCH(&wd->cq_count[FF_WORLD_CRAFT_QUEUE - 1]);
+    if (scen == FF_SCEN_BUILDING && wd->n_bld) {
         FF_PREFETCH(&wd->bld[0]);
         if (wd->n_bld > 1) FF_PREFETCH(&wd->bld[wd->n_bld > 8 ? 7 : wd->n_bld - 1]);
     }
@@ -855,10 +980,10 @@ FF_PF_INLINE void ff_prefetch_rows(const ff_sim_t *sim, size_t i) {
 /* Third stage (mining, building), FF_PF_GRID envs ahead: with the window's nonplain rows in
  * cache by then, the grid lines of its non-plain tiles (the first and last of each row; the
  * window is at most 9 bytes wide) and, if there are any, the resource table's lines. */
-FF_PF_INLINE void ff_prefetch_grid(const ff_sim_t *sim, size_t i) {
+FF_PF_INLINE void ff_prefetch_grid(const ff_sim_t *sim, int32_t scen, size_t i) {
 #if defined(__GNUC__) || defined(__clang__)
     const ff_world_t *wd = (const ff_world_t *)(sim->worlds + i * sim->world_bytes);
-    int32_t half = sim->scenario == FF_SCEN_MINING ? 3 : 4;
+    int32_t half = scen == FF_SCEN_MINING ? 3 : 4;
     int32_t tx = wd->px >> 8, ty = wd->py >> 8, w = wd->w;
     int32_t x0 = tx - half < 0 ? 0 : tx - half, x1 = tx + half >= w ? w - 1 : tx + half;
     int32_t y0 = ty - half < 0 ? 0 : ty - half, y1 = ty + half >= wd->h ? wd->h - 1 : ty + half;
@@ -884,28 +1009,26 @@ FF_PF_INLINE void ff_prefetch_grid(const ff_sim_t *sim, size_t i) {
 #endif
 #else
     (void)sim;
+    (void)scen;
     (void)i;
 #endif
 }
 
-int ff_sim_step(ff_sim_t *sim, const int64_t *actions, uint8_t *obs, float *rewards,
-                uint8_t *terminated, uint8_t *truncated, int32_t autoreset, uint8_t *final_obs,
-                uint8_t *final_mask, size_t *bad_env, int32_t *bad_dim, int64_t *bad_value) {
-    if (!sim || !actions || !obs || !rewards || !terminated || !truncated) return FF_EINVAL;
-    if (autoreset != FF_AUTORESET_NEXT_STEP && autoreset != FF_AUTORESET_SAME_STEP) return FF_EINVAL;
-    if (autoreset == FF_AUTORESET_SAME_STEP && (!final_obs || !final_mask)) return FF_EINVAL;
-    int rc = ff_sim_check_actions(sim, actions, bad_env, bad_dim, bad_value);
-    if (rc != FF_OK) return rc;
+/* One scenario's batch loop; inlined with a constant scen, so each scenario gets its own loop
+ * with its step, observation and prefetches inlined and no per-env dispatch. */
+FF_PF_INLINE void ff_step_batch(ff_sim_t *sim, const int32_t scen, const int64_t *actions, uint8_t *obs,
+                                float *rewards, uint8_t *terminated, uint8_t *truncated, int32_t autoreset,
+                                uint8_t *final_obs, uint8_t *final_mask) {
     size_t ob = (size_t)sim->info.obs_bytes, dims = (size_t)sim->info.action_dims;
     uint32_t limit = (uint32_t)sim->info.episode_steps;
     size_t n = sim->num_envs;
     for (size_t i = 0; i < n; i++) {
         ff_env_t *env = &sim->envs[i];
         uint8_t *o = obs + i * ob;
-        if (i + FF_PF_FAR < n) ff_prefetch_head(sim, i + FF_PF_FAR);
-        if (i + FF_PF_NEAR < n) ff_prefetch_rows(sim, i + FF_PF_NEAR);
-        if (i + FF_PF_GRID < n && sim->scenario != FF_SCEN_MOVEMENT) ff_prefetch_grid(sim, i + FF_PF_GRID);
-        if (env->needs_reset) {
+        if (i + FF_PF_FAR < n) ff_prefetch_head(sim, scen, i + FF_PF_FAR);
+        if (i + FF_PF_NEAR < n) ff_prefetch_rows(sim, scen, i + FF_PF_NEAR);
+        if (scen != FF_SCEN_MOVEMENT && i + FF_PF_GRID < n) ff_prefetch_grid(sim, scen, i + FF_PF_GRID);
+        if (FF_UNLIKELY(env->needs_reset)) {
             ff_env_generate(sim, env);
             ff_env_observe(sim, env, o);
             rewards[i] = 0.0f;
@@ -915,7 +1038,7 @@ int ff_sim_step(ff_sim_t *sim, const int64_t *actions, uint8_t *obs, float *rewa
             continue;
         }
         uint8_t term = 0;
-        rewards[i] = ff_env_step(sim, env, actions + i * dims, &term);
+        rewards[i] = ff_env_step(sim, scen, env, actions + i * dims, &term);
         uint8_t trunc = (uint8_t)(!term && env->step >= limit);
         terminated[i] = term;
         truncated[i] = trunc;
@@ -930,7 +1053,35 @@ int ff_sim_step(ff_sim_t *sim, const int64_t *actions, uint8_t *obs, float *rewa
         } else {
             env->needs_reset = term | trunc;
         }
-        ff_env_observe(sim, env, o);
+        switch (scen) { /* inlined here: the hot path */
+        case FF_SCEN_MOVEMENT: ff_movement_observe(env, o); break;
+        case FF_SCEN_MINING: ff_mining_observe(env, o); break;
+        default: ff_building_observe(env, o); break;
+        }
+    }
+}
+
+int ff_sim_step(ff_sim_t *sim, const int64_t *actions, uint8_t *obs, float *rewards,
+                uint8_t *terminated, uint8_t *truncated, int32_t autoreset, uint8_t *final_obs,
+                uint8_t *final_mask, size_t *bad_env, int32_t *bad_dim, int64_t *bad_value) {
+    if (!sim || !actions || !obs || !rewards || !terminated || !truncated) return FF_EINVAL;
+    if (autoreset != FF_AUTORESET_NEXT_STEP && autoreset != FF_AUTORESET_SAME_STEP) return FF_EINVAL;
+    if (autoreset == FF_AUTORESET_SAME_STEP && (!final_obs || !final_mask)) return FF_EINVAL;
+    int rc = ff_sim_check_actions(sim, actions, bad_env, bad_dim, bad_value);
+    if (rc != FF_OK) return rc;
+    switch (sim->scenario) {
+    case FF_SCEN_MOVEMENT:
+        ff_step_batch(sim, FF_SCEN_MOVEMENT, actions, obs, rewards, terminated, truncated, autoreset,
+                      final_obs, final_mask);
+        break;
+    case FF_SCEN_MINING:
+        ff_step_batch(sim, FF_SCEN_MINING, actions, obs, rewards, terminated, truncated, autoreset,
+                      final_obs, final_mask);
+        break;
+    default:
+        ff_step_batch(sim, FF_SCEN_BUILDING, actions, obs, rewards, terminated, truncated, autoreset,
+                      final_obs, final_mask);
+        break;
     }
     return FF_OK;
 }

@@ -70,6 +70,8 @@ typedef struct ff_sim_params {
     int32_t goal;            /* mining: ores to mine; building: plates to smelt; 1..1000 */
 } ff_sim_params_t;
 
+#define FF_CB_PAD 4 /* movement: padding rows above cbits */
+
 typedef struct ff_env {
     ff_world_t *world;
     uint64_t rng;            /* splitmix64 state */
@@ -86,13 +88,13 @@ typedef struct ff_env {
     uint8_t coarse4[32];     /* building: 8x8 nibble resource map */
     /* movement: the map as bits, for the observation and the walk (ff_sim.c), valid while
      * map_version equals the world's. mbits: padded blocked rows (row ty+8, bit tx+8: water,
-     * out of map or a building); cbits: the building tiles (row ty, bit tx); chest: the
+     * out of map or a building); cbits: padded building-tile rows (row ty+4, bit tx); chest: the
      * buildings' centres in index order (all wooden chests while grass_only). */
     uint32_t map_version;
     uint8_t n_chests;
     int16_t chest_half5;
     int16_t chest[FF_WORLD_MAX_BUILDINGS][2];
-    uint32_t cbits[32];
+    uint32_t cbits[40];
     uint64_t mbits[48];
 } ff_env_t;
 

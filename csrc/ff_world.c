@@ -59,16 +59,6 @@ static inline int32_t ff_half5(uint8_t entity) {
     return (int32_t)(ff_entity_table[entity].half_extent * 1280.0 + 0.5);
 }
 
-static inline int ff_ctz64(uint64_t v) { /* v != 0 */
-#if defined(__GNUC__) || defined(__clang__)
-    return __builtin_ctzll(v);
-#else
-    int n = 0;
-    while (!(v & 1u)) { v >>= 1; n++; }
-    return n;
-#endif
-}
-
 static inline size_t ff_round16(size_t n) { return (n + 15u) & ~(size_t)15u; }
 
 size_t ff_world_bytes(int32_t w, int32_t h) {
@@ -114,35 +104,21 @@ static void ff_world_clear_full(ff_world_t *wd, uint8_t tile) {
 }
 
 void ff_world_clear(ff_world_t *wd, uint8_t tile) {
+    /* As ff_world_clear_full, writing less: res[i] / bld[i] for i >= n_res / n_bld are all zero
+     * (entries are written only below the count, and counts only grow), and so is resg while
+     * n_res is 0 (only add_resource writes a non-zero). Plain stores, no reads: a reset meets
+     * these lines cold, and a sparse rewrite that first reads the nonplain bits measured slower. */
     uint32_t version = wd->map_version + 1;
-    if ((tile & FF_TILE_ID_MASK) != FF_TILE_GRASS) {
-        ff_world_clear_full(wd, tile);
-        wd->map_version = version;
-        return;
-    }
-    /* Invariants kept by every write since ff_world_init: a 0 nonplain bit means the tile byte is
-     * plain grass and its resource byte 0; res[i] / bld[i] for i >= n_res / n_bld are all zero
-     * (entries are only written below the count, counts only grow). So clearing the marked
-     * tiles and the used entries leaves exactly the bytes of a full clear. */
-    int32_t w = wd->w, h = wd->h;
+    size_t n = (size_t)wd->w * (size_t)wd->h, n_res = wd->n_res, n_bld = wd->n_bld;
     uint8_t *t = wd->tile, *r = wd->resg;
-    for (int32_t y = 0; y < h; y++)
-        for (int k = 0; k < 2; k++) {
-            uint64_t bits = wd->nonplain[y][k];
-            wd->nonplain[y][k] = 0;
-            while (bits) {
-                int32_t x = k * 64 + ff_ctz64(bits);
-                bits &= bits - 1;
-                if (x < w) {
-                    t[y * w + x] = FF_TILE_GRASS;
-                    r[y * w + x] = 0;
-                }
-            }
-        }
-    size_t n_res = wd->n_res, n_bld = wd->n_bld;
+    int32_t w = wd->w, h = wd->h;
+    memset(wd, 0, FF_WORLD_HEAD_BYTES);
     memset(wd->res, 0, n_res * sizeof wd->res[0]);
     memset(wd->bld, 0, n_bld * sizeof wd->bld[0]);
-    memset(wd, 0, FF_WORLD_HEAD_BYTES);
+    memset(wd->nonplain, (tile & FF_TILE_ID_MASK) == FF_TILE_GRASS ? 0 : 0xFF,
+           (size_t)h * sizeof wd->nonplain[0]);
+    memset(t, tile & FF_TILE_ID_MASK, n);
+    if (n_res) memset(r, 0, n);
     wd->w = w;
     wd->h = h;
     wd->tile = t;

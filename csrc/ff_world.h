@@ -170,8 +170,7 @@ size_t ff_world_bytes(int32_t w, int32_t h);
 int ff_world_init(ff_world_t *wd, int32_t w, int32_t h, uint8_t tile);
 
 /* Re-clear an initialised world (same size) to all `tile`: every byte as after ff_world_init,
- * but map_version, which moves on. To grass it rewrites only the tiles the nonplain bits mark and
- * the used resource / building entries (a reset then costs what the last episode wrote). */
+ * but map_version, which moves on. */
 void ff_world_clear(ff_world_t *wd, uint8_t tile);
 
 /* Allocate and initialise a standalone world; *out owns it until ff_world_destroy. */

@@ -153,10 +153,10 @@ FF_TEST(test_world_machine_count) {
     ff_world_destroy(wd);
 }
 
-/* ff_world_clear to grass rewrites only what the nonplain bits and the counts mark: the result
- * is byte for byte a freshly created world (but map_version), after random worlds, after clears
- * to other tiles, and after resources were mined out. */
-FF_TEST(test_world_clear_sparse) {
+/* ff_world_clear writes only the used resource / building entries (and resg only if used): the
+ * result is byte for byte a freshly created world (but map_version), after random worlds, clears
+ * to other tiles, and resources mined out. */
+FF_TEST(test_world_clear_matches_fresh) {
     uint64_t rng = 777;
     int bad = 0;
     for (int it = 0; it < 3000 && !bad; it++) {
@@ -272,7 +272,7 @@ FF_TEST(test_movement_step_matches_ticks) {
 int main(void) {
     FF_RUN(test_world_run_matches_ticks);
     FF_RUN(test_world_machine_count);
-    FF_RUN(test_world_clear_sparse);
+    FF_RUN(test_world_clear_matches_fresh);
     FF_RUN(test_movement_step_matches_ticks);
     return FF_TEST_SUMMARY();
 }
