@@ -309,9 +309,9 @@ static inline int ff_mv_slide_run(const ff_env_t *env, int32_t x, int32_t y, int
 
 /* movement_micro's m ticks on the bits: exactly ff_world_run's result (walking or standing, no
  * mining, machines or crafting, a grass_only map, the centre on plain grass). Clear stretches
- * and wall slides at once (halving the stretch once when the whole one is not clear), the rest
- * tick by tick; a tick that leaves the character where it was repeats forever (the walk is a
- * function of the position, the direction and the static map). Returns 1 if it advanced the
+ * of up to 8 ticks and wall slides at once, the other stretches tick by tick; a tick that leaves
+ * the character where it was repeats forever (the walk is a function of the position, the
+ * direction and the static map). Returns 1 if it advanced the
  * m ticks, 0 to leave them to ff_world_run. */
 FF_ALWAYS_INLINE int ff_movement_walk(ff_env_t *env, ff_world_t *wd, int32_t m) {
     if (!env->grass_only || wd->mining || wd->n_machines || wd->cq_len) return 0;
@@ -324,25 +324,25 @@ FF_ALWAYS_INLINE int ff_movement_walk(ff_env_t *env, ff_world_t *wd, int32_t m) 
     int32_t vx = ff_dir_dx[d] * s, vy = ff_dir_dy[d] * s;
     int32_t left = m;
     while (left > 0) {
-        int32_t k = left < FF_MV_CHUNK ? left : FF_MV_CHUNK;
-        if (ff_mv_clear(env, x, y, vx, vy, k) || (k >= 4 && ff_mv_clear(env, x, y, vx, vy, k >>= 1))) {
+        int32_t k = left < FF_MV_CHUNK ? left : FF_MV_CHUNK, ax, ay;
+        if (ff_mv_clear(env, x, y, vx, vy, k)) {
             x += k * vx;
             y += k * vy;
-            left -= k;
-            continue;
-        }
-        int32_t ax, ay;
-        if ((d & 1) && ff_mv_slide_run(env, x, y, vx, vy, k, &ax, &ay)) {
+        } else if ((d & 1) && ff_mv_slide_run(env, x, y, vx, vy, k, &ax, &ay)) {
             x += k * ax;
             y += k * ay;
-            left -= k;
-            continue;
+        } else {
+            /* something is near: these k ticks one by one (cheaper than testing stretches
+             * again after each) */
+            for (int32_t j = 0; j < k; j++) {
+                int32_t ox = x, oy = y;
+                ff_mv_walk_tick(env, &x, &y, vx, vy);
+                if (x == ox && y == oy) goto done; /* stuck: so it stays */
+            }
         }
-        int32_t ox = x, oy = y;
-        ff_mv_walk_tick(env, &x, &y, vx, vy);
-        left--;
-        if (x == ox && y == oy) break; /* stuck: so it stays */
+        left -= k;
     }
+done:
     wd->px = x;
     wd->py = y;
     return 1;
@@ -359,8 +359,9 @@ static void ff_movement_generate(ff_sim_t *sim, ff_env_t *env) {
     ff_world_clear(wd, FF_TILE_GRASS);
     /* The bits (as ff_movement_bits computes them) built alongside: the map is all grass but
      * the obstacles, each a water tile or a 1x1 wooden chest, both blocked. */
-    for (int r = 0; r < 48; r++) env->mbits[r] = ~0ull;
-    for (int32_t y = 0; y < wd->h; y++) env->mbits[y + 8] = ~(((1ull << wd->w) - 1) << 8);
+    const int32_t w = wd->w, h = wd->h; /* locals: the stores below may alias *wd */
+    const uint64_t open_row = ~(((1ull << w) - 1) << 8);
+    for (int r = 0; r < 48; r++) env->mbits[r] = r >= 8 && r < h + 8 ? open_row : ~0ull;
     memset(env->cbits, 0, sizeof env->cbits);
     env->n_chests = 0;
     env->chest_half5 = 0;
