@@ -365,10 +365,13 @@ static void ff_movement_generate(ff_sim_t *sim, ff_env_t *env) {
     memset(env->cbits, 0, sizeof env->cbits);
     env->n_chests = 0;
     env->chest_half5 = 0;
+    /* ff_free_tile on the bits: the world holds grass, and water and chests where mbits say
+     * (no resources), so a tile is free iff its bit is 0 */
+#define FF_MV_FREE(x, y) (!((env->mbits[(y) + 8] >> ((x) + 8)) & 1u))
     for (int32_t i = 0; i < sim->info.obstacles; i++) {
         int32_t x = (int32_t)ff_rng_below(rng, 32), y = (int32_t)ff_rng_below(rng, 32);
         uint32_t kind = ff_rng_below(rng, 2);
-        if (!ff_free_tile(wd, x, y)) continue;
+        if (!FF_MV_FREE(x, y)) continue;
         int32_t bi = -1;
         int rc = kind == 0 ? ff_world_set_tile(wd, x, y, FF_TILE_WATER)
                            : ff_world_add_building(wd, FF_ENT_WOODEN_CHEST, x, y, 0, &bi);
@@ -384,14 +387,20 @@ static void ff_movement_generate(ff_sim_t *sim, ff_env_t *env) {
     }
     env->grass_only = 1;
     env->map_version = wd->map_version;
-    int32_t cx, cy, gx = 0, gy = 0;
-    ff_pick_free(wd, rng, &cx, &cy);
+    int32_t cx = 0, cy = 0, gx = 0, gy = 0, found = 0;
+    for (int k = 0; k < 64 && !found; k++) { /* ff_pick_free */
+        int32_t x = (int32_t)ff_rng_below(rng, 32), y = (int32_t)ff_rng_below(rng, 32);
+        if (FF_MV_FREE(x, y)) { cx = x; cy = y; found = 1; }
+    }
+    for (int32_t y = 0; y < 32 && !found; y++)
+        for (int32_t x = 0; x < 32 && !found; x++)
+            if (FF_MV_FREE(x, y)) { cx = x; cy = y; found = 1; }
     wd->px = cx * 256 + 128;
     wd->py = cy * 256 + 128;
-    int found = 0;
+    found = 0;
     for (int k = 0; k < 64 && !found; k++) {
         int32_t x = (int32_t)ff_rng_below(rng, 32), y = (int32_t)ff_rng_below(rng, 32);
-        if (ff_free_tile(wd, x, y) && ff_abs32(x - cx) + ff_abs32(y - cy) >= 8) {
+        if (FF_MV_FREE(x, y) && ff_abs32(x - cx) + ff_abs32(y - cy) >= 8) {
             gx = x; gy = y; found = 1;
         }
     }
@@ -400,9 +409,10 @@ static void ff_movement_generate(ff_sim_t *sim, ff_env_t *env) {
         for (int32_t y = 0; y < 32; y++)
             for (int32_t x = 0; x < 32; x++) {
                 int32_t d = ff_abs32(x - cx) + ff_abs32(y - cy);
-                if (ff_free_tile(wd, x, y) && d > best) { best = d; gx = x; gy = y; }
+                if (FF_MV_FREE(x, y) && d > best) { best = d; gx = x; gy = y; }
             }
     }
+#undef FF_MV_FREE
     env->target_tx = gx;
     env->target_ty = gy;
     env->prev_dist = ff_movement_dist(env);

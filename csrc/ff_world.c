@@ -55,9 +55,11 @@ static uint8_t ff_item_entity(uint8_t item) {
     }
 }
 
-static inline int32_t ff_half5(uint8_t entity) {
-    return (int32_t)(ff_entity_table[entity].half_extent * 1280.0 + 0.5);
-}
+/* Collision half extents in 1/1280 tile, rounded (0.35 -> 448), and footprints, by entity id. */
+#define FF_HALF5_ROW(id, name, kind, half, blocks, fp) [id] = (int32_t)((half) * 1280.0 + 0.5),
+static const int32_t ff_half5_tab[FF_NUM_ENTITIES] = {FF_ENTITIES(FF_HALF5_ROW)};
+#undef FF_HALF5_ROW
+static inline int32_t ff_half5(uint8_t entity) { return ff_half5_tab[entity]; }
 
 static inline size_t ff_round16(size_t n) { return (n + 15u) & ~(size_t)15u; }
 
@@ -211,6 +213,10 @@ int32_t ff_world_building_at(const ff_world_t *wd, int32_t tx, int32_t ty) {
 
 static int ff_footprint_free(const ff_world_t *wd, int32_t tx, int32_t ty, int32_t fp,
                              int tiles_must_be_walkable) {
+    if (fp == 1 && ff_in_map(wd, tx, ty)) { /* chests, belts */
+        uint8_t c = wd->tile[ty * wd->w + tx];
+        return !(c & FF_TILE_BUILDING) && !(tiles_must_be_walkable && ff_tile_blocks[c & FF_TILE_ID_MASK]);
+    }
     for (int32_t y = ty; y < ty + fp; y++)
         for (int32_t x = tx; x < tx + fp; x++) {
             if (!ff_in_map(wd, x, y)) return 0;
@@ -235,10 +241,11 @@ static int32_t ff_add_building_unchecked(ff_world_t *wd, uint8_t entity, int32_t
     b->cy = ty * 256 + fp * 128;
     b->half5 = ff_half5(entity);
     if (entity == FF_ENT_STONE_FURNACE || entity == FF_ENT_BURNER_DRILL) wd->n_machines++;
+    /* A building tile is never plain grass: its nonplain bit is 1. */
     for (int32_t y = ty; y < ty + fp; y++)
         for (int32_t x = tx; x < tx + fp; x++) {
             wd->tile[y * wd->w + x] |= FF_TILE_BUILDING;
-            ff_mark_plain(wd, x, y);
+            wd->nonplain[y][x >> 6] |= 1ull << (x & 63);
         }
     wd->map_version++;
     return i;
