@@ -130,6 +130,11 @@ static inline uint64_t ff_mv_crow(const ff_env_t *env, int32_t r) {
     return (uint64_t)env->cbits[r + FF_CB_PAD] << 8;
 }
 
+/* Bit mask of tile columns c0..c1 (-8 <= c0 <= c1 < 56, c1 - c0 < 63) at mbits' positions. */
+static inline uint64_t ff_mv_cols(int32_t c0, int32_t c1) {
+    return (((2ull << (c1 - c0)) - 1u) << (c0 + 8));
+}
+
 /* The first and last tile under the character's +-0.2 box at coordinate p (1/256 tile):
  * floor((5p -+ 256) / 1280) = floor((p -+ 51.2) / 256), which for an integer p is
  * floor((p - 52) / 256) and floor((p + 51) / 256) (p - 51.2 >= 256k iff p - 52 >= 256k, and
@@ -153,12 +158,11 @@ static inline uint32_t ff_mv_chests_hit(const ff_env_t *env, int32_t x, int32_t 
     int32_t x0 = ff_box_lo(x), x1 = ff_box_hi(x), y0 = ff_box_lo(y), y1 = ff_box_hi(y);
     *x0_out = x0;
     *y0_out = y0;
-    uint32_t cand = 0;
-    for (int32_t r = y0; r <= y1; r++) {
-        for (int32_t c = x0; c <= x1; c++)
-            if ((ff_mv_crow(env, r) >> (c + 8)) & 1u) cand |= 1u << ((r - y0) * 2 + (c - x0));
-    }
-    if (!cand) return 0;
+    /* the box is 0.4 tile wide: x1 <= x0 + 1, y1 <= y0 + 1; the candidates without branches */
+    uint64_t cols = ff_mv_cols(x0, x1), second = 0u - (uint64_t)(y1 > y0);
+    uint64_t a = ff_mv_crow(env, y0) & cols, b = ff_mv_crow(env, y0 + 1) & cols & second;
+    if (!(a | b)) return 0;
+    uint32_t cand = (uint32_t)((a >> (x0 + 8)) & 3u) | (uint32_t)((b >> (x0 + 8)) & 3u) << 2;
     int32_t lim = FF_CHAR_HALF_5 + env->chest_half5, x5 = x * 5, y5 = y * 5;
     uint32_t hit = 0;
     for (int j = 0; j < 4; j++)
@@ -245,10 +249,6 @@ static void ff_mv_walk_tick(const ff_env_t *env, int32_t *px, int32_t *py, int32
     }
 }
 
-/* Bit mask of tile columns c0..c1 (-8 <= c0 <= c1 < 56, c1 - c0 < 63) at mbits' positions. */
-static inline uint64_t ff_mv_cols(int32_t c0, int32_t c1) {
-    return (((2ull << (c1 - c0)) - 1u) << (c0 + 8));
-}
 
 /* Ticks the walk tests at once: with (x, y) in the map (every position the walk reaches is:
  * off-map tiles block) and at most 8 ticks of at most 38/256, the centres of P_1..P_k span at
