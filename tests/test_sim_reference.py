@@ -262,6 +262,18 @@ def test_non_default_ticks_per_step_matches_reference():
         assert pair.sim.ticks().tolist() == [240, 240]
 
 
+@pytest.mark.parametrize("tps", [1, 13, 37])
+def test_movement_long_and_short_steps_in_a_crowded_map_match_reference(tps):
+    # movement_micro's bit-map walk takes up to 8 ticks at once; steps that are not a multiple
+    # of 8 ticks, on a map crowded with water and chests, exercise its stretch boundaries.
+    pair = Pair("movement_micro", 6, ticks_per_step=tps, obstacles=150)
+    pair.reset(np.arange(6) + 40)
+    rng = np.random.default_rng(tps)
+    for _ in range(150):
+        pair.step(random_actions(rng, pair.sim.action_nvec, 6))
+    assert pair.sim.ticks().min() > 0
+
+
 # ---------------------------------------------------------------------------------------------
 # tick-level parity of the World (collision, slide, belts, mining, machines)
 
