@@ -252,7 +252,7 @@ def test_movement_sees_map_edits_made_through_a_world_view():
     sim.reset(np.array([3], np.uint64), obs=b["obs"])
     w = sim.world(0)
     x, y = w.position
-    tx, ty = x >> 8, y >> 8
+    tx = x >> 8
     wall = tx + 1 if tx + 1 < 32 else tx - 1
     east = 3 if wall > tx else 7  # action = direction + 1: E is 2, W is 6
     for row in range(32):
