@@ -210,19 +210,11 @@ static int ff_mv_slide(const ff_env_t *env, int32_t *px, int32_t *py, int32_t vx
     if (ff_mv_tile_blocks(env, nx, ny)) return 0;
     int32_t bcx, bcy;
     if (!ff_mv_first_chest(env, nx, ny, &bcx, &bcy)) return 0;
-    int32_t half5 = env->chest_half5;
     int along_x = vx != 0;
-    int32_t c5 = (along_x ? *py : *px) * 5, b5 = (along_x ? bcy : bcx) * 5;
-    int32_t need_neg = (c5 + FF_CHAR_HALF_5) - (b5 - half5);
-    int32_t need_pos = (b5 + half5) - (c5 - FF_CHAR_HALF_5);
-    int32_t sgn = need_neg <= need_pos ? -1 : 1;
-    int32_t need = (sgn < 0 ? need_neg : need_pos) + FF_CORNER_MARGIN_5;
-    if (need > FF_CORNER_SLIDE_5) return 0;
-    int32_t speed = ff_abs32(vx) + ff_abs32(vy);
-    int32_t shift = (need + 4) / 5;
-    int32_t step = shift < speed ? shift : speed;
-    return along_x ? ff_mv_try(env, px, py, *px, *py + sgn * step)
-                   : ff_mv_try(env, px, py, *px + sgn * step, *py);
+    int32_t step = ff_corner_slide_step((along_x ? *py : *px) * 5, (along_x ? bcy : bcx) * 5,
+                                        env->chest_half5, ff_abs32(vx) + ff_abs32(vy));
+    if (!step) return 0;
+    return along_x ? ff_mv_try(env, px, py, *px, *py + step) : ff_mv_try(env, px, py, *px + step, *py);
 }
 
 /* One tick of ff_walk_tick from a centre on plain grass, at the grass vector (vx, vy). */

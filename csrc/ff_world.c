@@ -428,10 +428,8 @@ static inline int ff_try(ff_world_t *wd, int32_t nx, int32_t ny) {
     return 1;
 }
 
-/* Corner slide for an orthogonal move blocked by a building: if the building's edge is within
- * maximum_corner_sliding_distance 0.7 (plus the 0.01 margin) sideways, step sideways toward the
- * nearer edge by at most the speed. Tiles (centre-point rule) never slide. UNCERTAIN: a
- * simplification of Character::calculateSlideOverCorner. */
+/* Corner slide for an orthogonal move blocked by a building (ff_corner_slide_step). Tiles
+ * (centre-point rule) never slide. */
 static int ff_slide(ff_world_t *wd, int32_t vx, int32_t vy) {
     int32_t nx = wd->px + vx, ny = wd->py + vy;
     if (ff_tile_collides(wd, nx, ny)) return 0;
@@ -439,16 +437,10 @@ static int ff_slide(ff_world_t *wd, int32_t vx, int32_t vy) {
     if (bi < 0) return 0;
     const ff_building_t *b = &wd->bld[bi];
     int along_x = vx != 0;
-    int32_t c5 = (along_x ? wd->py : wd->px) * 5, b5 = (along_x ? b->cy : b->cx) * 5;
-    int32_t need_neg = (c5 + FF_CHAR_HALF_5) - (b5 - b->half5);
-    int32_t need_pos = (b5 + b->half5) - (c5 - FF_CHAR_HALF_5);
-    int32_t sgn = need_neg <= need_pos ? -1 : 1;
-    int32_t need = (sgn < 0 ? need_neg : need_pos) + FF_CORNER_MARGIN_5;
-    if (need > FF_CORNER_SLIDE_5) return 0;
-    int32_t speed = ff_iabs(vx) + ff_iabs(vy);
-    int32_t shift = (need + 4) / 5;
-    int32_t step = shift < speed ? shift : speed;
-    return along_x ? ff_try(wd, wd->px, wd->py + sgn * step) : ff_try(wd, wd->px + sgn * step, wd->py);
+    int32_t step = ff_corner_slide_step((along_x ? wd->py : wd->px) * 5, (along_x ? b->cy : b->cx) * 5,
+                                        b->half5, ff_iabs(vx) + ff_iabs(vy));
+    if (!step) return 0;
+    return along_x ? ff_try(wd, wd->px, wd->py + step) : ff_try(wd, wd->px + step, wd->py);
 }
 
 static void ff_walk_tick(ff_world_t *wd) {

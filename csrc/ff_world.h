@@ -156,6 +156,24 @@ static inline uint32_t ff_world_nonplain_bits(const ff_world_t *wd, int32_t y, i
     return (uint32_t)(v & ((1ull << n) - 1u));
 }
 
+/* The corner slide (FACTORIO.md §4.2; UNCERTAIN: a simplification of
+ * Character::calculateSlideOverCorner). An orthogonal move at `speed` is blocked by a building
+ * whose centre is b5 on the perpendicular axis (1/1280 tile, half extent half5) while the
+ * character's centre there is c5: if the building's nearer edge is within
+ * maximum_corner_sliding_distance 0.7 (plus the 0.01 margin), the character steps sideways
+ * toward it by at most the speed. Returns that signed step in 1/256 tile, or 0 for no slide
+ * (a slide is never 0: the boxes overlap, so the distance is at least the margin). Shared by the
+ * world's walk (ff_world.c) and movement_micro's walk on bits (ff_sim.c). */
+static inline int32_t ff_corner_slide_step(int32_t c5, int32_t b5, int32_t half5, int32_t speed) {
+    int32_t need_neg = (c5 + FF_CHAR_HALF_5) - (b5 - half5);
+    int32_t need_pos = (b5 + half5) - (c5 - FF_CHAR_HALF_5);
+    int32_t sgn = need_neg <= need_pos ? -1 : 1;
+    int32_t need = (sgn < 0 ? need_neg : need_pos) + FF_CORNER_MARGIN_5;
+    if (need > FF_CORNER_SLIDE_5) return 0;
+    int32_t shift = (need + 4) / 5;
+    return sgn * (shift < speed ? shift : speed);
+}
+
 #define FF_TILE_ID_MASK 0x0F
 #define FF_TILE_BUILDING 0x10
 
