@@ -448,12 +448,17 @@ FF_ALWAYS_INLINE void ff_movement_observe(ff_env_t *env, uint8_t *o) {
     int32_t tx = wd->px >> 8, ty = wd->py >> 8;
     if ((uint32_t)tx < 48u && (uint32_t)ty <= 32u) { /* all 16 rows inside mbits (always) */
         ff_movement_rows(env->mbits + ty, tx, o);
-    } else {
+    } else { /* the character off the map (ff_world_set_position): bit by bit */
         uint16_t rows[16];
         for (int r = 0; r < 16; r++) {
             int32_t row = ty + r;
-            uint64_t bits = (row >= 0 && row < 48 && tx >= 0 && tx < 48) ? env->mbits[row] >> tx : ~0ull;
-            rows[r] = (uint16_t)(bits & 0xFFFFu);
+            uint32_t bits = 0;
+            for (int c = 0; c < 16; c++) {
+                int32_t col = tx + c; /* beyond the padding is off the map too: blocked */
+                int inside = row >= 0 && row < 48 && col >= 0 && col < 64;
+                bits |= (inside ? (uint32_t)(env->mbits[inside ? row : 0] >> (inside ? col : 0)) & 1u : 1u) << c;
+            }
+            rows[r] = (uint16_t)bits;
         }
         memcpy(o, rows, 32); /* little-endian host (ff_common.h) */
     }

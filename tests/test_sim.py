@@ -265,3 +265,15 @@ def test_movement_sees_map_edits_made_through_a_world_view():
     nx, _ = w.position
     assert (nx >> 8) == tx  # stopped at the water, never on it
     assert w.tick_count == 5 * sim.ticks_per_step
+
+
+def test_movement_observation_when_the_character_is_placed_off_the_map():
+    # Bit c of row r is tile (tx - 8 + c, ty - 8 + r): with the character just west of the map,
+    # the columns that fall inside it show open grass, the others blocked (as in the reference).
+    sim = BatchSim("movement_micro", 1, obstacles=0)
+    b = buffers(sim)
+    sim.reset(np.array([5], np.uint64), obs=b["obs"])
+    sim.world(0).set_position(-10, 16 * 256 + 128)  # tile (-1, 16)
+    bits = np.unpackbits(sim.observe(0)[:32].reshape(16, 2), axis=1, bitorder="little")
+    assert bits[8, :9].all() and not bits[8, 9:].any()
+    assert bits.all(axis=1).tolist() == [False] * 16  # every row reaches into the map

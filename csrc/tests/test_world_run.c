@@ -231,22 +231,34 @@ FF_TEST(test_movement_step_matches_ticks) {
                  * the map (against chests, on water or a chest tile, out of reach of tile
                  * centres), or a map edit through the world API (a water tile, a chest, a belt),
                  * which the env's cached bits must notice (map_version). */
+                static const uint8_t tiles[] = {FF_TILE_WATER, FF_TILE_WATER, FF_TILE_GRASS, FF_TILE_GRASS,
+                                                0, 12, 13, 14, 2, 5};
                 for (size_t i = 0; i < n && !bad; i++) {
                     ff_world_t *w = ff_sim_world(sim, i);
                     uint32_t what = ff_rng_below(&rng, 16);
                     int32_t x = (int32_t)ff_rng_below(&rng, 32), y = (int32_t)ff_rng_below(&rng, 32);
-                    if (what < 3) {
-                        int32_t px = (int32_t)ff_rng_below(&rng, 32 * 256), py = (int32_t)ff_rng_below(&rng, 32 * 256);
-                        ff_world_set_position(w, px, py);
-                        ff_world_set_position(copy[i], px, py);
-                    } else if (what == 3) {
-                        FF_CHECK_EQ(ff_world_set_tile(w, x, y, FF_TILE_WATER), ff_world_set_tile(copy[i], x, y, FF_TILE_WATER));
+                    if (what < 3) { /* in the map, near it (off the edge), or far out */
+                        int32_t span = what == 2 && ff_rng_below(&rng, 4) == 0 ? (1 << 21) : 38 * 256;
+                        int32_t off = span == 38 * 256 ? 3 * 256 : (1 << 20);
+                        if (what == 0) { span = 32 * 256; off = 0; }
+                        int32_t px = (int32_t)ff_rng_below(&rng, (uint32_t)span) - off;
+                        int32_t py = (int32_t)ff_rng_below(&rng, (uint32_t)span) - off;
+                        FF_CHECK_EQ(ff_world_set_position(w, px, py), ff_world_set_position(copy[i], px, py));
+                    } else if (what == 3) { /* blocking ids, walkable non-grass, back to grass */
+                        uint8_t t = tiles[ff_rng_below(&rng, sizeof tiles)];
+                        FF_CHECK_EQ(ff_world_set_tile(w, x, y, t), ff_world_set_tile(copy[i], x, y, t));
                     } else if (what == 4 && ff_rng_below(&rng, 4) == 0) {
                         uint8_t e = ff_rng_below(&rng, 3) ? FF_ENT_WOODEN_CHEST : FF_ENT_BELT;
                         FF_CHECK_EQ(ff_world_add_building(w, e, x, y, 0, NULL), ff_world_add_building(copy[i], e, x, y, 0, NULL));
+                    } else if (what == 5 && ff_rng_below(&rng, 4) == 0) {
+                        FF_CHECK_EQ(ff_world_add_resource(w, x, y, FF_ENT_IRON_ORE, 5),
+                                    ff_world_add_resource(copy[i], x, y, FF_ENT_IRON_ORE, 5));
                     }
                     if (!same_world(copy[i], w)) bad = 1;
-                    /* the observation's 16x16 blocked bits read from the world's tiles */
+                    /* Every other step the next ff_sim_step meets the edit first (it must notice
+                     * it by itself); otherwise the observation's 16x16 blocked bits are checked
+                     * against the world's tiles now. */
+                    if (step & 1) continue;
                     uint8_t o[64];
                     FF_CHECK_EQ(ff_sim_observe(sim, i, o), FF_OK);
                     int32_t tx = w->px >> 8, ty = w->py >> 8;
