@@ -210,6 +210,7 @@ class FactorioVectorEnv(VectorEnv):
         self._obs_dtype = np.dtype(probe.obs_dtype)
         self._action_shape = tuple(probe.action_shape)
         self._nvec = np.asarray(probe.action_nvec, dtype=np.int64)
+        self._nvec_u = self._nvec.astype(np.uint64)
         self.single_observation_space = probe.single_observation_space
         self.single_action_space = probe.single_action_space
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
@@ -411,7 +412,9 @@ class FactorioVectorEnv(VectorEnv):
             if a.dtype.kind == "f" and np.isnan(a).any():
                 raise InvalidArgumentError("actions contain NaN")
             raise InvalidArgumentError(f"actions must be integers, got dtype {a.dtype}")
-        bad = (a < 0) | (a >= self._nvec)
+        # one pass: viewed unsigned, a negative action is huge, so >= nvec catches it too
+        u = a.view(f"u{a.dtype.itemsize}") if a.dtype.kind == "i" else a
+        bad = u >= self._nvec_u
         if bad.any():
             i = int(np.argwhere(bad)[0][0])
             raise InvalidArgumentError(
