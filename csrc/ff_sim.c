@@ -959,14 +959,9 @@ FF_PF_INLINE void ff_prefetch_rows(const ff_sim_t *sim, int32_t scen, size_t i) 
         /* the observation's bit rows ty..ty+15 (the walk's are among them), in bounds; the
          * world's grids are not read (ff_movement_walk) */
         if ((uint32_t)ty < 32u) {
-#ifdef FF_PF_WIDE /* a step moves ty by at most 2: rows ty-2 .. ty+17 */
-            uintptr_t a = (uintptr_t)&env->mbits[ty < 2 ? 0 : ty - 2], b = (uintptr_t)&env->mbits[ty + 17];
-            for (a &= ~(uintptr_t)63; a <= b; a += 64) FF_PREFETCH(a);
-#else
             FF_PREFETCH(&env->mbits[ty]);
             FF_PREFETCH(&env->mbits[ty + 8]);
             FF_PREFETCH(&env->mbits[ty + 15]);
-#endif
             FF_PREFETCH(&env->cbits[ty + FF_CB_PAD]); /* read by the walk's clear test */
         }
         return;
