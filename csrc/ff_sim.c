@@ -73,10 +73,10 @@ static void ff_pick_free(ff_world_t *wd, uint64_t *rng, int32_t *tx, int32_t *ty
 /* ---------------- movement_micro ---------------- */
 
 /* The env keeps its world's map as bits (ff_env_t: mbits, cbits, chest), which serve the
- * observation and the walk: a step then reads a few cached bit rows instead of the world's tile
- * grid and building table (a batch of thousands of envs is memory-bound). The bits are rebuilt
- * whenever the world's map_version moves (ff_movement_generate builds them alongside the map;
- * an edit through the World API is caught by the version). */
+ * observation and the walk: a step reads a few bit rows, mostly the ones the observation reads
+ * anyway, instead of the world's tile grid and building table, and tests many tiles with one
+ * AND. The bits are rebuilt whenever the world's map_version moves (ff_movement_generate builds
+ * them alongside the map; an edit through the World API is caught by the version). */
 
 #define FF_TILE_BLOCKS_TAB(id, name, blocks, speed) [id] = (blocks),
 static const uint8_t ff_tile_blocks_tab[FF_NUM_TILES] = {FF_TILES(FF_TILE_BLOCKS_TAB)};
@@ -122,8 +122,9 @@ static inline void ff_movement_sync(ff_env_t *env) {
 }
 
 /* ---- the walk on the bits: ff_walk_tick (ff_world.c) for a grass_only world ----
- * Positions passed here are within one tile of the map (a tick moves < 0.2 tile from a centre
- * inside it), so every tile index lies in the padding of mbits. */
+ * Every position the walk reaches is in the map (off-map tiles block), and the positions tested
+ * from it lie at most 8 ticks of 38/256 (1.2 tiles) away, so every tile index lies in the
+ * padding of mbits (8 tiles) and cbits (4 rows). */
 
 /* Row r's chest tiles (-4 <= r < 36; none off the map) at mbits' bit positions (bit c + 8). */
 static inline uint64_t ff_mv_crow(const ff_env_t *env, int32_t r) {
