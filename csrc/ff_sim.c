@@ -242,7 +242,6 @@ static void ff_mv_walk_tick(const ff_env_t *env, int32_t *px, int32_t *py, int32
     }
 }
 
-
 /* Ticks the walk tests at once: with (x, y) in the map (every position the walk reaches is:
  * off-map tiles block) and at most 8 ticks of at most 38/256, the centres of P_1..P_k span at
  * most 266/256 tile and their boxes 369/256, so at most 3 rows and columns, all inside the
@@ -304,8 +303,8 @@ static inline int ff_mv_slide_run(const ff_env_t *env, int32_t x, int32_t y, int
  * mining, machines or crafting, a grass_only map, the centre on plain grass). Clear stretches
  * of up to 8 ticks and wall slides at once, the other stretches tick by tick; a tick that leaves
  * the character where it was repeats forever (the walk is a function of the position, the
- * direction and the static map). Returns 1 if it advanced the
- * m ticks, 0 to leave them to ff_world_run. */
+ * direction and the static map). Returns 1 if it advanced the m ticks, 0 to leave them to
+ * ff_world_run. */
 FF_ALWAYS_INLINE int ff_movement_walk(ff_env_t *env, ff_world_t *wd, int32_t m) {
     if (!env->grass_only || wd->mining || wd->n_machines || wd->cq_len) return 0;
     int32_t x = wd->px, y = wd->py, tx = x >> 8, ty = y >> 8;
@@ -380,20 +379,15 @@ static void ff_movement_generate(ff_sim_t *sim, ff_env_t *env) {
     }
     env->grass_only = 1;
     env->map_version = wd->map_version;
-    int32_t cx = 0, cy = 0, gx = 0, gy = 0, found = 0;
-    for (int k = 0; k < 64 && !found; k++) { /* ff_pick_free */
-        int32_t x = (int32_t)ff_rng_below(rng, 32), y = (int32_t)ff_rng_below(rng, 32);
-        if (FF_MV_FREE(x, y)) { cx = x; cy = y; found = 1; }
-    }
-    for (int32_t y = 0; y < 32 && !found; y++)
-        for (int32_t x = 0; x < 32 && !found; x++)
-            if (FF_MV_FREE(x, y)) { cx = x; cy = y; found = 1; }
+#undef FF_MV_FREE
+    int32_t cx, cy, gx = 0, gy = 0;
+    ff_pick_free(wd, rng, &cx, &cy);
     wd->px = cx * 256 + 128;
     wd->py = cy * 256 + 128;
-    found = 0;
+    int found = 0;
     for (int k = 0; k < 64 && !found; k++) {
         int32_t x = (int32_t)ff_rng_below(rng, 32), y = (int32_t)ff_rng_below(rng, 32);
-        if (FF_MV_FREE(x, y) && ff_abs32(x - cx) + ff_abs32(y - cy) >= 8) {
+        if (ff_free_tile(wd, x, y) && ff_abs32(x - cx) + ff_abs32(y - cy) >= 8) {
             gx = x; gy = y; found = 1;
         }
     }
@@ -402,10 +396,9 @@ static void ff_movement_generate(ff_sim_t *sim, ff_env_t *env) {
         for (int32_t y = 0; y < 32; y++)
             for (int32_t x = 0; x < 32; x++) {
                 int32_t d = ff_abs32(x - cx) + ff_abs32(y - cy);
-                if (FF_MV_FREE(x, y) && d > best) { best = d; gx = x; gy = y; }
+                if (ff_free_tile(wd, x, y) && d > best) { best = d; gx = x; gy = y; }
             }
     }
-#undef FF_MV_FREE
     env->target_tx = gx;
     env->target_ty = gy;
     env->prev_dist = ff_movement_dist(env);
@@ -455,9 +448,10 @@ FF_ALWAYS_INLINE void ff_movement_observe(ff_env_t *env, uint8_t *o) {
             int32_t row = ty + r;
             uint32_t bits = 0;
             for (int c = 0; c < 16; c++) {
-                int32_t col = tx + c; /* beyond the padding is off the map too: blocked */
-                int inside = row >= 0 && row < 48 && col >= 0 && col < 64;
-                bits |= (inside ? (uint32_t)(env->mbits[inside ? row : 0] >> (inside ? col : 0)) & 1u : 1u) << c;
+                int32_t col = tx + c;
+                uint32_t bit = 1u; /* beyond the padding is off the map too: blocked */
+                if (row >= 0 && row < 48 && col >= 0 && col < 64) bit = (uint32_t)(env->mbits[row] >> col) & 1u;
+                bits |= bit << c;
             }
             rows[r] = (uint16_t)bits;
         }

@@ -55,7 +55,7 @@ static uint8_t ff_item_entity(uint8_t item) {
     }
 }
 
-/* Collision half extents in 1/1280 tile, rounded (0.35 -> 448), and footprints, by entity id. */
+/* Collision half extents in 1/1280 tile, rounded (0.35 -> 448), by entity id. */
 #define FF_HALF5_ROW(id, name, kind, half, blocks, fp) [id] = (int32_t)((half) * 1280.0 + 0.5),
 static const int32_t ff_half5_tab[FF_NUM_ENTITIES] = {FF_ENTITIES(FF_HALF5_ROW)};
 #undef FF_HALF5_ROW
@@ -87,29 +87,12 @@ static inline void ff_mark_plain(ff_world_t *wd, int32_t x, int32_t y) {
 /* The struct's fields before the resource table, reset by every clear. */
 #define FF_WORLD_HEAD_BYTES offsetof(ff_world_t, res)
 
-static void ff_world_clear_full(ff_world_t *wd, uint8_t tile) {
-    size_t n = (size_t)wd->w * (size_t)wd->h;
-    uint8_t *t = wd->tile, *r = wd->resg;
-    int32_t w = wd->w, h = wd->h;
-    memset(wd, 0, offsetof(ff_world_t, nonplain));
-    memset(wd->nonplain, (tile & FF_TILE_ID_MASK) == FF_TILE_GRASS ? 0 : 0xFF,
-           (size_t)h * sizeof wd->nonplain[0]);
-    wd->w = w;
-    wd->h = h;
-    wd->tile = t;
-    wd->resg = r;
-    memset(t, tile & FF_TILE_ID_MASK, n);
-    memset(r, 0, n);
-    wd->px = w * 128;
-    wd->py = h * 128;
-    wd->walk_dir = -1;
-}
-
 void ff_world_clear(ff_world_t *wd, uint8_t tile) {
-    /* As ff_world_clear_full, writing less: res[i] / bld[i] for i >= n_res / n_bld are all zero
-     * (entries are written only below the count, and counts only grow), and so is resg while
-     * n_res is 0 (only add_resource writes a non-zero). Plain stores, no reads: a reset meets
-     * these lines cold, and a sparse rewrite that first reads the nonplain bits measured slower. */
+    /* Writes only what can differ from a fresh world: res[i] / bld[i] for i >= n_res / n_bld are
+     * all zero (entries are written only below the count, and counts only grow; ff_world_init
+     * starts from an all-zero struct), and so is resg while n_res is 0 (only add_resource writes
+     * a non-zero). Plain stores, no reads: a reset meets these lines cold, and a sparse rewrite
+     * that first reads the nonplain bits measured slower. */
     uint32_t version = wd->map_version + 1;
     size_t n = (size_t)wd->w * (size_t)wd->h, n_res = wd->n_res, n_bld = wd->n_bld;
     uint8_t *t = wd->tile, *r = wd->resg;
@@ -134,12 +117,13 @@ void ff_world_clear(ff_world_t *wd, uint8_t tile) {
 int ff_world_init(ff_world_t *wd, int32_t w, int32_t h, uint8_t tile) {
     if (!wd || !ff_world_bytes(w, h) || tile >= FF_NUM_TILES) return FF_EINVAL;
     uint8_t *base = (uint8_t *)wd + ff_round16(sizeof(ff_world_t));
+    memset(wd, 0, sizeof *wd); /* every field and nonplain row (rows >= h too) defined */
     wd->w = w;
     wd->h = h;
     wd->tile = base;
     wd->resg = base + ff_round16((size_t)w * (size_t)h);
-    memset(wd->nonplain, 0, sizeof wd->nonplain); /* rows >= h too: no byte left undefined */
-    ff_world_clear_full(wd, tile);
+    memset(wd->resg, 0, (size_t)w * (size_t)h);
+    ff_world_clear(wd, tile);
     return FF_OK;
 }
 
@@ -213,10 +197,6 @@ int32_t ff_world_building_at(const ff_world_t *wd, int32_t tx, int32_t ty) {
 
 static int ff_footprint_free(const ff_world_t *wd, int32_t tx, int32_t ty, int32_t fp,
                              int tiles_must_be_walkable) {
-    if (fp == 1 && ff_in_map(wd, tx, ty)) { /* chests, belts */
-        uint8_t c = wd->tile[ty * wd->w + tx];
-        return !(c & FF_TILE_BUILDING) && !(tiles_must_be_walkable && ff_tile_blocks[c & FF_TILE_ID_MASK]);
-    }
     for (int32_t y = ty; y < ty + fp; y++)
         for (int32_t x = tx; x < tx + fp; x++) {
             if (!ff_in_map(wd, x, y)) return 0;
