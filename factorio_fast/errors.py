@@ -20,6 +20,8 @@ __all__ = [
     "WaitTimeoutError",
     "WorkerError",
     "ClosedError",
+    "StateError",
+    "BusyError",
     "FactorioServerError",
 ]
 
@@ -58,6 +60,16 @@ class WaitTimeoutError(FactorioFastError, TimeoutError):
 
 class ClosedError(FactorioFastError, ValueError):
     """The object (arena, ring, env) has been closed."""
+
+
+class StateError(FactorioFastError, RuntimeError):
+    """The call is not valid in the object's current state (the game's rules refuse it, a
+    command is still outstanding, a ring side is already in use by another caller, ...)."""
+
+
+class BusyError(StateError, BufferError):
+    """The object is in use by a call in another thread (``close()`` while a wait or a step
+    runs with the GIL released)."""
 
 
 class WorkerError(FactorioFastError, RuntimeError):
