@@ -11,23 +11,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from factorio_fast.backends import new_stepper
 from factorio_fast.errors import InvalidArgumentError
-
-BACKENDS = ("sim", "factorio")
-
-
-def _check_backend(backend: str) -> None:
-    if backend == "factorio":
-        raise InvalidArgumentError(
-            "backend='factorio' (real headless Factorio over RCON) is not part of this release "
-            "yet; use backend='sim' (the embedded simulator, same spaces)")
-    if backend != "sim":
-        raise InvalidArgumentError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
-
-
-def _new_sim(name: str, num_envs: int, kwargs: dict):
-    from factorio_fast._sim import BatchSim
-    return BatchSim(name, num_envs, **kwargs)
 
 
 def _seed_entropy() -> int:
@@ -45,10 +30,10 @@ class FactorioEnv(gym.Env):
 
     def __init__(self, name: str, *, render_mode: str | None = None, backend: str = "sim",
                  **scenario_kwargs: Any):
-        _check_backend(backend)
         if render_mode not in (None, "rgb_array"):
             raise InvalidArgumentError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
-        self._sim = _new_sim(name, 1, scenario_kwargs)
+        self._sim = new_stepper(backend, name, 1, scenario_kwargs)
+        self.backend = backend
         self.name = name
         self.render_mode = render_mode
         self.observation_space = self._sim.single_observation_space
@@ -99,7 +84,7 @@ class FactorioEnv(gym.Env):
 
     def close(self):
         sim, self._sim = getattr(self, "_sim", None), None
-        if sim is not None and hasattr(sim, "close"):
+        if sim is not None:
             sim.close()
 
 
@@ -112,9 +97,9 @@ def make(name: str, *, backend: str = "sim", render_mode: str | None = None,
     name : str
         A key of ``factorio_fast.SCENARIOS`` (``movement_micro``, ``mining_micro``,
         ``building_micro``).
-    backend : {"sim"}
-        ``"sim"``: the embedded native simulator. (``"factorio"`` comes with the real-Factorio
-        backend.)
+    backend : str
+        A name in ``factorio_fast.backends.BACKENDS``: ``"sim"``, the embedded native
+        simulator (``"factorio"`` comes with the real-Factorio backend).
     render_mode : {None, "rgb_array"}
     **scenario_kwargs
         ``ticks_per_step``, ``obstacles`` and the scenario's own options.

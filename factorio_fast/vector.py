@@ -21,11 +21,7 @@ next ``step``/``recv``/``reset``; they wrap zero-copy with ``torch.from_numpy``.
 
 from __future__ import annotations
 
-import multiprocessing as mp
-import signal
-import time
 import weakref
-from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
@@ -33,138 +29,19 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from factorio_fast.env import _check_backend, _new_sim, _seed_entropy
-from factorio_fast.errors import ClosedError, InvalidArgumentError, WaitTimeoutError, WorkerError
+from factorio_fast._workers import (
+    CMD_RESET,
+    CMD_STEP,
+    WorkerPool,
+    reset_shard,
+    shard_bounds,
+    step_shard,
+)
+from factorio_fast.backends import check_backend, new_stepper
+from factorio_fast.env import _seed_entropy
+from factorio_fast.errors import ClosedError, InvalidArgumentError, WorkerError
 
-CMD_READY, CMD_STEP, CMD_RESET, CMD_CLOSE = 1, 2, 3, 4
 AUTORESET_CODES = {AutoresetMode.NEXT_STEP: 0, AutoresetMode.SAME_STEP: 1}
-_AUTORESET_NAMES = {0: "next_step", 1: "same_step"}
-ERROR_BYTES = 2048  # per-worker slot for an error message written by the worker
-_ALIGN = 64
-
-
-@dataclass(frozen=True)
-class _Layout:
-    """Byte offsets of every array in the shared segment (computed identically on both sides)."""
-
-    num_envs: int
-    num_workers: int
-    obs_shape: tuple
-    obs_dtype: str
-    action_shape: tuple
-    handoff_size: int
-
-    def arrays(self):
-        n = self.num_envs
-        return [
-            ("actions", np.int64, (n,) + self.action_shape),  # the simulator's own dtype: no conversion
-            ("seeds", np.uint64, (n,)),
-            ("reset_mask", np.bool_, (n,)),
-            ("obs", np.dtype(self.obs_dtype), (n,) + self.obs_shape),
-            ("final_obs", np.dtype(self.obs_dtype), (n,) + self.obs_shape),
-            ("rewards", np.float32, (n,)),
-            ("terminated", np.bool_, (n,)),
-            ("truncated", np.bool_, (n,)),
-            ("final_mask", np.bool_, (n,)),
-            ("errors", np.uint8, (max(self.num_workers, 1), ERROR_BYTES)),
-        ]
-
-    def offsets(self):
-        off = _round_up(self.handoff_size)
-        out = {}
-        for name, dtype, shape in self.arrays():
-            out[name] = (off, dtype, shape)
-            off = _round_up(off + int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize)
-        return out, off
-
-
-def _round_up(x: int) -> int:
-    return (x + _ALIGN - 1) // _ALIGN * _ALIGN
-
-
-def _views(arena, layout: _Layout) -> dict:
-    offsets, _ = layout.offsets()
-    return {name: arena.ndarray(dtype, shape, off) for name, (off, dtype, shape) in offsets.items()}
-
-
-def _shard_bounds(num_envs: int, parts: int) -> list[tuple[int, int]]:
-    base, extra = divmod(num_envs, parts)
-    bounds, lo = [], 0
-    for i in range(parts):
-        hi = lo + base + (1 if i < extra else 0)
-        bounds.append((lo, hi))
-        lo = hi
-    return bounds
-
-
-def _step_shard(sim, bufs: dict, lo: int, hi: int, mode: int) -> None:
-    sl = slice(lo, hi)
-    sim.step(bufs["actions"][sl], obs=bufs["obs"][sl], rewards=bufs["rewards"][sl],
-             terminated=bufs["terminated"][sl], truncated=bufs["truncated"][sl],
-             autoreset=_AUTORESET_NAMES[mode], final_obs=bufs["final_obs"][sl],
-             final_mask=bufs["final_mask"][sl])
-
-
-def _reset_shard(sim, bufs: dict, lo: int, hi: int, masked: bool) -> None:
-    sl = slice(lo, hi)
-    if masked:
-        ids = np.flatnonzero(bufs["reset_mask"][sl])
-        if ids.size:
-            sim.reset(bufs["seeds"][sl][ids], ids, obs=bufs["obs"][sl])
-    else:
-        sim.reset(bufs["seeds"][sl], obs=bufs["obs"][sl])
-    bufs["final_mask"][sl] = False
-
-
-def _worker_main(arena_name: str, layout: _Layout, worker: int, lo: int, hi: int, name: str,
-                 kwargs: dict, poll_s: float, spin_us: float = 50.0) -> None:
-    """Body of a worker process: attach, build the shard's simulator, serve commands."""
-    # Ctrl-C goes to the whole process group; the trainer shuts workers down cleanly instead.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from factorio_fast._bridge import Handoff, SharedArena
-
-    arena = SharedArena.attach(arena_name)
-    handoff = Handoff(arena, 0, layout.num_workers, create=False, spin_us=spin_us)
-    bufs = _views(arena, layout)
-    err = bufs["errors"][worker]
-    try:
-        sim = _new_sim(name, hi - lo, kwargs)
-    except BaseException as exc:  # report and stop: the trainer raises WorkerError
-        _write_error(err, exc)
-        handoff.wait_command(worker, 60.0)
-        handoff.complete(worker, 1)
-        return
-    while True:
-        try:
-            cmd, arg = handoff.wait_command(worker, poll_s)
-        except TimeoutError:
-            continue  # the trainer is alive but idle; Handoff raises if it died
-        except Exception:
-            return  # trainer gone: exit instead of lingering as an orphan
-        if cmd == CMD_CLOSE:
-            handoff.complete(worker, 0)
-            return
-        try:
-            if cmd == CMD_STEP:
-                _step_shard(sim, bufs, lo, hi, arg)
-            elif cmd == CMD_RESET:
-                _reset_shard(sim, bufs, lo, hi, bool(arg))
-            status = 0
-        except BaseException as exc:
-            _write_error(err, exc)
-            status = 1
-        handoff.complete(worker, status)
-
-
-def _write_error(slot: np.ndarray, exc: BaseException) -> None:
-    msg = f"{type(exc).__name__}: {exc}".encode("utf-8", "replace")[: ERROR_BYTES - 1]
-    slot[: len(msg)] = np.frombuffer(msg, np.uint8)
-    slot[len(msg)] = 0
-
-
-def _read_error(slot: np.ndarray) -> str:
-    raw = bytes(slot)
-    return raw[: raw.index(0)].decode("utf-8", "replace") if 0 in raw else raw.decode("utf-8", "replace")
 
 
 class FactorioVectorEnv(VectorEnv):
@@ -174,7 +51,8 @@ class FactorioVectorEnv(VectorEnv):
                  autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
                  batch_size: int | None = None, copy: bool = False,
                  start_method: str | None = None, timeout: float = 30.0,
-                 spin_us: float = 2000.0, **scenario_kwargs: Any):
+                 spin_us: float = 2000.0, backend: str = "sim", **scenario_kwargs: Any):
+        check_backend(backend)
         if not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
             raise InvalidArgumentError(f"num_envs must be a positive int, got {num_envs!r}")
         if not isinstance(num_workers, (int, np.integer)) or not 0 <= num_workers <= num_envs:
@@ -200,12 +78,13 @@ class FactorioVectorEnv(VectorEnv):
             raise InvalidArgumentError(f"spin_us must be a number >= 0, got {spin_us!r}")
         self.spin_us = float(spin_us)
         self._mode = mode
+        self.backend = backend
         self._kwargs = dict(scenario_kwargs)
         self.metadata = {"autoreset_mode": mode, "render_modes": ["rgb_array"]}
         self.render_mode = None
 
-        # A probe simulator of one env gives the spaces (cheap; validates the kwargs here).
-        probe = _new_sim(name, 1, self._kwargs)
+        # A probe stepper of one env gives the spaces (cheap; validates the kwargs here).
+        probe = new_stepper(backend, name, 1, self._kwargs)
         self._obs_shape = tuple(probe.obs_shape)
         self._obs_dtype = np.dtype(probe.obs_dtype)
         self._action_shape = tuple(probe.action_shape)
@@ -215,7 +94,7 @@ class FactorioVectorEnv(VectorEnv):
         self.single_action_space = probe.single_action_space
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
-        del probe
+        probe.close()
 
         # Groups: the unit of stepping (a worker's shard, or a slice in async in-process mode).
         if batch_size is None:
@@ -225,9 +104,9 @@ class FactorioVectorEnv(VectorEnv):
         self.batch_size = int(batch_size)
         self.is_async = self.batch_size < self.num_envs
         if self.num_workers:
-            groups = _shard_bounds(self.num_envs, self.num_workers)
+            groups = shard_bounds(self.num_envs, self.num_workers)
         elif self.is_async:
-            groups = _shard_bounds(self.num_envs, self.num_envs // self.batch_size)
+            groups = shard_bounds(self.num_envs, self.num_envs // self.batch_size)
         else:
             groups = [(0, self.num_envs)]
         if self.is_async:
@@ -244,109 +123,30 @@ class FactorioVectorEnv(VectorEnv):
         self._needs_reset = True
         self._rng = np.random.default_rng()
 
-        self._arena = None
-        self._handoff = None
-        self._handoff_ref: list = []   # shared with the finalizer, which must not hold self
-        self._procs: list = []
+        self._broken = False
+        self._pool: WorkerPool | None = None
+        self._sims: list = []
+        layout_args = dict(num_envs=self.num_envs, obs_shape=self._obs_shape,
+                           obs_dtype=self._obs_dtype.str, action_shape=self._action_shape)
         if self.num_workers:
-            self._start_workers(start_method)
+            self._pool = WorkerPool(layout_args, groups, backend, name, self._kwargs,
+                                    start_method=start_method, timeout=self.timeout,
+                                    spin_us=self.spin_us)
+            self._bufs = self._pool.bufs
+            self._finalizer = weakref.finalize(self, WorkerPool.close, self._pool)
         else:
-            self._bufs = {n: np.zeros(shape, dtype) for n, dtype, shape in self._layout(0).arrays()}
-            self._sims = [_new_sim(name, hi - lo, self._kwargs) for lo, hi in groups]
+            from factorio_fast._workers import _Layout
+            self._bufs = _Layout(num_workers=0, handoff_size=0, **layout_args).local_buffers()
+            self._sims = [new_stepper(backend, name, hi - lo, self._kwargs) for lo, hi in groups]
+            self._finalizer = weakref.finalize(self, _close_all, self._sims)
         self._closed = False
-        self._finalizer = weakref.finalize(self, FactorioVectorEnv._cleanup, self._procs,
-                                           self._handoff_ref, self.timeout)
-
-    # ---------------------------------------------------------------------------- workers
-
-    def _layout(self, handoff_size: int) -> _Layout:
-        return _Layout(self.num_envs, self.num_workers, self._obs_shape, self._obs_dtype.str,
-                       self._action_shape, handoff_size)
-
-    def _start_workers(self, start_method: str | None) -> None:
-        from factorio_fast._bridge import Handoff, SharedArena
-
-        layout = self._layout(Handoff.size_for(self.num_workers))
-        _, total = layout.offsets()
-        self._arena = SharedArena.create(total)
-        self._handoff = Handoff(self._arena, 0, self.num_workers, create=True,
-                                spin_us=self.spin_us)
-        self._handoff_ref.append(self._handoff)
-        self._bufs = _views(self._arena, layout)
-        ctx = mp.get_context(start_method)
-        poll = min(1.0, max(0.05, self.timeout))  # how often idle workers check the trainer
-        try:
-            for w, (lo, hi) in enumerate(self._groups):
-                p = ctx.Process(target=_worker_main, name=f"factorio_fast-{self.name}-{w}",
-                                args=(self._arena.name, layout, w, lo, hi, self.name,
-                                      self._kwargs, poll, self.spin_us), daemon=True)
-                p.start()
-                self._procs.append(p)
-                self._handoff.set_worker_pid(w, p.pid)
-            # Handshake: every worker has attached and built its simulator.
-            self._handoff.post_all(CMD_READY)
-            self._wait_all()
-        except BaseException:
-            FactorioVectorEnv._cleanup(self._procs, [self._handoff], 1.0)
-            self._arena.unlink()
-            raise
-        # Everyone is attached: drop the name so a crash cannot leak it in /dev/shm.
-        self._arena.unlink()
-
-    def _raise_worker_error(self, w: int, exc: BaseException | None = None) -> None:
-        p = self._procs[w] if w < len(self._procs) else None
-        code = None
-        if p is not None:
-            p.join(0.2)
-            code = p.exitcode
-        detail = _read_error(self._bufs["errors"][w])
-        if code is not None and code < 0:
-            how = f"was killed by signal {-code} ({signal.Signals(-code).name})"
-        elif code is not None:
-            how = f"exited with status {code}"
-        else:
-            how = "failed"
-        msg = f"worker {w} (pid {p.pid if p else '?'}) {how}"
-        if detail:
-            msg += f": {detail}"
-        self._broken = True
-        raise WorkerError(msg, pid=p.pid if p else None, exitcode=code) from exc
-
-    def _check_statuses(self, workers) -> None:
-        for w in workers:
-            if self._handoff.status(w) != 0:
-                self._raise_worker_error(w)
-
-    def _wait(self, fn, *args):
-        """Run a hand-off wait; a dead worker raises WorkerError, a timeout breaks the env (a
-        worker may still be using the shared arrays for a command we stopped waiting for)."""
-        try:
-            return fn(*args, self.timeout)
-        except WorkerError as exc:
-            self._raise_worker_error(self._dead_worker(exc), exc)
-        except WaitTimeoutError:
-            self._broken = True
-            raise
-
-    def _wait_all(self) -> None:
-        self._wait(self._handoff.wait_all)
-        self._check_statuses(range(self.num_workers))
-
-    def _dead_worker(self, exc: WorkerError) -> int:
-        for w, p in enumerate(self._procs):
-            if exc.pid is not None and p.pid == exc.pid:
-                return w
-        for w, p in enumerate(self._procs):
-            if not p.is_alive():
-                return w
-        return 0
 
     # ---------------------------------------------------------------------------- API
 
     def _check_open(self) -> None:
         if self._closed:
             raise ClosedError("this vector env is closed")
-        if getattr(self, "_broken", False):
+        if self._broken or (self._pool is not None and self._pool.broken):
             raise WorkerError("a worker of this vector env failed earlier; close() it and make a new one")
 
     def _seeds(self, seed) -> np.ndarray:
@@ -365,21 +165,18 @@ class FactorioVectorEnv(VectorEnv):
 
     def _run(self, cmd: int, arg: int, groups) -> None:
         """Run a command on the given groups and wait for them (sync path)."""
-        if self.num_workers:
+        if self._pool is not None:
             for g in groups:
-                self._handoff.post(g, cmd, arg)
-            for g in groups:
-                self._wait(self._handoff.wait, g)
-            self._check_statuses(groups)
+                self._pool.post(g, cmd, arg)
+            self._pool.wait(groups)
         else:
             for g in groups:
                 lo, hi = self._groups[g]
+                # the group's stepper is local: the slice lo..hi of the whole buffers is its shard
                 if cmd == CMD_STEP:
-                    _step_shard(self._sims[g], self._bufs, lo, hi, arg)
-                    # _step_shard indexes the whole buffers with the group's slice; the group's
-                    # simulator is local, so that is the right shard.
+                    step_shard(self._sims[g], self._bufs, lo, hi, arg)
                 else:
-                    _reset_shard(self._sims[g], self._bufs, lo, hi, bool(arg))
+                    reset_shard(self._sims[g], self._bufs, lo, hi, bool(arg))
 
     def reset(self, *, seed=None, options: dict | None = None):
         """Reset every env (or those in ``options["reset_mask"]``); env i gets ``seed + i``."""
@@ -470,8 +267,8 @@ class FactorioVectorEnv(VectorEnv):
             g = int(g)
             if g in self._ready:
                 self._ready.remove(g)
-            if self.num_workers:
-                self._handoff.post(g, CMD_STEP, mode)
+            if self._pool is not None:
+                self._pool.post(g, CMD_STEP, mode)
                 self._pending.add(g)
             else:
                 self._run(CMD_STEP, mode, [g])
@@ -488,9 +285,7 @@ class FactorioVectorEnv(VectorEnv):
                 continue
             if not self._pending:
                 raise InvalidArgumentError("recv() without enough envs in flight: send() first")
-            finished = self._wait(self._handoff.wait_any)
-            self._check_statuses(finished)
-            for g in finished:
+            for g in self._pool.wait_any():
                 self._pending.discard(g)
                 self._ready.append(g)
         ids = np.concatenate([np.arange(*self._groups[g]) for g in done])
@@ -508,9 +303,7 @@ class FactorioVectorEnv(VectorEnv):
 
     def _drain(self) -> None:
         while self._pending:
-            finished = self._wait(self._handoff.wait_any)
-            self._pending.difference_update(finished)
-            self._check_statuses(finished)
+            self._pending.difference_update(self._pool.wait_any())
 
     # ---------------------------------------------------------------------------- misc
 
@@ -526,25 +319,7 @@ class FactorioVectorEnv(VectorEnv):
     @property
     def shared_bytes(self) -> int:
         """Bytes of shared memory the env maps (0 in-process)."""
-        return self._arena.size if self._arena is not None else 0
-
-    @staticmethod
-    def _cleanup(procs: list, handoffs: list, timeout: float) -> None:
-        handoff = handoffs[0] if handoffs else None
-        if handoff is not None:
-            for w, p in enumerate(procs):
-                if p.is_alive():
-                    try:
-                        handoff.post(w, CMD_CLOSE, 0)
-                    except Exception:
-                        pass
-        deadline = time.monotonic() + min(timeout, 5.0)
-        for p in procs:
-            p.join(max(0.0, deadline - time.monotonic()))
-        for p in procs:
-            if p.is_alive():
-                p.kill()
-                p.join(1.0)
+        return self._pool.arena.size if self._pool is not None else 0
 
     def close(self, **kwargs) -> None:
         """Stop the workers and release shared memory. Idempotent; safe after a worker died."""
@@ -552,20 +327,15 @@ class FactorioVectorEnv(VectorEnv):
             return
         self._closed = True
         self.closed = True
-        self._finalizer.detach()
-        FactorioVectorEnv._cleanup(self._procs, [self._handoff] if self._handoff else [],
-                                   self.timeout)
+        self._finalizer()  # stops the workers and releases the segment, or closes the steppers
         self._bufs = {}
-        self._handoff = None
-        self._handoff_ref.clear()
-        if self._arena is not None:
-            self._arena.unlink()
-            try:
-                self._arena.close()
-            except BufferError:
-                pass  # the caller still holds views; the mapping goes with the last of them
-            self._arena = None
+        self._pool = None
         self._sims = []
+
+
+def _close_all(steppers: list) -> None:
+    for s in steppers:
+        s.close()
 
 
 def make_vec(name: str, num_envs: int, backend: str = "sim", num_workers: int = 0,
@@ -577,7 +347,8 @@ def make_vec(name: str, num_envs: int, backend: str = "sim", num_workers: int = 
     name : str
         A key of ``factorio_fast.SCENARIOS``.
     num_envs : int
-    backend : {"sim"}
+    backend : str
+        A name in ``factorio_fast.backends.BACKENDS``: ``"sim"`` (the embedded simulator).
     num_workers : int
         0: step the whole batch in this process (one C call). k > 0: k worker processes over
         shared memory.
@@ -602,5 +373,4 @@ def make_vec(name: str, num_envs: int, backend: str = "sim", num_workers: int = 
     **kwargs
         Scenario options: ``ticks_per_step``, ``obstacles``, ...
     """
-    _check_backend(backend)
-    return FactorioVectorEnv(name, num_envs, num_workers=num_workers, **kwargs)
+    return FactorioVectorEnv(name, num_envs, num_workers=num_workers, backend=backend, **kwargs)

@@ -224,7 +224,8 @@ def test_vector_killed_worker_raises_worker_error_and_leaves_nothing():
     before = shm_names()
     env = factorio_fast.make_vec("movement_micro", 8, num_workers=2, timeout=10.0)
     env.reset(seed=0)
-    victim = env._procs[1]
+    procs = list(env._pool.procs)
+    victim = procs[1]
     os.kill(victim.pid, signal.SIGKILL)
     t0 = time.monotonic()
     with pytest.raises(WorkerError) as err:
@@ -236,7 +237,7 @@ def test_vector_killed_worker_raises_worker_error_and_leaves_nothing():
     with pytest.raises(WorkerError):
         env.step(np.zeros(8, np.int64))
     env.close()
-    assert all(not p.is_alive() for p in env._procs)
+    assert all(not p.is_alive() for p in procs)
     assert shm_names() <= before
 
 
@@ -244,7 +245,7 @@ def test_vector_close_is_idempotent_and_final():
     before = shm_names()
     env = factorio_fast.make_vec("movement_micro", 4, num_workers=2)
     env.reset(seed=0)
-    procs = list(env._procs)
+    procs = list(env._pool.procs)
     env.close()
     env.close()
     assert all(not p.is_alive() for p in procs)
@@ -273,8 +274,10 @@ def test_vector_metadata_and_spaces():
     env.close()
     with pytest.raises(InvalidArgumentError, match="autoreset_mode"):
         factorio_fast.make_vec("mining_micro", 2, autoreset_mode="sometimes")
-    with pytest.raises(InvalidArgumentError, match="backend"):
+    with pytest.raises(InvalidArgumentError, match="backend 'quake'; known backends: 'sim'"):
         factorio_fast.make_vec("mining_micro", 2, backend="quake")
+    with pytest.raises(InvalidArgumentError, match="backend 'quake'; known backends: 'sim'"):
+        factorio_fast.make("mining_micro", backend="quake")
 
 
 @pytest.mark.parametrize("name", SCEN)

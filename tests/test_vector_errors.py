@@ -27,7 +27,7 @@ def test_vector_timeout_marks_env_broken():
     env = factorio_fast.make_vec(NAME, 4, num_workers=2, timeout=0.5)
     try:
         env.reset(seed=1)
-        pid = env._procs[1].pid
+        pid = env._pool.procs[1].pid
         os.kill(pid, signal.SIGSTOP)  # a stuck (alive) worker
         try:
             with pytest.raises(WaitTimeoutError):

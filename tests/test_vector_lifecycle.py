@@ -19,7 +19,7 @@ TRAINER = r"""
 import sys, numpy as np, factorio_fast
 envs = factorio_fast.make_vec("movement_micro", 256, num_workers=2, timeout=10.0)
 envs.reset(seed=0)
-print(" ".join(str(p.pid) for p in envs._procs), flush=True)
+print(" ".join(str(p.pid) for p in envs._pool.procs), flush=True)
 rng = np.random.default_rng(0)
 try:
     for _ in range(10_000_000):

@@ -1,0 +1,308 @@
+"""Worker processes over one shared segment, for any batch stepper (``factorio_fast.backends``).
+
+The segment holds the hand-off control words (``factorio_fast.Handoff``), then every array of
+the batch (actions, seeds, observations, rewards, flags, ``final_obs``) and one error slot per
+worker. Each worker owns a contiguous shard of envs and steps it with a stepper made by the
+backend's factory inside the worker; the trainer posts one command per worker per step and
+waits (spin briefly, then futex sleep), never one hand-off per env.
+
+This module knows the stepper protocol and nothing about scenarios or Gymnasium:
+:class:`WorkerPool` is the trainer's side, :func:`_worker_main` the worker's.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import signal
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from factorio_fast.backends import new_stepper
+from factorio_fast.errors import WaitTimeoutError, WorkerError
+
+CMD_READY, CMD_STEP, CMD_RESET, CMD_CLOSE = 1, 2, 3, 4
+AUTORESET_NAMES = {0: "next_step", 1: "same_step"}  # the arg of CMD_STEP
+ERROR_BYTES = 2048  # per-worker slot for an error message written by the worker
+_ALIGN = 64
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Byte offsets of every array in the shared segment (computed identically on both sides)."""
+
+    num_envs: int
+    num_workers: int
+    obs_shape: tuple
+    obs_dtype: str
+    action_shape: tuple
+    handoff_size: int
+
+    def arrays(self):
+        n = self.num_envs
+        return [
+            ("actions", np.int64, (n,) + self.action_shape),  # the steppers' own dtype: no conversion
+            ("seeds", np.uint64, (n,)),
+            ("reset_mask", np.bool_, (n,)),
+            ("obs", np.dtype(self.obs_dtype), (n,) + self.obs_shape),
+            ("final_obs", np.dtype(self.obs_dtype), (n,) + self.obs_shape),
+            ("rewards", np.float32, (n,)),
+            ("terminated", np.bool_, (n,)),
+            ("truncated", np.bool_, (n,)),
+            ("final_mask", np.bool_, (n,)),
+            ("errors", np.uint8, (max(self.num_workers, 1), ERROR_BYTES)),
+        ]
+
+    def offsets(self):
+        off = _round_up(self.handoff_size)
+        out = {}
+        for name, dtype, shape in self.arrays():
+            out[name] = (off, dtype, shape)
+            off = _round_up(off + int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize)
+        return out, off
+
+    def local_buffers(self) -> dict:
+        """The same arrays as plain process-local numpy arrays (in-process mode)."""
+        return {n: np.zeros(shape, dtype) for n, dtype, shape in self.arrays()}
+
+
+def _round_up(x: int) -> int:
+    return (x + _ALIGN - 1) // _ALIGN * _ALIGN
+
+
+def _views(arena, layout: _Layout) -> dict:
+    offsets, _ = layout.offsets()
+    return {name: arena.ndarray(dtype, shape, off) for name, (off, dtype, shape) in offsets.items()}
+
+
+def shard_bounds(num_envs: int, parts: int) -> list[tuple[int, int]]:
+    """Split ``0..num_envs`` into ``parts`` contiguous ranges whose sizes differ by at most 1."""
+    base, extra = divmod(num_envs, parts)
+    bounds, lo = [], 0
+    for i in range(parts):
+        hi = lo + base + (1 if i < extra else 0)
+        bounds.append((lo, hi))
+        lo = hi
+    return bounds
+
+
+def step_shard(stepper, bufs: dict, lo: int, hi: int, mode: int) -> None:
+    """Step envs ``lo..hi`` of the batch buffers with their stepper (``mode``: CMD_STEP arg)."""
+    sl = slice(lo, hi)
+    stepper.step(bufs["actions"][sl], obs=bufs["obs"][sl], rewards=bufs["rewards"][sl],
+                 terminated=bufs["terminated"][sl], truncated=bufs["truncated"][sl],
+                 autoreset=AUTORESET_NAMES[mode], final_obs=bufs["final_obs"][sl],
+                 final_mask=bufs["final_mask"][sl])
+
+
+def reset_shard(stepper, bufs: dict, lo: int, hi: int, masked: bool) -> None:
+    """Reset envs ``lo..hi`` (only those in ``reset_mask`` if ``masked``) from ``seeds``."""
+    sl = slice(lo, hi)
+    if masked:
+        ids = np.flatnonzero(bufs["reset_mask"][sl])
+        if ids.size:
+            stepper.reset(bufs["seeds"][sl][ids], ids, obs=bufs["obs"][sl])
+    else:
+        stepper.reset(bufs["seeds"][sl], obs=bufs["obs"][sl])
+    bufs["final_mask"][sl] = False
+
+
+def _worker_main(arena_name: str, layout: _Layout, worker: int, lo: int, hi: int, backend: str,
+                 name: str, kwargs: dict, poll_s: float, spin_us: float = 50.0) -> None:
+    """Body of a worker process: attach, build the shard's stepper, serve commands."""
+    # Ctrl-C goes to the whole process group; the trainer shuts workers down cleanly instead.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from factorio_fast._bridge import Handoff, SharedArena
+
+    arena = SharedArena.attach(arena_name)
+    handoff = Handoff(arena, 0, layout.num_workers, create=False, spin_us=spin_us)
+    bufs = _views(arena, layout)
+    err = bufs["errors"][worker]
+    try:
+        stepper = new_stepper(backend, name, hi - lo, kwargs)
+    except BaseException as exc:  # report and stop: the trainer raises WorkerError
+        _write_error(err, exc)
+        handoff.wait_command(worker, 60.0)
+        handoff.complete(worker, 1)
+        return
+    try:
+        while True:
+            try:
+                cmd, arg = handoff.wait_command(worker, poll_s)
+            except TimeoutError:
+                continue  # the trainer is alive but idle; Handoff raises if it died
+            except Exception:
+                return  # trainer gone: exit instead of lingering as an orphan
+            if cmd == CMD_CLOSE:
+                handoff.complete(worker, 0)
+                return
+            try:
+                if cmd == CMD_STEP:
+                    step_shard(stepper, bufs, lo, hi, arg)
+                elif cmd == CMD_RESET:
+                    reset_shard(stepper, bufs, lo, hi, bool(arg))
+                status = 0
+            except BaseException as exc:
+                _write_error(err, exc)
+                status = 1
+            handoff.complete(worker, status)
+    finally:
+        stepper.close()
+
+
+def _write_error(slot: np.ndarray, exc: BaseException) -> None:
+    msg = f"{type(exc).__name__}: {exc}".encode("utf-8", "replace")[: ERROR_BYTES - 1]
+    slot[: len(msg)] = np.frombuffer(msg, np.uint8)
+    slot[len(msg)] = 0
+
+
+def _read_error(slot: np.ndarray) -> str:
+    raw = bytes(slot)
+    return raw[: raw.index(0)].decode("utf-8", "replace") if 0 in raw else raw.decode("utf-8", "replace")
+
+
+class WorkerPool:
+    """The trainer's side: ``len(shards)`` worker processes over one shared segment.
+
+    ``bufs`` maps each array name of the layout to its view in the segment. Commands are posted
+    per worker (``post``) and waited for (``wait``, ``wait_all``, ``wait_any``); a dead worker
+    raises :class:`WorkerError` with its pid and exit status or signal, a live one silent past
+    ``timeout`` raises :class:`WaitTimeoutError`. After either the pool is *broken*: a worker
+    may still be using the arrays for a command nobody waits for, so the owner must close it.
+    """
+
+    def __init__(self, layout_args: dict, shards: list[tuple[int, int]], backend: str, name: str,
+                 kwargs: dict, *, start_method: str | None, timeout: float, spin_us: float):
+        from factorio_fast._bridge import Handoff, SharedArena
+
+        self.shards = shards
+        self.timeout = timeout
+        self.broken = False
+        self.procs: list = []
+        nw = len(shards)
+        self.layout = _Layout(num_workers=nw, handoff_size=Handoff.size_for(nw), **layout_args)
+        _, total = self.layout.offsets()
+        self.arena = SharedArena.create(total)
+        self.handoff = Handoff(self.arena, 0, nw, create=True, spin_us=spin_us)
+        self.bufs = _views(self.arena, self.layout)
+        ctx = mp.get_context(start_method)
+        poll = min(1.0, max(0.05, timeout))  # how often idle workers check the trainer
+        try:
+            for w, (lo, hi) in enumerate(shards):
+                p = ctx.Process(target=_worker_main, name=f"factorio_fast-{name}-{w}",
+                                args=(self.arena.name, self.layout, w, lo, hi, backend, name,
+                                      kwargs, poll, spin_us), daemon=True)
+                p.start()
+                self.procs.append(p)
+                self.handoff.set_worker_pid(w, p.pid)
+            # Handshake: every worker has attached and built its stepper.
+            self.handoff.post_all(CMD_READY)
+            self.wait_all()
+        except BaseException:
+            stop_workers(self.procs, self.handoff, 1.0)
+            self.arena.unlink()
+            raise
+        # Everyone is attached: drop the name so a crash cannot leak it in /dev/shm.
+        self.arena.unlink()
+
+    @property
+    def num_workers(self) -> int:
+        return len(self.shards)
+
+    def post(self, w: int, cmd: int, arg: int = 0) -> None:
+        self.handoff.post(w, cmd, arg)
+
+    def _wait(self, fn, *args):
+        try:
+            return fn(*args, self.timeout)
+        except WorkerError as exc:
+            self.raise_worker_error(self._dead_worker(exc), exc)
+        except WaitTimeoutError:
+            self.broken = True
+            raise
+
+    def check_statuses(self, workers) -> None:
+        for w in workers:
+            if self.handoff.status(w) != 0:
+                self.raise_worker_error(w)
+
+    def wait(self, workers) -> None:
+        """Wait until each of ``workers`` has completed its command; raise if one failed."""
+        for w in workers:
+            self._wait(self.handoff.wait, w)
+        self.check_statuses(workers)
+
+    def wait_all(self) -> None:
+        self._wait(self.handoff.wait_all)
+        self.check_statuses(range(self.num_workers))
+
+    def wait_any(self) -> list[int]:
+        """Block until at least one outstanding command completes; return those workers."""
+        finished = self._wait(self.handoff.wait_any)
+        self.check_statuses(finished)
+        return finished
+
+    def _dead_worker(self, exc: WorkerError) -> int:
+        for w, p in enumerate(self.procs):
+            if exc.pid is not None and p.pid == exc.pid:
+                return w
+        for w, p in enumerate(self.procs):
+            if not p.is_alive():
+                return w
+        return 0
+
+    def raise_worker_error(self, w: int, exc: BaseException | None = None) -> None:
+        p = self.procs[w] if w < len(self.procs) else None
+        code = None
+        if p is not None:
+            p.join(0.2)
+            code = p.exitcode
+        detail = _read_error(self.bufs["errors"][w])
+        if code is not None and code < 0:
+            how = f"was killed by signal {-code} ({signal.Signals(-code).name})"
+        elif code is not None:
+            how = f"exited with status {code}"
+        else:
+            how = "failed"
+        msg = f"worker {w} (pid {p.pid if p else '?'}) {how}"
+        if detail:
+            msg += f": {detail}"
+        self.broken = True
+        raise WorkerError(msg, pid=p.pid if p else None, exitcode=code) from exc
+
+    def close(self) -> None:
+        """Stop the workers and release the segment. Idempotent; safe after a worker died."""
+        if self.arena is None:
+            return
+        stop_workers(self.procs, self.handoff, self.timeout)
+        self.bufs = {}
+        self.handoff = None
+        self.arena.unlink()
+        try:
+            self.arena.close()
+        except BufferError:
+            pass  # the caller still holds views; the mapping goes with the last of them
+        self.arena = None
+
+
+def stop_workers(procs: list, handoff, timeout: float) -> None:
+    """Ask live workers to close, give them until ``min(timeout, 5 s)``, then kill the rest.
+
+    Takes plain arguments (no pool) so a ``weakref.finalize`` can run it after the pool's owner
+    is gone.
+    """
+    if handoff is not None:
+        for w, p in enumerate(procs):
+            if p.is_alive():
+                try:
+                    handoff.post(w, CMD_CLOSE, 0)
+                except Exception:
+                    pass
+    deadline = time.monotonic() + min(timeout, 5.0)
+    for p in procs:
+        p.join(max(0.0, deadline - time.monotonic()))
+    for p in procs:
+        if p.is_alive():
+            p.kill()
+            p.join(1.0)
