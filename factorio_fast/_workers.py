@@ -13,6 +13,8 @@ This module knows the stepper protocol and nothing about scenarios or Gymnasium:
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
+import secrets
 import signal
 import time
 from dataclasses import dataclass
@@ -108,15 +110,46 @@ def reset_shard(stepper, bufs: dict, lo: int, hi: int, masked: bool) -> None:
     bufs["final_mask"][sl] = False
 
 
-def _worker_main(arena_name: str, layout: _Layout, worker: int, lo: int, hi: int, backend: str,
-                 name: str, kwargs: dict, poll_s: float, spin_us: float = 50.0) -> None:
-    """Body of a worker process: attach, build the shard's stepper, serve commands."""
-    # Ctrl-C goes to the whole process group; the trainer shuts workers down cleanly instead.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def _attach_when_ready(arena_name: str, layout: _Layout, spin_us: float, deadline: float):
+    """A spawned worker's attach: the trainer creates the segment only after the workers run
+    (see WorkerPool), so poll until it exists and its hand-off is initialised. Returns
+    ``(arena, handoff)``, or ``None`` if the trainer died first or the deadline passed."""
     from factorio_fast._bridge import Handoff, SharedArena
 
-    arena = SharedArena.attach(arena_name)
-    handoff = Handoff(arena, 0, layout.num_workers, create=False, spin_us=spin_us)
+    parent = os.getppid()
+    while True:
+        trainer_gone = os.getppid() != parent  # reparented: the trainer (or forkserver) died
+        arena = None
+        try:
+            arena = SharedArena.attach(arena_name)
+            return arena, Handoff(arena, 0, layout.num_workers, create=False, spin_us=spin_us)
+        except Exception:
+            if arena is not None and trainer_gone:
+                arena.unlink()  # created, then the trainer died before initialising it
+            if trainer_gone or time.monotonic() > deadline:
+                return None
+        time.sleep(0.001)
+
+
+def _worker_main(arena, layout: _Layout, worker: int, lo: int, hi: int, backend: str,
+                 name: str, kwargs: dict, poll_s: float, spin_us: float = 50.0,
+                 attach_timeout: float = 30.0) -> None:
+    """Body of a worker process: attach, build the shard's stepper, serve commands.
+
+    ``arena`` is the trainer's SharedArena itself when the worker was forked (the mapping is
+    inherited and the name already removed), or the segment's name when it was spawned.
+    """
+    # Ctrl-C goes to the whole process group; the trainer shuts workers down cleanly instead.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from factorio_fast._bridge import Handoff
+
+    if isinstance(arena, str):
+        attached = _attach_when_ready(arena, layout, spin_us, time.monotonic() + attach_timeout)
+        if attached is None:
+            return
+        arena, handoff = attached
+    else:
+        handoff = Handoff(arena, 0, layout.num_workers, create=False, spin_us=spin_us)
     bufs = _views(arena, layout)
     err = bufs["errors"][worker]
     try:
@@ -133,7 +166,10 @@ def _worker_main(arena_name: str, layout: _Layout, worker: int, lo: int, hi: int
             except TimeoutError:
                 continue  # the trainer is alive but idle; Handoff raises if it died
             except Exception:
-                return  # trainer gone: exit instead of lingering as an orphan
+                # Trainer gone: exit instead of lingering as an orphan, and remove the name in
+                # case it died before doing so itself (idempotent).
+                arena.unlink()
+                return
             if cmd == CMD_CLOSE:
                 handoff.complete(worker, 0)
                 return
@@ -180,28 +216,48 @@ class WorkerPool:
         self.timeout = timeout
         self.broken = False
         self.procs: list = []
+        self.arena = self.handoff = None
+        self._posted_at: dict[int, float] = {}
         nw = len(shards)
         self.layout = _Layout(num_workers=nw, handoff_size=Handoff.size_for(nw), **layout_args)
         _, total = self.layout.offsets()
-        self.arena = SharedArena.create(total)
-        self.handoff = Handoff(self.arena, 0, nw, create=True, spin_us=spin_us)
-        self.bufs = _views(self.arena, self.layout)
         ctx = mp.get_context(start_method)
+        forked = ctx.get_start_method() == "fork"
         poll = min(1.0, max(0.05, timeout))  # how often idle workers check the trainer
-        try:
+        # Nothing may be left in /dev/shm whenever the trainer dies, also during start-up:
+        # * fork: the workers inherit the mapping, so the name goes right after creation;
+        # * spawn/forkserver: the workers need the name, so they start first and poll for it;
+        #   the segment then exists only while live workers know it, and a worker that finds
+        #   the trainer dead removes the name (see _attach_when_ready and _worker_main).
+        seg_name = f"ff_{os.getpid()}_{secrets.token_hex(6)}"
+
+        def start(arena_arg):
             for w, (lo, hi) in enumerate(shards):
                 p = ctx.Process(target=_worker_main, name=f"factorio_fast-{name}-{w}",
-                                args=(self.arena.name, self.layout, w, lo, hi, backend, name,
-                                      kwargs, poll, spin_us), daemon=True)
+                                args=(arena_arg, self.layout, w, lo, hi, backend, name,
+                                      kwargs, poll, spin_us, timeout), daemon=True)
                 p.start()
                 self.procs.append(p)
+
+        try:
+            if not forked:
+                start(seg_name)
+            self.arena = SharedArena.create(total, name=seg_name)
+            if forked:
+                self.arena.unlink()
+            self.handoff = Handoff(self.arena, 0, nw, create=True, spin_us=spin_us)
+            self.bufs = _views(self.arena, self.layout)
+            if forked:
+                start(self.arena)
+            for w, p in enumerate(self.procs):
                 self.handoff.set_worker_pid(w, p.pid)
             # Handshake: every worker has attached and built its stepper.
             self.handoff.post_all(CMD_READY)
             self.wait_all()
         except BaseException:
             stop_workers(self.procs, self.handoff, 1.0)
-            self.arena.unlink()
+            if self.arena is not None:
+                self.arena.unlink()
             raise
         # Everyone is attached: drop the name so a crash cannot leak it in /dev/shm.
         self.arena.unlink()
@@ -212,6 +268,7 @@ class WorkerPool:
 
     def post(self, w: int, cmd: int, arg: int = 0) -> None:
         self.handoff.post(w, cmd, arg)
+        self._posted_at[w] = time.monotonic()
 
     def _wait(self, fn, *args):
         try:
@@ -237,10 +294,27 @@ class WorkerPool:
         self._wait(self.handoff.wait_all)
         self.check_statuses(range(self.num_workers))
 
-    def wait_any(self) -> list[int]:
-        """Block until at least one outstanding command completes; return those workers."""
+    def wait_any(self, pending=()) -> list[int]:
+        """Block until at least one outstanding command completes; return those workers.
+
+        ``pending``: the workers with a command outstanding. Those that did not finish are
+        checked too, so a dead worker raises WorkerError, and one silent for longer than the
+        timeout (stopped, hung) WaitTimeoutError, even while the others keep answering.
+        """
         finished = self._wait(self.handoff.wait_any)
         self.check_statuses(finished)
+        now = time.monotonic()
+        for w in pending:
+            if w in finished:
+                continue
+            p = self.procs[w]
+            if not p.is_alive():
+                self.raise_worker_error(w)
+            if now - self._posted_at.get(w, now) > self.timeout:
+                self.broken = True
+                raise WaitTimeoutError(
+                    f"worker {w} (pid {p.pid}) has not answered for {now - self._posted_at[w]:.1f} s "
+                    f"(timeout {self.timeout} s); it is alive but stopped or stuck")
         return finished
 
     def _dead_worker(self, exc: WorkerError) -> int:

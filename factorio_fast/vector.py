@@ -285,7 +285,7 @@ class FactorioVectorEnv(VectorEnv):
                 continue
             if not self._pending:
                 raise InvalidArgumentError("recv() without enough envs in flight: send() first")
-            for g in self._pool.wait_any():
+            for g in self._pool.wait_any(self._pending):
                 self._pending.discard(g)
                 self._ready.append(g)
         ids = np.concatenate([np.arange(*self._groups[g]) for g in done])
@@ -303,7 +303,7 @@ class FactorioVectorEnv(VectorEnv):
 
     def _drain(self) -> None:
         while self._pending:
-            self._pending.difference_update(self._pool.wait_any())
+            self._pending.difference_update(self._pool.wait_any(self._pending))
 
     # ---------------------------------------------------------------------------- misc
 
