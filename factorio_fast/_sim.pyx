@@ -363,6 +363,13 @@ cdef class BatchSim:
             self._bad_action(k // self._dims, k % self._dims, -1)
         return np.ascontiguousarray(a, np.int64)
 
+    @property
+    def bytes_per_env(self):
+        """Bytes of native state one env takes (its world; the env record adds < 1 KiB): what
+        a batch of ``n`` envs allocates, over ``n``."""
+        cdef ff_sim_t *sim = self._live()
+        return int(ff_world_bytes(sim.info.map_w, sim.info.map_h)) + 1024
+
     def positions(self):
         """Character positions, int32 ``(num_envs, 2)`` in 1/256 tile."""
         cdef ff_sim_t *sim = self._live()

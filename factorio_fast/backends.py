@@ -42,6 +42,7 @@ class BatchStepper(Protocol):
     action_nvec: npt.NDArray[np.int64]
     single_observation_space: spaces.Space
     single_action_space: spaces.Space
+    bytes_per_env: int  # memory one env holds in this process (checked before a big batch)
 
     def reset(self, seeds: npt.ArrayLike, env_ids: npt.ArrayLike | None = None, *,
               obs: np.ndarray) -> None:

@@ -11,8 +11,9 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from factorio_fast import _validate
 from factorio_fast.backends import new_stepper
-from factorio_fast.errors import InvalidArgumentError
+from factorio_fast.errors import ClosedError, InvalidArgumentError, ResetNeededError
 
 
 def _seed_entropy() -> int:
@@ -57,7 +58,15 @@ class FactorioEnv(gym.Env):
             info["inventory"] = {ITEM_NAMES[i]: int(c) for i, c in enumerate(inv) if c and ITEM_NAMES[i]}
         return info
 
+    def _live(self):
+        if self._sim is None:
+            raise ClosedError("this env is closed")
+        return self._sim
+
     def reset(self, *, seed: int | None = None, options: dict | None = None):
+        self._live()
+        if seed is not None:
+            seed = _validate.seed(seed)
         super().reset(seed=seed)
         s = seed if seed is not None else int(self.np_random.integers(0, 2**63 - 1))
         self._sim.reset(np.array([s], np.uint64), obs=self._obs)
@@ -65,9 +74,13 @@ class FactorioEnv(gym.Env):
         return self._obs[0].copy(), self._info()
 
     def step(self, action):
+        self._live()
         if self._needs_reset:
-            raise gym.error.ResetNeeded("call reset() before step() (and after an episode ends)")
-        a = np.asarray(action)
+            raise ResetNeededError("call reset() before step() (and after an episode ends)")
+        try:
+            a = np.asarray(action)
+        except (ValueError, TypeError) as exc:
+            raise InvalidArgumentError(f"action must be an integer array: {exc}") from None
         if a.shape != tuple(self._sim.action_shape):
             raise InvalidArgumentError(
                 f"action must have shape {tuple(self._sim.action_shape)}, got {a.shape}")
@@ -78,6 +91,7 @@ class FactorioEnv(gym.Env):
         return self._obs[0].copy(), float(self._rew[0]), term, trunc, self._info()
 
     def render(self):
+        self._live()
         if self.render_mode != "rgb_array":
             return None
         return self._sim.render(0)

@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import queue
 
+from gymnasium.error import ResetNeeded as _GymResetNeeded
+
 __all__ = [
     "FactorioFastError",
     "InvalidArgumentError",
+    "ArgumentTypeError",
+    "InsufficientMemoryError",
+    "ResetNeededError",
     "ProtocolError",
     "ShmError",
     "LayoutMismatchError",
@@ -32,6 +37,15 @@ class FactorioFastError(Exception):
 
 class InvalidArgumentError(FactorioFastError, ValueError):
     """An argument (an action, an id, an array's dtype or shape) is outside what is accepted."""
+
+
+class ArgumentTypeError(InvalidArgumentError, TypeError):
+    """An argument has the wrong type, or a keyword argument is unknown (Python's own rule is a
+    ``TypeError``, which tools such as torchrl rely on to drop keywords an env does not take)."""
+
+
+class InsufficientMemoryError(FactorioFastError, MemoryError):
+    """A request needs more memory than the machine has; refused before allocating anything."""
 
 
 class ProtocolError(FactorioFastError, ValueError):
@@ -70,6 +84,10 @@ class StateError(FactorioFastError, RuntimeError):
 class BusyError(StateError, BufferError):
     """The object is in use by a call in another thread (``close()`` while a wait or a step
     runs with the GIL released)."""
+
+
+class ResetNeededError(StateError, _GymResetNeeded):
+    """``step``/``send`` before ``reset`` (also a ``gymnasium.error.ResetNeeded``)."""
 
 
 class WorkerError(FactorioFastError, RuntimeError):

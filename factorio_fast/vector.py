@@ -21,14 +21,15 @@ next ``step``/``recv``/``reset``; they wrap zero-copy with ``torch.from_numpy``.
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import weakref
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from factorio_fast import _validate
 from factorio_fast._workers import (
     CMD_RESET,
     CMD_STEP,
@@ -39,7 +40,13 @@ from factorio_fast._workers import (
 )
 from factorio_fast.backends import check_backend, new_stepper
 from factorio_fast.env import _seed_entropy
-from factorio_fast.errors import ClosedError, InvalidArgumentError, WorkerError
+from factorio_fast.errors import (
+    ClosedError,
+    InvalidArgumentError,
+    ResetNeededError,
+    StateError,
+    WorkerError,
+)
 
 AUTORESET_CODES = {AutoresetMode.NEXT_STEP: 0, AutoresetMode.SAME_STEP: 1}
 
@@ -53,10 +60,11 @@ class FactorioVectorEnv(VectorEnv):
                  start_method: str | None = None, timeout: float = 30.0,
                  spin_us: float = 2000.0, backend: str = "sim", **scenario_kwargs: Any):
         check_backend(backend)
-        if not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
-            raise InvalidArgumentError(f"num_envs must be a positive int, got {num_envs!r}")
-        if not isinstance(num_workers, (int, np.integer)) or not 0 <= num_workers <= num_envs:
-            raise InvalidArgumentError(f"num_workers must be in 0..num_envs, got {num_workers!r}")
+        num_envs = _validate.integer("num_envs", num_envs, 1)
+        num_workers = _validate.integer("num_workers", num_workers, 0, num_envs)
+        if start_method is not None and start_method not in mp.get_all_start_methods():
+            raise InvalidArgumentError(f"start_method must be None or one of "
+                                       f"{mp.get_all_start_methods()}, got {start_method!r}")
         try:
             mode = AutoresetMode(autoreset_mode) if not isinstance(autoreset_mode, str) else \
                 {"next_step": AutoresetMode.NEXT_STEP, "same_step": AutoresetMode.SAME_STEP}.get(
@@ -71,12 +79,8 @@ class FactorioVectorEnv(VectorEnv):
         self.num_envs = int(num_envs)
         self.num_workers = int(num_workers)
         self.copy = copy
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-            raise InvalidArgumentError(f"timeout must be a positive number of seconds, got {timeout!r}")
-        self.timeout = float(timeout)
-        if isinstance(spin_us, bool) or not isinstance(spin_us, (int, float)) or not spin_us >= 0:
-            raise InvalidArgumentError(f"spin_us must be a number >= 0, got {spin_us!r}")
-        self.spin_us = float(spin_us)
+        self.timeout = _validate.number("timeout", timeout, positive=True)
+        self.spin_us = _validate.number("spin_us", spin_us, positive=False)
         self._mode = mode
         self.backend = backend
         self._kwargs = dict(scenario_kwargs)
@@ -90,6 +94,14 @@ class FactorioVectorEnv(VectorEnv):
         self._action_shape = tuple(probe.action_shape)
         self._nvec = np.asarray(probe.action_nvec, dtype=np.int64)
         self._nvec_u = self._nvec.astype(np.uint64)
+        # Refuse a batch the machine cannot hold before anything big is allocated: the
+        # steppers' native state, our buffers (obs twice, actions, flags) and the batched
+        # spaces Gymnasium builds (a Box keeps low and high arrays of the batch's shape).
+        obs_b = int(np.prod(self._obs_shape)) * self._obs_dtype.itemsize
+        act_b = 8 * max(1, int(np.prod(self._action_shape)))
+        per_env = probe.bytes_per_env + 4 * obs_b + 3 * act_b + 16
+        _validate.check_memory(per_env * self.num_envs,
+                               f"make_vec({name!r}, num_envs={self.num_envs})")
         self.single_observation_space = probe.single_observation_space
         self.single_action_space = probe.single_action_space
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
@@ -99,9 +111,7 @@ class FactorioVectorEnv(VectorEnv):
         # Groups: the unit of stepping (a worker's shard, or a slice in async in-process mode).
         if batch_size is None:
             batch_size = self.num_envs
-        if not 1 <= batch_size <= self.num_envs:
-            raise InvalidArgumentError(f"batch_size must be in 1..num_envs, got {batch_size}")
-        self.batch_size = int(batch_size)
+        self.batch_size = _validate.integer("batch_size", batch_size, 1, self.num_envs)
         self.is_async = self.batch_size < self.num_envs
         if self.num_workers:
             groups = shard_bounds(self.num_envs, self.num_workers)
@@ -120,6 +130,7 @@ class FactorioVectorEnv(VectorEnv):
         self._group_of = np.repeat(np.arange(len(groups)), [hi - lo for lo, hi in groups])
         self._ready: list[int] = []          # groups finished, not yet returned (async)
         self._pending: set[int] = set()      # groups stepping (async)
+        self._sent: set[int] = set()         # groups sent whose results recv() has not returned
         self._needs_reset = True
         self._rng = np.random.default_rng()
 
@@ -153,11 +164,13 @@ class FactorioVectorEnv(VectorEnv):
         if seed is None:
             base = _seed_entropy()
             return (np.uint64(base) + np.arange(self.num_envs, dtype=np.uint64))
-        if isinstance(seed, (int, np.integer)):
-            if seed < 0:
-                raise InvalidArgumentError(f"seed must be >= 0, got {seed}")
-            return np.uint64(seed) + np.arange(self.num_envs, dtype=np.uint64)
-        seeds = np.asarray(seed)
+        if not isinstance(seed, (list, tuple, np.ndarray)):
+            base = _validate.seed(seed, self.num_envs)
+            return np.uint64(base) + np.arange(self.num_envs, dtype=np.uint64)
+        try:
+            seeds = np.asarray(seed)
+        except (ValueError, OverflowError, TypeError):
+            seeds = np.asarray([-1])
         if seeds.shape != (self.num_envs,) or seeds.dtype.kind not in "iu" or (seeds < 0).any():
             raise InvalidArgumentError(
                 f"seed must be an int or {self.num_envs} non-negative ints, got {seed!r}")
@@ -194,14 +207,17 @@ class FactorioVectorEnv(VectorEnv):
             b["reset_mask"][:] = mask
         self._run(CMD_RESET, int(mask is not None), range(len(self._groups)))
         self._needs_reset = False
-        self._ready, self._pending = [], set()
+        self._ready, self._pending, self._sent = [], set(), set()
         return self._out(b["obs"]), {}
 
     def _out(self, a: np.ndarray) -> np.ndarray:
         return a.copy() if self.copy else a
 
     def _validated_actions(self, actions, count: int) -> np.ndarray:
-        a = np.asarray(actions)
+        try:
+            a = np.asarray(actions)
+        except (ValueError, TypeError) as exc:  # ragged nesting, objects numpy cannot convert
+            raise InvalidArgumentError(f"actions must be an array of integers: {exc}") from None
         want = (count,) + self._action_shape
         if a.shape != want:
             raise InvalidArgumentError(f"actions must have shape {want}, got {a.shape}")
@@ -226,7 +242,7 @@ class FactorioVectorEnv(VectorEnv):
             self.send(actions)
             return self.recv()
         if self._needs_reset:
-            raise gym.error.ResetNeeded("call reset() before step()")
+            raise ResetNeededError("call reset() before step()")
         b = self._bufs
         b["actions"][...] = self._validated_actions(actions, self.num_envs)
         self._run(CMD_STEP, AUTORESET_CODES[self._mode], range(len(self._groups)))
@@ -247,8 +263,11 @@ class FactorioVectorEnv(VectorEnv):
         """Start stepping the envs ``env_id`` (default: all) with ``actions`` (one per env)."""
         self._check_open()
         if self._needs_reset:
-            raise gym.error.ResetNeeded("call reset() or async_reset() before send()")
-        ids = np.arange(self.num_envs) if env_id is None else np.asarray(env_id)
+            raise ResetNeededError("call reset() or async_reset() before send()")
+        try:
+            ids = np.arange(self.num_envs) if env_id is None else np.asarray(env_id)
+        except (ValueError, TypeError) as exc:
+            raise InvalidArgumentError(f"env_id must be 1-D integer ids: {exc}") from None
         if ids.dtype.kind not in "iu":
             raise InvalidArgumentError(f"env_id must be integer ids, got dtype {ids.dtype}")
         ids = ids.astype(np.int64, copy=False)
@@ -259,12 +278,13 @@ class FactorioVectorEnv(VectorEnv):
         covered = np.concatenate([np.arange(*self._groups[g]) for g in groups])
         if covered.size != ids.size or not np.array_equal(np.sort(ids), covered):
             raise InvalidArgumentError("send() takes whole groups: pass the env_id returned by recv()")
-        if any(int(g) in self._pending for g in groups):
-            raise InvalidArgumentError("some of these envs are still stepping; recv() them first")
+        if any(int(g) in self._sent for g in groups):
+            raise StateError("some of these envs were sent and not yet received; recv() them first")
         self._bufs["actions"][ids] = a
         mode = AUTORESET_CODES[self._mode]
         for g in groups:
             g = int(g)
+            self._sent.add(g)
             if g in self._ready:
                 self._ready.remove(g)
             if self._pool is not None:
@@ -284,10 +304,11 @@ class FactorioVectorEnv(VectorEnv):
                 done.append(self._ready.pop(0))
                 continue
             if not self._pending:
-                raise InvalidArgumentError("recv() without enough envs in flight: send() first")
+                raise StateError("recv() without enough envs in flight: send() first")
             for g in self._pool.wait_any(self._pending):
                 self._pending.discard(g)
                 self._ready.append(g)
+        self._sent.difference_update(done)
         ids = np.concatenate([np.arange(*self._groups[g]) for g in done])
         b = self._bufs
         sl = slice(*self._groups[done[0]]) if len(done) == 1 else None

@@ -17,7 +17,7 @@ class _MirrorStepper:
     def __init__(self, scenario, num_envs, **kwargs):
         self._inner = BatchSim(scenario, num_envs, **kwargs)
         for name in ("num_envs", "obs_shape", "obs_dtype", "action_shape", "action_nvec",
-                     "single_observation_space", "single_action_space"):
+                     "single_observation_space", "single_action_space", "bytes_per_env"):
             setattr(self, name, getattr(self._inner, name))
 
     def reset(self, seeds, env_ids=None, *, obs):
