@@ -38,6 +38,7 @@ def _register_with_gymnasium() -> None:
         if env_id not in gymnasium.registry:
             gymnasium.register(id=env_id, entry_point="factorio_fast.env:FactorioEnv",
                                vector_entry_point="factorio_fast.vector:FactorioVectorEnv",
+                               max_episode_steps=SCENARIOS[name].episode_steps,
                                kwargs={"name": name})
 
 

@@ -39,12 +39,13 @@ class FactorioEnv(gym.Env):
         self.render_mode = render_mode
         self.observation_space = self._sim.single_observation_space
         self.action_space = self._sim.single_action_space
-        self.spec = None
+        self.spec = _spec_for(name, backend, scenario_kwargs)
         self._obs = np.zeros((1,) + tuple(self._sim.obs_shape), self._sim.obs_dtype)
         self._rew = np.zeros(1, np.float32)
         self._term = np.zeros(1, np.bool_)
         self._trunc = np.zeros(1, np.bool_)
         self._needs_reset = True
+        self._ended = False  # the last episode ended (terminated or truncated)
         from factorio_fast.scenarios import SCENARIOS
         self._has_inventory = bool(getattr(SCENARIOS.get(name), "has_inventory", True))
 
@@ -68,9 +69,17 @@ class FactorioEnv(gym.Env):
         if seed is not None:
             seed = _validate.seed(seed)
         super().reset(seed=seed)
-        s = seed if seed is not None else int(self.np_random.integers(0, 2**63 - 1))
-        self._sim.reset(np.array([s], np.uint64), obs=self._obs)
-        self._needs_reset = False
+        if seed is None and self._ended:
+            # Continue the env's own random stream, as the vector env's autoreset does: a step
+            # of the ended env resets it (the stepper's next_step rule; the action is ignored).
+            # So SyncVectorEnv over these envs and make_vec give the same episodes.
+            self._sim.step(np.zeros((1,) + tuple(self._sim.action_shape), np.int64),
+                           obs=self._obs, rewards=self._rew, terminated=self._term,
+                           truncated=self._trunc, autoreset="next_step")
+        else:
+            s = seed if seed is not None else int(self.np_random.integers(0, 2**63 - 1))
+            self._sim.reset(np.array([s], np.uint64), obs=self._obs)
+        self._needs_reset = self._ended = False
         return self._obs[0].copy(), self._info()
 
     def step(self, action):
@@ -87,7 +96,7 @@ class FactorioEnv(gym.Env):
         self._sim.step(a.reshape((1,) + a.shape), obs=self._obs, rewards=self._rew,
                        terminated=self._term, truncated=self._trunc, autoreset="next_step")
         term, trunc = bool(self._term[0]), bool(self._trunc[0])
-        self._needs_reset = term or trunc
+        self._needs_reset = self._ended = term or trunc
         return self._obs[0].copy(), float(self._rew[0]), term, trunc, self._info()
 
     def render(self):
@@ -100,6 +109,20 @@ class FactorioEnv(gym.Env):
         sim, self._sim = getattr(self, "_sim", None), None
         if sim is not None:
             sim.close()
+
+
+def _spec_for(name: str, backend: str, scenario_kwargs: dict):
+    """The registered spec of ``factorio_fast/<name>-v0`` with this env's arguments, so tools
+    that read ``env.spec`` (its id, ``max_episode_steps``) see what ``gym.make`` would give."""
+    import dataclasses
+
+    spec = gym.registry.get(f"factorio_fast/{name}-v0")
+    if spec is None:
+        return None
+    kwargs = dict(spec.kwargs, **scenario_kwargs)
+    if backend != "sim":
+        kwargs["backend"] = backend
+    return dataclasses.replace(spec, kwargs=kwargs)
 
 
 def make(name: str, *, backend: str = "sim", render_mode: str | None = None,

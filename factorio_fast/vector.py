@@ -48,7 +48,12 @@ from factorio_fast.errors import (
     WorkerError,
 )
 
-AUTORESET_CODES = {AutoresetMode.NEXT_STEP: 0, AutoresetMode.SAME_STEP: 1}
+# autoreset mode -> the steppers' mode code (CMD_STEP's arg). DISABLED steps as NEXT_STEP; the
+# env refuses to step an env that ended until reset(options={"reset_mask": ...}) restarts it,
+# so the steppers' own autoreset never fires.
+AUTORESET_CODES = {AutoresetMode.NEXT_STEP: 0, AutoresetMode.SAME_STEP: 1, AutoresetMode.DISABLED: 0}
+_AUTORESET_BY_NAME = {"next_step": AutoresetMode.NEXT_STEP, "same_step": AutoresetMode.SAME_STEP,
+                      "disabled": AutoresetMode.DISABLED}
 
 
 class FactorioVectorEnv(VectorEnv):
@@ -67,13 +72,12 @@ class FactorioVectorEnv(VectorEnv):
                                        f"{mp.get_all_start_methods()}, got {start_method!r}")
         try:
             mode = AutoresetMode(autoreset_mode) if not isinstance(autoreset_mode, str) else \
-                {"next_step": AutoresetMode.NEXT_STEP, "same_step": AutoresetMode.SAME_STEP}.get(
-                    autoreset_mode.lower(), None) or AutoresetMode(autoreset_mode)
+                _AUTORESET_BY_NAME.get(autoreset_mode.lower(), None) or AutoresetMode(autoreset_mode)
         except ValueError:
             mode = None
         if mode not in AUTORESET_CODES:
-            raise InvalidArgumentError(
-                f"autoreset_mode must be 'next_step' or 'same_step', got {autoreset_mode!r}")
+            raise InvalidArgumentError("autoreset_mode must be 'next_step', 'same_step' or "
+                                       f"'disabled', got {autoreset_mode!r}")
         self._closed = True  # until construction completes
         self.name = name
         self.num_envs = int(num_envs)
@@ -82,6 +86,7 @@ class FactorioVectorEnv(VectorEnv):
         self.timeout = _validate.number("timeout", timeout, positive=True)
         self.spin_us = _validate.number("spin_us", spin_us, positive=False)
         self._mode = mode
+        self.autoreset_mode = mode  # Gymnasium >= 1.1 reads it here (torchrl too), not in metadata
         self.backend = backend
         self._kwargs = dict(scenario_kwargs)
         self.metadata = {"autoreset_mode": mode, "render_modes": ["rgb_array"]}
@@ -132,7 +137,7 @@ class FactorioVectorEnv(VectorEnv):
         self._pending: set[int] = set()      # groups stepping (async)
         self._sent: set[int] = set()         # groups sent whose results recv() has not returned
         self._needs_reset = True
-        self._rng = np.random.default_rng()
+        self._ended = np.zeros(self.num_envs, np.bool_)  # DISABLED mode: ended, not yet reset
 
         self._broken = False
         self._pool: WorkerPool | None = None
@@ -206,6 +211,10 @@ class FactorioVectorEnv(VectorEnv):
                 raise InvalidArgumentError(f"reset_mask must be a bool array of shape ({self.num_envs},)")
             b["reset_mask"][:] = mask
         self._run(CMD_RESET, int(mask is not None), range(len(self._groups)))
+        if mask is None:
+            self._ended[:] = False
+        else:
+            self._ended &= ~mask
         self._needs_reset = False
         self._ready, self._pending, self._sent = [], set(), set()
         return self._out(b["obs"]), {}
@@ -245,12 +254,25 @@ class FactorioVectorEnv(VectorEnv):
             raise ResetNeededError("call reset() before step()")
         b = self._bufs
         b["actions"][...] = self._validated_actions(actions, self.num_envs)
+        if self._mode == AutoresetMode.DISABLED:
+            self._refuse_ended(slice(None))
         self._run(CMD_STEP, AUTORESET_CODES[self._mode], range(len(self._groups)))
+        if self._mode == AutoresetMode.DISABLED:
+            self._ended |= b["terminated"] | b["truncated"]
         infos = {}
         if self._mode == AutoresetMode.SAME_STEP:
             infos = {"final_obs": self._out(b["final_obs"]), "_final_obs": self._out(b["final_mask"])}
         return (self._out(b["obs"]), self._out(b["rewards"]), self._out(b["terminated"]),
                 self._out(b["truncated"]), infos)
+
+    def _refuse_ended(self, index) -> None:
+        ended = self._ended[index]
+        if ended.any():
+            ids = np.flatnonzero(self._ended) if isinstance(index, slice) else \
+                np.asarray(index)[ended]
+            raise ResetNeededError(
+                f"autoreset_mode='disabled': envs {ids[:8].tolist()}{' ...' if ids.size > 8 else ''}"
+                " ended; reset them first with reset(options={'reset_mask': mask})")
 
     # ---------------------------------------------------------------------------- async
 
@@ -280,6 +302,8 @@ class FactorioVectorEnv(VectorEnv):
             raise InvalidArgumentError("send() takes whole groups: pass the env_id returned by recv()")
         if any(int(g) in self._sent for g in groups):
             raise StateError("some of these envs were sent and not yet received; recv() them first")
+        if self._mode == AutoresetMode.DISABLED:
+            self._refuse_ended(ids)
         self._bufs["actions"][ids] = a
         mode = AUTORESET_CODES[self._mode]
         for g in groups:
@@ -311,6 +335,8 @@ class FactorioVectorEnv(VectorEnv):
         self._sent.difference_update(done)
         ids = np.concatenate([np.arange(*self._groups[g]) for g in done])
         b = self._bufs
+        if self._mode == AutoresetMode.DISABLED:
+            self._ended[ids] |= b["terminated"][ids] | b["truncated"][ids]
         sl = slice(*self._groups[done[0]]) if len(done) == 1 else None
 
         def take(x):  # one group: a view (or copy); several: gathered into a new array
@@ -373,10 +399,12 @@ def make_vec(name: str, num_envs: int, backend: str = "sim", num_workers: int = 
     num_workers : int
         0: step the whole batch in this process (one C call). k > 0: k worker processes over
         shared memory.
-    autoreset_mode : {"next_step", "same_step"}
-        Gymnasium's autoreset convention (declared in ``metadata["autoreset_mode"]``). In
-        ``same_step`` mode ``infos["final_obs"]`` / ``infos["_final_obs"]`` are preallocated
-        arrays (the final observation of envs that ended, and the mask).
+    autoreset_mode : {"next_step", "same_step", "disabled"}
+        Gymnasium's autoreset convention (the ``autoreset_mode`` attribute, also in
+        ``metadata["autoreset_mode"]``). In ``same_step`` mode ``infos["final_obs"]`` /
+        ``infos["_final_obs"]`` are preallocated arrays (the final observation of envs that
+        ended, and the mask). In ``disabled`` mode an env that ended must be restarted with
+        ``reset(options={"reset_mask": mask})`` before it is stepped again.
     batch_size : int, optional
         ``< num_envs`` turns on EnvPool-style async ``send``/``recv``.
     copy : bool
