@@ -35,13 +35,13 @@ def bench_env(benchmark, env, n):
 @pytest.mark.benchmark(group="vecenv")
 @pytest.mark.parametrize("num_envs", [64, 4096])
 def test_make_vec_in_process(benchmark, num_envs):
-    bench_env(benchmark, factorio_fast.make_vec(NAME, num_envs), num_envs)
+    bench_env(benchmark, factorio_fast.make_vec(NAME, num_envs, copy=False), num_envs)
 
 
 @pytest.mark.benchmark(group="vecenv")
 @pytest.mark.parametrize("num_workers", [1, 2])
 def test_make_vec_workers(benchmark, num_workers):
-    bench_env(benchmark, factorio_fast.make_vec(NAME, 4096, num_workers=num_workers), 4096)
+    bench_env(benchmark, factorio_fast.make_vec(NAME, 4096, num_workers=num_workers, copy=False), 4096)
 
 
 @pytest.mark.benchmark(group="vecenv")

@@ -14,9 +14,11 @@ And two calling conventions:
   the first ``b`` envs to finish (``info["env_id"]``), ``send(actions, env_ids)``. Envs step in
   groups (a worker's shard, or ``b`` envs in-process), so ``b`` is a whole number of groups.
 
-Returned arrays are views into the env's buffers (shared memory with workers), valid until the
-next ``step``/``recv``/``reset``; they wrap zero-copy with ``torch.from_numpy``. Pass
-``copy=True`` to get owned arrays.
+Returned arrays are owned copies by default (``copy=True``, as Gymnasium's vector envs do), so
+clients that keep them across steps (torchrl, replay buffers) see what was returned. With
+``copy=False`` they are views into the env's buffers (shared memory with workers), valid until
+the next ``step``/``recv``/``reset``, and wrap zero-copy with ``torch.from_numpy``: the fastest
+path for loops that use each result before the next step.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from factorio_fast._workers import (
 from factorio_fast.backends import check_backend, new_stepper
 from factorio_fast.env import _seed_entropy
 from factorio_fast.errors import (
+    ArgumentTypeError,
     ClosedError,
     InvalidArgumentError,
     ResetNeededError,
@@ -61,7 +64,7 @@ class FactorioVectorEnv(VectorEnv):
 
     def __init__(self, name: str, num_envs: int, *, num_workers: int = 0,
                  autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
-                 batch_size: int | None = None, copy: bool = False,
+                 batch_size: int | None = None, copy: bool = True,
                  start_method: str | None = None, timeout: float = 30.0,
                  spin_us: float = 2000.0, backend: str = "sim", **scenario_kwargs: Any):
         check_backend(backend)
@@ -82,7 +85,9 @@ class FactorioVectorEnv(VectorEnv):
         self.name = name
         self.num_envs = int(num_envs)
         self.num_workers = int(num_workers)
-        self.copy = copy
+        if not isinstance(copy, (bool, np.bool_)):
+            raise ArgumentTypeError(f"copy must be a bool, got {type(copy).__name__} {copy!r}")
+        self.copy = bool(copy)
         self.timeout = _validate.number("timeout", timeout, positive=True)
         self.spin_us = _validate.number("spin_us", spin_us, positive=False)
         self._mode = mode
@@ -408,7 +413,9 @@ def make_vec(name: str, num_envs: int, backend: str = "sim", num_workers: int = 
     batch_size : int, optional
         ``< num_envs`` turns on EnvPool-style async ``send``/``recv``.
     copy : bool
-        Return owned arrays instead of views valid until the next call.
+        True (default): return owned arrays. False: return views into the env's buffers
+        (shared memory with workers), valid until the next ``step``/``recv``/``reset``; no
+        copy per step, and ``torch.from_numpy`` wraps them without one either.
     start_method : {"fork", "spawn", "forkserver"}, optional
         Worker start method (default: the platform's).
     timeout : float

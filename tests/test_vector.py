@@ -181,13 +181,13 @@ def test_vector_bad_actions_raise_and_change_nothing():
 
 
 def test_vector_returns_views_until_next_step_and_copy_owns():
-    env = factorio_fast.make_vec("movement_micro", 4)
+    env = factorio_fast.make_vec("movement_micro", 4, copy=False)
     env.reset(seed=0)
     o1 = env.step(np.ones(4, np.int64))[0]
     o2 = env.step(np.ones(4, np.int64))[0]
     assert np.shares_memory(o1, o2)  # the same buffer: valid until the next step
     env.close()
-    env = factorio_fast.make_vec("movement_micro", 4, copy=True)
+    env = factorio_fast.make_vec("movement_micro", 4)  # copies by default
     env.reset(seed=0)
     o1 = env.step(np.ones(4, np.int64))[0]
     o2 = env.step(np.ones(4, np.int64))[0]
@@ -197,7 +197,7 @@ def test_vector_returns_views_until_next_step_and_copy_owns():
 
 def test_vector_torch_wraps_without_copy():
     torch = pytest.importorskip("torch")
-    env = factorio_fast.make_vec("movement_micro", 4, num_workers=1)
+    env = factorio_fast.make_vec("movement_micro", 4, num_workers=1, copy=False)
     try:
         obs, _ = env.reset(seed=0)
         t = torch.from_numpy(obs)
