@@ -5,7 +5,8 @@ segments it can, leave the rest alone, name them, and exit non-zero.
 
 The CLI runs in a subprocess with a timeout so a reap that blocks fails the test instead of
 hanging the suite. /dev/shm is shared with whatever else runs on the machine, so every entry
-made here has a unique name and is removed in a ``finally``.
+made here has a unique name and is removed in a ``finally`` (a FIFO is first opened read-write,
+which releases any other process whose open() of it is waiting for a writer).
 """
 
 import contextlib
@@ -78,7 +79,8 @@ def _release_fifo(path):
     except FileNotFoundError:
         return
     try:
-        os.unlink(path)
+        with contextlib.suppress(FileNotFoundError):  # another test run's cleanup beat us
+            os.unlink(path)
     finally:
         os.close(fd)
 
