@@ -45,14 +45,11 @@ def _bench(args) -> int:
 
 
 def _reap(args) -> int:
-    from factorio_fast.shm import reap_stale_segments
+    from factorio_fast.shm import print_reap, reap
 
-    removed = reap_stale_segments(dry_run=args.dry_run)
-    verb = "would remove" if args.dry_run else "removed"
-    for name in removed:
-        print(f"{verb} {name}")
-    print(f"{len(removed)} stale segment(s) {verb}")
-    return 0
+    # Exit 1 when some ff_* entry is left behind (not a segment, or its removal failed): the
+    # summary names each one; every other stale segment has been removed by then.
+    return print_reap(reap(dry_run=args.dry_run))
 
 
 def _scenarios(args) -> int:
@@ -80,7 +77,8 @@ def main(argv=None) -> int:
     b.add_argument("--repeats", type=int, help="timed blocks per configuration")
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
     b.set_defaults(fn=_bench)
-    r = sub.add_parser("reap", help="remove shared segments whose owner process is dead")
+    r = sub.add_parser("reap", help="remove shared segments whose owner process is dead "
+                                    "(exit 1 if some ff_* entry could not be removed)")
     r.add_argument("--dry-run", action="store_true", help="only list what would be removed")
     r.set_defaults(fn=_reap)
     s = sub.add_parser("scenarios", help="list the scenarios")

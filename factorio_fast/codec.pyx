@@ -355,22 +355,67 @@ def _payload_bytes(ftype, payload):
             raise InvalidArgumentError(f"STATE payload must be a STATE_DTYPE array, got {arr.dtype}")
         return np.asarray(arr, order="C").tobytes()
     if ftype == FrameType.RESET:
-        seeds = np.asarray(payload)
-        if seeds.dtype.kind not in "iu" or (seeds.size and seeds.min() < 0):
-            raise InvalidArgumentError("RESET payload must be non-negative integer seeds")
-        return np.asarray(seeds, dtype="<u8", order="C").tobytes()
+        return _seed_bytes(payload)
     if ftype == FrameType.ERROR and isinstance(payload, str):
         return payload.encode("utf-8")
     raise InvalidArgumentError(f"cannot encode a {type(payload).__name__} as a {ftype.name} payload")
+
+
+_U64_MAX = 0xFFFFFFFFFFFFFFFF
+
+
+def _seed_bytes(payload):
+    """RESET seeds (u64 each) as little-endian bytes.
+
+    Integer arrays go through their dtype. Anything else (a list, a tuple, an object array, one
+    int) is checked seed by seed with ``__index__``: ``np.asarray`` would turn a list holding a
+    value of 2**63 or more into float64 (losing bits) and an empty list into float64 too.
+    """
+    if isinstance(payload, (np.ndarray, np.generic)):
+        arr = np.asarray(payload)
+        kind = arr.dtype.kind
+        if kind == "i" and arr.size and arr.min() < 0:
+            raise InvalidArgumentError(
+                f"RESET seeds must be in 0..2**64-1, got {int(arr.reshape(-1)[arr.argmin()])}")
+        if kind in "iu":
+            return np.asarray(arr, dtype="<u8", order="C").tobytes()
+        if kind != "O":
+            raise InvalidArgumentError(f"RESET seeds must be integers, got dtype {arr.dtype}")
+        items = arr.reshape(-1).tolist()
+    elif hasattr(payload, "__index__") and not isinstance(payload, bool):
+        items = [payload]
+    else:
+        try:
+            items = list(payload)  # a copy: the checked values are written back into it
+        except TypeError:
+            raise InvalidArgumentError(
+                "RESET seeds must be an integer or a sequence of integers, got "
+                f"{type(payload).__name__}") from None
+    cdef Py_ssize_t i
+    for i in range(len(items)):
+        v = items[i]
+        if type(v) is int and 0 <= v <= _U64_MAX:
+            continue  # the common case, checked cheaply
+        # bool is an int subclass, but True as a seed is a caller's mistake (and a bool array
+        # is refused above), so it is refused here too.
+        if isinstance(v, (bool, np.bool_)) or not hasattr(v, "__index__"):
+            raise InvalidArgumentError(f"RESET seed {i} must be an integer, got "
+                                       f"{type(v).__name__}")
+        seed = int(v.__index__())
+        if not 0 <= seed <= _U64_MAX:
+            raise InvalidArgumentError(f"RESET seed {i} must be in 0..2**64-1, got {seed}")
+        items[i] = seed
+    return np.array(items, dtype="<u8").tobytes()
 
 
 def encode_frame(ftype, payload, sequence=0):
     """Encode one frame: 16-byte header + payload.
 
     ``payload`` is an ACTION_DTYPE array (ACTIONS), a STATE_DTYPE array (STATE), integer seeds
-    (RESET), a str (ERROR) or, for any type, a bytes-like object that is already the payload
-    (use ``encode_observations`` to build an OBSERVATION payload). The payload is validated
-    exactly as ``decode_frame`` would.
+    (RESET: an int, a sequence or an integer array of values in 0..2**64-1, possibly empty;
+    anything else raises InvalidArgumentError), a str (ERROR) or, for any type, a bytes-like
+    object that is already the payload (use ``encode_observations`` to build an OBSERVATION
+    payload). The payload is validated exactly as ``decode_frame`` would.
     """
     try:
         ftype = FrameType(ftype)

@@ -16,25 +16,54 @@ A segment counts as stale when
 
 Only segments owned by the current user are considered: ``/dev/shm`` is sticky, so nobody else's
 could be removed anyway.
+
+Anything named ``ff_*`` that is not a regular file (a directory, FIFO, symbolic link, socket or
+device node) is never opened, read or removed: opening a FIFO would block until a writer
+appears, and following a link would read (and judge) a file elsewhere. Such entries are listed
+with ``foreign=True`` and reported by :func:`reap` as entries it could not remove, as are stale
+segments whose removal fails. The header is read here, from a descriptor opened with
+``O_NONBLOCK | O_NOFOLLOW`` and checked with ``fstat`` first, not through the C mapping code.
 """
 
 from __future__ import annotations
 
 import os
+import stat
+import struct
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from factorio_fast import errors
 
-__all__ = ["SegmentInfo", "list_segments", "reap_stale_segments", "SHM_DIR"]
+__all__ = ["SegmentInfo", "ReapReport", "list_segments", "reap", "reap_stale_segments",
+           "SHM_DIR"]
 
 SHM_DIR = "/dev/shm"
 _PREFIX = "ff_"
 
+# The leading fields of ff_shm_header_t (csrc/ff_shm.h), in the creator's (native) byte order:
+# magic, abi_version, header_size, layout_hash, total_size, user_size, owner_pid,
+# attach_count, expected_parties, created_ns. The C struct has no padding before created_ns.
+_HEADER = struct.Struct("=QIIQQQqIIQ")
+_HEADER_SIZE = 512  # FF_SHM_HEADER_SIZE: a shorter file cannot be one of ours
+_OPEN_FLAGS = (os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_NOCTTY
+               | getattr(os, "O_CLOEXEC", 0))
+
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISLNK, "a symbolic link"),
+          (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+
+
+def _kind(mode: int) -> str:
+    for test, what in _KINDS:
+        if test(mode):
+            return what
+    return "not a regular file"
+
 
 @dataclass(frozen=True)
 class SegmentInfo:
-    """One ``ff_*`` segment in ``/dev/shm``.
+    """One ``ff_*`` entry in ``/dev/shm``.
 
     Attributes
     ----------
@@ -52,6 +81,10 @@ class SegmentInfo:
         :func:`reap_stale_segments` would remove it.
     reason : str
         Why it is (or is not) stale, for humans.
+    foreign : bool
+        The entry is not something the reaper may examine: not a regular file (a directory,
+        FIFO, symbolic link, socket or device), or a file that could not be opened. It is
+        never read or removed, and :func:`reap` reports it as not removed.
     """
 
     name: str
@@ -61,6 +94,45 @@ class SegmentInfo:
     alive: bool
     stale: bool
     reason: str
+    foreign: bool = False
+
+
+@dataclass(frozen=True)
+class ReapReport:
+    """What :func:`reap` did.
+
+    Attributes
+    ----------
+    removed : list of str
+        Stale segments removed (with ``dry_run``: that would be removed).
+    failed : list of (str, str)
+        ``ff_*`` entries left behind that are neither live nor being created, with the reason:
+        entries that are not regular files or cannot be opened, and stale segments whose
+        removal failed.
+    dry_run : bool
+        Nothing was removed.
+    """
+
+    removed: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """Nothing was left behind that should not be."""
+        return not self.failed
+
+    def summary(self) -> str:
+        """One line, e.g. ``removed 2 stale segments, 1 entry could not be removed: ...``."""
+        n = len(self.removed)
+        out = (f"{'would remove' if self.dry_run else 'removed'} {n} stale segment"
+               f"{'' if n == 1 else 's'}")
+        if self.failed:
+            k = len(self.failed)
+            out += (f", {k} {'entry' if k == 1 else 'entries'} "
+                    f"{'cannot' if self.dry_run else 'could not'} be removed: "
+                    + "; ".join(f"{name} ({why})" for name, why in self.failed))
+        return out
 
 
 def _owner_state(pid: int, created_ns: int) -> tuple[bool, str]:
@@ -95,8 +167,87 @@ def _owner_state(pid: int, created_ns: int) -> tuple[bool, str]:
     return True, f"owner pid {pid} is running"
 
 
+def _open_dir():
+    """A descriptor of SHM_DIR, or None if there is no such directory."""
+    try:
+        return os.open(SHM_DIR, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        return None
+
+
+def _foreign(name: str, st: os.stat_result, why: str) -> SegmentInfo:
+    return SegmentInfo(name, st.st_size, None, False, False, False, why, foreign=True)
+
+
+def _not_a_segment(name: str, st: os.stat_result) -> SegmentInfo:
+    return _foreign(name, st, f"{_kind(st.st_mode)}, not a shared-memory segment")
+
+
+def _examine(dfd: int, name: str, uid: int, grace_s: float):
+    """``(SegmentInfo, (st_dev, st_ino))`` for entry ``name``, or None to ignore it (gone, or
+    another user's)."""
+    try:
+        st = os.lstat(name, dir_fd=dfd)
+    except FileNotFoundError:
+        return None  # removed while we looked
+    if st.st_uid != uid:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return _not_a_segment(name, st), None
+    # The entry may be swapped for a FIFO or a link between lstat and open: O_NONBLOCK keeps
+    # the open from waiting for a writer, O_NOFOLLOW refuses a link, and fstat decides.
+    try:
+        fd = os.open(name, _OPEN_FLAGS, dir_fd=dfd)
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        try:
+            st = os.lstat(name, dir_fd=dfd)
+        except FileNotFoundError:
+            return None
+        if not stat.S_ISREG(st.st_mode):
+            return _not_a_segment(name, st), None
+        return _foreign(name, st, f"cannot be opened: {e.strerror}"), None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return _not_a_segment(name, st), None
+        if st.st_uid != uid:
+            return None
+        raw = os.pread(fd, _HEADER.size, 0) if st.st_size >= _HEADER_SIZE else b""
+    except OSError as e:
+        return _foreign(name, st, f"cannot be read: {e.strerror}"), None
+    finally:
+        os.close(fd)
+    key = (st.st_dev, st.st_ino)
+    from factorio_fast._bridge import SHM_MAGIC
+
+    if len(raw) < _HEADER.size or _HEADER.unpack(raw)[0] != SHM_MAGIC:
+        age = time.time() - st.st_mtime
+        stale = age >= grace_s
+        reason = (f"no valid factorio_fast header, unmodified for {age:.0f} s"
+                  + ("" if stale else f" (< {grace_s:.0f} s: may be being created; kept)"))
+        return SegmentInfo(name, st.st_size, None, False, False, stale, reason), key
+    fields = _HEADER.unpack(raw)
+    pid, created_ns = int(fields[6]), int(fields[9])
+    alive, reason = _owner_state(pid, created_ns)
+    return SegmentInfo(name, st.st_size, pid, True, alive, not alive, reason), key
+
+
+def _scan(dfd: int, grace_s: float):
+    uid = os.getuid()
+    out = []
+    for name in sorted(n for n in os.listdir(dfd) if n.startswith(_PREFIX)):
+        r = _examine(dfd, name, uid, grace_s)
+        if r is not None:
+            out.append(r)
+    return out
+
+
 def list_segments(grace_s: float = 60.0) -> list[SegmentInfo]:
-    """Every ``ff_*`` segment of the current user in ``/dev/shm``, sorted by name.
+    """Every ``ff_*`` entry of the current user in ``/dev/shm``, sorted by name.
+
+    Entries that are not regular files are listed with ``foreign=True`` (never opened).
 
     Parameters
     ----------
@@ -104,44 +255,40 @@ def list_segments(grace_s: float = 60.0) -> list[SegmentInfo]:
         A segment without a valid header counts as stale only once it has not been modified
         for this many seconds.
     """
-    from factorio_fast._bridge import peek_segment
-
-    try:
-        names = sorted(n for n in os.listdir(SHM_DIR) if n.startswith(_PREFIX))
-    except FileNotFoundError:
+    dfd = _open_dir()
+    if dfd is None:
         return []
-    uid = os.getuid()
-    out = []
-    for name in names:
-        path = os.path.join(SHM_DIR, name)
-        try:
-            st = os.stat(path)
-        except FileNotFoundError:
-            continue  # removed while we looked
-        if st.st_uid != uid:
-            continue
-        try:
-            hdr = peek_segment(name)
-        except errors.LayoutMismatchError:
-            age = time.time() - st.st_mtime
-            stale = age >= grace_s
-            reason = (f"no valid factorio_fast header, unmodified for {age:.0f} s"
-                      + ("" if stale else f" (< {grace_s:.0f} s: may be being created; kept)"))
-            out.append(SegmentInfo(name, st.st_size, None, False, False, stale, reason))
-            continue
-        except (errors.ShmError, errors.InvalidArgumentError):
-            continue  # vanished or unreadable (not ours to judge)
-        pid = int(hdr["owner_pid"])
-        alive, reason = _owner_state(pid, int(hdr["created_ns"]))
-        out.append(SegmentInfo(name, st.st_size, pid, True, alive, not alive, reason))
-    return out
+    try:
+        return [info for info, _ in _scan(dfd, grace_s)]
+    finally:
+        os.close(dfd)
 
 
-def reap_stale_segments(dry_run: bool = False, grace_s: float = 60.0) -> list[str]:
-    """Remove the names of stale ``ff_*`` segments (see the module docstring).
+def _remove(dfd: int, name: str, key) -> bool | str:
+    """Remove ``name`` if it is still the file examined as ``key``: True once removed, False if
+    it is already gone, else why it was not removed."""
+    try:
+        st = os.lstat(name, dir_fd=dfd)
+    except FileNotFoundError:
+        return False
+    if not stat.S_ISREG(st.st_mode) or (st.st_dev, st.st_ino) != key:
+        return "replaced by another file while the reaper looked; left alone"
+    try:
+        os.unlink(name, dir_fd=dfd)  # unlinkat: never follows a link, removes only the name
+    except FileNotFoundError:
+        return False
+    except OSError as e:
+        return f"removing it failed: {e.strerror or e}"
+    return True
+
+
+def reap(dry_run: bool = False, grace_s: float = 60.0) -> ReapReport:
+    """Remove the names of stale ``ff_*`` segments (see the module docstring) and report what
+    was left behind.
 
     Processes that still map a removed segment keep using it; only the name goes, and the
-    memory is freed when the last mapping closes.
+    memory is freed when the last mapping closes. One entry that cannot be removed does not
+    stop the others from being removed.
 
     Parameters
     ----------
@@ -149,31 +296,56 @@ def reap_stale_segments(dry_run: bool = False, grace_s: float = 60.0) -> list[st
         Only report what would be removed.
     grace_s : float
         See :func:`list_segments`.
+    """
+    report = ReapReport(dry_run=dry_run)
+    dfd = _open_dir()
+    if dfd is None:
+        return report
+    try:
+        for info, key in _scan(dfd, grace_s):
+            if info.foreign:
+                report.failed.append((info.name, info.reason))
+                continue
+            if not info.stale:
+                continue
+            if not dry_run:
+                done = _remove(dfd, info.name, key)
+                if done is False:
+                    continue  # someone else removed it first
+                if done is not True:
+                    report.failed.append((info.name, f"{info.reason}; {done}"))
+                    continue
+            report.removed.append(info.name)
+    finally:
+        os.close(dfd)
+    return report
+
+
+def reap_stale_segments(dry_run: bool = False, grace_s: float = 60.0) -> list[str]:
+    """Remove the names of stale ``ff_*`` segments (see :func:`reap`).
 
     Returns
     -------
     list of str
         The names removed (or, with ``dry_run``, that would be).
-    """
-    from factorio_fast._bridge import remove_segment
 
-    removed = []
-    for seg in list_segments(grace_s=grace_s):
-        if not seg.stale:
-            continue
-        if not dry_run:
-            try:
-                remove_segment(seg.name)
-            except errors.ShmError:
-                if os.path.exists(os.path.join(SHM_DIR, seg.name)):
-                    raise
-                continue  # someone else removed it first
-        removed.append(seg.name)
-    return removed
+    Raises
+    ------
+    ShmError
+        Some ``ff_*`` entry could not be removed (see :attr:`ReapReport.failed`); every other
+        stale segment has been removed by then, and the message names what was left.
+    """
+    report = reap(dry_run=dry_run, grace_s=grace_s)
+    if not report.ok:
+        raise errors.ShmError(report.summary())
+    return report.removed
 
 
 def main(argv=None) -> int:
-    """``python -m factorio_fast.shm [--list] [--dry-run]``: list or reap stale segments."""
+    """``python -m factorio_fast.shm [--list] [--dry-run]``: list or reap stale segments.
+
+    Exits 1 if some ``ff_*`` entry could not be (or, with ``--dry-run``, cannot be) removed.
+    """
     import argparse
 
     p = argparse.ArgumentParser(prog="python -m factorio_fast.shm",
@@ -185,15 +357,19 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.list:
         for seg in list_segments(grace_s=args.grace):
-            flag = "stale" if seg.stale else "live"
+            flag = "other" if seg.foreign else "stale" if seg.stale else "live"
             print(f"{seg.name:<40} {seg.size:>12} B  {flag:<5}  {seg.reason}")
         return 0
-    removed = reap_stale_segments(dry_run=args.dry_run, grace_s=args.grace)
-    verb = "would remove" if args.dry_run else "removed"
-    for name in removed:
+    return print_reap(reap(dry_run=args.dry_run, grace_s=args.grace))
+
+
+def print_reap(report: ReapReport) -> int:
+    """Print ``report`` (one line per removed name, then the summary); the exit status."""
+    verb = "would remove" if report.dry_run else "removed"
+    for name in report.removed:
         print(f"{verb} {name}")
-    print(f"{len(removed)} stale segment(s) {verb}")
-    return 0
+    print(report.summary())
+    return 0 if report.ok else 1
 
 
 if __name__ == "__main__":

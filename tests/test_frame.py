@@ -143,3 +143,58 @@ def test_frame_fuzz_differential_100k():
     """100k random and mutated frames: only ProtocolError, and the same verdicts as _reference."""
     stats = _fuzz.run(100_000, seed=1234)
     assert stats["accepted"] > 5_000 and stats["rejected"] > 50_000, stats
+
+
+# ---- RESET seeds: the whole uint64 range, and an empty reset --------------------------------
+
+U64 = st.integers(0, 2**64 - 1)
+
+
+def _reset_reference(seeds, seq):
+    return ref.encode_frame(ref.RESET, struct.pack(f"<{len(seeds)}Q", *seeds), seq)
+
+
+def test_frame_reset_accepts_empty_and_values_past_int64():
+    for seeds in ([], (), [1, 2**63], [0, 2**64 - 1], [2**63 - 1, 2**63, 2**64 - 1]):
+        raw = codec.encode_frame(FrameType.RESET, seeds, 3)
+        assert raw == _reset_reference(list(seeds), 3)
+        back = codec.decode_frame(raw).payload
+        assert back.dtype == np.uint64 and back.tolist() == list(seeds)
+    assert codec.encode_frame(FrameType.RESET, np.array([2**64 - 1], np.uint64)) == \
+        _reset_reference([2**64 - 1], 0)
+    assert codec.encode_frame(FrameType.RESET, np.array([2**64 - 1], object)) == \
+        _reset_reference([2**64 - 1], 0)
+    assert codec.encode_frame(FrameType.RESET, np.zeros(0, np.int64)) == _reset_reference([], 0)
+    assert codec.encode_frame(FrameType.RESET, 2**64 - 1) == _reset_reference([2**64 - 1], 0)
+
+
+@given(st.lists(U64, max_size=40), U64, st.sampled_from(["list", "tuple", "u64", "object"]))
+def test_frame_reset_round_trips_any_uint64_seeds(seeds, seq, form):
+    payload = {"list": list, "tuple": tuple, "u64": lambda s: np.array(s, dtype=np.uint64),
+               "object": lambda s: np.array(s, dtype=object)}[form](seeds)
+    raw = codec.encode_frame(FrameType.RESET, payload, seq)
+    assert raw == _reset_reference(seeds, seq)
+    back = codec.decode_frame(raw)
+    assert back.type == FrameType.RESET and back.sequence == seq
+    assert back.payload.dtype == np.uint64 and back.payload.tolist() == seeds
+
+
+BAD_SEED = st.one_of(st.integers(max_value=-1), st.integers(min_value=2**64),
+                     st.floats(), st.text(max_size=3), st.none(), st.booleans(),
+                     st.lists(U64, min_size=1, max_size=2))
+
+
+@given(st.lists(U64, max_size=5), BAD_SEED, st.lists(U64, max_size=5))
+def test_frame_reset_refuses_seeds_outside_uint64(before, bad, after):
+    with pytest.raises(InvalidArgumentError, match="seed"):
+        codec.encode_frame(FrameType.RESET, [*before, bad, *after])
+
+
+def test_frame_reset_refuses_non_integer_arrays():
+    for arr in (np.array([1.0]), np.array([-1]), np.array([True]), np.array(["7"]),
+                np.array([-1], object), np.array([2**64], object), np.array([1.5], object)):
+        with pytest.raises(InvalidArgumentError, match="seed"):
+            codec.encode_frame(FrameType.RESET, arr)
+    for scalar in (-1, 2**64, 1.0, None, object()):
+        with pytest.raises(InvalidArgumentError, match="seed"):
+            codec.encode_frame(FrameType.RESET, scalar)
