@@ -29,6 +29,7 @@ class BatchSim:
     ticks_per_step: int
     obstacles: int
     goal: int
+    bytes_per_env: int
     def __init__(self, scenario: str, num_envs: int, *, ticks_per_step: int | None = ...,
                  obstacles: int | None = ..., goal: int | None = ...) -> None: ...
     def close(self) -> None: ...

@@ -50,6 +50,7 @@ from factorio_fast.errors import (
     StateError,
     WorkerError,
 )
+from factorio_fast.scenarios import SCENARIOS
 
 # autoreset mode -> the steppers' mode code (CMD_STEP's arg). DISABLED steps as NEXT_STEP; the
 # env refuses to step an env that ended until reset(options={"reset_mask": ...}) restarts it,
@@ -66,7 +67,8 @@ class FactorioVectorEnv(VectorEnv):
                  autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
                  batch_size: int | None = None, copy: bool = True,
                  start_method: str | None = None, timeout: float = 30.0,
-                 spin_us: float = 2000.0, backend: str = "sim", **scenario_kwargs: Any):
+                 spin_us: float = 2000.0, backend: str = "sim",
+                 max_episode_steps: int | None = None, **scenario_kwargs: Any):
         check_backend(backend)
         num_envs = _validate.integer("num_envs", num_envs, 1)
         num_workers = _validate.integer("num_workers", num_workers, 0, num_envs)
@@ -112,6 +114,12 @@ class FactorioVectorEnv(VectorEnv):
         per_env = probe.bytes_per_env + 4 * obs_b + 3 * act_b + 16
         _validate.check_memory(per_env * self.num_envs,
                                f"make_vec({name!r}, num_envs={self.num_envs})")
+        # gymnasium.make_vec passes the registered time limit; each scenario's is fixed
+        steps = SCENARIOS.get(name)
+        if max_episode_steps is not None and (steps is None or max_episode_steps != steps.episode_steps):
+            raise InvalidArgumentError(
+                f"{name}: max_episode_steps is fixed at the scenario's episode length "
+                f"({steps.episode_steps if steps else '?'}), got {max_episode_steps!r}")
         self.single_observation_space = probe.single_observation_space
         self.single_action_space = probe.single_action_space
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)

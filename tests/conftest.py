@@ -24,25 +24,24 @@ def shm_names():
         return set()
 
 
-def _ours_or_orphaned(name: str) -> bool:
-    """A new segment is the current test's if this process or a (now dead) process created it;
-    segments of other live processes (tests or benchmarks running alongside) are not ours."""
-    from factorio_fast._bridge import peek_segment
-    from factorio_fast.errors import FactorioFastError
+def _ours(name: str) -> bool:
+    """A new entry is the current test's if this process made it: its name carries our pid (the
+    default ``ff_<pid>_...``) or its header names us as owner. Entries of other processes
+    (suites or benchmarks running alongside, trainers a test ran and checks itself) are not,
+    and nothing that is not a regular file is ever opened (a FIFO would block)."""
+    from factorio_fast.shm import list_segments
 
-    try:
-        pid = peek_segment(name)["owner_pid"]
-    except FactorioFastError:
-        return True  # no valid header: a segment someone failed to set up
-    if pid == os.getpid():
+    if name.startswith(f"ff_{os.getpid()}_"):
         return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
+    for seg in list_segments():
+        if seg.name == name:
+            return not seg.foreign and seg.owner_pid == os.getpid()
     return False
+
+
+def own_shm_names():
+    """The entries of /dev/shm this process made (see _ours)."""
+    return {n for n in shm_names() if _ours(n)}
 
 
 @pytest.fixture(autouse=True)
@@ -50,7 +49,7 @@ def no_shm_leaks():
     """Every test must leave nothing of factorio_fast in /dev/shm."""
     before = shm_names()
     yield
-    leaked = {n for n in shm_names() - before if _ours_or_orphaned(n)}
+    leaked = {n for n in shm_names() - before if _ours(n)}
     for n in leaked:  # clean up so one failure does not cascade, then fail
         try:
             os.unlink(os.path.join("/dev/shm", n))

@@ -18,7 +18,7 @@ import pytest
 import factorio_fast
 from factorio_fast.errors import WaitTimeoutError, WorkerError
 
-from conftest import shm_names
+from conftest import own_shm_names, shm_names
 
 TIMEOUT = 1.0
 SIGNALS = [signal.SIGKILL, signal.SIGTERM, signal.SIGSTOP]
@@ -45,7 +45,7 @@ def _wait_gone(pids, timeout: float) -> list[int]:
 def _worker_fault_trial(rng: random.Random, mode: str, sig: int) -> str:
     """Step an env, hit one worker with ``sig`` after a random number of steps, and expect the
     specific error within the timeout. Returns the error class name."""
-    before = shm_names()
+    before = own_shm_names()
     kw = dict(batch_size=2) if mode == "async" else {}
     env = factorio_fast.make_vec("movement_micro", 4, num_workers=2, timeout=TIMEOUT, **kw)
     procs = list(env._pool.procs)
@@ -89,7 +89,7 @@ def _worker_fault_trial(rng: random.Random, mode: str, sig: int) -> str:
             os.kill(victim.pid, signal.SIGCONT)
         env.close()
     assert _wait_gone([p.pid for p in procs], 5.0) == []
-    assert shm_names() <= before
+    assert own_shm_names() <= before
     return type(err).__name__
 
 
