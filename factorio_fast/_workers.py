@@ -25,7 +25,9 @@ from factorio_fast.backends import new_stepper
 from factorio_fast.errors import WaitTimeoutError, WorkerError
 
 CMD_READY, CMD_STEP, CMD_RESET, CMD_CLOSE = 1, 2, 3, 4
-AUTORESET_NAMES = {0: "next_step", 1: "same_step"}  # the arg of CMD_STEP
+AUTORESET_NAMES = {0: "next_step", 1: "same_step"}  # bit 0 of CMD_STEP's arg
+ARG_MASKED = 1      # bit 0 of CMD_RESET's arg: reset only the envs in reset_mask
+ARG_STATE = 2       # bit 1 of either arg: also copy positions, ticks and inventories out
 ERROR_BYTES = 2048  # per-worker slot for an error message written by the worker
 _ALIGN = 64
 
@@ -40,6 +42,7 @@ class _Layout:
     obs_dtype: str
     action_shape: tuple
     handoff_size: int
+    num_items: int = 0  # inventory columns (0: the stepper reports no inventory)
 
     def arrays(self):
         n = self.num_envs
@@ -53,6 +56,9 @@ class _Layout:
             ("terminated", np.bool_, (n,)),
             ("truncated", np.bool_, (n,)),
             ("final_mask", np.bool_, (n,)),
+            ("positions", np.int32, (n, 2)),
+            ("ticks", np.uint64, (n,)),
+            ("inventories", np.uint16, (n, self.num_items)),
             ("errors", np.uint8, (max(self.num_workers, 1), ERROR_BYTES)),
         ]
 
@@ -89,25 +95,38 @@ def shard_bounds(num_envs: int, parts: int) -> list[tuple[int, int]]:
     return bounds
 
 
-def step_shard(stepper, bufs: dict, lo: int, hi: int, mode: int) -> None:
-    """Step envs ``lo..hi`` of the batch buffers with their stepper (``mode``: CMD_STEP arg)."""
+def step_shard(stepper, bufs: dict, lo: int, hi: int, arg: int) -> None:
+    """Step envs ``lo..hi`` of the batch buffers with their stepper (``arg``: CMD_STEP's)."""
     sl = slice(lo, hi)
     stepper.step(bufs["actions"][sl], obs=bufs["obs"][sl], rewards=bufs["rewards"][sl],
                  terminated=bufs["terminated"][sl], truncated=bufs["truncated"][sl],
-                 autoreset=AUTORESET_NAMES[mode], final_obs=bufs["final_obs"][sl],
+                 autoreset=AUTORESET_NAMES[arg & 1], final_obs=bufs["final_obs"][sl],
                  final_mask=bufs["final_mask"][sl])
+    if arg & ARG_STATE:
+        copy_state(stepper, bufs, sl)
 
 
-def reset_shard(stepper, bufs: dict, lo: int, hi: int, masked: bool) -> None:
-    """Reset envs ``lo..hi`` (only those in ``reset_mask`` if ``masked``) from ``seeds``."""
+def reset_shard(stepper, bufs: dict, lo: int, hi: int, arg: int) -> None:
+    """Reset envs ``lo..hi`` (only those in ``reset_mask`` if ``arg & ARG_MASKED``) from
+    ``seeds``."""
     sl = slice(lo, hi)
-    if masked:
+    if arg & ARG_MASKED:
         ids = np.flatnonzero(bufs["reset_mask"][sl])
         if ids.size:
             stepper.reset(bufs["seeds"][sl][ids], ids, obs=bufs["obs"][sl])
     else:
         stepper.reset(bufs["seeds"][sl], obs=bufs["obs"][sl])
     bufs["final_mask"][sl] = False
+    if arg & ARG_STATE:
+        copy_state(stepper, bufs, sl)
+
+
+def copy_state(stepper, bufs: dict, sl: slice) -> None:
+    """The per-env state the env reports in ``info``, into the batch buffers."""
+    bufs["positions"][sl] = stepper.positions()
+    bufs["ticks"][sl] = stepper.ticks()
+    if bufs["inventories"].shape[1]:
+        bufs["inventories"][sl] = stepper.inventories()
 
 
 def _attach_when_ready(arena_name: str, layout: _Layout, spin_us: float, deadline: float):
@@ -177,7 +196,7 @@ def _worker_main(arena, layout: _Layout, worker: int, lo: int, hi: int, backend:
                 if cmd == CMD_STEP:
                     step_shard(stepper, bufs, lo, hi, arg)
                 elif cmd == CMD_RESET:
-                    reset_shard(stepper, bufs, lo, hi, bool(arg))
+                    reset_shard(stepper, bufs, lo, hi, arg)
                 status = 0
             except BaseException as exc:
                 _write_error(err, exc)

@@ -24,6 +24,7 @@ path for loops that use each result before the next step.
 from __future__ import annotations
 
 import multiprocessing as mp
+import time
 import weakref
 from typing import Any
 
@@ -33,6 +34,8 @@ from gymnasium.vector.utils import batch_space
 
 from factorio_fast import _validate
 from factorio_fast._workers import (
+    ARG_MASKED,
+    ARG_STATE,
     CMD_RESET,
     CMD_STEP,
     WorkerPool,
@@ -52,6 +55,8 @@ from factorio_fast.errors import (
 )
 from factorio_fast.scenarios import SCENARIOS
 
+INFO_KEYS = ("episode", "position", "tick", "inventory")
+
 # autoreset mode -> the steppers' mode code (CMD_STEP's arg). DISABLED steps as NEXT_STEP; the
 # env refuses to step an env that ended until reset(options={"reset_mask": ...}) restarts it,
 # so the steppers' own autoreset never fires.
@@ -68,7 +73,9 @@ class FactorioVectorEnv(VectorEnv):
                  batch_size: int | None = None, copy: bool = True,
                  start_method: str | None = None, timeout: float = 30.0,
                  spin_us: float = 2000.0, backend: str = "sim",
-                 max_episode_steps: int | None = None, **scenario_kwargs: Any):
+                 max_episode_steps: int | None = None,
+                 infos: tuple[str, ...] | list[str] = (),
+                 **scenario_kwargs: Any):
         check_backend(backend)
         num_envs = _validate.integer("num_envs", num_envs, 1)
         num_workers = _validate.integer("num_workers", num_workers, 0, num_envs)
@@ -106,6 +113,14 @@ class FactorioVectorEnv(VectorEnv):
         self._action_shape = tuple(probe.action_shape)
         self._nvec = np.asarray(probe.action_nvec, dtype=np.int64)
         self._nvec_u = self._nvec.astype(np.uint64)
+        if isinstance(infos, str) or not all(isinstance(k, str) for k in infos):
+            raise ArgumentTypeError(f"infos must be a tuple of names, got {infos!r}")
+        bad = sorted(set(infos) - set(INFO_KEYS))
+        if bad:
+            raise InvalidArgumentError(f"unknown infos {bad}; choose from {INFO_KEYS}")
+        self.infos = tuple(infos)
+        num_items = probe.inventories().shape[1] if "inventory" in self.infos else 0
+        self._state_arg = ARG_STATE if {"position", "tick", "inventory"} & set(self.infos) else 0
         # Refuse a batch the machine cannot hold before anything big is allocated: the
         # steppers' native state, our buffers (obs twice, actions, flags) and the batched
         # spaces Gymnasium builds (a Box keeps low and high arrays of the batch's shape).
@@ -151,12 +166,18 @@ class FactorioVectorEnv(VectorEnv):
         self._sent: set[int] = set()         # groups sent whose results recv() has not returned
         self._needs_reset = True
         self._ended = np.zeros(self.num_envs, np.bool_)  # DISABLED mode: ended, not yet reset
+        # Episode statistics (RecordEpisodeStatistics' shape), accumulated here, preallocated.
+        self._ep_ret = np.zeros(self.num_envs, np.float64)
+        self._ep_len = np.zeros(self.num_envs, np.int64)
+        self._ep_t0 = np.zeros(self.num_envs, np.float64)
+        self._ep_done = np.zeros(self.num_envs, np.bool_)   # ended on its last step
 
         self._broken = False
         self._pool: WorkerPool | None = None
         self._sims: list = []
         layout_args = dict(num_envs=self.num_envs, obs_shape=self._obs_shape,
-                           obs_dtype=self._obs_dtype.str, action_shape=self._action_shape)
+                           obs_dtype=self._obs_dtype.str, action_shape=self._action_shape,
+                           num_items=num_items)
         if self.num_workers:
             self._pool = WorkerPool(layout_args, groups, backend, name, self._kwargs,
                                     start_method=start_method, timeout=self.timeout,
@@ -207,7 +228,7 @@ class FactorioVectorEnv(VectorEnv):
                 if cmd == CMD_STEP:
                     step_shard(self._sims[g], self._bufs, lo, hi, arg)
                 else:
-                    reset_shard(self._sims[g], self._bufs, lo, hi, bool(arg))
+                    reset_shard(self._sims[g], self._bufs, lo, hi, arg)
 
     def reset(self, *, seed=None, options: dict | None = None):
         """Reset every env (or those in ``options["reset_mask"]``); env i gets ``seed + i``."""
@@ -223,14 +244,17 @@ class FactorioVectorEnv(VectorEnv):
             if mask.shape != (self.num_envs,) or mask.dtype != np.bool_:
                 raise InvalidArgumentError(f"reset_mask must be a bool array of shape ({self.num_envs},)")
             b["reset_mask"][:] = mask
-        self._run(CMD_RESET, int(mask is not None), range(len(self._groups)))
-        if mask is None:
-            self._ended[:] = False
-        else:
-            self._ended &= ~mask
+        self._run(CMD_RESET, (ARG_MASKED if mask is not None else 0) | self._state_arg,
+                  range(len(self._groups)))
+        restarted = slice(None) if mask is None else mask
+        self._ended[restarted] = False
+        self._ep_ret[restarted] = 0.0
+        self._ep_len[restarted] = 0
+        self._ep_done[restarted] = False
+        self._ep_t0[restarted] = time.perf_counter()
         self._needs_reset = False
         self._ready, self._pending, self._sent = [], set(), set()
-        return self._out(b["obs"]), {}
+        return self._out(b["obs"]), self._state_infos(slice(None))
 
     def _out(self, a: np.ndarray) -> np.ndarray:
         return a.copy() if self.copy else a
@@ -269,14 +293,64 @@ class FactorioVectorEnv(VectorEnv):
         b["actions"][...] = self._validated_actions(actions, self.num_envs)
         if self._mode == AutoresetMode.DISABLED:
             self._refuse_ended(slice(None))
-        self._run(CMD_STEP, AUTORESET_CODES[self._mode], range(len(self._groups)))
+        self._run(CMD_STEP, AUTORESET_CODES[self._mode] | self._state_arg, range(len(self._groups)))
         if self._mode == AutoresetMode.DISABLED:
             self._ended |= b["terminated"] | b["truncated"]
-        infos = {}
+        infos = self._state_infos(slice(None))
+        if "episode" in self.infos:
+            self._episode_stats(slice(None), infos)
         if self._mode == AutoresetMode.SAME_STEP:
-            infos = {"final_obs": self._out(b["final_obs"]), "_final_obs": self._out(b["final_mask"])}
+            infos["final_obs"] = self._out(b["final_obs"])
+            infos["_final_obs"] = self._out(b["final_mask"])
         return (self._out(b["obs"]), self._out(b["rewards"]), self._out(b["terminated"]),
                 self._out(b["truncated"]), infos)
+
+    def _state_infos(self, index) -> dict:
+        """Per-env state in Gymnasium's vector convention (``info[k]`` and mask ``info["_k"]``)
+        for the envs ``index`` (a slice or ids)."""
+        b, out = self._bufs, {}
+        if not self._state_arg:
+            return out
+        ones = None
+        for key, buf, scale in (("position", "positions", 1.0 / 256.0), ("tick", "ticks", None),
+                                ("inventory", "inventories", None)):
+            if key in self.infos:
+                v = b[buf][index]
+                out[key] = v * scale if scale is not None else v.copy()
+                if ones is None:
+                    ones = np.ones(len(v), np.bool_)
+                out["_" + key] = ones
+        return out
+
+    def _episode_stats(self, index, infos: dict) -> None:
+        """Add the step's rewards to each env's episode; envs that ended report
+        ``info["episode"] = {"r", "l", "t"}`` with mask ``info["_episode"]``, as Gymnasium's
+        RecordEpisodeStatistics does. In next_step mode the step after an end is the reset
+        step: it belongs to no episode."""
+        b = self._bufs
+        ret, length, t0, done_before = (self._ep_ret[index], self._ep_len[index],
+                                        self._ep_t0[index], self._ep_done[index])
+        now = time.perf_counter()
+        if self._mode == AutoresetMode.NEXT_STEP and done_before.any():
+            ret[done_before] = 0.0
+            length[done_before] = -1  # the reset step adds 1 below
+            t0[done_before] = now
+        ret += b["rewards"][index]
+        length += 1
+        done = b["terminated"][index] | b["truncated"][index]
+        if done.any():  # as the wrapper: the key is there only when an episode ended
+            infos["episode"] = {"r": np.where(done, ret, 0.0), "l": np.where(done, length, 0),
+                                "t": np.where(done, np.round(now - t0, 6), 0.0)}
+            infos["_episode"] = done
+        if self._mode != AutoresetMode.NEXT_STEP and done.any():  # the next episode starts now
+            ret[done] = 0.0
+            length[done] = 0
+            t0[done] = now
+        if isinstance(index, slice):
+            self._ep_done[index] = done
+        else:
+            self._ep_ret[index], self._ep_len[index], self._ep_t0[index] = ret, length, t0
+            self._ep_done[index] = done
 
     def _refuse_ended(self, index) -> None:
         ended = self._ended[index]
@@ -318,7 +392,7 @@ class FactorioVectorEnv(VectorEnv):
         if self._mode == AutoresetMode.DISABLED:
             self._refuse_ended(ids)
         self._bufs["actions"][ids] = a
-        mode = AUTORESET_CODES[self._mode]
+        mode = AUTORESET_CODES[self._mode] | self._state_arg
         for g in groups:
             g = int(g)
             self._sent.add(g)
@@ -354,7 +428,10 @@ class FactorioVectorEnv(VectorEnv):
 
         def take(x):  # one group: a view (or copy); several: gathered into a new array
             return self._out(x[sl]) if sl is not None else x[ids]
-        infos = {"env_id": ids}
+        infos = self._state_infos(ids if sl is None else sl)
+        if "episode" in self.infos:
+            self._episode_stats(ids, infos)
+        infos["env_id"] = ids
         if self._mode == AutoresetMode.SAME_STEP:
             infos["final_obs"] = take(b["final_obs"])
             infos["_final_obs"] = take(b["final_mask"])
@@ -418,6 +495,15 @@ def make_vec(name: str, num_envs: int, backend: str = "sim", num_workers: int = 
         ``infos["_final_obs"]`` are preallocated arrays (the final observation of envs that
         ended, and the mask). In ``disabled`` mode an env that ended must be restarted with
         ``reset(options={"reset_mask": mask})`` before it is stepped again.
+    infos : tuple of str
+        What ``info`` holds, in Gymnasium's vector convention (``info[k]`` with the mask
+        ``info["_k"]``): ``"position"`` (x, y in tiles, float64 ``(n, 2)``), ``"tick"`` (game
+        ticks of the episode), ``"inventory"`` (uint16 counts by item id, ``codec.ITEM_IDS``),
+        and ``"episode"`` (return ``r``, length ``l``, seconds ``t`` of the envs whose episode
+        ended, as Gymnasium's ``RecordEpisodeStatistics`` reports them; off by default because
+        that wrapper refuses to run over an env that already reports it). Default ``()``:
+        the state infos read every env's world once more after the step (about 120 µs per
+        step of 4096 envs on our machines, +40 % for movement_micro).
     batch_size : int, optional
         ``< num_envs`` turns on EnvPool-style async ``send``/``recv``.
     copy : bool

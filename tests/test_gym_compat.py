@@ -93,3 +93,61 @@ def test_gym_compat_sync_vector_env_equals_native_over_autoresets(name, mode):
     assert ends >= n
     native.close()
     sync.close()
+
+
+@pytest.mark.parametrize("mode", ["next_step", "same_step"])
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_gym_compat_episode_infos_equal_record_episode_statistics(mode, num_workers):
+    from gymnasium.wrappers.vector import RecordEpisodeStatistics
+
+    kw = dict(autoreset_mode=mode, ticks_per_step=30, num_workers=num_workers)
+    ours = factorio_fast.make_vec("movement_micro", 4, infos=("episode",), **kw)
+    theirs = RecordEpisodeStatistics(factorio_fast.make_vec("movement_micro", 4, **kw))
+    ours.reset(seed=2)
+    theirs.reset(seed=2)
+    ours.single_action_space.seed(1)
+    ended = 0
+    for _ in range(400):
+        a = np.stack([ours.single_action_space.sample() for _ in range(4)])
+        i1, i2 = ours.step(a)[4], theirs.step(a)[4]
+        assert ("episode" in i1) == ("episode" in i2)
+        if "episode" in i1:
+            np.testing.assert_array_equal(i1["_episode"], i2["_episode"])
+            np.testing.assert_allclose(i1["episode"]["r"], i2["episode"]["r"], rtol=1e-5)
+            np.testing.assert_array_equal(i1["episode"]["l"], i2["episode"]["l"])
+            ended += int(i1["_episode"].sum())
+    assert ended >= 8
+    ours.close()
+    theirs.close()
+
+
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_gym_compat_state_infos_equal_the_single_envs(num_workers):
+    from factorio_fast.codec import ITEM_IDS
+
+    vec = factorio_fast.make_vec("mining_micro", 3, num_workers=num_workers,
+                                 infos=("position", "tick", "inventory"))
+    singles = [factorio_fast.make("mining_micro") for _ in range(3)]
+    _, info = vec.reset(seed=4)
+    sinfos = [e.reset(seed=4 + i)[1] for i, e in enumerate(singles)]
+    vec.single_action_space.seed(3)
+    for _ in range(200):
+        for i, s in enumerate(sinfos):
+            assert tuple(info["position"][i]) == s["position"] and info["tick"][i] == s["tick"]
+            inv = {name: int(info["inventory"][i][k]) for name, k in ITEM_IDS.items()
+                   if info["inventory"][i][k]}
+            assert inv == s["inventory"]
+        assert info["_position"].all() and info["position"].dtype == np.float64
+        a = np.stack([vec.single_action_space.sample() for _ in range(3)])
+        _, _, term, trunc, info = vec.step(a)
+        sinfos = []
+        for e, ai in zip(singles, a):
+            *_, t1, t2, si = e.step(ai)
+            if t1 or t2:
+                e.reset()
+            sinfos.append(si)
+        if (term | trunc).any():
+            break  # next_step autoreset: the infos of the reset step differ by design
+    vec.close()
+    for e in singles:
+        e.close()
