@@ -39,6 +39,10 @@ def find_boost():
 compile_args, link_args, macros = [], [], []
 if sys.platform != "win32":
     compile_args += ["-O3", "-fno-strict-aliasing", "-Wall", "-Wno-unused-function"]
+    # No debug information (Python's own CFLAGS carry -g): it was 85% of each extension, 9 of the
+    # wheel's 11 MB unpacked, and it does not change the code. FF_DEBUG and FF_SANITIZE bring it
+    # back (their -g comes later on the command line, and the last one wins).
+    compile_args += ["-g0"]
 if flag("FF_DEBUG"):
     compile_args += ["-O0", "-g", "-UNDEBUG"]
 if flag("FF_SANITIZE"):
