@@ -18,7 +18,8 @@ CTESTS := $(wildcard csrc/tests/test_*.c)
 OBJS := $(patsubst csrc/%.c,$(BUILD)/%.o,$(CSRCS)) $(patsubst csrc/%.cpp,$(BUILD)/%.o,$(CXXSRCS))
 
 .SECONDARY:
-.PHONY: clean-ctest all deps install build test test-slow ctest pytest bench bench-micro fuzz sanitize clean lint
+.PHONY: clean-ctest all deps install build test test-slow ctest pytest bench bench-micro fuzz sanitize clean lint \
+	check-dist
 
 all: install
 
@@ -76,6 +77,12 @@ sanitize:
 fuzz: install
 	$(PY) -m factorio_fast._fuzz --iterations 1000000
 
+# What ships: the sdist built from the repository's files and the wheel built from that sdist,
+# in a throwaway venv; their file lists, then the installed wheel run from outside the tree.
+# Needs only $(PYTHON) and the package index (not $(VENV)); see tools/check_dist.py.
+check-dist:
+	$(PYTHON) tools/check_dist.py
+
 lint:
 	$(VENV)/bin/ruff check factorio_fast tests bench tools
 	PATH=$(abspath $(VENV))/bin:$$PATH $(VENV)/bin/cython-lint factorio_fast
@@ -85,4 +92,4 @@ clean-ctest:
 	rm -rf $(BUILD)
 
 clean: clean-ctest
-	rm -rf build factorio_fast/*.so factorio_fast/*.c factorio_fast/*.cpp *.egg-info
+	rm -rf build dist factorio_fast/*.so factorio_fast/*.c factorio_fast/*.cpp *.egg-info
