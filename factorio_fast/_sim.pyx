@@ -156,17 +156,18 @@ cdef class BatchSim:
             rc = ff_sim_create(idx, n, &p, &sim)
         check(rc, f"BatchSim({scenario!r}, {num_envs})")
         self._sim = sim
+        cdef const ff_scenario_info_t *eff = ff_sim_info(sim)  # with the effective parameters
         self.num_envs = <int>n
         self.scenario = scenario
-        self._obs_bytes = sim.info.obs_bytes
-        self._dims = sim.info.action_dims
+        self._obs_bytes = eff.obs_bytes
+        self._dims = eff.action_dims
         self.obs_shape = (self._obs_bytes,)
         self.obs_dtype = np.dtype(np.uint8)
-        self.episode_steps = sim.info.episode_steps
-        self.ticks_per_step = sim.info.ticks_per_step
-        self.obstacles = sim.info.obstacles
-        self.goal = sim.goal
-        self.action_nvec = np.array([sim.info.nvec[k] for k in range(self._dims)], np.int64)
+        self.episode_steps = eff.episode_steps
+        self.ticks_per_step = eff.ticks_per_step
+        self.obstacles = eff.obstacles
+        self.goal = eff.goal
+        self.action_nvec = np.array([eff.nvec[k] for k in range(self._dims)], np.int64)
         self.single_observation_space = gym.spaces.Box(0, 255, self.obs_shape, np.uint8)
         if self._dims == 1:
             self.action_shape = ()
