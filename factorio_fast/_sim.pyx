@@ -14,7 +14,7 @@ from factorio_fast.errors import InvalidArgumentError
 
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 
-from factorio_fast._ffcore cimport check
+from factorio_fast._ffcore cimport FF_ERANGE, FF_ESTATE, FF_NUM_TILES, check
 from factorio_fast._ffsim cimport *
 
 __all__ = ["BatchSim", "World", "SCENARIO_NAMES", "scenario_info", "NUM_ITEMS",
@@ -22,13 +22,15 @@ __all__ = ["BatchSim", "World", "SCENARIO_NAMES", "scenario_info", "NUM_ITEMS",
            "RECIPES", "WALK_STRAIGHT", "WALK_DIAGONAL"]
 
 SCENARIO_NAMES = tuple(ff_scenario_info(i).name.decode() for i in range(FF_NUM_SCENARIOS))
-NUM_ITEMS = 16
+# Item counts per inventory row: the C inventory array's length (ff_world.h asserts that it
+# holds every item id, 0..FF_NUM_ITEMS-1).
+NUM_ITEMS = FF_WORLD_ITEMS
 HAND_MINING_TICKS = FF_HAND_MINING_TICKS
 DRILL_MINING_TICKS = FF_DRILL_MINING_TICKS
 SMELT_TICKS = FF_SMELT_TICKS
 INVENTORY_SLOTS = FF_INVENTORY_SLOTS_MAIN
-WALK_STRAIGHT = tuple(ff_walk_straight[i] for i in range(16))
-WALK_DIAGONAL = tuple(ff_walk_diagonal[i] for i in range(16))
+WALK_STRAIGHT = tuple(ff_walk_straight[i] for i in range(FF_NUM_TILES))
+WALK_DIAGONAL = tuple(ff_walk_diagonal[i] for i in range(FF_NUM_TILES))
 RECIPES = tuple(
     {"inputs": tuple((ff_recipe_table[r].in_item[k], ff_recipe_table[r].in_count[k])
                      for k in range(3) if ff_recipe_table[r].in_count[k]),
@@ -335,7 +337,7 @@ cdef class BatchSim:
         with nogil:
             rc = ff_sim_step(sim, ap, &ov[0, 0], &rv[0], &tev[0], &trv[0], mode, fo, fm,
                              &bad_env, &bad_dim, &bad_value)
-        if rc == -2:  # FF_ERANGE
+        if rc == FF_ERANGE:
             self._bad_action(bad_env, bad_dim, bad_value)
         check(rc, "BatchSim.step")
 
@@ -572,7 +574,7 @@ cdef class World:
         if not 0 <= item < 256 or not 0 <= direction < 8:
             raise InvalidArgumentError("bad item or direction")
         rc = ff_world_place(self._live(), <uint8_t>item, x, y, <uint8_t>direction, &idx)
-        if rc == -21:  # FF_ESTATE: refused by the game rules
+        if rc == FF_ESTATE:  # refused by the game rules
             return -1
         check(rc, "World.place")
         return idx
@@ -583,7 +585,7 @@ cdef class World:
         if not 0 <= item < 256:
             raise InvalidArgumentError("bad item")
         rc = ff_world_insert(self._live(), x, y, <uint8_t>item, count, &moved)
-        if rc == -21:
+        if rc == FF_ESTATE:
             return 0
         check(rc, "World.insert")
         return moved
@@ -592,7 +594,7 @@ cdef class World:
         """Take the furnace's plates at tile (x, y) into the inventory; returns the count."""
         cdef int32_t moved = 0
         rc = ff_world_take(self._live(), x, y, &moved)
-        if rc == -21:
+        if rc == FF_ESTATE:
             return 0
         check(rc, "World.take")
         return moved
