@@ -10,7 +10,7 @@ runs the mod's Lua against it). Scenario layouts: ``docs/scenarios.md``; the rea
 
 import numpy as np
 
-from factorio_fast.errors import InvalidArgumentError
+from factorio_fast.errors import BusyError, InvalidArgumentError
 
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 
@@ -129,9 +129,13 @@ cdef class BatchSim:
     cdef readonly int goal
     cdef int _obs_bytes
     cdef int _dims
+    # Calls running without the GIL on this batch (reset, step, a World view's tick): close()
+    # refuses while it is non-zero, since that C code still uses the memory close() would free.
+    cdef int _busy
 
     def __cinit__(self, *args, **kwargs):
         self._sim = NULL
+        self._busy = 0
 
     def __init__(self, scenario, num_envs, *, ticks_per_step=None, obstacles=None,
                  **scenario_kwargs):
@@ -184,7 +188,17 @@ cdef class BatchSim:
             self._sim = NULL
 
     def close(self):
-        """Free the C state (idempotent)."""
+        """Free the C state (idempotent).
+
+        Raises
+        ------
+        BusyError
+            A ``reset``, ``step`` or a ``World`` view's ``tick`` runs in another thread (its C
+            code still uses the memory); nothing is freed. Close after it returns.
+        """
+        if self._busy:
+            raise BusyError(f"BatchSim is in use: {self._busy} call(s) in another thread are "
+                            "running on it; close() after they return")
         if self._sim is not NULL:
             ff_sim_destroy(self._sim)
             self._sim = NULL
@@ -239,8 +253,10 @@ cdef class BatchSim:
                 ip = &iv[0]
         if n == 0:
             return
+        self._busy += 1  # nothing between here and the decrement can raise
         with nogil:
             rc = ff_sim_reset(sim, &sv[0], ip, n, &ov[0, 0])
+        self._busy -= 1
         check(rc, "BatchSim.reset")
 
     def step(self, actions, *, obs, rewards, terminated, truncated, autoreset="next_step",
@@ -334,9 +350,11 @@ cdef class BatchSim:
         cdef int32_t bad_dim = 0
         cdef int64_t bad_value = 0
         cdef int rc
+        self._busy += 1  # nothing between here and the decrement can raise
         with nogil:
             rc = ff_sim_step(sim, ap, &ov[0, 0], &rv[0], &tev[0], &trv[0], mode, fo, fm,
                              &bad_env, &bad_dim, &bad_value)
+        self._busy -= 1
         if rc == FF_ERANGE:
             self._bad_action(bad_env, bad_dim, bad_value)
         check(rc, "BatchSim.step")
@@ -437,11 +455,13 @@ cdef class World:
     cdef ff_world_t *_w
     cdef object _owner
     cdef bint _owned
+    cdef int _busy  # ticks running without the GIL (close() refuses meanwhile)
 
     def __cinit__(self, *args, **kwargs):
         self._w = NULL
         self._owner = None
         self._owned = False
+        self._busy = 0
 
     def __init__(self, int width=32, int height=32, int tile=1):
         cdef ff_world_t *w = NULL
@@ -456,7 +476,16 @@ cdef class World:
         self._w = NULL
 
     def close(self):
-        """Free the world (idempotent; a view of a BatchSim env only drops its reference)."""
+        """Free the world (idempotent; a view of a BatchSim env only drops its reference).
+
+        Raises
+        ------
+        BusyError
+            A ``tick`` runs in another thread; nothing is freed. Close after it returns.
+        """
+        if self._busy:
+            raise BusyError(f"World is in use: {self._busy} tick call(s) in another thread are "
+                            "running on it; close() after they return")
         if self._owned and self._w is not NULL:
             ff_world_destroy(self._w)
         self._w = NULL
@@ -600,14 +629,22 @@ cdef class World:
         return moved
 
     def tick(self, int n=1):
-        """Advance n ticks."""
+        """Advance n ticks (without the GIL: ``close()`` of this world, or of the ``BatchSim``
+        it views, raises ``BusyError`` meanwhile)."""
         cdef ff_world_t *w = self._live()
         cdef int _
         if n < 0:
             raise InvalidArgumentError(f"n must be >= 0, got {n}")
+        cdef BatchSim owner = self._owner  # None for a standalone world
+        self._busy += 1  # nothing between here and the decrements can raise
+        if owner is not None:
+            owner._busy += 1
         with nogil:
             for _ in range(n):
                 ff_world_tick(w)
+        self._busy -= 1
+        if owner is not None:
+            owner._busy -= 1
 
     def collides(self, int32_t x, int32_t y):
         """Would the character collide at (x, y) (1/256 tile)?"""
