@@ -43,9 +43,9 @@ FF_STATIC_ASSERT(FF_WORLD_ITEMS >= FF_NUM_ITEMS, "every item id indexes the inve
 #define FF_HAND_MINING_TICKS 120    /* iron ore mining_time 1 / mining_speed 0.5 * 60 (§4.3) */
 #define FF_DRILL_MINING_TICKS 240   /* mining_time 1 / burner drill mining_speed 0.25 * 60 */
 #define FF_SMELT_TICKS 192          /* iron plate 3.2 s at crafting speed 1 (§4.4) */
-/* Fuel: burner mining drill 150 kW (docs/factorio-facts.md §4.3). The coal fuel value (4 MJ)
- * and the stone furnace's 90 kW are NOT in docs/factorio-facts.md: Factorio 2.0 prototype values
- * from memory, UNCERTAIN. */
+/* Fuel: burner mining drill 150 kW (docs/factorio-facts.md §4.3). The coal fuel value 4 MJ and
+ * the stone furnace's 90 kW are in the game data (Factorio 2.0.77 base/prototypes/item.lua:72,
+ * base/prototypes/entity/entities.lua:1069; see docs/mechanics.md). */
 #define FF_COAL_JOULES 4000000
 #define FF_DRILL_J_PER_TICK 2500    /* 150 kW / 60 */
 #define FF_FURNACE_J_PER_TICK 1500  /* 90 kW / 60 */
