@@ -22,7 +22,7 @@ OBJS := $(patsubst csrc/%.c,$(BUILD)/%.o,$(CSRCS)) $(patsubst csrc/%.cpp,$(BUILD
 # The simulator compiled a second time with -DFF_NO_SIMD (the portable code instead of the SSE2
 # paths, which every x86-64 build takes): the C tests that drive it also run against this one.
 OBJS_NOSIMD := $(filter-out $(BUILD)/ff_sim.o,$(OBJS)) $(BUILD)/nosimd/ff_sim.o
-SIM_CTESTS := test_world_run
+SIM_CTESTS := test_world_run test_sim
 CTEST_BINS := $(patsubst csrc/tests/test_%.c,$(BUILD)/test_%,$(CTESTS)) \
 	$(patsubst %,$(BUILD)/nosimd/%,$(SIM_CTESTS))
 

@@ -23,7 +23,7 @@ static inline uint32_t ff_clamp_i8(int32_t v) { return (uint8_t)(int8_t)(v < -12
 static int ff_free_tile(const ff_world_t *wd, int32_t tx, int32_t ty) {
     if (!ff_world_nonplain(wd, tx, ty)) return 1; /* plain grass, no resource (one bit row) */
     uint8_t c = wd->tile[ty * wd->w + tx];
-    return !(c & FF_TILE_BUILDING) && !ff_tile_table[c & FF_TILE_ID_MASK].blocks_character &&
+    return !(c & FF_TILE_BUILDING) && !ff_tile_blocks[c & FF_TILE_ID_MASK] &&
            !wd->resg[ty * wd->w + tx];
 }
 
