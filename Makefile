@@ -14,12 +14,29 @@ BOOST_INC ?= /usr/include
 
 CSRCS := $(wildcard csrc/*.c)
 CXXSRCS := $(wildcard csrc/*.cpp)
+# Every header, those of the simulator's subdirectory too (included by csrc/ff_sim.c only): an
+# edit to any of them rebuilds every object.
+HDRS := $(wildcard csrc/*.h csrc/sim/*.h)
 CTESTS := $(wildcard csrc/tests/test_*.c)
 OBJS := $(patsubst csrc/%.c,$(BUILD)/%.o,$(CSRCS)) $(patsubst csrc/%.cpp,$(BUILD)/%.o,$(CXXSRCS))
+# The simulator compiled a second time with -DFF_NO_SIMD (the portable code instead of the SSE2
+# paths, which every x86-64 build takes): the C tests that drive it also run against this one.
+OBJS_NOSIMD := $(filter-out $(BUILD)/ff_sim.o,$(OBJS)) $(BUILD)/nosimd/ff_sim.o
+SIM_CTESTS := test_world_run test_sim
+CTEST_BINS := $(patsubst csrc/tests/test_%.c,$(BUILD)/test_%,$(CTESTS)) \
+	$(patsubst %,$(BUILD)/nosimd/%,$(SIM_CTESTS))
+
+# The behaviour checksums of the simulator (tools/bench_sim_c.c --check-only), both builds,
+# against the committed ones.
+CHECKSUMS := tests/data/sim_checksums.txt
+BENCH_SIM_SRCS := tools/bench_sim_c.c csrc/ff_world.c csrc/ff_sim.c csrc/ff_common.c csrc/ff_ids.c \
+	csrc/ff_codec.c
+BENCH_CFLAGS ?= -O2 -g -Wall -Wextra -Wno-unused-function -Wno-missing-field-initializers
+CHECKSUM_BINS := $(BUILD)/bench_sim_c $(BUILD)/bench_sim_c_nosimd
 
 .SECONDARY:
-.PHONY: clean-ctest all deps install build test test-slow ctest pytest bench bench-micro fuzz sanitize clean lint \
-	check-dist
+.PHONY: clean-ctest all deps install build test test-slow ctest check-checksums pytest bench bench-micro \
+	fuzz sanitize clean lint check-dist
 
 all: install
 
@@ -39,20 +56,55 @@ install: deps $(PY)
 build: $(PY)
 	$(PIP) install -q --no-build-isolation -e .
 
-$(BUILD)/%.o: csrc/%.c csrc/*.h
+$(BUILD)/%.o: csrc/%.c $(HDRS)
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS) $(SAN) -DFF_CHECK_MBITS -Icsrc -c $< -o $@
 
-$(BUILD)/%.o: csrc/%.cpp csrc/*.h
+$(BUILD)/%.o: csrc/%.cpp $(HDRS)
 	@mkdir -p $(BUILD)
 	$(CXX) $(CFLAGS) $(SAN) -Icsrc -I$(BOOST_INC) -c $< -o $@
+
+$(BUILD)/nosimd/ff_sim.o: csrc/ff_sim.c $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) -DFF_CHECK_MBITS -DFF_NO_SIMD -Icsrc -c $< -o $@
 
 $(BUILD)/test_%: csrc/tests/test_%.c $(OBJS) csrc/tests/ff_test.h
 	$(CC) $(CFLAGS) $(SAN) -Icsrc -c $< -o $@.o
 	$(CXX) $(SAN) $@.o $(OBJS) -o $@ -pthread -lrt -lm
 
-ctest: $(patsubst csrc/tests/test_%.c,$(BUILD)/test_%,$(CTESTS))
-	@set -e; for t in $^; do ./$$t; done
+$(BUILD)/nosimd/test_%: csrc/tests/test_%.c $(OBJS_NOSIMD) csrc/tests/ff_test.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) -Icsrc -c $< -o $@.o
+	$(CXX) $(SAN) $@.o $(OBJS_NOSIMD) -o $@ -pthread -lrt -lm
+
+$(BUILD)/bench_sim_c: $(BENCH_SIM_SRCS) $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(BENCH_CFLAGS) $(SAN) -Icsrc $(BENCH_SIM_SRCS) -o $@ -lm
+
+$(BUILD)/bench_sim_c_nosimd: $(BENCH_SIM_SRCS) $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(BENCH_CFLAGS) $(SAN) -DFF_NO_SIMD -Icsrc $(BENCH_SIM_SRCS) -o $@ -lm
+
+# The checksum lines of --check-only as "scenario mode envsxsteps checksum", diffed against
+# the committed file (its # lines are comments). Any difference fails.
+define run_check_checksums
+	@set -e; grep -v '^#' $(CHECKSUMS) > $(BUILD)/sim_checksums.want; \
+	for b in $(CHECKSUM_BINS); do \
+	  ./$$b --check-only | awk '/^[a-z_]+:/ { s = substr($$1, 1, length($$1) - 1) } \
+	    /checksum/ { print s, $$2, $$3, $$4 }' > $$b.checksums; \
+	  if ! diff -u $(BUILD)/sim_checksums.want $$b.checksums; then \
+	    echo "check-checksums: $$b differs from $(CHECKSUMS) (behaviour changed)"; exit 1; fi; \
+	  echo "check-checksums: $$b: $$(wc -l < $$b.checksums) checksums identical to $(CHECKSUMS)"; \
+	done
+endef
+
+check-checksums: $(CHECKSUM_BINS)
+	$(run_check_checksums)
+
+# The unit tests (the simulator's against both builds), then the behaviour checksums.
+ctest: $(CTEST_BINS) $(CHECKSUM_BINS)
+	@set -e; for t in $(CTEST_BINS); do ./$$t; done
+	$(run_check_checksums)
 
 pytest:
 	$(PY) -m pytest -q

@@ -1,5 +1,5 @@
 /*
- * ff_sim.h - a batch of envs of one scenario, stepped in one call (DESIGN.md §5, §7).
+ * ff_sim.h - a batch of envs of one scenario, stepped in one call (docs/design.md §5, §7).
  *
  * Scenarios (byte layouts in docs/scenarios.md; the pure-Python oracle is
  * factorio_fast/_reference_sim.py and must stay identical):
@@ -70,43 +70,8 @@ typedef struct ff_sim_params {
     int32_t goal;            /* mining: ores to mine; building: plates to smelt; 1..1000 */
 } ff_sim_params_t;
 
-#define FF_CB_PAD 4 /* movement: padding rows above cbits */
-
-typedef struct ff_env {
-    ff_world_t *world;
-    uint64_t rng;            /* splitmix64 state */
-    uint32_t step;           /* steps taken in this episode */
-    uint8_t needs_reset;     /* done on the previous call (next_step autoreset) */
-    uint8_t last_action;
-    uint8_t milestones;      /* building: bit0 drill on ore placed, bit1 drill fed a furnace */
-    uint8_t grass_only;      /* movement: grass, water and wooden chests only (the bit walk) */
-    int32_t target_tx, target_ty; /* movement */
-    int32_t prev_dist;       /* movement: L1 distance to the target centre, 1/256 tile */
-    uint32_t base_mined, base_smelted, base_crafted; /* world counters at episode start */
-    uint32_t seen_removed;   /* world->removed_total when coarse was computed */
-    uint64_t coarse;         /* mining: 8x8 ore bitmap */
-    uint8_t coarse4[32];     /* building: 8x8 nibble resource map */
-    /* movement: the map as bits, for the observation and the walk (ff_sim.c), valid while
-     * map_version equals the world's. mbits: padded blocked rows (row ty+8, bit tx+8: water,
-     * out of map or a building); cbits: padded building-tile rows (row ty+4, bit tx); chest: the
-     * buildings' centres in index order (all wooden chests while grass_only). */
-    uint32_t map_version;
-    uint8_t n_chests;
-    int16_t chest_half5;
-    int16_t chest[FF_WORLD_MAX_BUILDINGS][2];
-    uint32_t cbits[40];
-    uint64_t mbits[48];
-} ff_env_t;
-
-typedef struct ff_sim {
-    int32_t scenario;
-    ff_scenario_info_t info;  /* with the effective parameters */
-    int32_t goal;
-    size_t num_envs;
-    size_t world_bytes;
-    ff_env_t *envs;
-    uint8_t *worlds;          /* num_envs * world_bytes */
-} ff_sim_t;
+/* A batch of envs (opaque: its state is private to the simulator, csrc/sim/ff_sim_env.h). */
+typedef struct ff_sim ff_sim_t;
 
 FF_EXTERN_C_BEGIN
 
@@ -124,6 +89,10 @@ static inline uint32_t ff_rng_below(uint64_t *s, uint32_t n) { return (uint32_t)
 
 int ff_sim_create(int32_t scenario, size_t num_envs, const ff_sim_params_t *params, ff_sim_t **out);
 void ff_sim_destroy(ff_sim_t *sim);
+
+/* The batch's scenario description with the effective parameters (ticks_per_step, obstacles,
+ * goal as created); valid until ff_sim_destroy, NULL for a NULL sim. */
+const ff_scenario_info_t *ff_sim_info(const ff_sim_t *sim);
 
 /* Reset n envs (env_ids NULL: envs 0..n-1, n must equal num_envs) with seeds[k]; write each
  * reset obs to obs + env_id * obs_bytes (obs spans num_envs * obs_bytes). FF_EINVAL on a bad

@@ -6,8 +6,9 @@
 #include <string.h>
 
 #include "ff_codec.h"
+#include "ff_util.h"
 
-/* trunc(0.15 * mod * 256) and trunc(0.15 * mod * 0.70710678118 * 256), FACTORIO.md §4.2.
+/* trunc(0.15 * mod * 256) and trunc(0.15 * mod * 0.70710678118 * 256), docs/factorio-facts.md §4.2.
  * Constant-folded by the compiler with IEEE double semantics (same as Python's float). */
 #define FF_WALK_S(id, name, blocks, speed) [id] = (int32_t)(0.15 * (speed) * 256.0),
 #define FF_WALK_D(id, name, blocks, speed) [id] = (int32_t)(0.15 * (speed) * 0.70710678118 * 256.0),
@@ -15,10 +16,6 @@ const int32_t ff_walk_straight[FF_NUM_TILES] = {FF_TILES(FF_WALK_S)};
 const int32_t ff_walk_diagonal[FF_NUM_TILES] = {FF_TILES(FF_WALK_D)};
 #undef FF_WALK_S
 #undef FF_WALK_D
-
-#define FF_TILE_BLK(id, name, blocks, speed) [id] = (blocks),
-static const uint8_t ff_tile_blocks[FF_NUM_TILES] = {FF_TILES(FF_TILE_BLK)};
-#undef FF_TILE_BLK
 
 const int8_t ff_dir_dx[8] = {0, 1, 1, 1, 0, -1, -1, -1};
 const int8_t ff_dir_dy[8] = {-1, -1, 0, 1, 1, 1, 0, -1};
@@ -30,13 +27,6 @@ const ff_recipe_t ff_recipe_table[FF_NUM_RECIPES] = {
                                 {3, 1, 3}, FF_ITEM_BURNER_DRILL, 1, 120},
     [FF_RECIPE_BELT] = {{FF_ITEM_IRON_PLATE, FF_ITEM_GEAR, 0}, {1, 1, 0}, FF_ITEM_BELT, 2, 30},
 };
-
-static inline int32_t ff_floordiv(int32_t a, int32_t b) { /* b > 0 */
-    int32_t q = a / b;
-    return (a % b != 0 && a < 0) ? q - 1 : q;
-}
-
-static inline int32_t ff_iabs(int32_t a) { return a < 0 ? -a : a; }
 
 /* floor(a / 1280) (the tile of a 1/1280 coordinate) for every int32 a: shifted to a
  * non-negative dividend, which compiles to a multiply without sign fix-ups. */
@@ -354,7 +344,7 @@ static void ff_craft_tick(ff_world_t *wd) {
     }
 }
 
-/* ---- collision and walking (FACTORIO.md §4.2, reverse-engineered: UNCERTAIN) ---- */
+/* ---- collision and walking (docs/factorio-facts.md §4.2, reverse-engineered: UNCERTAIN) ---- */
 
 /* Index of the first character-blocking building whose box overlaps the character box at
  * (x5, y5) (1/1280 units), or -1. Strict overlap: touching boxes do not collide. */
@@ -362,7 +352,7 @@ static int32_t ff_blocking_building(const ff_world_t *wd, int32_t x5, int32_t y5
     for (int32_t i = 0; i < wd->n_bld; i++) {
         const ff_building_t *b = &wd->bld[i];
         int32_t lim = FF_CHAR_HALF_5 + b->half5; /* overlap first (rare), then the table */
-        if (ff_iabs(x5 - b->cx * 5) < lim && ff_iabs(y5 - b->cy * 5) < lim &&
+        if (ff_abs32(x5 - b->cx * 5) < lim && ff_abs32(y5 - b->cy * 5) < lim &&
             ff_entity_table[b->type].blocks_character)
             return i;
     }
@@ -418,7 +408,7 @@ static int ff_slide(ff_world_t *wd, int32_t vx, int32_t vy) {
     const ff_building_t *b = &wd->bld[bi];
     int along_x = vx != 0;
     int32_t step = ff_corner_slide_step((along_x ? wd->py : wd->px) * 5, (along_x ? b->cy : b->cx) * 5,
-                                        b->half5, ff_iabs(vx) + ff_iabs(vy));
+                                        b->half5, ff_abs32(vx) + ff_abs32(vy));
     if (!step) return 0;
     return along_x ? ff_try(wd, wd->px, wd->py + step) : ff_try(wd, wd->px + step, wd->py);
 }
@@ -452,7 +442,7 @@ static void ff_walk_tick(ff_world_t *wd) {
     }
 }
 
-/* Belts carry a character standing on them: has_belt_immunity is false by default (FACTORIO.md
+/* Belts carry a character standing on them: has_belt_immunity is false by default (docs/factorio-facts.md
  * §4.1), at the belt speed 0.03125 tile/tick = 8/256 (§4.5). UNCERTAIN: which point decides
  * "standing on" (here the tile under the centre point) and how the push combines with walking
  * (here a separate collision-checked move after the walk, without corner slide). */
@@ -471,8 +461,8 @@ static void ff_belt_tick(ff_world_t *wd) {
 /* ---- mining ---- */
 
 int ff_world_in_resource_reach(const ff_world_t *wd, int32_t tx, int32_t ty) {
-    int64_t dx = ff_iabs(wd->px * 5 - (tx * 1280 + 640)) - FF_RESOURCE_HALF_5;
-    int64_t dy = ff_iabs(wd->py * 5 - (ty * 1280 + 640)) - FF_RESOURCE_HALF_5;
+    int64_t dx = ff_abs32(wd->px * 5 - (tx * 1280 + 640)) - FF_RESOURCE_HALF_5;
+    int64_t dy = ff_abs32(wd->py * 5 - (ty * 1280 + 640)) - FF_RESOURCE_HALF_5;
     if (dx < 0) dx = 0;
     if (dy < 0) dy = 0;
     return dx * dx + dy * dy <= (int64_t)FF_REACH_RESOURCE_5 * FF_REACH_RESOURCE_5;
@@ -806,7 +796,7 @@ int ff_world_place(ff_world_t *wd, uint8_t item, int32_t tx, int32_t ty, uint8_t
     int32_t cx = tx * 256 + fp * 128, cy = ty * 256 + fp * 128;
     if (ff_entity_table[e].blocks_character) {
         int32_t lim = FF_CHAR_HALF_5 + ff_half5(e);
-        if (ff_iabs(wd->px * 5 - cx * 5) < lim && ff_iabs(wd->py * 5 - cy * 5) < lim)
+        if (ff_abs32(wd->px * 5 - cx * 5) < lim && ff_abs32(wd->py * 5 - cy * 5) < lim)
             return FF_ESTATE;
     }
     int64_t dx = (int64_t)(cx - wd->px) * 5, dy = (int64_t)(cy - wd->py) * 5;

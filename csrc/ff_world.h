@@ -2,9 +2,9 @@
  * ff_world.h - one Factorio-like world (tiles, resources, a few buildings, one character),
  * drivable tick by tick from outside.
  *
- * This is the mechanics core of the embedded simulator (DESIGN.md §5) and the world the
- * real-Factorio emulator will run the mod's Lua against (DESIGN.md §8). Every number comes from
- * /work/shared/FACTORIO.md §4; every rule marked UNCERTAIN there is marked here too.
+ * This is the mechanics core of the embedded simulator (docs/design.md §5) and the world the
+ * real-Factorio emulator will run the mod's Lua against (docs/design.md §8). Every number comes from
+ * docs/factorio-facts.md §4; every rule marked UNCERTAIN there is marked here too.
  *
  * Units: positions are int32 fixed point in 1/256 tile (Factorio MapPosition). Tile (tx, ty)
  * spans [tx*256, tx*256+256) on x; north is -y. Collision boxes are compared in 1/1280 tile
@@ -29,8 +29,9 @@
 #define FF_WORLD_MAX_BUILDINGS 32
 #define FF_WORLD_CRAFT_QUEUE 8
 #define FF_WORLD_ITEMS 16           /* inventory array length (item ids 0..15) */
+FF_STATIC_ASSERT(FF_WORLD_ITEMS >= FF_NUM_ITEMS, "every item id indexes the inventory array");
 
-/* Character (FACTORIO.md §4.1) */
+/* Character (docs/factorio-facts.md §4.1) */
 #define FF_INVENTORY_SLOTS_MAIN 80
 #define FF_CHAR_HALF_5 256          /* collision box +-0.2 tile, in 1/1280 */
 #define FF_RESOURCE_HALF_5 128      /* resource box +-0.1 */
@@ -42,15 +43,16 @@
 #define FF_HAND_MINING_TICKS 120    /* iron ore mining_time 1 / mining_speed 0.5 * 60 (§4.3) */
 #define FF_DRILL_MINING_TICKS 240   /* mining_time 1 / burner drill mining_speed 0.25 * 60 */
 #define FF_SMELT_TICKS 192          /* iron plate 3.2 s at crafting speed 1 (§4.4) */
-/* Fuel: burner mining drill 150 kW (FACTORIO.md §4.3). The coal fuel value (4 MJ) and the stone
- * furnace's 90 kW are NOT in FACTORIO.md: Factorio 2.0 prototype values from memory, UNCERTAIN. */
+/* Fuel: burner mining drill 150 kW (docs/factorio-facts.md §4.3). The coal fuel value 4 MJ and
+ * the stone furnace's 90 kW are in the game data (Factorio 2.0.77 base/prototypes/item.lua:72,
+ * base/prototypes/entity/entities.lua:1069; see docs/mechanics.md). */
 #define FF_COAL_JOULES 4000000
 #define FF_DRILL_J_PER_TICK 2500    /* 150 kW / 60 */
 #define FF_FURNACE_J_PER_TICK 1500  /* 90 kW / 60 */
 #define FF_ENTITY_SLOT_MAX 50       /* fuel / source slot: one stack of coal or ore */
 #define FF_FURNACE_OUT_MAX 100      /* result slot: one stack of iron plates */
 
-/* Recipes (FACTORIO.md §4.4), hand crafting speed 1. */
+/* Recipes (docs/factorio-facts.md §4.4), hand crafting speed 1. */
 enum {
     FF_RECIPE_GEAR = 0,          /* 2 iron-plate -> 1 gear, 0.5 s */
     FF_RECIPE_STONE_FURNACE = 1, /* 5 stone -> 1 stone-furnace, 0.5 s */
@@ -70,7 +72,7 @@ typedef struct ff_recipe {
 extern const ff_recipe_t ff_recipe_table[FF_NUM_RECIPES];
 
 /* Walking: trunc(0.15 * modifier * 256) straight and trunc(0.15 * modifier * 0.70710678118 *
- * 256) per axis diagonally, by tile id (FACTORIO.md §4.2). Evaluated in double, same order in
+ * 256) per axis diagonally, by tile id (docs/factorio-facts.md §4.2). Evaluated in double, same order in
  * the Python reference. */
 extern const int32_t ff_walk_straight[FF_NUM_TILES];
 extern const int32_t ff_walk_diagonal[FF_NUM_TILES];
@@ -121,7 +123,8 @@ typedef struct ff_world {
     uint8_t n_machines;            /* furnaces + drills among bld (kept by add_building; lets a
                                     * tick skip the machine loops) */
     uint32_t map_version;          /* +1 on every change to the tiles, resources or buildings
-                                    * (lets a caller cache facts about the map, see ff_sim.c) */
+                                    * (lets a caller cache facts about the map, see
+                                    * csrc/sim/ff_mv_walk.h) */
     uint16_t inv[FF_WORLD_ITEMS];  /* item counts by item id */
     uint32_t mined_total;          /* ores mined by hand (lifetime) */
     uint32_t crafted_total;        /* items crafted (lifetime, counted per product) */
@@ -156,14 +159,14 @@ static inline uint32_t ff_world_nonplain_bits(const ff_world_t *wd, int32_t y, i
     return (uint32_t)(v & ((1ull << n) - 1u));
 }
 
-/* The corner slide (FACTORIO.md §4.2; UNCERTAIN: a simplification of
+/* The corner slide (docs/factorio-facts.md §4.2; UNCERTAIN: a simplification of
  * Character::calculateSlideOverCorner). An orthogonal move at `speed` is blocked by a building
  * whose centre is b5 on the perpendicular axis (1/1280 tile, half extent half5) while the
  * character's centre there is c5: if the building's nearer edge is within
  * maximum_corner_sliding_distance 0.7 (plus the 0.01 margin), the character steps sideways
  * toward it by at most the speed. Returns that signed step in 1/256 tile, or 0 for no slide
  * (a slide is never 0: the boxes overlap, so the distance is at least the margin). Shared by the
- * world's walk (ff_world.c) and movement_micro's walk on bits (ff_sim.c). */
+ * world's walk (ff_world.c) and movement_micro's walk on bits (csrc/sim/ff_mv_walk.h). */
 static inline int32_t ff_corner_slide_step(int32_t c5, int32_t b5, int32_t half5, int32_t speed) {
     int32_t need_neg = (c5 + FF_CHAR_HALF_5) - (b5 - half5);
     int32_t need_pos = (b5 + half5) - (c5 - FF_CHAR_HALF_5);
@@ -221,7 +224,7 @@ int ff_world_set_item(ff_world_t *wd, uint8_t item, uint16_t count);
 int ff_world_craft(ff_world_t *wd, int32_t recipe, int32_t count, int32_t *started);
 
 /* Place a building item from the inventory with the footprint's top-left tile at (tx, ty).
- * Checks (FACTORIO.md §4.1, §4.5): item in inventory and placeable; footprint inside the map on
+ * Checks (docs/factorio-facts.md §4.1, §4.5): item in inventory and placeable; footprint inside the map on
  * non-colliding tiles and free of buildings; the character's +-0.2 box not overlapping the new
  * box (for entities that block the character); entity centre within build distance 10 of the
  * character (UNCERTAIN: Factorio may measure to the box); a drill needs a resource under it.
@@ -241,7 +244,7 @@ int ff_world_insert(ff_world_t *wd, int32_t tx, int32_t ty, uint8_t item, int32_
 int ff_world_take(ff_world_t *wd, int32_t tx, int32_t ty, int32_t *moved);
 
 /* Advance one tick: furnaces, then drills, then the character (crafting, walking, being carried
- * by a belt under its centre, mining), in Factorio's update order (FACTORIO.md §4.2). */
+ * by a belt under its centre, mining), in Factorio's update order (docs/factorio-facts.md §4.2). */
 void ff_world_tick(ff_world_t *wd);
 
 /* Advance `nticks` ticks: exactly the same state as calling ff_world_tick nticks times (the

@@ -147,17 +147,8 @@ cdef extern from "ff_sim.h" nogil:
         int32_t obstacles
         int32_t goal
 
-    ctypedef struct ff_env_t:
-        ff_world_t *world
-        uint64_t rng
-        uint32_t step
-        uint8_t needs_reset
-
-    ctypedef struct ff_sim_t:
-        int32_t scenario
-        ff_scenario_info_t info
-        int32_t goal
-        size_t num_envs
+    ctypedef struct ff_sim_t:  # opaque (csrc/sim/ff_sim_env.h)
+        pass
 
     const ff_scenario_info_t *ff_scenario_info(int32_t scenario) noexcept
     uint64_t ff_rng_next(uint64_t *s) noexcept
@@ -165,6 +156,7 @@ cdef extern from "ff_sim.h" nogil:
     int ff_sim_create(int32_t scenario, size_t num_envs, const ff_sim_params_t *params,
                       ff_sim_t **out) noexcept
     void ff_sim_destroy(ff_sim_t *sim) noexcept
+    const ff_scenario_info_t *ff_sim_info(const ff_sim_t *sim) noexcept
     int ff_sim_reset(ff_sim_t *sim, const uint64_t *seeds, const int64_t *env_ids, size_t n,
                      uint8_t *obs) noexcept
     int ff_sim_check_actions(const ff_sim_t *sim, const int64_t *actions, size_t *bad_env,

@@ -10,11 +10,11 @@ runs the mod's Lua against it). Scenario layouts: ``docs/scenarios.md``; the rea
 
 import numpy as np
 
-from factorio_fast.errors import InvalidArgumentError
+from factorio_fast.errors import BusyError, InvalidArgumentError
 
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 
-from factorio_fast._ffcore cimport check
+from factorio_fast._ffcore cimport FF_ERANGE, FF_ESTATE, FF_NUM_TILES, check
 from factorio_fast._ffsim cimport *
 
 __all__ = ["BatchSim", "World", "SCENARIO_NAMES", "scenario_info", "NUM_ITEMS",
@@ -22,13 +22,15 @@ __all__ = ["BatchSim", "World", "SCENARIO_NAMES", "scenario_info", "NUM_ITEMS",
            "RECIPES", "WALK_STRAIGHT", "WALK_DIAGONAL"]
 
 SCENARIO_NAMES = tuple(ff_scenario_info(i).name.decode() for i in range(FF_NUM_SCENARIOS))
-NUM_ITEMS = 16
+# Item counts per inventory row: the C inventory array's length (ff_world.h asserts that it
+# holds every item id, 0..FF_NUM_ITEMS-1).
+NUM_ITEMS = FF_WORLD_ITEMS
 HAND_MINING_TICKS = FF_HAND_MINING_TICKS
 DRILL_MINING_TICKS = FF_DRILL_MINING_TICKS
 SMELT_TICKS = FF_SMELT_TICKS
 INVENTORY_SLOTS = FF_INVENTORY_SLOTS_MAIN
-WALK_STRAIGHT = tuple(ff_walk_straight[i] for i in range(16))
-WALK_DIAGONAL = tuple(ff_walk_diagonal[i] for i in range(16))
+WALK_STRAIGHT = tuple(ff_walk_straight[i] for i in range(FF_NUM_TILES))
+WALK_DIAGONAL = tuple(ff_walk_diagonal[i] for i in range(FF_NUM_TILES))
 RECIPES = tuple(
     {"inputs": tuple((ff_recipe_table[r].in_item[k], ff_recipe_table[r].in_count[k])
                      for k in range(3) if ff_recipe_table[r].in_count[k]),
@@ -127,9 +129,13 @@ cdef class BatchSim:
     cdef readonly int goal
     cdef int _obs_bytes
     cdef int _dims
+    # Calls running without the GIL on this batch (reset, step, a World view's tick): close()
+    # refuses while it is non-zero, since that C code still uses the memory close() would free.
+    cdef int _busy
 
     def __cinit__(self, *args, **kwargs):
         self._sim = NULL
+        self._busy = 0
 
     def __init__(self, scenario, num_envs, *, ticks_per_step=None, obstacles=None,
                  **scenario_kwargs):
@@ -156,17 +162,18 @@ cdef class BatchSim:
             rc = ff_sim_create(idx, n, &p, &sim)
         check(rc, f"BatchSim({scenario!r}, {num_envs})")
         self._sim = sim
+        cdef const ff_scenario_info_t *eff = ff_sim_info(sim)  # with the effective parameters
         self.num_envs = <int>n
         self.scenario = scenario
-        self._obs_bytes = sim.info.obs_bytes
-        self._dims = sim.info.action_dims
+        self._obs_bytes = eff.obs_bytes
+        self._dims = eff.action_dims
         self.obs_shape = (self._obs_bytes,)
         self.obs_dtype = np.dtype(np.uint8)
-        self.episode_steps = sim.info.episode_steps
-        self.ticks_per_step = sim.info.ticks_per_step
-        self.obstacles = sim.info.obstacles
-        self.goal = sim.goal
-        self.action_nvec = np.array([sim.info.nvec[k] for k in range(self._dims)], np.int64)
+        self.episode_steps = eff.episode_steps
+        self.ticks_per_step = eff.ticks_per_step
+        self.obstacles = eff.obstacles
+        self.goal = eff.goal
+        self.action_nvec = np.array([eff.nvec[k] for k in range(self._dims)], np.int64)
         self.single_observation_space = gym.spaces.Box(0, 255, self.obs_shape, np.uint8)
         if self._dims == 1:
             self.action_shape = ()
@@ -181,7 +188,17 @@ cdef class BatchSim:
             self._sim = NULL
 
     def close(self):
-        """Free the C state (idempotent)."""
+        """Free the C state (idempotent).
+
+        Raises
+        ------
+        BusyError
+            A ``reset``, ``step`` or a ``World`` view's ``tick`` runs in another thread (its C
+            code still uses the memory); nothing is freed. Close after it returns.
+        """
+        if self._busy:
+            raise BusyError(f"BatchSim is in use: {self._busy} call(s) in another thread are "
+                            "running on it; close() after they return")
         if self._sim is not NULL:
             ff_sim_destroy(self._sim)
             self._sim = NULL
@@ -236,8 +253,10 @@ cdef class BatchSim:
                 ip = &iv[0]
         if n == 0:
             return
+        self._busy += 1  # nothing between here and the decrement can raise
         with nogil:
             rc = ff_sim_reset(sim, &sv[0], ip, n, &ov[0, 0])
+        self._busy -= 1
         check(rc, "BatchSim.reset")
 
     def step(self, actions, *, obs, rewards, terminated, truncated, autoreset="next_step",
@@ -331,10 +350,12 @@ cdef class BatchSim:
         cdef int32_t bad_dim = 0
         cdef int64_t bad_value = 0
         cdef int rc
+        self._busy += 1  # nothing between here and the decrement can raise
         with nogil:
             rc = ff_sim_step(sim, ap, &ov[0, 0], &rv[0], &tev[0], &trv[0], mode, fo, fm,
                              &bad_env, &bad_dim, &bad_value)
-        if rc == -2:  # FF_ERANGE
+        self._busy -= 1
+        if rc == FF_ERANGE:
             self._bad_action(bad_env, bad_dim, bad_value)
         check(rc, "BatchSim.step")
 
@@ -441,11 +462,13 @@ cdef class World:
     cdef ff_world_t *_w
     cdef object _owner
     cdef bint _owned
+    cdef int _busy  # ticks running without the GIL (close() refuses meanwhile)
 
     def __cinit__(self, *args, **kwargs):
         self._w = NULL
         self._owner = None
         self._owned = False
+        self._busy = 0
 
     def __init__(self, int width=32, int height=32, int tile=1):
         cdef ff_world_t *w = NULL
@@ -460,7 +483,16 @@ cdef class World:
         self._w = NULL
 
     def close(self):
-        """Free the world (idempotent; a view of a BatchSim env only drops its reference)."""
+        """Free the world (idempotent; a view of a BatchSim env only drops its reference).
+
+        Raises
+        ------
+        BusyError
+            A ``tick`` runs in another thread; nothing is freed. Close after it returns.
+        """
+        if self._busy:
+            raise BusyError(f"World is in use: {self._busy} tick call(s) in another thread are "
+                            "running on it; close() after they return")
         if self._owned and self._w is not NULL:
             ff_world_destroy(self._w)
         self._w = NULL
@@ -578,7 +610,7 @@ cdef class World:
         if not 0 <= item < 256 or not 0 <= direction < 8:
             raise InvalidArgumentError("bad item or direction")
         rc = ff_world_place(self._live(), <uint8_t>item, x, y, <uint8_t>direction, &idx)
-        if rc == -21:  # FF_ESTATE: refused by the game rules
+        if rc == FF_ESTATE:  # refused by the game rules
             return -1
         check(rc, "World.place")
         return idx
@@ -589,7 +621,7 @@ cdef class World:
         if not 0 <= item < 256:
             raise InvalidArgumentError("bad item")
         rc = ff_world_insert(self._live(), x, y, <uint8_t>item, count, &moved)
-        if rc == -21:
+        if rc == FF_ESTATE:
             return 0
         check(rc, "World.insert")
         return moved
@@ -598,20 +630,28 @@ cdef class World:
         """Take the furnace's plates at tile (x, y) into the inventory; returns the count."""
         cdef int32_t moved = 0
         rc = ff_world_take(self._live(), x, y, &moved)
-        if rc == -21:
+        if rc == FF_ESTATE:
             return 0
         check(rc, "World.take")
         return moved
 
     def tick(self, int n=1):
-        """Advance n ticks."""
+        """Advance n ticks (without the GIL: ``close()`` of this world, or of the ``BatchSim``
+        it views, raises ``BusyError`` meanwhile)."""
         cdef ff_world_t *w = self._live()
         cdef int _
         if n < 0:
             raise InvalidArgumentError(f"n must be >= 0, got {n}")
+        cdef BatchSim owner = self._owner  # None for a standalone world
+        self._busy += 1  # nothing between here and the decrements can raise
+        if owner is not None:
+            owner._busy += 1
         with nogil:
             for _ in range(n):
                 ff_world_tick(w)
+        self._busy -= 1
+        if owner is not None:
+            owner._busy -= 1
 
     def collides(self, int32_t x, int32_t y):
         """Would the character collide at (x, y) (1/256 tile)?"""

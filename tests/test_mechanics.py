@@ -1,8 +1,9 @@
-"""One test per mechanic, with the number from /work/shared/FACTORIO.md §4.
+"""One test per mechanic, with the number from docs/factorio-facts.md §4.
 
 Each test runs on the C world (``_sim.World``) and on the Python reference (``RefWorld``), so
-the oracle itself is held to FACTORIO.md, not only to the C. Positions are in 1/256 tile; tile
-(tx, ty) has its centre at (tx*256+128, ty*256+128).
+the oracle itself is held to docs/factorio-facts.md, not only to the C. Positions are in 1/256
+tile; tile (tx, ty) has its centre at (tx*256+128, ty*256+128). docs/mechanics.md maps each rule
+to these tests and to every place that implements it.
 """
 
 import pytest

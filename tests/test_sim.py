@@ -246,7 +246,8 @@ def test_world_view_refuses_use_after_its_batchsim_is_closed():
 
 def test_movement_sees_map_edits_made_through_a_world_view():
     # movement_micro keeps the map as bits beside each env; an edit through World must reach
-    # both the observation and the walk (FACTORIO.md §4.2: water blocks by the centre point).
+    # both the observation and the walk (docs/factorio-facts.md §4.2: water blocks by the centre
+    # point).
     sim = BatchSim("movement_micro", 1, obstacles=0)
     b = buffers(sim)
     sim.reset(np.array([3], np.uint64), obs=b["obs"])

@@ -175,7 +175,7 @@ def run_scripted(pair, steps, rng, eps):
 
 
 def test_reference_tables_equal_compiled_tables():
-    # FACTORIO.md §4.6 (blocking tiles), §4.2 (speed modifiers), §4.4 (stacks)
+    # docs/factorio-facts.md §4.6 (blocking tiles), §4.2 (speed modifiers), §4.4 (stacks)
     assert tuple(t[0] for t in ref.TILES) == codec.TILE_NAMES
     assert tuple(t[1] for t in ref.TILES) == codec.TILE_BLOCKS
     assert tuple(t[2] for t in ref.TILES) == codec.TILE_SPEED

@@ -1,11 +1,13 @@
 /*
  * bench_sim_c.c - standalone C benchmark and behaviour checksum of the batch simulator.
  *
- * Build (from the repo root):
+ * Build (from the repo root; add -DFF_NO_SIMD for the portable build without the SSE2 paths):
  *   cc -O2 -Icsrc tools/bench_sim_c.c csrc/ff_world.c csrc/ff_sim.c csrc/ff_common.c \
  *      csrc/ff_ids.c csrc/ff_codec.c -o build/bench_sim_c -lm
  * Run:
  *   build/bench_sim_c [--check-only] [--repeats R] [--scenario NAME] [--envs N] [--steps S]
+ * `make check-checksums` (also part of `make ctest`) builds both variants and compares their
+ * checksums with the committed tests/data/sim_checksums.txt.
  *
  * Two parts per scenario:
  *   checksum  FNV-1a-64 over every obs byte, reward (float bits), terminated and truncated flag
@@ -28,6 +30,7 @@
 #include <time.h>
 
 #include "ff_sim.h"
+#include "sim/ff_sim_env.h" /* private: the sizes printed below */
 
 #define POOL 61
 
@@ -63,8 +66,9 @@ static int run_open(run_t *r, int32_t scen, size_t n, uint64_t action_seed) {
     memset(r, 0, sizeof *r);
     if (ff_sim_create(scen, n, NULL, &r->sim) != FF_OK) return -1;
     r->n = n;
-    r->ob = (size_t)r->sim->info.obs_bytes;
-    r->dims = (size_t)r->sim->info.action_dims;
+    const ff_scenario_info_t *info = ff_sim_info(r->sim);
+    r->ob = (size_t)info->obs_bytes;
+    r->dims = (size_t)info->action_dims;
     r->pool = malloc(POOL * n * r->dims * sizeof(int64_t));
     r->obs = malloc(n * r->ob);
     r->fobs = malloc(n * r->ob);
@@ -78,7 +82,7 @@ static int run_open(run_t *r, int32_t scen, size_t n, uint64_t action_seed) {
     uint64_t s = action_seed;
     for (size_t k = 0; k < POOL * n; k++)
         for (size_t d = 0; d < r->dims; d++)
-            r->pool[k * r->dims + d] = (int64_t)ff_rng_below(&s, (uint32_t)r->sim->info.nvec[d]);
+            r->pool[k * r->dims + d] = (int64_t)ff_rng_below(&s, (uint32_t)info->nvec[d]);
     for (size_t i = 0; i < n; i++) seeds[i] = 1000 + i;
     int rc = ff_sim_reset(r->sim, seeds, NULL, n, r->obs);
     free(seeds);
@@ -190,7 +194,7 @@ int main(int argc, char **argv) {
         ff_sim_t *tmp;
         ff_sim_create(sc, 1, NULL, &tmp);
         printf("%s: world_bytes %zu, env bytes %zu, ticks/step %d\n", info->name, tmp->world_bytes,
-               sizeof(ff_env_t), tmp->info.ticks_per_step);
+               sizeof(ff_env_t), ff_sim_info(tmp)->ticks_per_step);
         ff_sim_destroy(tmp);
         if (skip_check) goto timing;
         printf("  checksum next_step  64x1500  %016llx\n",

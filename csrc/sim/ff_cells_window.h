@@ -1,0 +1,81 @@
+/*
+ * ff_cells_window.h - the square window of 32-bit cells around the character that the
+ * mining_micro and building_micro observations start with. Static inline: part of the one
+ * translation unit csrc/ff_sim.c.
+ */
+#ifndef FF_CELLS_WINDOW_H
+#define FF_CELLS_WINDOW_H
+
+#include <string.h>
+
+#include "ff_codec.h"
+#include "ff_util.h"
+#include "ff_world.h"
+
+/* The side x side cells around the character, row-major, little-endian: ff_world_cell of each
+ * tile, read straight from the grids. Only tiles under a building go through ff_world_cell
+ * (which finds the building); a tile with neither a building nor a resource is
+ * ff_cell_pack(tile, 0, 0, blocks), one with a resource ff_cell_pack(tile, amount, type,
+ * blocks): the same three cases ff_world_cell distinguishes. */
+#define FF_CELL_OF_TILE(id, name, blocks, speed) \
+    [id] = ((uint32_t)(id) << FF_CELL_TILE_SHIFT) | ((blocks) ? 1u : 0u),
+static const uint32_t ff_cell_of_tile[FF_NUM_TILES] = {FF_TILES(FF_CELL_OF_TILE)};
+#undef FF_CELL_OF_TILE
+
+static inline void ff_cell_put(const ff_world_t *wd, uint8_t t, uint8_t ri, int32_t x, int32_t y,
+                               uint8_t *o) {
+    uint32_t cell = ff_cell_of_tile[t & FF_TILE_ID_MASK];
+    if (FF_UNLIKELY((t & FF_TILE_BUILDING) | ri)) {
+        if (t & FF_TILE_BUILDING) {
+            cell = ff_world_cell(wd, x, y);
+        } else {
+            const ff_resource_t *res = &wd->res[ri - 1];
+            uint32_t a = res->amount > FF_CELL_AMOUNT_MAX ? FF_CELL_AMOUNT_MAX : res->amount;
+            cell |= (a << FF_CELL_AMOUNT_SHIFT) | ((uint32_t)res->type << FF_CELL_ENTITY_SHIFT);
+        }
+    }
+    memcpy(o, &cell, 4); /* little-endian host (ff_common.h) */
+}
+
+static inline int ff_ctz32(uint32_t v) { /* v != 0 */
+#if defined(__GNUC__) || defined(__clang__)
+    return __builtin_ctz(v);
+#else
+    int n = 0;
+    while (!(v & 1u)) { v >>= 1; n++; }
+    return n;
+#endif
+}
+
+/* Inlined with a constant side (7, 9): each row is first filled with the grass cell in a few
+ * wide stores, then the out-of-map columns (map edge) and the non-plain tiles (nonplain bits,
+ * 16 bytes a row) are overwritten; a 0 bit is a tile byte FF_TILE_GRASS with resg 0, whose
+ * cell ff_cell_put makes the grass cell, so only the other tiles read the grids. */
+FF_ALWAYS_INLINE void ff_cells_window(const ff_world_t *wd, int32_t side, uint8_t *o) {
+    int32_t half = side / 2, x0 = (wd->px >> 8) - half, y0 = (wd->py >> 8) - half;
+    const uint32_t oom = ff_cell_pack(FF_TILE_OUT_OF_MAP, 0, 0, 1);
+    const uint32_t g = ff_cell_of_tile[FF_TILE_GRASS];
+    /* columns c in [c_lo, c_hi) are inside the map */
+    int32_t c_lo = x0 < 0 ? -x0 : 0, c_hi = wd->w - x0 < side ? wd->w - x0 : side;
+    if (c_hi < c_lo) c_hi = c_lo;
+    for (int32_t r = 0; r < side; r++, o += 4 * side) {
+        int32_t y = y0 + r;
+        if ((uint32_t)y >= (uint32_t)wd->h || c_hi == c_lo) {
+            for (int32_t c = 0; c < side; c++) memcpy(o + 4 * c, &oom, 4);
+            continue;
+        }
+        for (int32_t c = 0; c < side; c++) memcpy(o + 4 * c, &g, 4);
+        for (int32_t c = 0; c < c_lo; c++) memcpy(o + 4 * c, &oom, 4);
+        for (int32_t c = c_hi; c < side; c++) memcpy(o + 4 * c, &oom, 4);
+        uint32_t np = ff_world_nonplain_bits(wd, y, x0 + c_lo, c_hi - c_lo);
+        if (!np) continue;
+        const uint8_t *trow = wd->tile + y * wd->w + x0, *rrow = wd->resg + y * wd->w + x0;
+        do {
+            int32_t c = c_lo + ff_ctz32(np);
+            np &= np - 1u;
+            ff_cell_put(wd, trow[c], rrow[c], x0 + c, y, o + 4 * c);
+        } while (np);
+    }
+}
+
+#endif /* FF_CELLS_WINDOW_H */

@@ -1,0 +1,45 @@
+/*
+ * ff_scn_common.h - helpers of the three scenarios (csrc/sim/ff_scn_*.h): byte stores with
+ * saturation for the observations, and the free-tile search of the generators. Static inline:
+ * part of the one translation unit csrc/ff_sim.c.
+ */
+#ifndef FF_SCN_COMMON_H
+#define FF_SCN_COMMON_H
+
+#include <string.h>
+
+#include "ff_util.h"
+#include "sim/ff_sim_env.h"
+
+static inline void ff_put16(uint8_t *p, uint32_t v) {
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+static inline uint32_t ff_sat16(int32_t v) { return v < 0 ? 0 : v > 65535 ? 65535 : (uint32_t)v; }
+static inline uint32_t ff_sat8(int32_t v) { return v < 0 ? 0 : v > 255 ? 255 : (uint32_t)v; }
+static inline uint32_t ff_clamp_i8(int32_t v) { return (uint8_t)(int8_t)(v < -128 ? -128 : v > 127 ? 127 : v); }
+
+/* A tile the character may start on / a target may be: walkable, no building, no resource. */
+static int ff_free_tile(const ff_world_t *wd, int32_t tx, int32_t ty) {
+    if (!ff_world_nonplain(wd, tx, ty)) return 1; /* plain grass, no resource (one bit row) */
+    uint8_t c = wd->tile[ty * wd->w + tx];
+    return !(c & FF_TILE_BUILDING) && !ff_tile_blocks[c & FF_TILE_ID_MASK] &&
+           !wd->resg[ty * wd->w + tx];
+}
+
+/* 64 random tries, then the first free tile in row-major order (always exists: obstacles are
+ * capped well below the map area). */
+static void ff_pick_free(ff_world_t *wd, uint64_t *rng, int32_t *tx, int32_t *ty) {
+    for (int k = 0; k < 64; k++) {
+        int32_t x = (int32_t)ff_rng_below(rng, (uint32_t)wd->w);
+        int32_t y = (int32_t)ff_rng_below(rng, (uint32_t)wd->h);
+        if (ff_free_tile(wd, x, y)) { *tx = x; *ty = y; return; }
+    }
+    for (int32_t y = 0; y < wd->h; y++)
+        for (int32_t x = 0; x < wd->w; x++)
+            if (ff_free_tile(wd, x, y)) { *tx = x; *ty = y; return; }
+    *tx = 0;
+    *ty = 0;
+}
+
+#endif /* FF_SCN_COMMON_H */
