@@ -21,6 +21,7 @@ from libc.stdlib cimport free, malloc
 from factorio_fast._ffbridge cimport *
 from factorio_fast._ffcore cimport FF_ELAYOUT, FF_ENOSPC, FF_EPEERDEAD
 from factorio_fast._ffcore cimport FF_ETIMEDOUT, FF_OK, FF_EEMPTY, FF_EFULL, FF_ESTATE, check
+from factorio_fast._ffcore cimport FF_ACTION_SIZE, FF_STATE_SIZE
 
 from factorio_fast import errors
 from factorio_fast._layout import ACTION_DTYPE, STATE_DTYPE
@@ -1264,12 +1265,8 @@ def _attach_ring(arena, offset, capacity, slot_size, spin_us):
 
 # ---- SharedMemoryBridge -------------------------------------------------------------------------
 
-cdef uint32_t _BRIDGE_MAGIC = 0x31474442  # "BDG1"
-cdef size_t _LINE = 64
-
-
-cdef size_t _round64(size_t n) noexcept:
-    return (n + 63) & ~(<size_t>63)
+# The segment layout (magic, header, offsets) is C's: csrc/ff_bridge_layout.h, which also enters
+# the layout hash every segment header carries.
 
 
 cdef class SharedMemoryBridge:
@@ -1293,7 +1290,7 @@ cdef class SharedMemoryBridge:
     cdef _Pinned _pin
     cdef uint32_t _n
     cdef char *_base
-    cdef size_t _off_sseq, _off_aseq, _off_states, _off_actions
+    cdef ff_bridge_offsets_t _off
     cdef object _states, _actions
     cdef uint32_t _tries
     cdef int _busy  # seqlock copies running without the GIL (close() refuses meanwhile)
@@ -1303,34 +1300,40 @@ cdef class SharedMemoryBridge:
         self._busy = 0
 
     def __init__(self, num_envs=1, name=None, create=True, max_read_tries=100000):
+        cdef SharedArena arena
+        cdef ff_bridge_header_t *hdr
+        cdef ff_bridge_header_t seen
+        cdef uint32_t n = 0
         if create:
-            if not 0 < int(num_envs) <= 1 << 20:
+            if not 0 < int(num_envs) <= FF_BRIDGE_MAX_ENVS:
                 raise errors.InvalidArgumentError(f"num_envs must be in 1..2^20, got {num_envs}")
             n = int(num_envs)
-            arena = SharedArena.create(self._layout(n), name=name)
+            arena = SharedArena.create(ff_bridge_offsets(n).total, name=name)
         else:
             if name is None:
                 raise errors.InvalidArgumentError("attaching a bridge needs its segment name")
             arena = SharedArena.attach(name)
-        hdr = None
         try:
-            hdr = arena.ndarray(np.uint32, (4,), 0)
+            if arena.size < sizeof(ff_bridge_header_t):
+                raise errors.LayoutMismatchError(
+                    f"segment {arena.name!r} is too small to hold a SharedMemoryBridge")
+            hdr = <ff_bridge_header_t *>arena._data()
             if create:
-                hdr[1] = n
-                hdr[2] = STATE_DTYPE.itemsize
-                hdr[3] = ACTION_DTYPE.itemsize
-                hdr[0] = _BRIDGE_MAGIC
-            elif (hdr[0] != _BRIDGE_MAGIC or hdr[2] != STATE_DTYPE.itemsize
-                  or hdr[3] != ACTION_DTYPE.itemsize or hdr[1] == 0
-                  or self._layout(int(hdr[1])) > arena.size):
+                hdr.num_envs = n
+                hdr.state_size = FF_STATE_SIZE
+                hdr.action_size = FF_ACTION_SIZE
+                hdr.magic = FF_BRIDGE_MAGIC
+            seen = hdr[0]  # one read: every party can write the header while we check it
+            if (seen.magic != FF_BRIDGE_MAGIC or seen.state_size != FF_STATE_SIZE
+                    or seen.action_size != FF_ACTION_SIZE or seen.num_envs == 0
+                    or seen.num_envs > FF_BRIDGE_MAX_ENVS
+                    or ff_bridge_offsets(seen.num_envs).total > arena.size):
                 raise errors.LayoutMismatchError(
                     f"segment {arena.name!r} does not hold a SharedMemoryBridge of this build")
-            n = int(hdr[1])
-            hdr = None
+            n = seen.num_envs
             pin = _Pinned()
-            pin.pin(arena, 0, self._layout(n))
+            pin.pin(arena, 0, ff_bridge_offsets(n).total)
         except BaseException:
-            hdr = None
             if create:
                 arena.unlink()
             arena.close()
@@ -1339,14 +1342,12 @@ cdef class SharedMemoryBridge:
         self._pin = pin
         self._base = <char *>pin.ptr(0)
         self._n = n
+        self._off = ff_bridge_offsets(n)
         self._tries = max_read_tries
 
-    cdef size_t _layout(self, size_t n) except 0:
-        self._off_sseq = _LINE
-        self._off_aseq = self._off_sseq + n * _LINE
-        self._off_states = self._off_aseq + n * _LINE
-        self._off_actions = _round64(self._off_states + n * STATE_DTYPE.itemsize)
-        return _round64(self._off_actions + n * ACTION_DTYPE.itemsize)
+    cdef inline uint32_t *_seq(self, size_t seq_off, uint32_t i) noexcept nogil:
+        """Slot i's seqlock word in the section at seq_off (one word per cache line)."""
+        return <uint32_t *>(self._base + seq_off + <size_t>i * FF_BRIDGE_SEQ_STRIDE)
 
     @staticmethod
     def attach(name):
@@ -1380,7 +1381,7 @@ cdef class SharedMemoryBridge:
         """Zero-copy ``STATE_DTYPE`` view ``(num_envs,)`` (no seqlock)."""
         self._live()
         if self._states is None:
-            self._states = self.arena.ndarray(STATE_DTYPE, (self._n,), self._off_states)
+            self._states = self.arena.ndarray(STATE_DTYPE, (self._n,), self._off.states)
         return self._states
 
     @property
@@ -1388,7 +1389,7 @@ cdef class SharedMemoryBridge:
         """Zero-copy ``ACTION_DTYPE`` view ``(num_envs,)`` (no seqlock)."""
         self._live()
         if self._actions is None:
-            self._actions = self.arena.ndarray(ACTION_DTYPE, (self._n,), self._off_actions)
+            self._actions = self.arena.ndarray(ACTION_DTYPE, (self._n,), self._off.actions)
         return self._actions
 
     cdef int _write(self, size_t seq_off, size_t data_off, size_t itemsize, uint32_t i, rec,
@@ -1408,7 +1409,7 @@ cdef class SharedMemoryBridge:
             self._busy += 1
             try:
                 with nogil:
-                    ff_seqlock_write(<uint32_t *>(self._base + seq_off + <size_t>i * _LINE),
+                    ff_seqlock_write(self._seq(seq_off, i),
                                      self._base + data_off + <size_t>i * itemsize, view.buf,
                                      itemsize)
             finally:
@@ -1430,9 +1431,9 @@ cdef class SharedMemoryBridge:
         self._busy += 1
         try:
             with nogil:
-                rc = ff_seqlock_read(<uint32_t *>(self._base + seq_off + <size_t>i * _LINE),
-                                     view.buf, self._base + data_off + <size_t>i * itemsize,
-                                     itemsize, self._tries, NULL)
+                rc = ff_seqlock_read(self._seq(seq_off, i), view.buf,
+                                     self._base + data_off + <size_t>i * itemsize, itemsize,
+                                     self._tries, NULL)
         finally:
             self._busy -= 1
             PyBuffer_Release(&view)
@@ -1444,13 +1445,13 @@ cdef class SharedMemoryBridge:
         self._live()
         if state is None:
             i, state = 0, i
-        self._write(self._off_sseq, self._off_states, STATE_DTYPE.itemsize, self._slot(i),
-                    state, STATE_DTYPE)
+        self._write(self._off.state_seq, self._off.states, FF_STATE_SIZE, self._slot(i), state,
+                    STATE_DTYPE)
 
     def read_state(self, i=0, out=None):
         """A consistent copy of slot ``i``'s state (0-d ``STATE_DTYPE`` array)."""
         self._live()
-        return self._read(self._off_sseq, self._off_states, STATE_DTYPE.itemsize, self._slot(i),
+        return self._read(self._off.state_seq, self._off.states, FF_STATE_SIZE, self._slot(i),
                           STATE_DTYPE, out)
 
     def write_action(self, i, action=None):
@@ -1459,19 +1460,19 @@ cdef class SharedMemoryBridge:
         self._live()
         if action is None:
             i, action = 0, i
-        self._write(self._off_aseq, self._off_actions, ACTION_DTYPE.itemsize, self._slot(i),
+        self._write(self._off.action_seq, self._off.actions, FF_ACTION_SIZE, self._slot(i),
                     action, ACTION_DTYPE)
 
     def read_action(self, i=0, out=None):
         """A consistent copy of slot ``i``'s action (0-d ``ACTION_DTYPE`` array)."""
         self._live()
-        return self._read(self._off_aseq, self._off_actions, ACTION_DTYPE.itemsize,
+        return self._read(self._off.action_seq, self._off.actions, FF_ACTION_SIZE,
                           self._slot(i), ACTION_DTYPE, out)
 
     def state_seq(self, i=0):
         """Slot ``i``'s state sequence number (even when stable; +2 per write)."""
         self._live()
-        return (<uint32_t *>(self._base + self._off_sseq + <size_t>self._slot(i) * _LINE))[0]
+        return self._seq(self._off.state_seq, self._slot(i))[0]
 
     def unlink(self):
         self.arena.unlink()

@@ -1,6 +1,6 @@
 # cython: language_level=3
 # Declarations of the shared-memory headers (csrc/ff_shm.h, ff_wait.h, ff_handoff.h, ff_ring.h,
-# ff_seqlock.h): what the Cython modules use.
+# ff_seqlock.h, ff_bridge_layout.h): what the Cython modules use.
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 
 
@@ -135,3 +135,21 @@ cdef extern from "ff_seqlock.h" nogil:
     int ff_seqlock_read(const uint32_t *seq, void *dst, const void *src, size_t n,
                         uint32_t max_tries, uint32_t *seq_out) noexcept
 
+
+cdef extern from "ff_bridge_layout.h" nogil:
+    enum:
+        FF_BRIDGE_MAGIC
+        FF_BRIDGE_MAX_ENVS
+        FF_BRIDGE_SEQ_STRIDE
+    ctypedef struct ff_bridge_header_t:
+        uint32_t magic
+        uint32_t num_envs
+        uint32_t state_size
+        uint32_t action_size
+    ctypedef struct ff_bridge_offsets_t:
+        size_t state_seq
+        size_t action_seq
+        size_t states
+        size_t actions
+        size_t total
+    ff_bridge_offsets_t ff_bridge_offsets(size_t num_envs) noexcept
