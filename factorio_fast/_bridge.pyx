@@ -70,6 +70,27 @@ cdef inline bint _more(int64_t t, int64_t deadline) noexcept:
     return t < 0 or deadline - ff_now_ns() > 0
 
 
+# One slice of a blocking call: a C call, made without the GIL, that waits at most slice_ns and
+# returns its status. The arguments travel in a small struct behind `args` (see _HandoffCall and
+# _RingCall below).
+ctypedef int (*_slice_fn)(void *args, int64_t slice_ns) noexcept nogil
+
+
+cdef int _wait_sliced(_slice_fn call, void *args, int64_t t, int again) except? -999:
+    """The one blocking wait of this module: ``call`` in GIL-free slices of at most _SLICE_NS,
+    until it returns something other than ``again`` (its "not yet" status) or the wait of ``t``
+    ns (< 0: forever) is over. Between slices pending signals are handled, so Ctrl-C raises
+    KeyboardInterrupt from here. Returns the last status of ``call``."""
+    cdef int64_t deadline = _deadline(t)
+    cdef int rc
+    while True:
+        with nogil:
+            rc = call(args, _slice(t, deadline))
+        if rc != again or not _more(t, deadline):
+            return rc
+        PyErr_CheckSignals()
+
+
 cdef uint32_t _as_u32(v, str what) except? 0xffffffff:
     try:
         return v
@@ -472,6 +493,37 @@ cdef inline int _check_wait(int rc, ff_peer_death_t *d, str who_waits, str ctx) 
     return check(rc, ctx)
 
 
+cdef struct _HandoffCall:
+    # The arguments of one Handoff wait (only the fields its C call takes are set).
+    ff_handoff_t *h
+    uint32_t w
+    uint32_t *ready
+    uint32_t *count
+    uint32_t *command
+    uint64_t *arg
+    ff_peer_death_t *death
+
+
+cdef int _handoff_wait(void *p, int64_t slice_ns) noexcept nogil:
+    cdef _HandoffCall *c = <_HandoffCall *>p
+    return ff_handoff_wait(c.h, c.w, slice_ns, c.death)
+
+
+cdef int _handoff_wait_all(void *p, int64_t slice_ns) noexcept nogil:
+    cdef _HandoffCall *c = <_HandoffCall *>p
+    return ff_handoff_wait_all(c.h, slice_ns, c.death)
+
+
+cdef int _handoff_wait_any(void *p, int64_t slice_ns) noexcept nogil:
+    cdef _HandoffCall *c = <_HandoffCall *>p
+    return ff_handoff_wait_any(c.h, c.ready, c.count, slice_ns, c.death)
+
+
+cdef int _handoff_wait_command(void *p, int64_t slice_ns) noexcept nogil:
+    cdef _HandoffCall *c = <_HandoffCall *>p
+    return ff_handoff_wait_command(c.h, c.w, c.command, c.arg, slice_ns, c.death)
+
+
 cdef class Handoff:
     """Trainer <-> worker hand-off living in a :class:`SharedArena` at ``offset``.
 
@@ -629,6 +681,17 @@ cdef class Handoff:
             check(ff_handoff_post(&self._h, i, c, a), f"post to worker {i} (previous command "
                   "not completed)")
 
+    cdef int _wait(self, _slice_fn call, _HandoffCall *c, timeout) except? -999:
+        """A wait on this handle: sliced (_wait_sliced), counted in _busy meanwhile so that
+        close() from another thread refuses instead of freeing memory the C wait uses."""
+        cdef int64_t t = _timeout_ns(timeout)
+        c.h = &self._h
+        self._busy += 1
+        try:
+            return _wait_sliced(call, c, t, FF_ETIMEDOUT)
+        finally:
+            self._busy -= 1
+
     def wait(self, w, timeout=None):
         """Trainer: wait for worker ``w``'s outstanding command (returns at once if none).
 
@@ -640,46 +703,20 @@ cdef class Handoff:
             It is alive but did not complete within ``timeout`` seconds.
         """
         self._live()
-        cdef uint32_t ww = self._w(w)
-        cdef int64_t t = _timeout_ns(timeout)
-        cdef int64_t slice_ = 0
+        cdef _HandoffCall c
         cdef ff_peer_death_t d
-        cdef int rc
-        cdef int64_t deadline = _deadline(t)
-        self._busy += 1
-        try:
-            while True:
-                with nogil:
-                    slice_ = _slice(t, deadline)
-                    rc = ff_handoff_wait(&self._h, ww, slice_, &d)
-                if rc == FF_ETIMEDOUT and _more(t, deadline):
-                    PyErr_CheckSignals()
-                    continue
-                break
-        finally:
-            self._busy -= 1
+        c.w = self._w(w)
+        c.death = &d
+        cdef int rc = self._wait(_handoff_wait, &c, timeout)
         _check_wait(rc, &d, "the trainer waited for it", f"waiting for worker {w}")
 
     def wait_all(self, timeout=None):
         """Trainer: wait until every outstanding command completed (see :meth:`wait`)."""
         self._live()
-        cdef int64_t t = _timeout_ns(timeout)
-        cdef int64_t slice_ = 0
+        cdef _HandoffCall c
         cdef ff_peer_death_t d
-        cdef int rc
-        cdef int64_t deadline = _deadline(t)
-        self._busy += 1
-        try:
-            while True:
-                with nogil:
-                    slice_ = _slice(t, deadline)
-                    rc = ff_handoff_wait_all(&self._h, slice_, &d)
-                if rc == FF_ETIMEDOUT and _more(t, deadline):
-                    PyErr_CheckSignals()
-                    continue
-                break
-        finally:
-            self._busy -= 1
+        c.death = &d
+        cdef int rc = self._wait(_handoff_wait_all, &c, timeout)
         _check_wait(rc, &d, "the trainer waited for all workers", "waiting for all workers")
 
     def wait_any(self, timeout=None):
@@ -687,24 +724,13 @@ cdef class Handoff:
         all completed (and now collected) workers, ascending. ``[]`` if nothing is outstanding.
         """
         self._live()
-        cdef int64_t t = _timeout_ns(timeout)
-        cdef int64_t slice_ = 0
+        cdef _HandoffCall c
         cdef ff_peer_death_t d
         cdef uint32_t count = 0
-        cdef int rc
-        cdef int64_t deadline = _deadline(t)
-        self._busy += 1
-        try:
-            while True:
-                with nogil:
-                    slice_ = _slice(t, deadline)
-                    rc = ff_handoff_wait_any(&self._h, self._ready, &count, slice_, &d)
-                if rc == FF_ETIMEDOUT and _more(t, deadline):
-                    PyErr_CheckSignals()
-                    continue
-                break
-        finally:
-            self._busy -= 1
+        c.ready = self._ready
+        c.count = &count
+        c.death = &d
+        cdef int rc = self._wait(_handoff_wait_any, &c, timeout)
         _check_wait(rc, &d, "the trainer waited for any worker", "waiting for any worker")
         return [self._ready[i] for i in range(count)]
 
@@ -715,26 +741,15 @@ cdef class Handoff:
         timeout. Returns the same command again until :meth:`complete` is called.
         """
         self._live()
-        cdef uint32_t ww = self._w(w)
-        cdef int64_t t = _timeout_ns(timeout)
-        cdef int64_t slice_ = 0
+        cdef _HandoffCall c
         cdef ff_peer_death_t d
         cdef uint32_t cmd = 0
         cdef uint64_t arg = 0
-        cdef int rc
-        cdef int64_t deadline = _deadline(t)
-        self._busy += 1
-        try:
-            while True:
-                with nogil:
-                    slice_ = _slice(t, deadline)
-                    rc = ff_handoff_wait_command(&self._h, ww, &cmd, &arg, slice_, &d)
-                if rc == FF_ETIMEDOUT and _more(t, deadline):
-                    PyErr_CheckSignals()
-                    continue
-                break
-        finally:
-            self._busy -= 1
+        c.w = self._w(w)
+        c.command = &cmd
+        c.arg = &arg
+        c.death = &d
+        cdef int rc = self._wait(_handoff_wait_command, &c, timeout)
         _check_wait(rc, &d, "", f"worker {w} waiting for a command")
         return cmd, arg
 
@@ -847,6 +862,44 @@ def _attach_handoff(arena, offset, num_workers, mode, spin_us):
     return Handoff(arena, offset, num_workers, create=False, mode=mode, spin_us=spin_us)
 
 
+cdef struct _RingCall:
+    # The arguments of one RingBuffer call (only the fields its C call takes are set).
+    ff_ring_t *r
+    const uint8_t *src        # put: the item; put_many: the first item
+    uint8_t *dst              # get: the scratch slot; get_many: the output rows
+    size_t stride             # put_many / get_many: bytes from one item to the next
+    const uint32_t *lens_in   # put_many: item lengths (NULL: whole slots)
+    uint32_t *lens_out        # get_many: receives item lengths (may be NULL)
+    uint32_t n                # put: the length; get: room in dst; put_many/get_many: items
+    uint32_t done             # get: item length; put_many: items put (all slices); get_many: got
+
+
+cdef int _ring_put(void *p, int64_t slice_ns) noexcept nogil:
+    cdef _RingCall *c = <_RingCall *>p
+    return ff_ring_put(c.r, c.src, c.n, slice_ns)
+
+
+cdef int _ring_get(void *p, int64_t slice_ns) noexcept nogil:
+    cdef _RingCall *c = <_RingCall *>p
+    return ff_ring_get(c.r, c.dst, c.n, &c.done, slice_ns)
+
+
+cdef int _ring_put_many(void *p, int64_t slice_ns) noexcept nogil:
+    # Each slice goes on after the items earlier slices put (a slice may put some and time out).
+    cdef _RingCall *c = <_RingCall *>p
+    cdef uint32_t done = 0
+    cdef const uint32_t *lens = c.lens_in + c.done if c.lens_in != NULL else NULL
+    cdef int rc = ff_ring_put_many(c.r, c.src + <size_t>c.done * c.stride, c.stride, lens,
+                                   c.n - c.done, slice_ns, &done)
+    c.done += done
+    return rc
+
+
+cdef int _ring_get_many(void *p, int64_t slice_ns) noexcept nogil:
+    cdef _RingCall *c = <_RingCall *>p
+    return ff_ring_get_many(c.r, c.dst, c.stride, c.lens_out, c.n, slice_ns, &c.done)
+
+
 cdef class RingBuffer:
     """Bounded lock-free ring of fixed-size slots over shared memory, like ``queue.Queue``.
 
@@ -952,6 +1005,19 @@ cdef class RingBuffer:
         self._pin.arena._check_open()
         return 0
 
+    cdef inline int _claim(self, bint producer) except -1:
+        """Mark one side of the ring busy for the call now starting (the caller clears it in a
+        finally). SPSC: a second thread on the same side is refused, not let in to corrupt it."""
+        if producer:
+            if self._busy_put:
+                raise errors.FactorioFastError(_SPSC_MSG.format(side="producer"))
+            self._busy_put = True
+        else:
+            if self._busy_get:
+                raise errors.FactorioFastError(_SPSC_MSG.format(side="consumer"))
+            self._busy_get = True
+        return 0
+
     @property
     def capacity(self):
         return self._r.capacity
@@ -987,9 +1053,7 @@ cdef class RingBuffer:
         Raises ``RingFull`` if there is no room (at once with ``block=False``, else after
         ``timeout`` seconds), ``InvalidArgumentError`` if the item is longer than a slot.
         """
-        if self._busy_put:
-            raise errors.FactorioFastError(_SPSC_MSG.format(side="producer"))
-        self._busy_put = True
+        self._claim(True)
         try:
             return self._put_impl(item, block, timeout)
         finally:
@@ -999,24 +1063,19 @@ cdef class RingBuffer:
         self._live()
         cdef Py_buffer view
         cdef int64_t t = 0 if not block else _timeout_ns(timeout)
-        cdef int64_t deadline = 0
+        cdef _RingCall c
         cdef int rc
         PyObject_GetBuffer(item, &view, PyBUF_SIMPLE)
         try:
             if view.len > self._r.slot_size:
                 raise errors.InvalidArgumentError(
                     f"item of {view.len} bytes does not fit a {self._r.slot_size}-byte slot")
-            rc = ff_ring_put(&self._r, view.buf, <uint32_t>view.len, 0)
+            c.r = &self._r
+            c.src = <const uint8_t *>view.buf
+            c.n = <uint32_t>view.len
+            rc = _ring_put(&c, 0)  # with the GIL: a ring with room costs no release
             if rc == FF_EFULL and t != 0:
-                deadline = _deadline(t)
-                while True:
-                    with nogil:
-                        rc = ff_ring_put(&self._r, view.buf, <uint32_t>view.len,
-                                         _slice(t, deadline))
-                    if rc == FF_EFULL and _more(t, deadline):
-                        PyErr_CheckSignals()
-                        continue
-                    break
+                rc = _wait_sliced(_ring_put, &c, t, FF_EFULL)
             check(rc, "RingBuffer.put")
         finally:
             PyBuffer_Release(&view)
@@ -1026,9 +1085,7 @@ cdef class RingBuffer:
 
     def get(self, block=True, timeout=None):
         """Remove and return one item as ``bytes`` (``RingEmpty`` if none in time)."""
-        if self._busy_get:
-            raise errors.FactorioFastError(_SPSC_MSG.format(side="consumer"))
-        self._busy_get = True
+        self._claim(False)
         try:
             return self._get_impl(block, timeout)
         finally:
@@ -1037,21 +1094,16 @@ cdef class RingBuffer:
     cdef object _get_impl(self, block, timeout):
         self._live()
         cdef int64_t t = 0 if not block else _timeout_ns(timeout)
-        cdef uint32_t n = 0
-        cdef int64_t deadline = 0
-        cdef int rc = ff_ring_get(&self._r, self._scratch, self._r.slot_size, &n, 0)
+        cdef _RingCall c
+        c.r = &self._r
+        c.dst = self._scratch
+        c.n = self._r.slot_size
+        c.done = 0
+        cdef int rc = _ring_get(&c, 0)  # with the GIL: a ring with an item costs no release
         if rc == FF_EEMPTY and t != 0:
-            deadline = _deadline(t)
-            while True:
-                with nogil:
-                    rc = ff_ring_get(&self._r, self._scratch, self._r.slot_size, &n,
-                                     _slice(t, deadline))
-                if rc == FF_EEMPTY and _more(t, deadline):
-                    PyErr_CheckSignals()
-                    continue
-                break
+            rc = _wait_sliced(_ring_get, &c, t, FF_EEMPTY)
         check(rc, "RingBuffer.get")
-        return PyBytes_FromStringAndSize(<char *>self._scratch, n)
+        return PyBytes_FromStringAndSize(<char *>self._scratch, c.done)
 
     def get_nowait(self):
         return self.get(block=False)
@@ -1064,9 +1116,7 @@ cdef class RingBuffer:
         or nothing (``RingFull`` if they do not all fit); blocking, items go in as room appears
         and ``RingFull`` after ``timeout`` reports how many went in.
         """
-        if self._busy_put:
-            raise errors.FactorioFastError(_SPSC_MSG.format(side="producer"))
-        self._busy_put = True
+        self._claim(True)
         try:
             return self._put_many_impl(items, block, timeout)
         finally:
@@ -1105,35 +1155,23 @@ cdef class RingBuffer:
         cdef const uint8_t[:, ::1] data = arr
         cdef const uint32_t[::1] lens_v
         cdef const uint32_t *lens_p = NULL
-        cdef const uint32_t *lens_q = NULL
         if lens_arr is not None:
             lens_v = lens_arr
             lens_p = &lens_v[0]
         cdef int64_t t = 0 if not block else _timeout_ns(timeout)
-        cdef uint32_t done = 0, total = 0
-        cdef uint32_t n = <uint32_t>k_items
-        cdef size_t stride = data.shape[1]
-        cdef const uint8_t *base = &data[0, 0]
-        cdef int rc
-        rc = ff_ring_put_many(&self._r, base, stride, lens_p, n, 0, &done)  # all or nothing
-        cdef int64_t deadline = 0
+        cdef _RingCall c
+        c.r = &self._r
+        c.src = &data[0, 0]
+        c.stride = data.shape[1]
+        c.lens_in = lens_p
+        c.n = <uint32_t>k_items
+        c.done = 0
+        cdef int rc = _ring_put_many(&c, 0)  # all or nothing
         if rc == FF_EFULL and t != 0:
             # Not all fit at once: put them as room appears.
-            deadline = _deadline(t)
-            while True:
-                lens_q = lens_p + total if lens_p != NULL else NULL
-                with nogil:
-                    rc = ff_ring_put_many(&self._r, base + <size_t>total * stride, stride,
-                                          lens_q, n - total, _slice(t, deadline), &done)
-                total += done
-                if rc == FF_EFULL and _more(t, deadline):
-                    PyErr_CheckSignals()
-                    continue
-                break
-        else:
-            total = done
-        check(rc, f"RingBuffer.put_many ({total} of {n} items put)")
-        return total
+            rc = _wait_sliced(_ring_put_many, &c, t, FF_EFULL)
+        check(rc, f"RingBuffer.put_many ({c.done} of {c.n} items put)")
+        return c.done
 
     def get_many(self, max_items=None, out=None, block=True, timeout=None, lengths=None):
         """Remove up to ``max_items`` items with one publish.
@@ -1156,9 +1194,7 @@ cdef class RingBuffer:
         int or list of bytes
             The count if ``out`` is given, else the items.
         """
-        if self._busy_get:
-            raise errors.FactorioFastError(_SPSC_MSG.format(side="consumer"))
-        self._busy_get = True
+        self._claim(False)
         try:
             return self._get_many_impl(max_items, out, block, timeout, lengths)
         finally:
@@ -1199,26 +1235,21 @@ cdef class RingBuffer:
         if lens_arr is not None:
             lens_v = lens_arr
             lens_p = &lens_v[0]
-        cdef uint8_t *dst_p = &dst[0, 0]
-        cdef uint32_t mm = <uint32_t>m
-        cdef uint32_t got = 0
         cdef int64_t t = 0 if not block else _timeout_ns(timeout)
-        cdef int64_t deadline = 0
-        cdef int rc = ff_ring_get_many(&self._r, dst_p, ss, lens_p, mm, 0, &got)
-        if rc == FF_OK and got == 0 and t != 0:
-            deadline = _deadline(t)
-            while True:
-                with nogil:
-                    rc = ff_ring_get_many(&self._r, dst_p, ss, lens_p, mm,
-                                          _slice(t, deadline), &got)
-                if rc == FF_EEMPTY and _more(t, deadline):
-                    PyErr_CheckSignals()
-                    continue
-                break
+        cdef _RingCall c
+        c.r = &self._r
+        c.dst = &dst[0, 0]
+        c.stride = ss
+        c.lens_out = lens_p
+        c.n = <uint32_t>m
+        c.done = 0
+        cdef int rc = _ring_get_many(&c, 0)
+        if rc == FF_OK and c.done == 0 and t != 0:
+            rc = _wait_sliced(_ring_get_many, &c, t, FF_EEMPTY)
         check(rc, "RingBuffer.get_many")
         if not want_list:
-            return got
-        return [bytes(buf[i, :lens_v[i]]) for i in range(got)]
+            return c.done
+        return [bytes(buf[i, :lens_v[i]]) for i in range(c.done)]
 
     def close(self):
         """Release the arena (idempotent); a ring from :meth:`create` also unlinks and closes
