@@ -657,7 +657,7 @@ cdef class Handoff:
     def post(self, w, command, arg=0):
         """Trainer: post ``command`` (uint32) with ``arg`` (uint64) to worker ``w``; no wait.
 
-        Raises ``FactorioFastError`` if ``w``'s previous command has not completed.
+        Raises ``StateError`` if ``w``'s previous command has not completed.
         """
         self._live()
         cdef uint32_t ww = self._w(w)
@@ -675,7 +675,7 @@ cdef class Handoff:
         cdef uint32_t i
         for i in range(self._h.num_workers):
             if ff_handoff_outstanding(&self._h, i) == 1:
-                raise errors.FactorioFastError(
+                raise errors.StateError(
                     f"post_all: worker {i}'s previous command has not completed (nothing posted)")
         for i in range(self._h.num_workers):
             check(ff_handoff_post(&self._h, i, c, a), f"post to worker {i} (previous command "
@@ -829,11 +829,12 @@ cdef class Handoff:
         return served
 
     def close(self):
-        """Release the arena (idempotent). Raises ``BufferError`` while another thread is
-        inside a wait on this handle (its C code still uses the memory)."""
+        """Release the arena (idempotent). Raises :class:`~factorio_fast.errors.BusyError` (a
+        ``BufferError``) while another thread is inside a wait on this handle (its C code still
+        uses the memory)."""
         if self._busy:
-            raise BufferError(f"Handoff is in use: {self._busy} call(s) in another thread are "
-                              "waiting on it; close() after they return")
+            raise errors.BusyError(f"Handoff is in use: {self._busy} call(s) in another thread "
+                                   "are waiting on it; close() after they return")
         self._h.mem = NULL
         if self._pin is not None:
             self._pin.release()
@@ -908,9 +909,10 @@ cdef class RingBuffer:
     both in one). Several producers or several consumers need external serialisation (a lock
     per side), or one ring per producer. Within one process, a second thread entering the same
     side of the same handle while the first is inside a call (e.g. blocked in ``get``) is
-    refused with ``FactorioFastError`` instead of corrupting the ring; across processes that
-    misuse cannot be detected cheaply and is the caller's responsibility. Items are bytes-like
-    of up to ``slot_size`` bytes (their length is kept). Full/empty raise
+    refused with :class:`~factorio_fast.errors.StateError` instead of corrupting the ring;
+    across processes that misuse cannot be detected cheaply and is the caller's
+    responsibility. Items are bytes-like of up to ``slot_size`` bytes (their length is kept).
+    Full/empty raise
     :class:`~factorio_fast.errors.RingFull` / :class:`~factorio_fast.errors.RingEmpty`
     (subclasses of ``queue.Full`` / ``queue.Empty``).
 
@@ -1010,11 +1012,11 @@ cdef class RingBuffer:
         finally). SPSC: a second thread on the same side is refused, not let in to corrupt it."""
         if producer:
             if self._busy_put:
-                raise errors.FactorioFastError(_SPSC_MSG.format(side="producer"))
+                raise errors.StateError(_SPSC_MSG.format(side="producer"))
             self._busy_put = True
         else:
             if self._busy_get:
-                raise errors.FactorioFastError(_SPSC_MSG.format(side="consumer"))
+                raise errors.StateError(_SPSC_MSG.format(side="consumer"))
             self._busy_get = True
         return 0
 
@@ -1253,12 +1255,12 @@ cdef class RingBuffer:
 
     def close(self):
         """Release the arena (idempotent); a ring from :meth:`create` also unlinks and closes
-        its own arena. Raises ``BufferError`` while another thread is inside a call on this
-        ring (its C code still uses the memory)."""
+        its own arena. Raises :class:`~factorio_fast.errors.BusyError` (a ``BufferError``)
+        while another thread is inside a call on this ring (its C code still uses the memory)."""
         if self._busy_put or self._busy_get:
-            raise BufferError("RingBuffer is in use: another thread is inside a "
-                              f"{'put' if self._busy_put else 'get'} call on it; close() after "
-                              "it returns")
+            raise errors.BusyError("RingBuffer is in use: another thread is inside a "
+                                   f"{'put' if self._busy_put else 'get'} call on it; close() "
+                                   "after it returns")
         arena = self._pin.arena if self._pin is not None else None
         self._r.mem = NULL
         if self._pin is not None:
@@ -1510,12 +1512,14 @@ cdef class SharedMemoryBridge:
 
     def close(self):
         """Drop the views, release and close the arena (idempotent). The creator also unlinks.
-        Raises ``BufferError`` if the caller still holds ``states``/``actions`` views."""
+        Raises ``BufferError`` if the caller still holds ``states``/``actions`` views, and
+        :class:`~factorio_fast.errors.BusyError` (a ``BufferError`` too) while another thread
+        is inside a read/write."""
         if self._base == NULL:
             return
         if self._busy:
-            raise BufferError(f"SharedMemoryBridge {self.arena.name!r} is in use: another thread "
-                              "is inside a read/write; close() after it returns")
+            raise errors.BusyError(f"SharedMemoryBridge {self.arena.name!r} is in use: another "
+                                   "thread is inside a read/write; close() after it returns")
         self._states = None
         self._actions = None
         if self.arena._exports > 1:
