@@ -41,6 +41,8 @@ _Static_assert(sizeof(slot_t) == 2 * FF_CACHE_LINE, "worker slot is two cache li
 #define HDR(h) ((hdr_t *)(h)->mem)
 #define SLOT(h, w) ((slot_t *)((char *)(h)->mem + FF_CACHE_LINE) + (w))
 
+/* ---- hand-off ------------------------------------------------------------------------------- */
+
 /* How often a sleeping waiter wakes to check its peers' liveness. */
 #define FF_LIVENESS_NS 5000000LL
 
@@ -53,8 +55,6 @@ static int handoff_wait_for(const ff_handoff_t *h, int (*ready)(void *),
                    FF_LIVENESS_NS};
     return ff_wait_for(&w, timeout_ns);
 }
-
-/* ---- hand-off ------------------------------------------------------------------------------- */
 
 size_t ff_handoff_size(uint32_t num_workers) {
     if (num_workers == 0 || num_workers > FF_HANDOFF_MAX_WORKERS) return 0;
