@@ -47,10 +47,12 @@ _Static_assert(sizeof(slot_t) == 2 * FF_CACHE_LINE, "worker slot is two cache li
 #define FF_LIVENESS_NS 5000000LL
 
 /* Every hand-off wait: this handle's spin budget, then sleeps of at most FF_LIVENESS_NS on
- * `word` with `sleeping` raised, checking the peer between them. */
-static int handoff_wait_for(const ff_handoff_t *h, int (*ready)(void *),
-                            int (*check_peer)(void *), void *ctx, _Atomic uint32_t *word,
-                            _Atomic uint32_t *sleeping, int64_t timeout_ns) {
+ * `word` with `sleeping` raised, checking the peer between them. Inlined into its callers, so
+ * the common case (already done) is a direct check with no call into ff_wait.c. */
+static inline int handoff_wait_for(const ff_handoff_t *h, int (*ready)(void *),
+                                   int (*check_peer)(void *), void *ctx, _Atomic uint32_t *word,
+                                   _Atomic uint32_t *sleeping, int64_t timeout_ns) {
+    if (ready(ctx)) return FF_OK;
     ff_wait_t w = {ready, check_peer, ctx, (uint32_t *)word, (uint32_t *)sleeping, h->spin_ns,
                    FF_LIVENESS_NS};
     return ff_wait_for(&w, timeout_ns);
