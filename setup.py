@@ -61,7 +61,7 @@ CORE = ["ff_common.c", "ff_ids.c", "ff_codec.c", "ff_frame.c"]
 EXTENSIONS = {
     "codec": ([], False),
     "_sim": (["ff_world.c", "ff_sim.c"], False),
-    "_bridge": (["ff_shm.cpp", "ff_ring.c", "ff_handoff.c"], True),
+    "_bridge": (["ff_shm.cpp", "ff_wait.c", "ff_ring.c", "ff_handoff.c"], True),
 }
 
 only = set(filter(None, os.environ.get("FF_EXTENSIONS", "").split(",")))

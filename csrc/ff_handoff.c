@@ -1,31 +1,12 @@
 /*
- * ff_handoff.c - trainer <-> worker hand-off, futex waits, liveness checks and the seqlock.
- * See ff_handoff.h for the protocol.
+ * ff_handoff.c - trainer <-> worker hand-off. See ff_handoff.h for the protocol; the waits are
+ * ff_wait_for (ff_wait.c).
  */
-#if defined(__linux__) && !defined(_GNU_SOURCE)
-#define _GNU_SOURCE
-#endif
 #include "ff_handoff.h"
 
-#include <errno.h>
 #include <limits.h>
-#include <sched.h>
-#include <signal.h>
 #include <stdatomic.h>
-#include <stdio.h>
 #include <string.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-
-#ifdef __linux__
-#include <linux/futex.h>
-#include <sys/syscall.h>
-#endif
-
-_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free (shared memory)");
-_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free (shared memory)");
 
 /* ---- shared layout (private to this file) -------------------------------------------------- */
 
@@ -60,134 +41,31 @@ _Static_assert(sizeof(slot_t) == 2 * FF_CACHE_LINE, "worker slot is two cache li
 #define HDR(h) ((hdr_t *)(h)->mem)
 #define SLOT(h, w) ((slot_t *)((char *)(h)->mem + FF_CACHE_LINE) + (w))
 
+/* ---- hand-off ------------------------------------------------------------------------------- */
+
 /* How often a sleeping waiter wakes to check its peers' liveness. */
 #define FF_LIVENESS_NS 5000000LL
 
-/* ---- waits and process helpers --------------------------------------------------------------- */
-
-static inline void cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
+/* Every hand-off wait: this handle's spin budget, then sleeps of at most FF_LIVENESS_NS on
+ * `word` with `sleeping` raised, checking the peer between them. Inlined into its callers, so
+ * the common case (already done) is a direct check with no call into ff_wait.c. */
+static inline int handoff_wait_for(const ff_handoff_t *h, int (*ready)(void *),
+                                   int (*check_peer)(void *), void *ctx, _Atomic uint32_t *word,
+                                   _Atomic uint32_t *sleeping, int64_t timeout_ns) {
+    if (ready(ctx)) return FF_OK;
+    ff_wait_t w = {ready, check_peer, ctx, (uint32_t *)word, (uint32_t *)sleeping, h->spin_ns,
+                   FF_LIVENESS_NS};
+    return ff_wait_for(&w, timeout_ns);
 }
-
-int64_t ff_now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-int64_t ff_deadline_ns(int64_t start, int64_t timeout_ns) {
-    if (timeout_ns < 0 || timeout_ns > INT64_MAX - start) return INT64_MAX;
-    return start + timeout_ns;
-}
-
-int ff_usable_cpus(void) {
-#ifdef __linux__
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    if (sched_getaffinity(0, sizeof set, &set) == 0) {
-        int n = CPU_COUNT(&set);
-        if (n > 0) return n;
-    }
-#endif
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)n : 1;
-}
-
-int ff_spin_check(int64_t start, int64_t spin_end) {
-    int64_t now = ff_now_ns();
-    if (now >= spin_end) return 1;
-    if (now - start >= FF_SPIN_YIELD_NS) sched_yield();
-    return 0;
-}
-
-int ff_futex_wait(uint32_t *word, uint32_t expected, int64_t timeout_ns) {
-    if (timeout_ns == 0) return FF_ETIMEDOUT;
-#ifdef __linux__
-    struct timespec ts, *tsp = NULL;
-    if (timeout_ns > 0) {
-        ts.tv_sec = (time_t)(timeout_ns / 1000000000LL);
-        ts.tv_nsec = (long)(timeout_ns % 1000000000LL);
-        tsp = &ts;
-    }
-    /* Shared futex (no FUTEX_PRIVATE_FLAG): the word lives in memory mapped by several
-     * processes, and the kernel keys it by the backing page. */
-    long r = syscall(SYS_futex, word, FUTEX_WAIT, expected, tsp, NULL, 0);
-    if (r != 0 && errno == ETIMEDOUT) return FF_ETIMEDOUT;
-    return FF_OK; /* woken, EAGAIN (value changed) or EINTR: the caller re-checks */
-#else
-    /* Portable fallback: poll with short sleeps. */
-    int64_t slice = 50000;
-    if (timeout_ns > 0 && timeout_ns < slice) slice = timeout_ns;
-    if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != expected) return FF_OK;
-    struct timespec ts = {0, (long)slice};
-    nanosleep(&ts, NULL);
-    if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != expected) return FF_OK;
-    return timeout_ns > 0 && timeout_ns <= slice ? FF_ETIMEDOUT : FF_OK;
-#endif
-}
-
-int ff_futex_wake(uint32_t *word, int n) {
-#ifdef __linux__
-    syscall(SYS_futex, word, FUTEX_WAKE, n, NULL, NULL, 0);
-#else
-    (void)word;
-    (void)n;
-#endif
-    return FF_OK;
-}
-
-int ff_pid_alive(int32_t pid, int32_t *exitcode, int32_t *exit_known) {
-    if (exit_known) *exit_known = 0;
-    if (exitcode) *exitcode = 0;
-    if (pid <= 0) return 1;
-    /* Our own child: waitid(WNOWAIT) sees a zombie and its status without reaping it, so
-     * multiprocessing can still join() it. */
-    siginfo_t si;
-    memset(&si, 0, sizeof si);
-    if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0) {
-        if (si.si_pid != pid) return 1; /* still running */
-        if (exit_known) *exit_known = 1;
-        if (exitcode) *exitcode = si.si_code == CLD_EXITED ? si.si_status : -si.si_status;
-        return 0;
-    }
-    /* Not our child (or already reaped). */
-    if (kill((pid_t)pid, 0) != 0 && errno == ESRCH) return 0;
-#ifdef __linux__
-    /* kill() succeeds on a zombie: read its state from /proc. */
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f) return errno == ENOENT ? 0 : 1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *rp = strrchr(buf, ')'); /* comm may contain spaces and parentheses */
-    if (rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X')) return 0;
-#endif
-    return 1;
-}
-
-/* ---- hand-off ------------------------------------------------------------------------------- */
 
 size_t ff_handoff_size(uint32_t num_workers) {
     if (num_workers == 0 || num_workers > FF_HANDOFF_MAX_WORKERS) return 0;
     return sizeof(hdr_t) + (size_t)num_workers * sizeof(slot_t);
 }
 
+/* Everyone may spin at once: the trainer and every worker. */
 static int64_t policy_spin(uint32_t num_workers, int mode, int64_t spin_ns) {
-    if (spin_ns < 0) spin_ns = FF_DEFAULT_SPIN_NS;
-    switch (mode) {
-    case FF_WAIT_SPIN: return spin_ns;
-    case FF_WAIT_BLOCK: return 0;
-    default:
-        /* Spinners that outnumber cores steal the CPU the peer needs to make progress (the
-         * 370x collapse): spin only if every party can own a core. */
-        return (int64_t)num_workers + 1 <= (int64_t)ff_usable_cpus() ? spin_ns : 0;
-    }
+    return ff_wait_spin_budget(mode, spin_ns, (int64_t)num_workers + 1);
 }
 
 int ff_handoff_init(ff_handoff_t *h, void *mem, size_t size, uint32_t num_workers,
@@ -263,90 +141,60 @@ int ff_handoff_post(ff_handoff_t *h, uint32_t w, uint32_t command, uint64_t arg)
     atomic_store_explicit(&s->cmd_seq, seq + 1, memory_order_release);
     /* Pairs with the worker's fence in wait_command: either it sees the new seq before it
      * sleeps, or we see its sleeping flag and wake it. */
-    atomic_thread_fence(memory_order_seq_cst);
-    if (atomic_load_explicit(&s->sleeping, memory_order_relaxed))
-        ff_futex_wake((uint32_t *)&s->cmd_seq, 1);
+    ff_wait_wake((uint32_t *)&s->cmd_seq, (const uint32_t *)&s->sleeping, 0, 1);
     return FF_OK;
 }
 
 enum { TW_ONE, TW_ALL, TW_ANY };
 
-/* Is the trainer's wait satisfied? For TW_ANY, fills ready/count with the completed ones. */
-static int trainer_ready(ff_handoff_t *h, int kind, uint32_t w) {
-    if (kind == TW_ONE) return is_done(SLOT(h, w));
+/* What the trainer waits for: worker w (TW_ONE), every pending worker (TW_ALL) or any of them
+ * (TW_ANY). */
+typedef struct {
+    ff_handoff_t *h;
+    int kind;
+    uint32_t w;
+    ff_peer_death_t *death;
+} trainer_cond_t;
+
+static int trainer_ready(void *ctx) {
+    const trainer_cond_t *c = (const trainer_cond_t *)ctx;
+    if (c->kind == TW_ONE) return is_done(SLOT(c->h, c->w));
     int any = 0, all = 1;
-    for (uint32_t i = 0; i < h->num_workers; i++) {
-        slot_t *s = SLOT(h, i);
+    for (uint32_t i = 0; i < c->h->num_workers; i++) {
+        slot_t *s = SLOT(c->h, i);
         if (!s->pending) continue;
         if (is_done(s)) any = 1;
         else all = 0;
     }
-    return kind == TW_ALL ? all : any;
+    return c->kind == TW_ALL ? all : any;
 }
 
 /* Check the workers the trainer is waiting on. FF_OK or FF_EPEERDEAD (+death). */
-static int check_workers(ff_handoff_t *h, int kind, uint32_t w, ff_peer_death_t *death) {
-    uint32_t lo = kind == TW_ONE ? w : 0, hi = kind == TW_ONE ? w + 1 : h->num_workers;
+static int check_workers(void *ctx) {
+    const trainer_cond_t *c = (const trainer_cond_t *)ctx;
+    uint32_t lo = c->kind == TW_ONE ? c->w : 0;
+    uint32_t hi = c->kind == TW_ONE ? c->w + 1 : c->h->num_workers;
     for (uint32_t i = lo; i < hi; i++) {
-        slot_t *s = SLOT(h, i);
+        slot_t *s = SLOT(c->h, i);
         if (is_done(s)) continue;
         int32_t pid = atomic_load_explicit(&s->pid, memory_order_acquire);
-        int32_t code = 0, known = 0;
-        if (!ff_pid_alive(pid, &code, &known)) {
+        ff_peer_death_t d;
+        if (ff_peer_check(pid, (int32_t)i, &d) != FF_OK) {
             /* It may have completed just before dying: that is not a failure of this wait. */
             if (is_done(s)) continue;
-            if (death) {
-                death->worker = (int32_t)i;
-                death->pid = pid;
-                death->exitcode = code;
-                death->exit_known = known;
-            }
+            if (c->death) *c->death = d;
             return FF_EPEERDEAD;
         }
     }
     return FF_OK;
 }
 
+/* The trainer sleeps on the doorbell, which every completing worker rings while it sleeps. */
 static int trainer_wait(ff_handoff_t *h, int kind, uint32_t w, int64_t timeout_ns,
                         ff_peer_death_t *death) {
-    if (trainer_ready(h, kind, w)) return FF_OK;
-    hdr_t *hd = HDR(h);
-    int64_t start = ff_now_ns();
-    int64_t deadline = ff_deadline_ns(start, timeout_ns);
-    if (h->spin_ns > 0) {
-        int64_t spin_end = ff_deadline_ns(start, h->spin_ns);
-        if (spin_end > deadline) spin_end = deadline;
-        for (unsigned i = 1;; i++) {
-            cpu_relax();
-            if (trainer_ready(h, kind, w)) return FF_OK;
-            if ((i & 63) == 0 && ff_spin_check(start, spin_end)) break;
-        }
-    }
-    int64_t last_check = start;
-    for (;;) {
-        uint32_t bell = atomic_load_explicit(&hd->doorbell, memory_order_acquire);
-        atomic_store_explicit(&hd->trainer_sleeping, 1, memory_order_relaxed);
-        atomic_thread_fence(memory_order_seq_cst);
-        if (trainer_ready(h, kind, w)) break;
-        int64_t now = ff_now_ns();
-        if (now - last_check >= FF_LIVENESS_NS || now >= deadline) {
-            last_check = now;
-            int rc = check_workers(h, kind, w, death);
-            if (rc != FF_OK) {
-                atomic_store_explicit(&hd->trainer_sleeping, 0, memory_order_relaxed);
-                return rc;
-            }
-            if (now >= deadline) {
-                atomic_store_explicit(&hd->trainer_sleeping, 0, memory_order_relaxed);
-                return trainer_ready(h, kind, w) ? FF_OK : FF_ETIMEDOUT;
-            }
-        }
-        int64_t slice = deadline - now;
-        if (slice > FF_LIVENESS_NS) slice = FF_LIVENESS_NS;
-        ff_futex_wait((uint32_t *)&hd->doorbell, bell, slice);
-    }
-    atomic_store_explicit(&hd->trainer_sleeping, 0, memory_order_relaxed);
-    return FF_OK;
+    trainer_cond_t c = {h, kind, w, death};
+    return handoff_wait_for(h, trainer_ready, check_workers, &c, &HDR(h)->doorbell,
+                            &HDR(h)->trainer_sleeping, timeout_ns);
 }
 
 int ff_handoff_wait(ff_handoff_t *h, uint32_t w, int64_t timeout_ns, ff_peer_death_t *death) {
@@ -385,22 +233,22 @@ int ff_handoff_wait_any(ff_handoff_t *h, uint32_t *ready, uint32_t *count, int64
     return FF_OK;
 }
 
-/* Is the trainer gone? FF_OK or FF_EPEERDEAD (+death). */
-static int check_trainer(ff_handoff_t *h, ff_peer_death_t *death) {
-    int32_t pid = HDR(h)->trainer_pid, code = 0, known = 0;
-    if (ff_pid_alive(pid, &code, &known)) return FF_OK;
-    if (death) {
-        death->worker = -1;
-        death->pid = pid;
-        death->exitcode = code;
-        death->exit_known = known;
-    }
-    return FF_EPEERDEAD;
-}
+/* What worker w waits for: a command (cmd_seq moved past done_seq), while the trainer lives. */
+typedef struct {
+    ff_handoff_t *h;
+    slot_t *s;
+    ff_peer_death_t *death;
+} worker_cond_t;
 
-static inline int has_command(slot_t *s) {
+static int has_command(void *ctx) {
+    slot_t *s = ((const worker_cond_t *)ctx)->s;
     return atomic_load_explicit(&s->cmd_seq, memory_order_acquire) !=
            atomic_load_explicit(&s->done_seq, memory_order_relaxed);
+}
+
+static int check_trainer(void *ctx) {
+    const worker_cond_t *c = (const worker_cond_t *)ctx;
+    return ff_peer_check(HDR(c->h)->trainer_pid, -1, c->death);
 }
 
 int ff_handoff_wait_command(ff_handoff_t *h, uint32_t w, uint32_t *command, uint64_t *arg,
@@ -408,39 +256,11 @@ int ff_handoff_wait_command(ff_handoff_t *h, uint32_t w, uint32_t *command, uint
     CHECK_W(h, w);
     if (!command || !arg) return FF_EINVAL;
     slot_t *s = SLOT(h, w);
-    int rc = FF_OK;
-    if (has_command(s)) goto got;
-    int64_t start = ff_now_ns();
-    int64_t deadline = ff_deadline_ns(start, timeout_ns);
-    if (h->spin_ns > 0) {
-        int64_t spin_end = ff_deadline_ns(start, h->spin_ns);
-        if (spin_end > deadline) spin_end = deadline;
-        for (unsigned i = 1;; i++) {
-            cpu_relax();
-            if (has_command(s)) goto got;
-            if ((i & 63) == 0 && ff_spin_check(start, spin_end)) break;
-        }
-    }
-    int64_t last_check = start;
-    for (;;) {
-        uint32_t seq = atomic_load_explicit(&s->cmd_seq, memory_order_acquire);
-        atomic_store_explicit(&s->sleeping, 1, memory_order_relaxed);
-        atomic_thread_fence(memory_order_seq_cst);
-        if (has_command(s)) break;
-        int64_t now = ff_now_ns();
-        if (now - last_check >= FF_LIVENESS_NS || now >= deadline) {
-            last_check = now;
-            rc = check_trainer(h, death);
-            if (rc == FF_OK && now >= deadline) rc = has_command(s) ? FF_OK : FF_ETIMEDOUT;
-            if (rc != FF_OK || has_command(s)) break;
-        }
-        int64_t slice = deadline - now;
-        if (slice > FF_LIVENESS_NS) slice = FF_LIVENESS_NS;
-        ff_futex_wait((uint32_t *)&s->cmd_seq, seq, slice);
-    }
-    atomic_store_explicit(&s->sleeping, 0, memory_order_relaxed);
+    worker_cond_t c = {h, s, death};
+    /* The worker sleeps on cmd_seq itself: the trainer's post changes it. */
+    int rc = handoff_wait_for(h, has_command, check_trainer, &c, &s->cmd_seq, &s->sleeping,
+                              timeout_ns);
     if (rc != FF_OK) return rc;
-got:
     *command = s->command;
     *arg = s->arg;
     return FF_OK;
@@ -453,13 +273,10 @@ int ff_handoff_complete(ff_handoff_t *h, uint32_t w, int32_t status) {
     if (atomic_load_explicit(&s->done_seq, memory_order_relaxed) == seq) return FF_ESTATE;
     atomic_store_explicit(&s->status, status, memory_order_relaxed);
     atomic_store_explicit(&s->done_seq, seq, memory_order_release);
-    /* Pairs with the trainer's fence before it sleeps (see trainer_wait). */
-    atomic_thread_fence(memory_order_seq_cst);
+    /* The doorbell is shared by all workers: bump it so a sleeping trainer's FUTEX_WAIT sees a
+     * change, and wake it (INT_MAX: whoever sleeps there). */
     hdr_t *hd = HDR(h);
-    if (atomic_load_explicit(&hd->trainer_sleeping, memory_order_relaxed)) {
-        atomic_fetch_add_explicit(&hd->doorbell, 1, memory_order_release);
-        ff_futex_wake((uint32_t *)&hd->doorbell, INT_MAX);
-    }
+    ff_wait_wake((uint32_t *)&hd->doorbell, (const uint32_t *)&hd->trainer_sleeping, 1, INT_MAX);
     return FF_OK;
 }
 
@@ -529,35 +346,4 @@ int ff_handoff_bench_worker(ff_handoff_t *h, uint32_t w, uint32_t stop_command, 
         if (cmd == stop_command) return FF_OK;
         (*served)++;
     }
-}
-
-/* ---- seqlock ------------------------------------------------------------------------------- */
-
-void ff_seqlock_write(uint32_t *seq, void *dst, const void *src, size_t n) {
-    _Atomic uint32_t *sq = (_Atomic uint32_t *)seq;
-    uint32_t s = atomic_load_explicit(sq, memory_order_relaxed);
-    atomic_store_explicit(sq, s + 1, memory_order_relaxed);
-    atomic_thread_fence(memory_order_release); /* odd seq is visible before any data byte */
-    memcpy(dst, src, n);
-    atomic_store_explicit(sq, s + 2, memory_order_release);
-}
-
-int ff_seqlock_read(const uint32_t *seq, void *dst, const void *src, size_t n, uint32_t max_tries,
-                    uint32_t *seq_out) {
-    _Atomic uint32_t *sq = (_Atomic uint32_t *)(uintptr_t)seq;
-    for (uint32_t t = 0; t < max_tries; t++) {
-        uint32_t s1 = atomic_load_explicit(sq, memory_order_acquire);
-        if ((s1 & 1u) == 0) {
-            memcpy(dst, src, n);
-            atomic_thread_fence(memory_order_acquire); /* the copy happens before the re-read */
-            uint32_t s2 = atomic_load_explicit(sq, memory_order_relaxed);
-            if (s1 == s2) {
-                if (seq_out) *seq_out = s1;
-                return FF_OK;
-            }
-        }
-        if (t < 16) cpu_relax();
-        else sched_yield(); /* the writer may be descheduled on a busy machine */
-    }
-    return FF_ETIMEDOUT;
 }

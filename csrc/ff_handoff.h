@@ -1,7 +1,7 @@
 /*
- * ff_handoff.h - the trainer <-> worker hand-off (one trainer, W workers), the waits it is built
- * on (spin briefly, then a shared futex; always with a timeout and a peer liveness check), and a
- * per-slot seqlock for torn-free copies of records in shared memory.
+ * ff_handoff.h - the trainer <-> worker hand-off (one trainer, W workers). Its waits are
+ * ff_wait_for (ff_wait.h): spin briefly, then a shared futex, always with a timeout and a peer
+ * liveness check.
  *
  * Memory: the caller provides ff_handoff_size(W) bytes, 64-byte aligned (normally inside a
  * shared segment). Layout: one 64-byte header line, then per worker two cache lines: one
@@ -12,8 +12,8 @@
  * the worker loads cmd_seq (acquire), reads command/arg, works, writes status, then stores
  * done_seq = cmd_seq (release). A sleeper sets its "sleeping" flag and re-checks before
  * FUTEX_WAIT; the waker stores, issues a seq_cst fence and calls FUTEX_WAKE only if the flag is
- * set, so the fast path makes no system call. Workers ring one shared "doorbell" word for the
- * trainer so it can sleep while waiting on any/all of them.
+ * set, so the fast path makes no system call (the protocol of ff_wait.h). Workers ring one
+ * shared "doorbell" word for the trainer so it can sleep while waiting on any/all of them.
  *
  * Thread-safety: one trainer thread and one thread per worker index; the functions are
  * lock-free and safe across processes. ff_handoff_t is a small handle owned by the caller and
@@ -23,15 +23,10 @@
 #define FF_HANDOFF_H
 
 #include "ff_common.h"
+#include "ff_wait.h" /* wait modes, ff_peer_death_t, the clock and futex helpers */
 
 #define FF_HANDOFF_MAGIC 0x31444846u /* "FHD1" */
 #define FF_HANDOFF_MAX_WORKERS 4096u
-
-/* Wait modes. AUTO spins only while the parties that may spin fit in this process's CPUs. */
-enum ff_wait_mode { FF_WAIT_AUTO = 0, FF_WAIT_SPIN = 1, FF_WAIT_BLOCK = 2 };
-
-/* Default spin budget before sleeping on the futex. */
-#define FF_DEFAULT_SPIN_NS 50000
 
 typedef struct ff_handoff {
     void *mem;            /* caller's memory (not owned) */
@@ -39,53 +34,7 @@ typedef struct ff_handoff {
     int64_t spin_ns;      /* effective spin budget of this process (0 = block at once) */
 } ff_handoff_t;
 
-/* Why a wait stopped with FF_EPEERDEAD: which worker (-1 for the trainer), its pid, and its exit
- * status in the multiprocessing convention (code >= 0, or -signal) when known. */
-typedef struct ff_peer_death {
-    int32_t worker;
-    int32_t pid;
-    int32_t exitcode;
-    int32_t exit_known;
-} ff_peer_death_t;
-
 FF_EXTERN_C_BEGIN
-
-/* ---- waits and process helpers (used by the ring too) ---------------------------------- */
-
-/* Monotonic clock in nanoseconds. Thread-safe. */
-int64_t ff_now_ns(void);
-
-/* The deadline of a wait of timeout_ns (< 0: none) starting at `start` (from ff_now_ns):
- * start + timeout_ns, saturated at INT64_MAX (= no deadline) instead of overflowing, so any
- * huge finite timeout waits rather than expiring at once. Pure; thread-safe. */
-int64_t ff_deadline_ns(int64_t start, int64_t timeout_ns);
-
-/* CPUs this process may run on (sched_getaffinity on Linux, else online CPUs; >= 1). */
-int ff_usable_cpus(void);
-
-/* Called by spin loops every few dozen pauses: returns 1 once the spin budget (spin_end, from
- * ff_now_ns) is spent. After the first FF_SPIN_YIELD_NS of spinning it also yields the CPU
- * (sched_yield): if the peer we wait for was scheduled on our own CPU (the machine is busy, or
- * the scheduler put both on one core), pure spinning would keep it off the CPU for the whole
- * budget on every hand-over (measured: 110 us per round trip instead of a few). Thread-safe. */
-#define FF_SPIN_YIELD_NS 2000
-int ff_spin_check(int64_t start, int64_t spin_end);
-
-/* Sleep until *word != expected, a wake, or timeout_ns (< 0: no timeout) passes. Shared (not
- * private) futex on Linux so it works across processes; elsewhere a short nanosleep poll.
- * Returns FF_OK (woken or value changed; spurious wakeups possible) or FF_ETIMEDOUT. */
-int ff_futex_wait(uint32_t *word, uint32_t expected, int64_t timeout_ns);
-
-/* Wake up to n sleepers on word. Returns FF_OK. */
-int ff_futex_wake(uint32_t *word, int n);
-
-/* Is process pid alive? 1 alive, 0 dead (including a zombie not yet reaped: detected with
- * waitid(WNOWAIT) for our children, /proc/<pid>/stat elsewhere, without reaping it).
- * exitcode and exit_known receive the exit status when it can be read (multiprocessing
- * convention: -N for signal N). pid <= 0 counts as alive (unknown). Thread-safe. */
-int ff_pid_alive(int32_t pid, int32_t *exitcode, int32_t *exit_known);
-
-/* ---- hand-off ---------------------------------------------------------------------------- */
 
 /* Bytes needed for num_workers workers (0 if num_workers is 0 or above the maximum). */
 size_t ff_handoff_size(uint32_t num_workers);
@@ -154,17 +103,6 @@ int ff_handoff_bench_trainer(ff_handoff_t *h, uint32_t w, uint32_t command, uint
 int ff_handoff_bench_worker(ff_handoff_t *h, uint32_t w, uint32_t stop_command, uint64_t *served,
                             void *msg, uint32_t msg_len, int64_t timeout_ns,
                             ff_peer_death_t *death);
-
-/* ---- seqlock over records in shared memory ----------------------------------------------- */
-
-/* One writer per record. seq is a 32-bit word in shared memory, odd while a write is in
- * progress. ff_seqlock_write copies n bytes from src to dst between the two increments.
- * ff_seqlock_read copies n bytes from src to dst and retries (up to max_tries, yielding the CPU
- * between tries after the first few) until it read a stable even sequence: FF_OK, or
- * FF_ETIMEDOUT if the writer kept it busy. *seq_out (may be NULL) gets the sequence read. */
-void ff_seqlock_write(uint32_t *seq, void *dst, const void *src, size_t n);
-int ff_seqlock_read(const uint32_t *seq, void *dst, const void *src, size_t n, uint32_t max_tries,
-                    uint32_t *seq_out);
 
 FF_EXTERN_C_END
 

@@ -53,9 +53,10 @@ FF_STATIC_ASSERT(offsetof(ff_action_t, command_id) == 40, "command_id @40");
 
 FF_EXTERN_C_BEGIN
 
-/* 64-bit FNV-1a hash of a canonical description of both layouts (field names, offsets, sizes)
- * and FF_ABI_VERSION. Stored in shared-segment headers so two builds with different layouts
- * refuse to talk. Pure function; thread-safe. */
+/* 64-bit FNV-1a hash of a canonical description of both records (field names, offsets, sizes),
+ * the SharedMemoryBridge segment layout (ff_bridge_layout.h) and FF_ABI_VERSION. Stored in
+ * shared-segment headers so two builds with different layouts refuse to talk. Pure function;
+ * thread-safe. */
 uint64_t ff_layout_hash(void);
 
 /* FNV-1a 64 over n bytes, continuing from h (start with FF_FNV_OFFSET). Pure function. */

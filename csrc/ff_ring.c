@@ -2,13 +2,10 @@
  * ff_ring.c - bounded lock-free SPSC ring over caller memory. See ff_ring.h for the protocol.
  */
 #include "ff_ring.h"
-#include "ff_handoff.h" /* futex waits, clock, CPU count */
+#include "ff_wait.h"
 
 #include <stdatomic.h>
 #include <string.h>
-
-_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free (shared memory)");
-_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free (shared memory)");
 
 typedef struct {
     /* line 0: immutable after init */
@@ -31,14 +28,6 @@ _Static_assert(sizeof(ring_hdr_t) == 3 * FF_CACHE_LINE, "ring header is three ca
 
 #define RH(r) ((ring_hdr_t *)(r)->mem)
 #define FF_RING_SLEEP_SLICE_NS 100000000LL
-
-static inline void cpu_relax(void) {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
 
 static size_t round_line(size_t n) {
     return (n + FF_CACHE_LINE - 1) & ~(size_t)(FF_CACHE_LINE - 1);
@@ -65,8 +54,9 @@ static void set_handle(ff_ring_t *r, void *mem, uint32_t capacity, uint32_t slot
     r->capacity = capacity;
     r->mask = capacity - 1;
     r->slot_size = slot_size;
-    if (spin_ns < 0) spin_ns = ff_usable_cpus() >= 2 ? FF_DEFAULT_SPIN_NS : 0;
-    r->spin_ns = spin_ns;
+    /* An explicit budget is used as given; the default spins only if producer and consumer
+     * can each own a core. */
+    r->spin_ns = ff_wait_spin_budget(spin_ns < 0 ? FF_WAIT_AUTO : FF_WAIT_SPIN, spin_ns, 2);
 }
 
 int ff_ring_init(ff_ring_t *r, void *mem, size_t size, uint32_t capacity, uint32_t slot_size,
@@ -119,57 +109,50 @@ static inline uint32_t consumer_avail(ring_hdr_t *h) {
     return hd - t;
 }
 
-/* Wait until the producer has >= need free slots (consumer = 0) or the consumer has >= 1 item
- * (consumer = 1). FF_OK or the side's empty/full code on timeout. */
-static int ring_wait(ff_ring_t *r, int consumer, uint32_t need, int64_t timeout_ns) {
+/* What a blocked side waits for: the producer for >= need free slots, the consumer for an
+ * item. */
+typedef struct {
+    ring_hdr_t *h;
+    uint32_t capacity;
+    uint32_t need; /* 0: the consumer's wait */
+} ring_cond_t;
+
+static int ring_ready(void *ctx) {
+    const ring_cond_t *c = (const ring_cond_t *)ctx;
+    return c->need ? producer_free(c->h, c->capacity) >= c->need : consumer_avail(c->h) >= 1;
+}
+
+/* Wait until the producer has >= need free slots (need > 0) or the consumer has an item
+ * (need = 0). FF_OK or the side's full/empty code on timeout. The producer sleeps on tail and
+ * the consumer on head: the words the other side publishes. */
+static int ring_wait(ff_ring_t *r, uint32_t need, int64_t timeout_ns) {
     ring_hdr_t *h = RH(r);
-#define READY() (consumer ? consumer_avail(h) >= 1 : producer_free(h, r->capacity) >= need)
-    int fail = consumer ? FF_EEMPTY : FF_EFULL;
-    if (READY()) return FF_OK;
+    ring_cond_t c = {h, r->capacity, need};
+    int fail = need ? FF_EFULL : FF_EEMPTY;
+    /* Fast path without a call: the common case of a ring that is not full/empty. */
+    if (ring_ready(&c)) return FF_OK;
     if (timeout_ns == 0) return fail;
-    int64_t start = ff_now_ns();
-    int64_t deadline = ff_deadline_ns(start, timeout_ns);
-    if (r->spin_ns > 0) {
-        int64_t spin_end = ff_deadline_ns(start, r->spin_ns);
-        if (spin_end > deadline) spin_end = deadline;
-        for (unsigned i = 1;; i++) {
-            cpu_relax();
-            if (READY()) return FF_OK;
-            if ((i & 63) == 0 && ff_spin_check(start, spin_end)) break;
-        }
-    }
-    _Atomic uint32_t *word = consumer ? &h->head : &h->tail;
-    _Atomic uint32_t *flag = consumer ? &h->consumer_sleeping : &h->producer_sleeping;
-    int rc = FF_OK;
-    for (;;) {
-        uint32_t seen = atomic_load_explicit(word, memory_order_acquire);
-        atomic_store_explicit(flag, 1, memory_order_relaxed);
-        atomic_thread_fence(memory_order_seq_cst); /* pairs with the publisher's fence */
-        if (READY()) break;
-        int64_t now = ff_now_ns();
-        if (now >= deadline) {
-            rc = fail;
-            break;
-        }
-        int64_t slice = deadline - now;
-        if (slice > FF_RING_SLEEP_SLICE_NS) slice = FF_RING_SLEEP_SLICE_NS;
-        ff_futex_wait((uint32_t *)word, seen, slice);
-    }
-    atomic_store_explicit(flag, 0, memory_order_relaxed);
-    return rc;
-#undef READY
+    ff_wait_t w = {
+        .ready = ring_ready,
+        .check_peer = NULL,
+        .ctx = &c,
+        .word = (uint32_t *)(need ? &h->tail : &h->head),
+        .sleeping = (uint32_t *)(need ? &h->producer_sleeping : &h->consumer_sleeping),
+        .spin_ns = r->spin_ns,
+        .slice_ns = FF_RING_SLEEP_SLICE_NS,
+    };
+    return ff_wait_for(&w, timeout_ns) == FF_OK ? FF_OK : fail;
 }
 
 /* Publish a new head (producer) or tail (consumer) and wake the other side if it sleeps. */
 static inline void publish(_Atomic uint32_t *word, uint32_t value, _Atomic uint32_t *flag) {
     atomic_store_explicit(word, value, memory_order_release);
-    atomic_thread_fence(memory_order_seq_cst); /* pairs with the sleeper's fence */
-    if (atomic_load_explicit(flag, memory_order_relaxed)) ff_futex_wake((uint32_t *)word, 1);
+    ff_wait_wake((uint32_t *)word, (const uint32_t *)flag, 0, 1);
 }
 
 int ff_ring_put(ff_ring_t *r, const void *item, uint32_t len, int64_t timeout_ns) {
     if (!r || !r->mem || (!item && len) || len > r->slot_size) return FF_EINVAL;
-    int rc = ring_wait(r, 0, 1, timeout_ns);
+    int rc = ring_wait(r, 1, timeout_ns);
     if (rc != FF_OK) return rc;
     ring_hdr_t *h = RH(r);
     uint32_t hd = atomic_load_explicit(&h->head, memory_order_relaxed);
@@ -202,7 +185,7 @@ int ff_ring_put_many(ff_ring_t *r, const uint8_t *items, size_t stride, const ui
                 left = deadline - ff_now_ns();
                 if (left <= 0) return FF_EFULL;
             }
-            int rc = ring_wait(r, 0, 1, left);
+            int rc = ring_wait(r, 1, left);
             if (rc != FF_OK) return rc;
             continue;
         }
@@ -223,7 +206,7 @@ int ff_ring_put_many(ff_ring_t *r, const uint8_t *items, size_t stride, const ui
 
 int ff_ring_get(ff_ring_t *r, void *out, uint32_t out_cap, uint32_t *len, int64_t timeout_ns) {
     if (!r || !r->mem || !len || (!out && out_cap)) return FF_EINVAL;
-    int rc = ring_wait(r, 1, 1, timeout_ns);
+    int rc = ring_wait(r, 0, timeout_ns);
     if (rc != FF_OK) return rc;
     ring_hdr_t *h = RH(r);
     uint32_t t = atomic_load_explicit(&h->tail, memory_order_relaxed);
@@ -244,7 +227,7 @@ int ff_ring_get_many(ff_ring_t *r, uint8_t *out, size_t stride, uint32_t *lens, 
         return FF_EINVAL;
     if (max == 0) return FF_OK;
     ring_hdr_t *h = RH(r);
-    int rc = ring_wait(r, 1, 1, timeout_ns);
+    int rc = ring_wait(r, 0, timeout_ns);
     if (rc == FF_EEMPTY && timeout_ns == 0) return FF_OK;
     if (rc != FF_OK) return rc;
     uint32_t avail = consumer_avail(h);

@@ -9,9 +9,9 @@
  *
  * Protocol: the producer writes payloads and lengths, then publishes head with release order;
  * the consumer reads head with acquire order, copies, then publishes tail with release order.
- * Batch operations publish once per batch. Blocking variants spin for spin_ns (yielding the CPU
- * after the first microseconds, see ff_spin_check), then sleep on the shared futex over head (consumer) or tail (producer); the other side issues FUTEX_WAKE only
- * when the sleeping flag is set.
+ * Batch operations publish once per batch. Blocking variants wait with ff_wait_for (ff_wait.h):
+ * spin for spin_ns, then sleep on the shared futex over head (consumer) or tail (producer); the
+ * other side issues FUTEX_WAKE only when the sleeping flag is set.
  *
  * Supported concurrency: exactly one producer and one consumer at a time (SPSC), each in any
  * process or thread. Several producers or consumers need external serialisation.

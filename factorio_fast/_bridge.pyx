@@ -21,6 +21,7 @@ from libc.stdlib cimport free, malloc
 from factorio_fast._ffbridge cimport *
 from factorio_fast._ffcore cimport FF_ELAYOUT, FF_ENOSPC, FF_EPEERDEAD
 from factorio_fast._ffcore cimport FF_ETIMEDOUT, FF_OK, FF_EEMPTY, FF_EFULL, FF_ESTATE, check
+from factorio_fast._ffcore cimport FF_ACTION_SIZE, FF_STATE_SIZE
 
 from factorio_fast import errors
 from factorio_fast._layout import ACTION_DTYPE, STATE_DTYPE
@@ -67,6 +68,27 @@ cdef inline int64_t _slice(int64_t t, int64_t deadline) noexcept nogil:
 cdef inline bint _more(int64_t t, int64_t deadline) noexcept:
     """True if a wait that timed out its slice has time left (then check signals and go on)."""
     return t < 0 or deadline - ff_now_ns() > 0
+
+
+# One slice of a blocking call: a C call, made without the GIL, that waits at most slice_ns and
+# returns its status. The arguments travel in a small struct behind `args` (see _HandoffCall and
+# _RingCall below).
+ctypedef int (*_slice_fn)(void *args, int64_t slice_ns) noexcept nogil
+
+
+cdef int _wait_sliced(_slice_fn call, void *args, int64_t t, int again) except? -999:
+    """The one blocking wait of this module: ``call`` in GIL-free slices of at most _SLICE_NS,
+    until it returns something other than ``again`` (its "not yet" status) or the wait of ``t``
+    ns (< 0: forever) is over. Between slices pending signals are handled, so Ctrl-C raises
+    KeyboardInterrupt from here. Returns the last status of ``call``."""
+    cdef int64_t deadline = _deadline(t)
+    cdef int rc
+    while True:
+        with nogil:
+            rc = call(args, _slice(t, deadline))
+        if rc != again or not _more(t, deadline):
+            return rc
+        PyErr_CheckSignals()
 
 
 cdef uint32_t _as_u32(v, str what) except? 0xffffffff:
@@ -471,6 +493,37 @@ cdef inline int _check_wait(int rc, ff_peer_death_t *d, str who_waits, str ctx) 
     return check(rc, ctx)
 
 
+cdef struct _HandoffCall:
+    # The arguments of one Handoff wait (only the fields its C call takes are set).
+    ff_handoff_t *h
+    uint32_t w
+    uint32_t *ready
+    uint32_t *count
+    uint32_t *command
+    uint64_t *arg
+    ff_peer_death_t *death
+
+
+cdef int _handoff_wait(void *p, int64_t slice_ns) noexcept nogil:
+    cdef _HandoffCall *c = <_HandoffCall *>p
+    return ff_handoff_wait(c.h, c.w, slice_ns, c.death)
+
+
+cdef int _handoff_wait_all(void *p, int64_t slice_ns) noexcept nogil:
+    cdef _HandoffCall *c = <_HandoffCall *>p
+    return ff_handoff_wait_all(c.h, slice_ns, c.death)
+
+
+cdef int _handoff_wait_any(void *p, int64_t slice_ns) noexcept nogil:
+    cdef _HandoffCall *c = <_HandoffCall *>p
+    return ff_handoff_wait_any(c.h, c.ready, c.count, slice_ns, c.death)
+
+
+cdef int _handoff_wait_command(void *p, int64_t slice_ns) noexcept nogil:
+    cdef _HandoffCall *c = <_HandoffCall *>p
+    return ff_handoff_wait_command(c.h, c.w, c.command, c.arg, slice_ns, c.death)
+
+
 cdef class Handoff:
     """Trainer <-> worker hand-off living in a :class:`SharedArena` at ``offset``.
 
@@ -604,7 +657,7 @@ cdef class Handoff:
     def post(self, w, command, arg=0):
         """Trainer: post ``command`` (uint32) with ``arg`` (uint64) to worker ``w``; no wait.
 
-        Raises ``FactorioFastError`` if ``w``'s previous command has not completed.
+        Raises ``StateError`` if ``w``'s previous command has not completed.
         """
         self._live()
         cdef uint32_t ww = self._w(w)
@@ -622,11 +675,22 @@ cdef class Handoff:
         cdef uint32_t i
         for i in range(self._h.num_workers):
             if ff_handoff_outstanding(&self._h, i) == 1:
-                raise errors.FactorioFastError(
+                raise errors.StateError(
                     f"post_all: worker {i}'s previous command has not completed (nothing posted)")
         for i in range(self._h.num_workers):
             check(ff_handoff_post(&self._h, i, c, a), f"post to worker {i} (previous command "
                   "not completed)")
+
+    cdef int _wait(self, _slice_fn call, _HandoffCall *c, timeout) except? -999:
+        """A wait on this handle: sliced (_wait_sliced), counted in _busy meanwhile so that
+        close() from another thread refuses instead of freeing memory the C wait uses."""
+        cdef int64_t t = _timeout_ns(timeout)
+        c.h = &self._h
+        self._busy += 1
+        try:
+            return _wait_sliced(call, c, t, FF_ETIMEDOUT)
+        finally:
+            self._busy -= 1
 
     def wait(self, w, timeout=None):
         """Trainer: wait for worker ``w``'s outstanding command (returns at once if none).
@@ -639,46 +703,20 @@ cdef class Handoff:
             It is alive but did not complete within ``timeout`` seconds.
         """
         self._live()
-        cdef uint32_t ww = self._w(w)
-        cdef int64_t t = _timeout_ns(timeout)
-        cdef int64_t slice_ = 0
+        cdef _HandoffCall c
         cdef ff_peer_death_t d
-        cdef int rc
-        cdef int64_t deadline = _deadline(t)
-        self._busy += 1
-        try:
-            while True:
-                with nogil:
-                    slice_ = _slice(t, deadline)
-                    rc = ff_handoff_wait(&self._h, ww, slice_, &d)
-                if rc == FF_ETIMEDOUT and _more(t, deadline):
-                    PyErr_CheckSignals()
-                    continue
-                break
-        finally:
-            self._busy -= 1
+        c.w = self._w(w)
+        c.death = &d
+        cdef int rc = self._wait(_handoff_wait, &c, timeout)
         _check_wait(rc, &d, "the trainer waited for it", f"waiting for worker {w}")
 
     def wait_all(self, timeout=None):
         """Trainer: wait until every outstanding command completed (see :meth:`wait`)."""
         self._live()
-        cdef int64_t t = _timeout_ns(timeout)
-        cdef int64_t slice_ = 0
+        cdef _HandoffCall c
         cdef ff_peer_death_t d
-        cdef int rc
-        cdef int64_t deadline = _deadline(t)
-        self._busy += 1
-        try:
-            while True:
-                with nogil:
-                    slice_ = _slice(t, deadline)
-                    rc = ff_handoff_wait_all(&self._h, slice_, &d)
-                if rc == FF_ETIMEDOUT and _more(t, deadline):
-                    PyErr_CheckSignals()
-                    continue
-                break
-        finally:
-            self._busy -= 1
+        c.death = &d
+        cdef int rc = self._wait(_handoff_wait_all, &c, timeout)
         _check_wait(rc, &d, "the trainer waited for all workers", "waiting for all workers")
 
     def wait_any(self, timeout=None):
@@ -686,24 +724,13 @@ cdef class Handoff:
         all completed (and now collected) workers, ascending. ``[]`` if nothing is outstanding.
         """
         self._live()
-        cdef int64_t t = _timeout_ns(timeout)
-        cdef int64_t slice_ = 0
+        cdef _HandoffCall c
         cdef ff_peer_death_t d
         cdef uint32_t count = 0
-        cdef int rc
-        cdef int64_t deadline = _deadline(t)
-        self._busy += 1
-        try:
-            while True:
-                with nogil:
-                    slice_ = _slice(t, deadline)
-                    rc = ff_handoff_wait_any(&self._h, self._ready, &count, slice_, &d)
-                if rc == FF_ETIMEDOUT and _more(t, deadline):
-                    PyErr_CheckSignals()
-                    continue
-                break
-        finally:
-            self._busy -= 1
+        c.ready = self._ready
+        c.count = &count
+        c.death = &d
+        cdef int rc = self._wait(_handoff_wait_any, &c, timeout)
         _check_wait(rc, &d, "the trainer waited for any worker", "waiting for any worker")
         return [self._ready[i] for i in range(count)]
 
@@ -714,26 +741,15 @@ cdef class Handoff:
         timeout. Returns the same command again until :meth:`complete` is called.
         """
         self._live()
-        cdef uint32_t ww = self._w(w)
-        cdef int64_t t = _timeout_ns(timeout)
-        cdef int64_t slice_ = 0
+        cdef _HandoffCall c
         cdef ff_peer_death_t d
         cdef uint32_t cmd = 0
         cdef uint64_t arg = 0
-        cdef int rc
-        cdef int64_t deadline = _deadline(t)
-        self._busy += 1
-        try:
-            while True:
-                with nogil:
-                    slice_ = _slice(t, deadline)
-                    rc = ff_handoff_wait_command(&self._h, ww, &cmd, &arg, slice_, &d)
-                if rc == FF_ETIMEDOUT and _more(t, deadline):
-                    PyErr_CheckSignals()
-                    continue
-                break
-        finally:
-            self._busy -= 1
+        c.w = self._w(w)
+        c.command = &cmd
+        c.arg = &arg
+        c.death = &d
+        cdef int rc = self._wait(_handoff_wait_command, &c, timeout)
         _check_wait(rc, &d, "", f"worker {w} waiting for a command")
         return cmd, arg
 
@@ -813,11 +829,12 @@ cdef class Handoff:
         return served
 
     def close(self):
-        """Release the arena (idempotent). Raises ``BufferError`` while another thread is
-        inside a wait on this handle (its C code still uses the memory)."""
+        """Release the arena (idempotent). Raises :class:`~factorio_fast.errors.BusyError` (a
+        ``BufferError``) while another thread is inside a wait on this handle (its C code still
+        uses the memory)."""
         if self._busy:
-            raise BufferError(f"Handoff is in use: {self._busy} call(s) in another thread are "
-                              "waiting on it; close() after they return")
+            raise errors.BusyError(f"Handoff is in use: {self._busy} call(s) in another thread "
+                                   "are waiting on it; close() after they return")
         self._h.mem = NULL
         if self._pin is not None:
             self._pin.release()
@@ -846,6 +863,44 @@ def _attach_handoff(arena, offset, num_workers, mode, spin_us):
     return Handoff(arena, offset, num_workers, create=False, mode=mode, spin_us=spin_us)
 
 
+cdef struct _RingCall:
+    # The arguments of one RingBuffer call (only the fields its C call takes are set).
+    ff_ring_t *r
+    const uint8_t *src        # put: the item; put_many: the first item
+    uint8_t *dst              # get: the scratch slot; get_many: the output rows
+    size_t stride             # put_many / get_many: bytes from one item to the next
+    const uint32_t *lens_in   # put_many: item lengths (NULL: whole slots)
+    uint32_t *lens_out        # get_many: receives item lengths (may be NULL)
+    uint32_t n                # put: the length; get: room in dst; put_many/get_many: items
+    uint32_t done             # get: item length; put_many: items put (all slices); get_many: got
+
+
+cdef int _ring_put(void *p, int64_t slice_ns) noexcept nogil:
+    cdef _RingCall *c = <_RingCall *>p
+    return ff_ring_put(c.r, c.src, c.n, slice_ns)
+
+
+cdef int _ring_get(void *p, int64_t slice_ns) noexcept nogil:
+    cdef _RingCall *c = <_RingCall *>p
+    return ff_ring_get(c.r, c.dst, c.n, &c.done, slice_ns)
+
+
+cdef int _ring_put_many(void *p, int64_t slice_ns) noexcept nogil:
+    # Each slice goes on after the items earlier slices put (a slice may put some and time out).
+    cdef _RingCall *c = <_RingCall *>p
+    cdef uint32_t done = 0
+    cdef const uint32_t *lens = c.lens_in + c.done if c.lens_in != NULL else NULL
+    cdef int rc = ff_ring_put_many(c.r, c.src + <size_t>c.done * c.stride, c.stride, lens,
+                                   c.n - c.done, slice_ns, &done)
+    c.done += done
+    return rc
+
+
+cdef int _ring_get_many(void *p, int64_t slice_ns) noexcept nogil:
+    cdef _RingCall *c = <_RingCall *>p
+    return ff_ring_get_many(c.r, c.dst, c.stride, c.lens_out, c.n, slice_ns, &c.done)
+
+
 cdef class RingBuffer:
     """Bounded lock-free ring of fixed-size slots over shared memory, like ``queue.Queue``.
 
@@ -854,9 +909,10 @@ cdef class RingBuffer:
     both in one). Several producers or several consumers need external serialisation (a lock
     per side), or one ring per producer. Within one process, a second thread entering the same
     side of the same handle while the first is inside a call (e.g. blocked in ``get``) is
-    refused with ``FactorioFastError`` instead of corrupting the ring; across processes that
-    misuse cannot be detected cheaply and is the caller's responsibility. Items are bytes-like
-    of up to ``slot_size`` bytes (their length is kept). Full/empty raise
+    refused with :class:`~factorio_fast.errors.StateError` instead of corrupting the ring;
+    across processes that misuse cannot be detected cheaply and is the caller's
+    responsibility. Items are bytes-like of up to ``slot_size`` bytes (their length is kept).
+    Full/empty raise
     :class:`~factorio_fast.errors.RingFull` / :class:`~factorio_fast.errors.RingEmpty`
     (subclasses of ``queue.Full`` / ``queue.Empty``).
 
@@ -951,6 +1007,19 @@ cdef class RingBuffer:
         self._pin.arena._check_open()
         return 0
 
+    cdef inline int _claim(self, bint producer) except -1:
+        """Mark one side of the ring busy for the call now starting (the caller clears it in a
+        finally). SPSC: a second thread on the same side is refused, not let in to corrupt it."""
+        if producer:
+            if self._busy_put:
+                raise errors.StateError(_SPSC_MSG.format(side="producer"))
+            self._busy_put = True
+        else:
+            if self._busy_get:
+                raise errors.StateError(_SPSC_MSG.format(side="consumer"))
+            self._busy_get = True
+        return 0
+
     @property
     def capacity(self):
         return self._r.capacity
@@ -986,9 +1055,7 @@ cdef class RingBuffer:
         Raises ``RingFull`` if there is no room (at once with ``block=False``, else after
         ``timeout`` seconds), ``InvalidArgumentError`` if the item is longer than a slot.
         """
-        if self._busy_put:
-            raise errors.FactorioFastError(_SPSC_MSG.format(side="producer"))
-        self._busy_put = True
+        self._claim(True)
         try:
             return self._put_impl(item, block, timeout)
         finally:
@@ -998,24 +1065,19 @@ cdef class RingBuffer:
         self._live()
         cdef Py_buffer view
         cdef int64_t t = 0 if not block else _timeout_ns(timeout)
-        cdef int64_t deadline = 0
+        cdef _RingCall c
         cdef int rc
         PyObject_GetBuffer(item, &view, PyBUF_SIMPLE)
         try:
             if view.len > self._r.slot_size:
                 raise errors.InvalidArgumentError(
                     f"item of {view.len} bytes does not fit a {self._r.slot_size}-byte slot")
-            rc = ff_ring_put(&self._r, view.buf, <uint32_t>view.len, 0)
+            c.r = &self._r
+            c.src = <const uint8_t *>view.buf
+            c.n = <uint32_t>view.len
+            rc = _ring_put(&c, 0)  # with the GIL: a ring with room costs no release
             if rc == FF_EFULL and t != 0:
-                deadline = _deadline(t)
-                while True:
-                    with nogil:
-                        rc = ff_ring_put(&self._r, view.buf, <uint32_t>view.len,
-                                         _slice(t, deadline))
-                    if rc == FF_EFULL and _more(t, deadline):
-                        PyErr_CheckSignals()
-                        continue
-                    break
+                rc = _wait_sliced(_ring_put, &c, t, FF_EFULL)
             check(rc, "RingBuffer.put")
         finally:
             PyBuffer_Release(&view)
@@ -1025,9 +1087,7 @@ cdef class RingBuffer:
 
     def get(self, block=True, timeout=None):
         """Remove and return one item as ``bytes`` (``RingEmpty`` if none in time)."""
-        if self._busy_get:
-            raise errors.FactorioFastError(_SPSC_MSG.format(side="consumer"))
-        self._busy_get = True
+        self._claim(False)
         try:
             return self._get_impl(block, timeout)
         finally:
@@ -1036,21 +1096,16 @@ cdef class RingBuffer:
     cdef object _get_impl(self, block, timeout):
         self._live()
         cdef int64_t t = 0 if not block else _timeout_ns(timeout)
-        cdef uint32_t n = 0
-        cdef int64_t deadline = 0
-        cdef int rc = ff_ring_get(&self._r, self._scratch, self._r.slot_size, &n, 0)
+        cdef _RingCall c
+        c.r = &self._r
+        c.dst = self._scratch
+        c.n = self._r.slot_size
+        c.done = 0
+        cdef int rc = _ring_get(&c, 0)  # with the GIL: a ring with an item costs no release
         if rc == FF_EEMPTY and t != 0:
-            deadline = _deadline(t)
-            while True:
-                with nogil:
-                    rc = ff_ring_get(&self._r, self._scratch, self._r.slot_size, &n,
-                                     _slice(t, deadline))
-                if rc == FF_EEMPTY and _more(t, deadline):
-                    PyErr_CheckSignals()
-                    continue
-                break
+            rc = _wait_sliced(_ring_get, &c, t, FF_EEMPTY)
         check(rc, "RingBuffer.get")
-        return PyBytes_FromStringAndSize(<char *>self._scratch, n)
+        return PyBytes_FromStringAndSize(<char *>self._scratch, c.done)
 
     def get_nowait(self):
         return self.get(block=False)
@@ -1063,9 +1118,7 @@ cdef class RingBuffer:
         or nothing (``RingFull`` if they do not all fit); blocking, items go in as room appears
         and ``RingFull`` after ``timeout`` reports how many went in.
         """
-        if self._busy_put:
-            raise errors.FactorioFastError(_SPSC_MSG.format(side="producer"))
-        self._busy_put = True
+        self._claim(True)
         try:
             return self._put_many_impl(items, block, timeout)
         finally:
@@ -1104,35 +1157,23 @@ cdef class RingBuffer:
         cdef const uint8_t[:, ::1] data = arr
         cdef const uint32_t[::1] lens_v
         cdef const uint32_t *lens_p = NULL
-        cdef const uint32_t *lens_q = NULL
         if lens_arr is not None:
             lens_v = lens_arr
             lens_p = &lens_v[0]
         cdef int64_t t = 0 if not block else _timeout_ns(timeout)
-        cdef uint32_t done = 0, total = 0
-        cdef uint32_t n = <uint32_t>k_items
-        cdef size_t stride = data.shape[1]
-        cdef const uint8_t *base = &data[0, 0]
-        cdef int rc
-        rc = ff_ring_put_many(&self._r, base, stride, lens_p, n, 0, &done)  # all or nothing
-        cdef int64_t deadline = 0
+        cdef _RingCall c
+        c.r = &self._r
+        c.src = &data[0, 0]
+        c.stride = data.shape[1]
+        c.lens_in = lens_p
+        c.n = <uint32_t>k_items
+        c.done = 0
+        cdef int rc = _ring_put_many(&c, 0)  # all or nothing
         if rc == FF_EFULL and t != 0:
             # Not all fit at once: put them as room appears.
-            deadline = _deadline(t)
-            while True:
-                lens_q = lens_p + total if lens_p != NULL else NULL
-                with nogil:
-                    rc = ff_ring_put_many(&self._r, base + <size_t>total * stride, stride,
-                                          lens_q, n - total, _slice(t, deadline), &done)
-                total += done
-                if rc == FF_EFULL and _more(t, deadline):
-                    PyErr_CheckSignals()
-                    continue
-                break
-        else:
-            total = done
-        check(rc, f"RingBuffer.put_many ({total} of {n} items put)")
-        return total
+            rc = _wait_sliced(_ring_put_many, &c, t, FF_EFULL)
+        check(rc, f"RingBuffer.put_many ({c.done} of {c.n} items put)")
+        return c.done
 
     def get_many(self, max_items=None, out=None, block=True, timeout=None, lengths=None):
         """Remove up to ``max_items`` items with one publish.
@@ -1155,9 +1196,7 @@ cdef class RingBuffer:
         int or list of bytes
             The count if ``out`` is given, else the items.
         """
-        if self._busy_get:
-            raise errors.FactorioFastError(_SPSC_MSG.format(side="consumer"))
-        self._busy_get = True
+        self._claim(False)
         try:
             return self._get_many_impl(max_items, out, block, timeout, lengths)
         finally:
@@ -1198,35 +1237,30 @@ cdef class RingBuffer:
         if lens_arr is not None:
             lens_v = lens_arr
             lens_p = &lens_v[0]
-        cdef uint8_t *dst_p = &dst[0, 0]
-        cdef uint32_t mm = <uint32_t>m
-        cdef uint32_t got = 0
         cdef int64_t t = 0 if not block else _timeout_ns(timeout)
-        cdef int64_t deadline = 0
-        cdef int rc = ff_ring_get_many(&self._r, dst_p, ss, lens_p, mm, 0, &got)
-        if rc == FF_OK and got == 0 and t != 0:
-            deadline = _deadline(t)
-            while True:
-                with nogil:
-                    rc = ff_ring_get_many(&self._r, dst_p, ss, lens_p, mm,
-                                          _slice(t, deadline), &got)
-                if rc == FF_EEMPTY and _more(t, deadline):
-                    PyErr_CheckSignals()
-                    continue
-                break
+        cdef _RingCall c
+        c.r = &self._r
+        c.dst = &dst[0, 0]
+        c.stride = ss
+        c.lens_out = lens_p
+        c.n = <uint32_t>m
+        c.done = 0
+        cdef int rc = _ring_get_many(&c, 0)
+        if rc == FF_OK and c.done == 0 and t != 0:
+            rc = _wait_sliced(_ring_get_many, &c, t, FF_EEMPTY)
         check(rc, "RingBuffer.get_many")
         if not want_list:
-            return got
-        return [bytes(buf[i, :lens_v[i]]) for i in range(got)]
+            return c.done
+        return [bytes(buf[i, :lens_v[i]]) for i in range(c.done)]
 
     def close(self):
         """Release the arena (idempotent); a ring from :meth:`create` also unlinks and closes
-        its own arena. Raises ``BufferError`` while another thread is inside a call on this
-        ring (its C code still uses the memory)."""
+        its own arena. Raises :class:`~factorio_fast.errors.BusyError` (a ``BufferError``)
+        while another thread is inside a call on this ring (its C code still uses the memory)."""
         if self._busy_put or self._busy_get:
-            raise BufferError("RingBuffer is in use: another thread is inside a "
-                              f"{'put' if self._busy_put else 'get'} call on it; close() after "
-                              "it returns")
+            raise errors.BusyError("RingBuffer is in use: another thread is inside a "
+                                   f"{'put' if self._busy_put else 'get'} call on it; close() "
+                                   "after it returns")
         arena = self._pin.arena if self._pin is not None else None
         self._r.mem = NULL
         if self._pin is not None:
@@ -1264,12 +1298,8 @@ def _attach_ring(arena, offset, capacity, slot_size, spin_us):
 
 # ---- SharedMemoryBridge -------------------------------------------------------------------------
 
-cdef uint32_t _BRIDGE_MAGIC = 0x31474442  # "BDG1"
-cdef size_t _LINE = 64
-
-
-cdef size_t _round64(size_t n) noexcept:
-    return (n + 63) & ~(<size_t>63)
+# The segment layout (magic, header, offsets) is C's: csrc/ff_bridge_layout.h, which also enters
+# the layout hash every segment header carries.
 
 
 cdef class SharedMemoryBridge:
@@ -1293,7 +1323,7 @@ cdef class SharedMemoryBridge:
     cdef _Pinned _pin
     cdef uint32_t _n
     cdef char *_base
-    cdef size_t _off_sseq, _off_aseq, _off_states, _off_actions
+    cdef ff_bridge_offsets_t _off
     cdef object _states, _actions
     cdef uint32_t _tries
     cdef int _busy  # seqlock copies running without the GIL (close() refuses meanwhile)
@@ -1303,34 +1333,40 @@ cdef class SharedMemoryBridge:
         self._busy = 0
 
     def __init__(self, num_envs=1, name=None, create=True, max_read_tries=100000):
+        cdef SharedArena arena
+        cdef ff_bridge_header_t *hdr
+        cdef ff_bridge_header_t seen
+        cdef uint32_t n = 0
         if create:
-            if not 0 < int(num_envs) <= 1 << 20:
+            if not 0 < int(num_envs) <= FF_BRIDGE_MAX_ENVS:
                 raise errors.InvalidArgumentError(f"num_envs must be in 1..2^20, got {num_envs}")
             n = int(num_envs)
-            arena = SharedArena.create(self._layout(n), name=name)
+            arena = SharedArena.create(ff_bridge_offsets(n).total, name=name)
         else:
             if name is None:
                 raise errors.InvalidArgumentError("attaching a bridge needs its segment name")
             arena = SharedArena.attach(name)
-        hdr = None
         try:
-            hdr = arena.ndarray(np.uint32, (4,), 0)
+            if arena.size < sizeof(ff_bridge_header_t):
+                raise errors.LayoutMismatchError(
+                    f"segment {arena.name!r} is too small to hold a SharedMemoryBridge")
+            hdr = <ff_bridge_header_t *>arena._data()
             if create:
-                hdr[1] = n
-                hdr[2] = STATE_DTYPE.itemsize
-                hdr[3] = ACTION_DTYPE.itemsize
-                hdr[0] = _BRIDGE_MAGIC
-            elif (hdr[0] != _BRIDGE_MAGIC or hdr[2] != STATE_DTYPE.itemsize
-                  or hdr[3] != ACTION_DTYPE.itemsize or hdr[1] == 0
-                  or self._layout(int(hdr[1])) > arena.size):
+                hdr.num_envs = n
+                hdr.state_size = FF_STATE_SIZE
+                hdr.action_size = FF_ACTION_SIZE
+                hdr.magic = FF_BRIDGE_MAGIC
+            seen = hdr[0]  # one read: every party can write the header while we check it
+            if (seen.magic != FF_BRIDGE_MAGIC or seen.state_size != FF_STATE_SIZE
+                    or seen.action_size != FF_ACTION_SIZE or seen.num_envs == 0
+                    or seen.num_envs > FF_BRIDGE_MAX_ENVS
+                    or ff_bridge_offsets(seen.num_envs).total > arena.size):
                 raise errors.LayoutMismatchError(
                     f"segment {arena.name!r} does not hold a SharedMemoryBridge of this build")
-            n = int(hdr[1])
-            hdr = None
+            n = seen.num_envs
             pin = _Pinned()
-            pin.pin(arena, 0, self._layout(n))
+            pin.pin(arena, 0, ff_bridge_offsets(n).total)
         except BaseException:
-            hdr = None
             if create:
                 arena.unlink()
             arena.close()
@@ -1339,14 +1375,12 @@ cdef class SharedMemoryBridge:
         self._pin = pin
         self._base = <char *>pin.ptr(0)
         self._n = n
+        self._off = ff_bridge_offsets(n)
         self._tries = max_read_tries
 
-    cdef size_t _layout(self, size_t n) except 0:
-        self._off_sseq = _LINE
-        self._off_aseq = self._off_sseq + n * _LINE
-        self._off_states = self._off_aseq + n * _LINE
-        self._off_actions = _round64(self._off_states + n * STATE_DTYPE.itemsize)
-        return _round64(self._off_actions + n * ACTION_DTYPE.itemsize)
+    cdef inline uint32_t *_seq(self, size_t seq_off, uint32_t i) noexcept nogil:
+        """Slot i's seqlock word in the section at seq_off (one word per cache line)."""
+        return <uint32_t *>(self._base + seq_off + <size_t>i * FF_BRIDGE_SEQ_STRIDE)
 
     @staticmethod
     def attach(name):
@@ -1380,7 +1414,7 @@ cdef class SharedMemoryBridge:
         """Zero-copy ``STATE_DTYPE`` view ``(num_envs,)`` (no seqlock)."""
         self._live()
         if self._states is None:
-            self._states = self.arena.ndarray(STATE_DTYPE, (self._n,), self._off_states)
+            self._states = self.arena.ndarray(STATE_DTYPE, (self._n,), self._off.states)
         return self._states
 
     @property
@@ -1388,7 +1422,7 @@ cdef class SharedMemoryBridge:
         """Zero-copy ``ACTION_DTYPE`` view ``(num_envs,)`` (no seqlock)."""
         self._live()
         if self._actions is None:
-            self._actions = self.arena.ndarray(ACTION_DTYPE, (self._n,), self._off_actions)
+            self._actions = self.arena.ndarray(ACTION_DTYPE, (self._n,), self._off.actions)
         return self._actions
 
     cdef int _write(self, size_t seq_off, size_t data_off, size_t itemsize, uint32_t i, rec,
@@ -1408,7 +1442,7 @@ cdef class SharedMemoryBridge:
             self._busy += 1
             try:
                 with nogil:
-                    ff_seqlock_write(<uint32_t *>(self._base + seq_off + <size_t>i * _LINE),
+                    ff_seqlock_write(self._seq(seq_off, i),
                                      self._base + data_off + <size_t>i * itemsize, view.buf,
                                      itemsize)
             finally:
@@ -1430,9 +1464,9 @@ cdef class SharedMemoryBridge:
         self._busy += 1
         try:
             with nogil:
-                rc = ff_seqlock_read(<uint32_t *>(self._base + seq_off + <size_t>i * _LINE),
-                                     view.buf, self._base + data_off + <size_t>i * itemsize,
-                                     itemsize, self._tries, NULL)
+                rc = ff_seqlock_read(self._seq(seq_off, i), view.buf,
+                                     self._base + data_off + <size_t>i * itemsize, itemsize,
+                                     self._tries, NULL)
         finally:
             self._busy -= 1
             PyBuffer_Release(&view)
@@ -1444,13 +1478,13 @@ cdef class SharedMemoryBridge:
         self._live()
         if state is None:
             i, state = 0, i
-        self._write(self._off_sseq, self._off_states, STATE_DTYPE.itemsize, self._slot(i),
-                    state, STATE_DTYPE)
+        self._write(self._off.state_seq, self._off.states, FF_STATE_SIZE, self._slot(i), state,
+                    STATE_DTYPE)
 
     def read_state(self, i=0, out=None):
         """A consistent copy of slot ``i``'s state (0-d ``STATE_DTYPE`` array)."""
         self._live()
-        return self._read(self._off_sseq, self._off_states, STATE_DTYPE.itemsize, self._slot(i),
+        return self._read(self._off.state_seq, self._off.states, FF_STATE_SIZE, self._slot(i),
                           STATE_DTYPE, out)
 
     def write_action(self, i, action=None):
@@ -1459,31 +1493,33 @@ cdef class SharedMemoryBridge:
         self._live()
         if action is None:
             i, action = 0, i
-        self._write(self._off_aseq, self._off_actions, ACTION_DTYPE.itemsize, self._slot(i),
+        self._write(self._off.action_seq, self._off.actions, FF_ACTION_SIZE, self._slot(i),
                     action, ACTION_DTYPE)
 
     def read_action(self, i=0, out=None):
         """A consistent copy of slot ``i``'s action (0-d ``ACTION_DTYPE`` array)."""
         self._live()
-        return self._read(self._off_aseq, self._off_actions, ACTION_DTYPE.itemsize,
+        return self._read(self._off.action_seq, self._off.actions, FF_ACTION_SIZE,
                           self._slot(i), ACTION_DTYPE, out)
 
     def state_seq(self, i=0):
         """Slot ``i``'s state sequence number (even when stable; +2 per write)."""
         self._live()
-        return (<uint32_t *>(self._base + self._off_sseq + <size_t>self._slot(i) * _LINE))[0]
+        return self._seq(self._off.state_seq, self._slot(i))[0]
 
     def unlink(self):
         self.arena.unlink()
 
     def close(self):
         """Drop the views, release and close the arena (idempotent). The creator also unlinks.
-        Raises ``BufferError`` if the caller still holds ``states``/``actions`` views."""
+        Raises ``BufferError`` if the caller still holds ``states``/``actions`` views, and
+        :class:`~factorio_fast.errors.BusyError` (a ``BufferError`` too) while another thread
+        is inside a read/write."""
         if self._base == NULL:
             return
         if self._busy:
-            raise BufferError(f"SharedMemoryBridge {self.arena.name!r} is in use: another thread "
-                              "is inside a read/write; close() after it returns")
+            raise errors.BusyError(f"SharedMemoryBridge {self.arena.name!r} is in use: another "
+                                   "thread is inside a read/write; close() after it returns")
         self._states = None
         self._actions = None
         if self.arena._exports > 1:

@@ -1,5 +1,6 @@
 # cython: language_level=3
-# Declarations of the shared-memory headers (csrc/ff_shm.h, ff_handoff.h, ff_ring.h), 1:1.
+# Declarations of the shared-memory headers (csrc/ff_shm.h, ff_wait.h, ff_handoff.h, ff_ring.h,
+# ff_seqlock.h, ff_bridge_layout.h): what the Cython modules use.
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 
 
@@ -42,19 +43,14 @@ cdef extern from "ff_shm.h" nogil:
     void ff_shm_close(ff_shm_t *shm) noexcept
 
 
-cdef extern from "ff_handoff.h" nogil:
+cdef extern from "ff_wait.h" nogil:
     enum:
-        FF_HANDOFF_MAGIC
-        FF_HANDOFF_MAX_WORKERS
         FF_DEFAULT_SPIN_NS
+        FF_SPIN_YIELD_NS
     enum ff_wait_mode:
         FF_WAIT_AUTO
         FF_WAIT_SPIN
         FF_WAIT_BLOCK
-    ctypedef struct ff_handoff_t:
-        void *mem
-        uint32_t num_workers
-        int64_t spin_ns
     ctypedef struct ff_peer_death_t:
         int32_t worker
         int32_t pid
@@ -63,10 +59,22 @@ cdef extern from "ff_handoff.h" nogil:
     int64_t ff_now_ns() noexcept
     int64_t ff_deadline_ns(int64_t start, int64_t timeout_ns) noexcept
     int ff_usable_cpus() noexcept
+    int64_t ff_wait_spin_budget(int mode, int64_t spin_ns, int64_t parties) noexcept
     int ff_futex_wait(uint32_t *word, uint32_t expected, int64_t timeout_ns) noexcept
     int ff_spin_check(int64_t start, int64_t spin_end) noexcept
     int ff_futex_wake(uint32_t *word, int n) noexcept
     int ff_pid_alive(int32_t pid, int32_t *exitcode, int32_t *exit_known) noexcept
+    int ff_peer_check(int32_t pid, int32_t worker, ff_peer_death_t *death) noexcept
+
+
+cdef extern from "ff_handoff.h" nogil:
+    enum:
+        FF_HANDOFF_MAGIC
+        FF_HANDOFF_MAX_WORKERS
+    ctypedef struct ff_handoff_t:
+        void *mem
+        uint32_t num_workers
+        int64_t spin_ns
     size_t ff_handoff_size(uint32_t num_workers) noexcept
     int ff_handoff_init(ff_handoff_t *h, void *mem, size_t size, uint32_t num_workers,
                         int32_t trainer_pid, int mode, int64_t spin_ns) noexcept
@@ -92,9 +100,6 @@ cdef extern from "ff_handoff.h" nogil:
     int ff_handoff_bench_worker(ff_handoff_t *h, uint32_t w, uint32_t stop_command,
                                 uint64_t *served, void *msg, uint32_t msg_len,
                                 int64_t timeout_ns, ff_peer_death_t *death) noexcept
-    void ff_seqlock_write(uint32_t *seq, void *dst, const void *src, size_t n) noexcept
-    int ff_seqlock_read(const uint32_t *seq, void *dst, const void *src, size_t n,
-                        uint32_t max_tries, uint32_t *seq_out) noexcept
 
 
 cdef extern from "ff_ring.h" nogil:
@@ -123,3 +128,28 @@ cdef extern from "ff_ring.h" nogil:
     int ff_ring_get_many(ff_ring_t *r, uint8_t *out, size_t stride, uint32_t *lens, uint32_t max,
                          int64_t timeout_ns, uint32_t *got) noexcept
     uint32_t ff_ring_count(const ff_ring_t *r) noexcept
+
+
+cdef extern from "ff_seqlock.h" nogil:
+    void ff_seqlock_write(uint32_t *seq, void *dst, const void *src, size_t n) noexcept
+    int ff_seqlock_read(const uint32_t *seq, void *dst, const void *src, size_t n,
+                        uint32_t max_tries, uint32_t *seq_out) noexcept
+
+
+cdef extern from "ff_bridge_layout.h" nogil:
+    enum:
+        FF_BRIDGE_MAGIC
+        FF_BRIDGE_MAX_ENVS
+        FF_BRIDGE_SEQ_STRIDE
+    ctypedef struct ff_bridge_header_t:
+        uint32_t magic
+        uint32_t num_envs
+        uint32_t state_size
+        uint32_t action_size
+    ctypedef struct ff_bridge_offsets_t:
+        size_t state_seq
+        size_t action_seq
+        size_t states
+        size_t actions
+        size_t total
+    ff_bridge_offsets_t ff_bridge_offsets(size_t num_envs) noexcept

@@ -156,5 +156,5 @@ cdef inline int raise_status(int rc, str context) except -1:
     if rc == FF_ECLOSED:
         raise errors.ClosedError(msg)
     if rc == FF_ESTATE:
-        raise errors.FactorioFastError(msg)
+        raise errors.StateError(msg)
     raise errors.InvalidArgumentError(msg)

@@ -312,6 +312,50 @@ def test_bridge_attach_rejects_other_segments():
         assert a.exports == 0
 
 
+BRIDGE_MAGIC = 0x31474442  # "BDG1", csrc/ff_bridge_layout.h
+
+
+def test_bridge_segment_layout_is_the_documented_one():
+    """The layout of csrc/ff_bridge_layout.h: a 64-byte header {magic, num_envs, state size,
+    action size}, one seqlock word per cache line for states then actions, then the records,
+    each section 64-byte aligned. Another build (or language) reads segments by it."""
+    n = 3
+    states_off = 64 + 2 * n * 64
+    actions_off = (states_off + n * 8592 + 63) // 64 * 64
+    total = (actions_off + n * 48 + 63) // 64 * 64
+    with SharedMemoryBridge(num_envs=n) as b:
+        assert b.arena.size == total
+        hdr = b.arena.ndarray(np.uint32, (4,), 0)
+        assert hdr.tolist() == [BRIDGE_MAGIC, n, 8592, 48]
+        base = hdr.ctypes.data
+        del hdr
+        assert b.states.ctypes.data - base == states_off
+        assert b.actions.ctypes.data - base == actions_off
+        b.write_state(2, np.zeros((), STATE_DTYPE))
+        b.write_action(1, np.zeros((), ACTION_DTYPE))
+        seqs = b.arena.ndarray(np.uint32, (2 * n, 16), 64)[:, 0]  # word 0 of each line
+        assert seqs.tolist() == [0, 0, 2, 0, 2, 0] and b.state_seq(2) == 2
+        del seqs
+
+
+@pytest.mark.parametrize("field,value", [(0, 0x12345678), (1, 0), (1, 1 << 21), (1, 1000),
+                                         (2, 8593), (3, 47)])
+def test_bridge_attach_checks_every_header_field(field, value):
+    with SharedMemoryBridge(num_envs=2) as b:
+        _patch(b.name, SHM_HEADER_SIZE + 4 * field, "<I", value)
+        with pytest.raises(errors.LayoutMismatchError, match="SharedMemoryBridge"):
+            SharedMemoryBridge.attach(b.name)
+        _patch(b.name, SHM_HEADER_SIZE + 4 * field, "<I", [BRIDGE_MAGIC, 2, 8592, 48][field])
+        SharedMemoryBridge.attach(b.name).close()
+
+
+def test_bridge_attach_to_a_tiny_segment_is_a_layout_error():
+    with SharedArena.create(16) as a:
+        with pytest.raises(errors.LayoutMismatchError, match="too small"):
+            SharedMemoryBridge.attach(a.name)
+        assert a.exports == 0
+
+
 def test_bridge_close_with_user_views_raises():
     b = SharedMemoryBridge(num_envs=2)
     s = b.states

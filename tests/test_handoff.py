@@ -252,12 +252,14 @@ def test_handoff_misuse_raises_clear_errors():
             h.post_all(1, 2**64)
         with pytest.raises(errors.InvalidArgumentError, match="command"):
             h.post(0, "x")
-        with pytest.raises(errors.FactorioFastError, match="no outstanding"):
+        # Misuse is a StateError (a RuntimeError), not the bare base class.
+        with pytest.raises(errors.StateError, match="no outstanding") as ei:
             h.complete(0)
+        assert isinstance(ei.value, RuntimeError)
         h.post(0, 1, 2**64 - 1)
-        with pytest.raises(errors.FactorioFastError, match="not completed"):
+        with pytest.raises(errors.StateError, match="not completed"):
             h.post(0, 1)
-        with pytest.raises(errors.FactorioFastError, match="nothing posted"):
+        with pytest.raises(errors.StateError, match="nothing posted"):
             h.post_all(1)
         assert not h.outstanding(1)  # all or none
         w = Handoff(a, 0, 2, create=False)

@@ -216,16 +216,42 @@ def test_ring_second_consumer_thread_is_refused_not_corrupting():
                 assert time.monotonic() < deadline
                 time.sleep(0.001)
                 continue
-            except errors.FactorioFastError as e:
+            except errors.StateError as e:
                 assert "single-producer/single-consumer" in str(e)
                 break
-        with pytest.raises(errors.FactorioFastError, match="consumer"):
+        with pytest.raises(errors.StateError, match="consumer"):
             r.get_many(block=False)
         r.put(b"one")  # the producer side is free
         t.join(TIMEOUT)
         assert got == [b"one"]
         r.put(b"two")
         assert r.get(block=False) == b"two"  # the guard was released
+
+
+def test_ring_second_producer_thread_and_close_while_busy_are_state_errors():
+    import threading
+
+    with RingBuffer.create(1, 8) as r:
+        r.put(b"full")
+        t = threading.Thread(target=lambda: r.put(b"late", timeout=TIMEOUT))
+        t.start()
+        deadline = time.monotonic() + TIMEOUT
+        while True:  # bounded: until the thread is blocked inside put()
+            try:
+                r.put_many([b"x"], block=False)
+            except errors.RingFull:
+                assert time.monotonic() < deadline
+                time.sleep(0.001)
+                continue
+            except errors.StateError as e:
+                assert "producer" in str(e) and not isinstance(e, errors.BusyError)
+                break
+        with pytest.raises(errors.BusyError, match="in use") as ei:
+            r.close()  # its C wait still reads the ring's memory
+        assert isinstance(ei.value, BufferError)
+        assert r.get() == b"full"  # lets the blocked put in
+        t.join(TIMEOUT)
+        assert r.get(block=False) == b"late"
 
 
 def test_ring_pickles_and_closes_cleanly():

@@ -1,5 +1,6 @@
-/* C unit tests of the hand-off, the liveness check and the seqlock. */
+/* C unit tests of the hand-off, its liveness checks and the seqlock (ff_seqlock.h). */
 #include "ff_handoff.h"
+#include "ff_seqlock.h"
 #include "ff_test.h"
 
 #include <pthread.h>
