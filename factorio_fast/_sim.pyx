@@ -388,8 +388,8 @@ cdef class BatchSim:
     def bytes_per_env(self):
         """Bytes of native state one env takes (its world; the env record adds < 1 KiB): what
         a batch of ``n`` envs allocates, over ``n``."""
-        cdef ff_sim_t *sim = self._live()
-        return int(ff_world_bytes(sim.info.map_w, sim.info.map_h)) + 1024
+        cdef const ff_scenario_info_t *info = ff_sim_info(self._live())
+        return int(ff_world_bytes(info.map_w, info.map_h)) + 1024
 
     def positions(self):
         """Character positions, int32 ``(num_envs, 2)`` in 1/256 tile."""
