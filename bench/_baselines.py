@@ -1,5 +1,5 @@
 """Peer baselines for bench_sim.py: the pure-Python reference of a scenario as a single
-Gymnasium env, to be stepped in ``gymnasium.vector.SyncVectorEnv`` (DESIGN.md §10).
+Gymnasium env, to be stepped in ``gymnasium.vector.SyncVectorEnv`` (docs/design.md §10).
 
 ``ReferenceEnv`` wraps ``factorio_fast._reference_sim.RefEnv`` (the readable oracle that
 tests/test_sim_reference.py holds the C simulator to), so the baseline runs the very same

@@ -1,6 +1,6 @@
-"""A numpy-vectorised movement_micro over N envs: the "pure numpy" peer baseline (DESIGN.md §10).
+"""A numpy-vectorised movement_micro over N envs: the "pure numpy" peer baseline (docs/design.md §10).
 
-Same movement rule as the C core (FACTORIO.md §4.2): positions in 1/256 tile, 38/256 per tick
+Same movement rule as the C core (docs/factorio-facts.md §4.2): positions in 1/256 tile, 38/256 per tick
 straight and 27/256 per axis diagonally on grass, the tile under the character's centre point
 blocks (water, out of map), and a blocked move falls back as in ``ff_walk_tick``: diagonal ->
 x alone -> y alone; then the halved vector (same fallbacks); then, for orthogonal moves only,

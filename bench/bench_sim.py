@@ -1,5 +1,5 @@
 """Embedded simulator throughput (issue 4): env steps per second on one core, with the peer
-baselines measured in the same run (DESIGN.md §10).
+baselines measured in the same run (docs/design.md §10).
 
 Groups ``sim-<scenario>``, each holding:
 

@@ -1,5 +1,5 @@
 /*
- * ff_codec.h - the 32-bit map cell (DESIGN.md §4; the seed's encode_cell, with its wrap bug fixed).
+ * ff_codec.h - the 32-bit map cell (docs/design.md §4; the seed's encode_cell, with its wrap bug fixed).
  *
  *   bits 31..28  tile id (4 bits)
  *   bits 27..16  resource amount (12 bits), saturating at 4095

@@ -1,5 +1,5 @@
 /*
- * ff_frame.h - the binary wire frame (DESIGN.md §8): one format for RCON (as base64), UDP, TCP
+ * ff_frame.h - the binary wire frame (docs/design.md §8): one format for RCON (as base64), UDP, TCP
  * and files.
  *
  *   offset 0  u16 magic    0xFA57

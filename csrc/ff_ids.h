@@ -7,7 +7,7 @@
  * built from the compiled tables) and the Lua mod's lua/ff_ids.lua is generated from Python
  * (`python -m factorio_fast.ids --lua`) and tested equal.
  *
- * Numbers come from Factorio 2.0 prototypes (see FACTORIO.md §4.1-4.6): walking speed
+ * Numbers come from Factorio 2.0 prototypes (see docs/factorio-facts.md §4.1-4.6): walking speed
  * modifiers of tiles, which tiles collide with the character, entity collision boxes.
  */
 #ifndef FF_IDS_H
@@ -36,7 +36,7 @@
 
 /* X(id, name, kind, collision_half_extent_tiles, blocks_character, footprint_tiles)
  * kind: 0 none, 1 resource, 2 building, 3 belt, 4 character, 5 other.
- * Boxes from FACTORIO.md §4.5; resources are tile-centred with a +-0.1 box and do not block;
+ * Boxes from docs/factorio-facts.md §4.5; resources are tile-centred with a +-0.1 box and do not block;
  * belts do not block (their mask lacks the player layer). */
 #define FF_ENTITIES(X)                                   \
     X(0, "", 0, 0.0, 0, 0)                               \

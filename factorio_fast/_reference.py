@@ -12,7 +12,7 @@ import struct
 from factorio_fast.errors import InvalidArgumentError, ProtocolError
 
 # ---------------------------------------------------------------------------------------------
-# The 32-bit cell (DESIGN.md §4)
+# The 32-bit cell (docs/design.md §4)
 
 TILE_SHIFT = 28
 AMOUNT_SHIFT = 16
@@ -64,7 +64,7 @@ def unpack_planes_cell(cell: int) -> list[int]:
 
 
 # ---------------------------------------------------------------------------------------------
-# The wire frame (DESIGN.md §8)
+# The wire frame (docs/design.md §8)
 
 MAGIC = 0xFA57
 VERSION = 1

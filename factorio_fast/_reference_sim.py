@@ -4,7 +4,7 @@
 for the same seeds and actions both must produce identical observation bytes, rewards and flags.
 Nothing here is fast; everything here is meant to be read next to ``docs/scenarios.md``.
 
-Mechanics (all numbers from /work/shared/FACTORIO.md §4):
+Mechanics (all numbers from docs/factorio-facts.md §4):
 
 * Positions are integers in 1/256 tile (§4.2, MapPosition fixed point). Tile ``(tx, ty)`` spans
   ``[tx*256, tx*256+256)``; north is ``-y``.
@@ -28,7 +28,7 @@ import numpy as np
 from factorio_fast._reference import encode_cell
 
 # ---------------------------------------------------------------------------------------------
-# Id tables (csrc/ff_ids.h; FACTORIO.md §4.1, §4.4-4.6). tests/test_sim_reference.py checks
+# Id tables (csrc/ff_ids.h; docs/factorio-facts.md §4.1, §4.4-4.6). tests/test_sim_reference.py checks
 # that these equal the compiled tables.
 
 # tile id -> (name, blocks the character, walking_speed_modifier)
@@ -82,9 +82,9 @@ CORNER_MARGIN5 = 13            # 0.01 (12.8 rounded up)
 HAND_MINING_TICKS = 120        # mining_time 1 / mining_speed 0.5 = 2 s (§4.3)
 DRILL_MINING_TICKS = 240       # mining_time 1 / 0.25 = 4 s (§4.3)
 SMELT_TICKS = 192              # 3.2 s (§4.4); stone furnace crafting speed 1 is UNCERTAIN
-COAL_JOULES = 4_000_000        # UNCERTAIN: not in FACTORIO.md
+COAL_JOULES = 4_000_000        # UNCERTAIN: not in docs/factorio-facts.md
 DRILL_J_PER_TICK = 2500        # 150 kW / 60 (§4.3)
-FURNACE_J_PER_TICK = 1500      # 90 kW / 60, UNCERTAIN: not in FACTORIO.md
+FURNACE_J_PER_TICK = 1500      # 90 kW / 60, UNCERTAIN: not in docs/factorio-facts.md
 ENTITY_SLOT_MAX = 50
 FURNACE_OUT_MAX = 100
 BELT_SPEED = 8                 # 0.03125 tile/tick (§4.5)
@@ -536,7 +536,7 @@ class RefWorld:
         b.out -= k
         return k
 
-    # -- cells (DESIGN.md §4 codec) -----------------------------------------------------------
+    # -- cells (docs/design.md §4 codec) -----------------------------------------------------------
 
     def cell(self, tx: int, ty: int) -> int:
         if not self.in_map(tx, ty):

@@ -1,7 +1,7 @@
 # cython: language_level=3
 """The 32-bit map cell codec and the binary wire frame (thin wrappers over csrc/).
 
-Cell layout (DESIGN.md §4)::
+Cell layout (docs/design.md §4)::
 
     bits 31..28  tile id          (TILE_NAMES)
     bits 27..16  resource amount  (saturates at 4095)

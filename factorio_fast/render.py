@@ -1,7 +1,7 @@
 """RGB pictures of a simulator world (``BatchSim.render`` / ``render_world``).
 
 One tile is ``scale`` x ``scale`` pixels: the tile's colour, a resource or building drawn over
-it, and the character as a white square of its 0.4-tile collision box (FACTORIO.md §4.1).
+it, and the character as a white square of its 0.4-tile collision box (docs/factorio-facts.md §4.1).
 Only for looking at episodes; nothing here is on the stepping path.
 """
 

@@ -35,7 +35,7 @@ def test_ids_lua_tables_equal_c(lua, repo_root):
 
 
 def test_ids_water_blocks_and_shallow_water_does_not():
-    # FACTORIO.md §4.6: water, deepwater, *-green and out-of-map collide with the character.
+    # docs/factorio-facts.md §4.6: water, deepwater, *-green and out-of-map collide with the character.
     blocking = {n for n, b in zip(codec.TILE_NAMES, codec.TILE_BLOCKS) if b}
     assert blocking == {"out-of-map", "water", "deepwater", "water-green", "deepwater-green"}
     assert codec.TILE_SPEED[codec.TILE_IDS["concrete"]] == 1.4
