@@ -81,10 +81,10 @@ CORNER_SLIDE5 = 896            # maximum_corner_sliding_distance 0.7
 CORNER_MARGIN5 = 13            # 0.01 (12.8 rounded up)
 HAND_MINING_TICKS = 120        # mining_time 1 / mining_speed 0.5 = 2 s (§4.3)
 DRILL_MINING_TICKS = 240       # mining_time 1 / 0.25 = 4 s (§4.3)
-SMELT_TICKS = 192              # 3.2 s (§4.4); stone furnace crafting speed 1 is UNCERTAIN
-COAL_JOULES = 4_000_000        # UNCERTAIN: not in docs/factorio-facts.md
+SMELT_TICKS = 192              # 3.2 s at the stone furnace's crafting_speed 1 (§4.4)
+COAL_JOULES = 4_000_000        # coal fuel_value 4MJ (docs/factorio-facts.md §4.4)
 DRILL_J_PER_TICK = 2500        # 150 kW / 60 (§4.3)
-FURNACE_J_PER_TICK = 1500      # 90 kW / 60, UNCERTAIN: not in docs/factorio-facts.md
+FURNACE_J_PER_TICK = 1500      # 90 kW / 60 (docs/factorio-facts.md §4.4)
 ENTITY_SLOT_MAX = 50
 FURNACE_OUT_MAX = 100
 BELT_SPEED = 8                 # 0.03125 tile/tick (§4.5)

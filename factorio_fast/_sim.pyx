@@ -10,7 +10,7 @@ runs the mod's Lua against it). Scenario layouts: ``docs/scenarios.md``; the rea
 
 import numpy as np
 
-from factorio_fast.errors import BusyError, InvalidArgumentError
+from factorio_fast.errors import ArgumentTypeError, BusyError, InvalidArgumentError
 
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 
@@ -145,8 +145,8 @@ cdef class BatchSim:
         valid = _COMMON_KWARGS + (("goal",) if scenario in _GOAL_SCENARIOS else ())
         for k in scenario_kwargs:
             if k not in valid:
-                raise InvalidArgumentError(
-                    f"{scenario}: unknown keyword argument {k!r}; valid: {', '.join(valid)}")
+                raise ArgumentTypeError(  # a TypeError, as Python's own for an unknown keyword
+                    f"{scenario}: unexpected keyword argument {k!r}; valid: {', '.join(valid)}")
         if isinstance(num_envs, (bool, np.bool_)) or not isinstance(num_envs, (int, np.integer)) \
                 or not 1 <= int(num_envs) <= (1 << 24):
             raise InvalidArgumentError(f"num_envs must be an integer in 1..{1 << 24}, "

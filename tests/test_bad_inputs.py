@@ -109,3 +109,12 @@ def test_bad_inputs_pool_refuses_the_same_ids_twice_without_recv(num_workers):
         pool.send(np.zeros(2, np.int64), ids)  # received: may be sent again
     finally:
         pool.close()
+
+
+@pytest.mark.parametrize("make", [lambda **kw: factorio_fast.make("movement_micro", **kw),
+                                  lambda **kw: factorio_fast.make_vec("movement_micro", 2, **kw)])
+def test_bad_inputs_unknown_keyword_is_a_type_error(make):
+    # torchrl's GymEnv passes keywords such as frameskip= and drops them on a TypeError
+    with pytest.raises(TypeError, match="unexpected keyword argument 'frameskip'") as info:
+        make(frameskip=4)
+    assert isinstance(info.value, errors.ArgumentTypeError)
