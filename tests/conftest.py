@@ -1,5 +1,6 @@
 import os
 import pathlib
+import time
 
 import pytest
 from hypothesis import settings
@@ -14,6 +15,26 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 @pytest.fixture(scope="session")
 def data_dir():
     return DATA
+
+
+def pid_alive(pid: int) -> bool:
+    """The process runs (a zombie, which still answers kill(0), does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def wait_gone(pids, timeout: float) -> list[int]:
+    """Wait until none of ``pids`` runs; return those still running after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        left = [p for p in pids if pid_alive(p)]
+        if not left:
+            return []
+        time.sleep(0.02)
+    return [p for p in pids if pid_alive(p)]
 
 
 def shm_names():

@@ -18,28 +18,10 @@ import pytest
 import factorio_fast
 from factorio_fast.errors import WaitTimeoutError, WorkerError
 
-from conftest import own_shm_names, shm_names
+from conftest import own_shm_names, shm_names, wait_gone
 
 TIMEOUT = 1.0
 SIGNALS = [signal.SIGKILL, signal.SIGTERM, signal.SIGSTOP]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
-def _wait_gone(pids, timeout: float) -> list[int]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        left = [p for p in pids if _alive(p)]
-        if not left:
-            return []
-        time.sleep(0.02)
-    return [p for p in pids if _alive(p)]
 
 
 def _worker_fault_trial(rng: random.Random, mode: str, sig: int) -> str:
@@ -88,7 +70,7 @@ def _worker_fault_trial(rng: random.Random, mode: str, sig: int) -> str:
         if sig == signal.SIGSTOP:
             os.kill(victim.pid, signal.SIGCONT)
         env.close()
-    assert _wait_gone([p.pid for p in procs], 5.0) == []
+    assert wait_gone([p.pid for p in procs], 5.0) == []
     assert own_shm_names() <= before
     return type(err).__name__
 
@@ -157,7 +139,7 @@ def _trainer_kill_trial(rng: random.Random, start: str) -> str:
             proc.wait(5)
         proc.stdout.close()
         proc.stdin.close()
-    left = _wait_gone(sorted(kids), 10.0)
+    left = wait_gone(sorted(kids), 10.0)
     for pid in left:  # do not leave them to the next trial, but fail
         os.kill(pid, signal.SIGKILL)
     assert left == [], f"workers {left} outlived their trainer"

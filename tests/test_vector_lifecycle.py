@@ -5,7 +5,6 @@ does) or killed outright (SIGKILL) while its workers are busy; afterwards no wor
 running and nothing of factorio_fast may be left in /dev/shm.
 """
 
-import os
 import signal
 import subprocess
 import sys
@@ -13,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import shm_names
+from conftest import pid_alive, shm_names, wait_gone
 
 TRAINER = r"""
 import sys, numpy as np, factorio_fast
@@ -31,29 +30,6 @@ except KeyboardInterrupt:
 """
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie still answers kill(0); it is not running.
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
-def _wait_gone(pids, timeout: float) -> list[int]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        left = [p for p in pids if _alive(p)]
-        if not left:
-            return []
-        time.sleep(0.05)
-    return [p for p in pids if _alive(p)]
-
-
 def _start_trainer():
     before = shm_names()
     proc = subprocess.Popen([sys.executable, "-c", TRAINER], stdout=subprocess.PIPE,
@@ -63,7 +39,7 @@ def _start_trainer():
         proc.kill()
         pytest.fail(f"trainer did not start: {proc.stderr.read()}")
     workers = [int(x) for x in line.split()]
-    assert len(workers) == 2 and all(_alive(p) for p in workers)
+    assert len(workers) == 2 and all(pid_alive(p) for p in workers)
     time.sleep(0.3)  # let it step for a while so the signal lands mid-step or mid-wait
     return proc, workers, before
 
@@ -74,7 +50,7 @@ def test_ctrl_c_in_trainer_closes_workers_and_leaves_nothing():
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert "closed" in out
-    assert _wait_gone(workers, 10.0) == []
+    assert wait_gone(workers, 10.0) == []
     assert shm_names() - before == set()
 
 
@@ -83,5 +59,5 @@ def test_killed_trainer_lets_workers_exit_and_leaves_nothing():
     proc.kill()
     proc.communicate(timeout=30)
     # Workers poll the trainer's liveness while idle (poll <= 1 s) and then exit on their own.
-    assert _wait_gone(workers, 15.0) == []
+    assert wait_gone(workers, 15.0) == []
     assert shm_names() - before == set()
