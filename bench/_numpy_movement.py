@@ -7,10 +7,14 @@ x alone -> y alone; then the halved vector (same fallbacks); then, for orthogona
 a short movement of 8, 7, ... 1 units; else the character stays.
 
 Differences from the C scenario, on purpose (this is a throughput peer, not an oracle): its
-obstacles are all water (the C scenario's are half water, half wooden chests, whose +-0.35 box
-and corner slide are not vectorised here), and its worlds come from numpy's RNG, not the
-per-env splitmix64 stream. On maps of grass and water the movement rule is the C rule exactly;
-``tests/test_numpy_baseline.py`` checks positions against ``factorio_fast._sim.World``.
+obstacles are single water tiles that block as a whole by the centre point, the rule before
+Factorio 0.18. The C core follows tile-transition collision (Friday Facts #344: a lone water
+tile is walkable, ponds block as whole tiles and corner triangles, with the tile slide, see
+csrc/ff_world.h) and its scenario places 3x3 ponds and wooden chests (whose +-0.35 box and
+corner slide are not vectorised here either); its worlds come from numpy's RNG, not the per-env
+splitmix64 stream. So this baseline APPROXIMATES the obstacles (same work per tick: a tile
+lookup per candidate move); on open grass against the map edge its movement is the C rule
+exactly, which ``tests/test_numpy_baseline.py`` checks against ``factorio_fast._sim.World``.
 
 Per step it does what the C scenario does: ``ticks_per_step`` ticks for all envs, the 64-byte
 observation (16x16 blocked bitmap around the character, position, offset to the target, last

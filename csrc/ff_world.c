@@ -359,11 +359,40 @@ static int32_t ff_blocking_building(const ff_world_t *wd, int32_t x5, int32_t y5
     return -1;
 }
 
-static inline int ff_tile_collides(const ff_world_t *wd, int32_t px, int32_t py) {
-    int32_t tx = px >> 8, ty = py >> 8;
+/* 1 if tile (tx, ty) counts as water for its neighbours' transitions (ff_world.h): off the
+ * map or a character-blocking tile id. */
+static inline int ff_waterish(const ff_world_t *wd, int32_t tx, int32_t ty) {
     if (!ff_in_map(wd, tx, ty)) return 1;
-    if (!ff_np(wd, tx, ty)) return 0; /* plain grass */
+    if (!ff_np(wd, tx, ty)) return 0;
     return ff_tile_blocks[wd->tile[ty * wd->w + tx] & FF_TILE_ID_MASK];
+}
+
+int ff_world_tile_class(const ff_world_t *wd, int32_t tx, int32_t ty) {
+    if (!ff_in_map(wd, tx, ty)) return FF_TCLS_FULL;
+    if (!ff_np(wd, tx, ty)) return FF_TCLS_FREE; /* plain grass */
+    uint8_t t = wd->tile[ty * wd->w + tx] & FF_TILE_ID_MASK;
+    if (!ff_tile_blocks[t]) return FF_TCLS_FREE;
+    if (t == FF_TILE_OUT_OF_MAP) return FF_TCLS_FULL;
+    uint32_t n4 = (uint32_t)ff_waterish(wd, tx, ty - 1) | (uint32_t)ff_waterish(wd, tx + 1, ty) << 1 |
+                  (uint32_t)ff_waterish(wd, tx, ty + 1) << 2 | (uint32_t)ff_waterish(wd, tx - 1, ty) << 3;
+    uint32_t d4 = (uint32_t)ff_waterish(wd, tx + 1, ty - 1) | (uint32_t)ff_waterish(wd, tx + 1, ty + 1) << 1 |
+                  (uint32_t)ff_waterish(wd, tx - 1, ty + 1) << 2 | (uint32_t)ff_waterish(wd, tx - 1, ty - 1) << 3;
+    return ff_water_class(n4, d4);
+}
+
+/* The transition class of the tile under the centre point (px, py), if it collides there;
+ * else FREE. */
+static inline int ff_tile_hit(const ff_world_t *wd, int32_t px, int32_t py) {
+    int32_t tx = px >> 8, ty = py >> 8;
+    if (!ff_in_map(wd, tx, ty)) return FF_TCLS_FULL;
+    if (!ff_np(wd, tx, ty)) return FF_TCLS_FREE; /* plain grass */
+    if (!ff_tile_blocks[wd->tile[ty * wd->w + tx] & FF_TILE_ID_MASK]) return FF_TCLS_FREE;
+    int cls = ff_world_tile_class(wd, tx, ty);
+    return ff_tcls_blocks(cls, px & 255, py & 255) ? cls : FF_TCLS_FREE;
+}
+
+static inline int ff_tile_collides(const ff_world_t *wd, int32_t px, int32_t py) {
+    return ff_tile_hit(wd, px, py) != FF_TCLS_FREE;
 }
 
 /* Buildings sit inside their footprint tiles (half extents < footprint / 2), so only the (at
@@ -398,19 +427,26 @@ static inline int ff_try(ff_world_t *wd, int32_t nx, int32_t ny) {
     return 1;
 }
 
-/* Corner slide for an orthogonal move blocked by a building (ff_corner_slide_step). Tiles
- * (centre-point rule) never slide. */
+/* Character::calculateSlideOverCorner for an orthogonal move (the replay tool's
+ * calculate_slide_over_corner): an entity overlapping the box at the new position is slid
+ * around first (ff_corner_slide_step, a simplification: UNCERTAIN); else a tile under the new
+ * centre point slides by ff_tile_slide_plan (the goal position, if any, must be free). */
 static int ff_slide(ff_world_t *wd, int32_t vx, int32_t vy) {
     int32_t nx = wd->px + vx, ny = wd->py + vy;
-    if (ff_tile_collides(wd, nx, ny)) return 0;
-    int32_t bi = ff_blocking_building(wd, nx * 5, ny * 5);
-    if (bi < 0) return 0;
-    const ff_building_t *b = &wd->bld[bi];
-    int along_x = vx != 0;
-    int32_t step = ff_corner_slide_step((along_x ? wd->py : wd->px) * 5, (along_x ? b->cy : b->cx) * 5,
-                                        b->half5, ff_abs32(vx) + ff_abs32(vy));
-    if (!step) return 0;
-    return along_x ? ff_try(wd, wd->px, wd->py + step) : ff_try(wd, wd->px + step, wd->py);
+    int32_t bi = ff_building_near(wd, nx, ny) ? ff_blocking_building(wd, nx * 5, ny * 5) : -1;
+    if (bi >= 0) {
+        const ff_building_t *b = &wd->bld[bi];
+        int along_x = vx != 0;
+        int32_t step = ff_corner_slide_step((along_x ? wd->py : wd->px) * 5, (along_x ? b->cy : b->cx) * 5,
+                                            b->half5, ff_abs32(vx) + ff_abs32(vy));
+        if (!step) return 0;
+        return along_x ? ff_try(wd, wd->px, wd->py + step) : ff_try(wd, wd->px + step, wd->py);
+    }
+    int cls = ff_tile_hit(wd, nx, ny), need_goal;
+    int32_t gx, gy, sx, sy;
+    if (!ff_tile_slide_plan(cls, wd->px, wd->py, vx, vy, &need_goal, &gx, &gy, &sx, &sy)) return 0;
+    if (need_goal && ff_world_collides(wd, gx, gy)) return 0;
+    return ff_try(wd, wd->px + sx, wd->py + sy);
 }
 
 static void ff_walk_tick(ff_world_t *wd) {

@@ -177,6 +177,115 @@ static inline int32_t ff_corner_slide_step(int32_t c5, int32_t b5, int32_t half5
     return sgn * (shift < speed ? shift : speed);
 }
 
+/* ---- water: tile-transition collision (Friday Facts #344 "Tile transition collisions",
+ * https://factorio.com/blog/post/fff-344; the routine as MrWint/factorio-replay-tools
+ * src/simulation.rs at 1058407 reimplements it from Surface::constCollideWithTile for 1.1.107,
+ * `const_collide_with_tile`; docs/factorio-facts.md §4.6). Since 0.18 the character collides
+ * with water by the transition shapes, tested at its centre point: a water tile with at least
+ * 3 water neighbours (of N, E, S, W) blocks as a whole; one with exactly two adjacent water
+ * neighbours and the water diagonal between them blocks as the triangle in that corner (the
+ * diagonal itself is free); any other water tile (alone, in a 1-wide strip, an end of a strip)
+ * does not block. Verified for 1.1 (the replay tool's asserts against the game); INFERRED for
+ * 2.0 (no changelog entry changes it). Our choices (UNCERTAIN): every character-blocking tile
+ * id (the four water tiles and out-of-map) and the space off the map count as water
+ * neighbours; an out-of-map tile inside the map blocks as a whole. ---- */
+enum {
+    FF_TCLS_FREE = 0, /* the centre may be anywhere in the tile */
+    FF_TCLS_FULL = 1, /* blocks the whole tile */
+    FF_TCLS_NE = 2,   /* blocks the triangle fx > fy (fx, fy: position in the tile, 1/256) */
+    FF_TCLS_SE = 3,   /* fx + fy > 256 */
+    FF_TCLS_SW = 4,   /* fy > fx */
+    FF_TCLS_NW = 5,   /* fx + fy < 256 */
+};
+
+/* The class of a water tile from its neighbours: n4 bit 0 N, 1 E, 2 S, 3 W water; d4 bit 0 NE,
+ * 1 SE, 2 SW, 3 NW water. */
+static inline int ff_water_class(uint32_t n4, uint32_t d4) {
+    uint32_t c = (n4 & 1u) + ((n4 >> 1) & 1u) + ((n4 >> 2) & 1u) + ((n4 >> 3) & 1u);
+    if (c >= 3) return FF_TCLS_FULL;
+    if (n4 == 3u) return (d4 & 1u) ? FF_TCLS_NE : FF_TCLS_FREE;
+    if (n4 == 6u) return (d4 & 2u) ? FF_TCLS_SE : FF_TCLS_FREE;
+    if (n4 == 12u) return (d4 & 4u) ? FF_TCLS_SW : FF_TCLS_FREE;
+    if (n4 == 9u) return (d4 & 8u) ? FF_TCLS_NW : FF_TCLS_FREE;
+    return FF_TCLS_FREE;
+}
+
+/* 1 if a centre at (fx, fy) in a tile of class cls (0..255 each) collides (the replay tool's
+ * comparisons: strict, so the diagonal is free). */
+static inline int ff_tcls_blocks(int cls, int32_t fx, int32_t fy) {
+    switch (cls) {
+    case FF_TCLS_FULL: return 1;
+    case FF_TCLS_NE: return fy < fx;
+    case FF_TCLS_SE: return 256 - fy < fx;
+    case FF_TCLS_SW: return fy > fx;
+    case FF_TCLS_NW: return 256 - fy > fx;
+    default: return 0;
+    }
+}
+
+/* Character::calculateTileSlide (replay tool: the tile branch of calculate_slide_over_corner,
+ * calculate_vertical_slide / calculate_horizontal_slide) for an orthogonal move (vx, vy) from
+ * (px, py) whose centre point hits a tile of class cls (no entity in the way). Fixed point
+ * 1/256 as the engine: character box +-51 (trunc(0.2 * 256)), maximum_corner_sliding_distance
+ * 179 (trunc(0.7 * 256)), slide margin 2 (trunc(0.01 * 256)).
+ *  - a whole-tile block slides against the box of the character's OWN tile (as the replay tool
+ *    and so the 1.1 engine do): sideways toward the nearer side out of that tile, by at most
+ *    the speed, if the move from just past that side (goal) does not collide;
+ *  - a triangle projects the move onto the triangle's edge (the move minus its component along
+ *    the corner's direction vector, in double, then truncated to 1/256 as MapPosition + Vector).
+ * Writes the position to test first (*gx, *gy; only for a whole tile: *need_goal = 1) and the
+ * move to take (*sx, *sy). Returns 0 if there is no slide. Shared by ff_world.c and
+ * csrc/sim/ff_mv_walk.h; factorio_fast/_reference_sim.py has the same arithmetic. */
+static inline int ff_tile_slide_plan(int cls, int32_t px, int32_t py, int32_t vx, int32_t vy,
+                                     int *need_goal, int32_t *gx, int32_t *gy, int32_t *sx, int32_t *sy) {
+    *need_goal = 0;
+    *sx = 0;
+    *sy = 0;
+    if (cls == FF_TCLS_FREE) return 0;
+    if (cls == FF_TCLS_FULL) {
+        int along_x = vx != 0;
+        int32_t p = along_x ? py : px; /* the perpendicular coordinate */
+        int32_t lo = (p >> 8) * 256, hi = lo + 256;
+        int32_t to_hi = hi - (p - 51), to_lo = (p + 51) - lo; /* nudge distances */
+        if ((to_hi < to_lo ? to_hi : to_lo) > 179) return 0;
+        int32_t v = along_x ? vx : vy;
+        double mv = (double)(v < 0 ? -v : v) / 256.0;
+        int32_t sgn, g;
+        double lim;
+        if (along_x ? to_lo >= to_hi : to_hi < to_lo) {
+            sgn = 1; /* horizontal: down (+y) when up >= down; vertical: right when right < left */
+            g = hi + 51 + 2;
+            lim = (double)to_hi / 256.0 + 0.01;
+        } else {
+            sgn = -1;
+            g = lo - 51 - 2;
+            lim = (double)to_lo / 256.0 + 0.01;
+        }
+        int32_t step = (int32_t)((mv < lim ? mv : lim) * 256.0);
+        *need_goal = 1;
+        if (along_x) {
+            *gx = px + vx;
+            *gy = g;
+            *sy = sgn * step;
+        } else {
+            *gx = g;
+            *gy = py + vy;
+            *sx = sgn * step;
+        }
+        return 1;
+    }
+    /* Vector::directionMultiplicators of NE, SE, SW, NW */
+    static const double dxm[4] = {0.70710678118, 0.70710678118, -0.70710678118, -0.70710678118};
+    static const double dym[4] = {-0.70710678118, 0.70710678118, 0.70710678118, -0.70710678118};
+    double dx = dxm[cls - FF_TCLS_NE], dy = dym[cls - FF_TCLS_NE];
+    double mx = (double)vx / 256.0, my = (double)vy / 256.0;
+    double corr = -(mx * dx + my * dy);
+    double nx = mx + dx * corr, ny = my + dy * corr;
+    *sx = (int32_t)(nx * 256.0); /* FixedPoint32_8::from_double truncates toward zero */
+    *sy = (int32_t)(ny * 256.0);
+    return 1;
+}
+
 #define FF_TILE_ID_MASK 0x0F
 #define FF_TILE_BUILDING 0x10
 
@@ -254,7 +363,12 @@ void ff_world_tick(ff_world_t *wd);
  * standing still, and hand mining short of completion. Anything else runs tick by tick. */
 void ff_world_run(ff_world_t *wd, int32_t nticks);
 
-/* Would the character collide at (px, py)? (tiles by centre point, buildings by +-0.2 box) */
+/* The transition class (FF_TCLS_*) of tile (tx, ty) for the character: off the map and
+ * out-of-map tiles FULL, a water tile by its neighbours (ff_water_class), others FREE. */
+int ff_world_tile_class(const ff_world_t *wd, int32_t tx, int32_t ty);
+
+/* Would the character collide at (px, py)? (tiles by the transition class at the centre point,
+ * buildings by +-0.2 box) */
 int ff_world_collides(const ff_world_t *wd, int32_t px, int32_t py);
 /* Is the resource at tile (tx, ty) within resource reach 2.7 of the character (to its +-0.1 box)? */
 int ff_world_in_resource_reach(const ff_world_t *wd, int32_t tx, int32_t ty);

@@ -41,6 +41,11 @@ TILES = (
     ("lab-dark-1", False, 1.0),
 )
 OUT_OF_MAP, GRASS, WATER = 0, 1, 11
+# Tile transition classes (csrc/ff_world.h FF_TCLS_*) and Vector::directionMultiplicators of
+# the triangles' corners (NE, SE, SW, NW).
+TCLS_FREE, TCLS_FULL, TCLS_NE, TCLS_SE, TCLS_SW, TCLS_NW = range(6)
+TRI_DIR = {TCLS_NE: (0.70710678118, -0.70710678118), TCLS_SE: (0.70710678118, 0.70710678118),
+           TCLS_SW: (-0.70710678118, 0.70710678118), TCLS_NW: (-0.70710678118, -0.70710678118)}
 
 # entity id -> (name, kind, box half extent in 1/1280 tile, blocks the character, footprint)
 RESOURCE, BUILDING, BELT = 1, 2, 3
@@ -286,12 +291,47 @@ class RefWorld:
                 return i
         return -1
 
-    def _tile_collides(self, px: int, py: int) -> bool:
-        """Tiles are tested at the character's centre point only (consider_tile_transitions)."""
-        tx, ty = px >> 8, py >> 8
+    # Water by tile-transition collision (Friday Facts #344; MrWint/factorio-replay-tools
+    # src/simulation.rs `const_collide_with_tile`, 1.1.107; docs/factorio-facts.md §4.6): the
+    # centre point against the tile's transition class. Off the map and every blocking tile id
+    # count as water neighbours; an out-of-map tile blocks as a whole (our choices, UNCERTAIN).
+
+    def _waterish(self, tx: int, ty: int) -> bool:
+        return not self.in_map(tx, ty) or TILES[self.tile[ty * self.w + tx]][1]
+
+    def tile_class(self, tx: int, ty: int) -> int:
+        """TCLS_FREE, TCLS_FULL or the corner triangle TCLS_NE / SE / SW / NW."""
         if not self.in_map(tx, ty):
-            return True
-        return TILES[self.tile[ty * self.w + tx]][1]
+            return TCLS_FULL
+        t = self.tile[ty * self.w + tx]
+        if not TILES[t][1]:
+            return TCLS_FREE
+        if t == OUT_OF_MAP:
+            return TCLS_FULL
+        wa = self._waterish
+        n, e, s, w = wa(tx, ty - 1), wa(tx + 1, ty), wa(tx, ty + 1), wa(tx - 1, ty)
+        if n + e + s + w >= 3:
+            return TCLS_FULL
+        if n and e:
+            return TCLS_NE if wa(tx + 1, ty - 1) else TCLS_FREE
+        if e and s:
+            return TCLS_SE if wa(tx + 1, ty + 1) else TCLS_FREE
+        if s and w:
+            return TCLS_SW if wa(tx - 1, ty + 1) else TCLS_FREE
+        if w and n:
+            return TCLS_NW if wa(tx - 1, ty - 1) else TCLS_FREE
+        return TCLS_FREE
+
+    def _tile_hit(self, px: int, py: int) -> int:
+        """The class of the tile under the centre point if the centre collides there, else FREE."""
+        cls = self.tile_class(px >> 8, py >> 8)
+        fx, fy = px & 255, py & 255
+        hit = (cls == TCLS_FULL or (cls == TCLS_NE and fy < fx) or (cls == TCLS_SE and 256 - fy < fx)
+               or (cls == TCLS_SW and fy > fx) or (cls == TCLS_NW and 256 - fy > fx))
+        return cls if hit else TCLS_FREE
+
+    def _tile_collides(self, px: int, py: int) -> bool:
+        return self._tile_hit(px, py) != TCLS_FREE
 
     def collides(self, px: int, py: int) -> bool:
         return self._tile_collides(px, py) or self._blocking_building(px * 5, py * 5) >= 0
@@ -303,14 +343,13 @@ class RefWorld:
         return True
 
     def _slide(self, vx: int, vy: int) -> bool:
-        """Corner slide of an orthogonal move blocked by a building (UNCERTAIN simplification):
-        if the building's edge is within 0.7 (+0.01) sideways, step toward the nearer edge."""
+        """Character::calculateSlideOverCorner of an orthogonal move: a building in the way first
+        (UNCERTAIN simplification: if its edge is within 0.7 (+0.01) sideways, step toward the
+        nearer edge), else the tile slide (_tile_slide)."""
         nx, ny = self.px + vx, self.py + vy
-        if self._tile_collides(nx, ny):
-            return False
         bi = self._blocking_building(nx * 5, ny * 5)
         if bi < 0:
-            return False
+            return self._tile_slide(self._tile_hit(nx, ny), vx, vy)
         b = self.bld[bi]
         along_x = vx != 0
         c5 = (self.py if along_x else self.px) * 5
@@ -325,6 +364,42 @@ class RefWorld:
         if along_x:
             return self._try(self.px, self.py + sgn * step)
         return self._try(self.px + sgn * step, self.py)
+
+    def _tile_slide(self, cls: int, vx: int, vy: int) -> bool:
+        """Character::calculateTileSlide (replay tool: calculate_slide_over_corner's tile branch),
+        in the engine's 1/256 fixed point: box +-51, maximum slide 179, margin 2. A whole-tile
+        block slides against the box of the character's own tile, toward the nearer side, by at
+        most the speed, if the move from just past that side is free; a corner triangle projects
+        the move onto its edge (double, truncated like MapPosition + Vector)."""
+        if cls == TCLS_FREE:
+            return False
+        if cls == TCLS_FULL:
+            along_x = vx != 0
+            p = self.py if along_x else self.px
+            lo = (p >> 8) * 256
+            hi = lo + 256
+            to_hi, to_lo = hi - (p - 51), (p + 51) - lo
+            if min(to_hi, to_lo) > 179:
+                return False
+            mv = abs(vx if along_x else vy) / 256.0
+            positive = to_lo >= to_hi if along_x else to_hi < to_lo
+            if positive:
+                g, lim, sgn = hi + 51 + 2, to_hi / 256.0 + 0.01, 1
+            else:
+                g, lim, sgn = lo - 51 - 2, to_lo / 256.0 + 0.01, -1
+            step = sgn * int(min(mv, lim) * 256.0)
+            if along_x:
+                if self.collides(self.px + vx, g):
+                    return False
+                return self._try(self.px, self.py + step)
+            if self.collides(g, self.py + vy):
+                return False
+            return self._try(self.px + step, self.py)
+        dx, dy = TRI_DIR[cls]
+        mx, my = vx / 256.0, vy / 256.0
+        corr = -(mx * dx + my * dy)
+        nx, ny = mx + dx * corr, my + dy * corr
+        return self._try(self.px + int(nx * 256.0), self.py + int(ny * 256.0))
 
     def _walk_tick(self) -> None:
         d = self.walk_dir
@@ -671,16 +746,22 @@ class RefEnv:
     def _gen_movement_micro(self) -> None:
         wd, rng = self.world, self.rng
         wd.clear(GRASS)
+        # 3x3 ponds (every tile FULL or a corner triangle, whatever the finer rule) and chests
         for _ in range(self.obstacles):
-            x = rng.below(32)
-            y = rng.below(32)
             kind = rng.below(2)
-            if not wd.free_tile(x, y):
-                continue
+            span = 30 if kind == 0 else 32
+            x = rng.below(span)
+            y = rng.below(span)
             if kind == 0:
-                wd.set_tile(x, y, WATER)
-            else:
-                wd.add_building(CHEST_E, x, y, 0)
+                if any(wd.has_building[r * wd.w + c] for r in range(y, y + 3) for c in range(x, x + 3)):
+                    continue
+                for r in range(y, y + 3):
+                    for c in range(x, x + 3):
+                        wd.set_tile(c, r, WATER)
+                continue
+            if wd.tile[y * wd.w + x] == WATER or wd.has_building[y * wd.w + x]:
+                continue
+            wd.add_building(CHEST_E, x, y, 0)
         cx, cy = _pick_free(wd, rng)
         wd.px, wd.py = cx * 256 + 128, cy * 256 + 128
         target = None
@@ -780,7 +861,7 @@ class RefEnv:
             for c in range(16):
                 x, y = tx - 8 + c, ty - 8 + r
                 blocked = (not wd.in_map(x, y) or wd.has_building[y * wd.w + x]
-                           or TILES[wd.tile[y * wd.w + x]][1])
+                           or wd.tile_class(x, y) != TCLS_FREE)
                 bits |= int(blocked) << c
             o += _u16(bits)
         o += _u16(_sat16(wd.px)) + _u16(_sat16(wd.py))

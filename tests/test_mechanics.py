@@ -83,20 +83,86 @@ def test_standing_does_not_move(make):
     assert wd.position == p
 
 
-# ---- tile collision by centre point (§4.1, §4.6) ---------------------------------------------
+# ---- water: tile-transition collision at the centre point (§4.1, §4.6) ----------------------
+# Friday Facts #344 "Tile transition collisions" (https://factorio.com/blog/post/fff-344) and
+# MrWint/factorio-replay-tools src/simulation.rs (`const_collide_with_tile`,
+# `calculate_slide_over_corner`, 1.1.107): a water tile blocks the centre point as a whole with
+# >= 3 water neighbours, as a corner triangle with two adjacent ones and the diagonal between,
+# else not at all. Verified there for 1.1; inferred for 2.0.
 
-def test_water_blocks_by_centre_point(make):
-    # §4.1: against tiles the character's position point is tested, not its box
+def pond(wd, x0, y0, sx=3, sy=3, tile=WATER):
+    for y in range(y0, y0 + sy):
+        for x in range(x0, x0 + sx):
+            wd.set_tile(x, y, tile)
+
+
+def test_lone_water_tile_is_walkable(make):
+    # FFF-344: a lone water tile has no transition collision; walking east crosses it
     wd = make()
     wd.set_tile(17, 16, WATER)
-    assert not wd.collides(17 * 256 - 1, centre(0, 16)[1])   # centre just west of the water
-    assert wd.collides(17 * 256, centre(0, 16)[1])           # centre on the water tile
+    assert not wd.collides(*centre(17, 16))
+    wd.set_position(*centre(14, 16))
+    wd.set_walking(E)
+    wd.tick(30)
+    assert wd.position == (centre(14, 16)[0] + 30 * 38, centre(14, 16)[1])
+
+
+def test_one_tile_strip_is_walkable(make):
+    # a 1-wide strip: each tile's water neighbours are opposite (N and S), no collision
+    wd = make()
+    for y in range(32):
+        wd.set_tile(17, y, WATER)
+    wd.set_position(*centre(14, 16))
+    wd.set_walking(E)
+    wd.tick(30)
+    assert wd.position == (centre(14, 16)[0] + 30 * 38, centre(14, 16)[1])
+
+
+def test_3x3_pond_blocks(make):
+    # the middle and the edge tiles (>= 3 water neighbours) block as a whole; the corners block
+    # their outer triangle only (the top-left corner (17, 15) has water E, S and SE: fx + fy > 256)
+    wd = make()
+    pond(wd, 17, 15)
+    for tx, ty in [(18, 16), (17, 16), (19, 16), (18, 15), (18, 17)]:
+        assert wd.collides(*centre(tx, ty)) and wd.collides(tx * 256 + 1, ty * 256 + 1)
+    assert wd.collides(17 * 256 + 200, 15 * 256 + 200)
+    assert not wd.collides(17 * 256 + 20, 15 * 256 + 20)
+    assert not wd.collides(*centre(17, 15))               # on the diagonal: free
+    # walking east into it, the centre never enters a blocking point and does not go through
+    wd.set_position(*centre(14, 16))
+    wd.set_walking(E)
+    for _ in range(60):
+        wd.tick(1)
+        assert not wd.collides(*wd.position)
+    assert wd.position[1] != centre(14, 16)[1]           # it went round, not through
+
+
+def test_water_wall_stops_at_the_centre_point(make):
+    # a band 3 wide: every tile blocks as a whole; the centre stops at the tile edge (the box
+    # overlaps the water by 0.2), and the tile slide's goal (the next row, also water) is blocked
+    wd = make()
+    pond(wd, 17, 0, 3, 32)
     wd.set_position(*centre(16, 16))
     wd.set_walking(E)
     wd.tick(20)
-    x, y = wd.position
-    assert x == 17 * 256 - 1        # the box overlaps the water by 0.2; the centre stops at the edge
-    assert y == centre(16, 16)[1]
+    assert wd.position == (17 * 256 - 1, centre(16, 16)[1])
+
+
+def test_tile_slide_round_a_pond(make):
+    # calculateTileSlide: blocked by a whole water tile, the character slides against its own
+    # tile's box toward the nearer side (at fy = 128 exactly: +y), by the speed 38, when the
+    # move from just past that side is free; on a corner triangle it moves along the edge: the
+    # move minus its component along the corner direction (0.70710678118 each axis), truncated:
+    # east 38 against a NE triangle -> (+19, +18)
+    wd = make()
+    pond(wd, 17, 15)
+    wd.set_position(17 * 256 - 32, centre(16, 16)[1])    # one step short of the water
+    wd.set_walking(E)
+    wd.tick(1)
+    assert wd.position == (17 * 256 - 32, centre(16, 16)[1] + 38)
+    wd.set_position(17 * 256 + 6, 17 * 256 + 24)          # in the NE-triangle corner (17, 17)
+    wd.tick(1)
+    assert wd.position == (17 * 256 + 6 + 19, 17 * 256 + 24 + 18)
 
 
 def test_out_of_map_blocks_by_centre_point(make):
@@ -108,28 +174,37 @@ def test_out_of_map_blocks_by_centre_point(make):
     assert wd.collides(-1, 1000) and not wd.collides(0, 1000)
 
 
-@pytest.mark.parametrize("tile", [11, 12, 13, 14, 0])
-def test_blocking_tiles_list(make, tile):
-    # §4.6: water, deepwater, water-green, deepwater-green, out-of-map collide with the character
+@pytest.mark.parametrize("tile", [11, 12, 13, 14])
+def test_water_tiles_list(make, tile):
+    # §4.6: water, deepwater, water-green, deepwater-green collide by transitions: a pond's middle
+    # blocks, a lone tile does not
     wd = make()
     wd.set_tile(3, 3, tile)
-    assert wd.collides(*centre(3, 3))
+    assert not wd.collides(*centre(3, 3))
+    pond(wd, 10, 10, tile=tile)
+    assert wd.collides(*centre(11, 11))
+
+
+def test_out_of_map_tile_blocks_alone(make):
+    # an out-of-map tile (id 0) inside the map blocks as a whole (our choice: no transitions)
+    wd = make()
+    wd.set_tile(3, 3, 0)
+    assert wd.collides(*centre(3, 3)) and wd.collides(3 * 256, 3 * 256)
 
 
 @pytest.mark.parametrize("tile", [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15])
 def test_walkable_tiles_list(make, tile):
-    # §4.6: ground tiles and water-shallow / water-mud are walkable
+    # §4.6: ground tiles and water-shallow / water-mud are walkable, even as a pond
     wd = make()
-    wd.set_tile(3, 3, tile)
+    pond(wd, 2, 2, tile=tile)
     assert not wd.collides(*centre(3, 3))
 
 
 def test_diagonal_into_water_slides_along_axis(make):
     # §4.2 step 3: a blocked diagonal tries the x component alone, then the y component
     wd = make()
-    for x in range(32):
-        wd.set_tile(x, 15, WATER)
-    wd.set_position(16 * 256 + 128, 16 * 256 + 10)    # 10/256 south of the water row
+    pond(wd, 0, 13, 32, 3)                                  # rows 13..15: whole-tile blocks
+    wd.set_position(16 * 256 + 128, 16 * 256 + 10)    # 10/256 south of the water rows
     wd.set_walking(NE)
     wd.tick(1)
     assert wd.position == (16 * 256 + 128 + 27, 16 * 256 + 10)

@@ -1,5 +1,7 @@
-"""The numpy movement baseline (bench/_numpy_movement.py) moves exactly like the C core on maps
-of grass and water: same positions tick by tick as factorio_fast._sim.World."""
+"""The numpy movement baseline (bench/_numpy_movement.py) moves exactly like the C core on open
+grass maps, against the map edge (same positions tick by tick as factorio_fast._sim.World).
+Its water obstacles follow the old whole-tile rule, not the C core's tile transitions and tile
+slide (an approximation the baseline's docstring states), so they are left out here."""
 
 import sys
 from pathlib import Path
@@ -18,7 +20,8 @@ WATER = 11
 def test_numpy_baseline_positions_match_c_world(seed):
     rng = np.random.default_rng(seed)
     n = 48
-    env = NumpyMovement(n, obstacles=40 + 20 * seed, seed=seed)
+    env = NumpyMovement(n, obstacles=0, seed=seed)
+    assert not env.blocked.any()
     worlds = []
     for i in range(n):
         w = _sim.World(SIDE, SIDE)
@@ -26,7 +29,7 @@ def test_numpy_baseline_positions_match_c_world(seed):
             w.set_tile(int(tx), int(ty), WATER)
         w.set_position(int(env.pos[i, 0]), int(env.pos[i, 1]))
         worlds.append(w)
-    for _ in range(60):                     # long enough to press against water and map edges
+    for _ in range(100):                    # long enough to press against the map edges
         codes = rng.integers(0, 9, n)
         for i, w in enumerate(worlds):
             w.set_walking(int(codes[i]) - 1)

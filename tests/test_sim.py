@@ -246,8 +246,8 @@ def test_world_view_refuses_use_after_its_batchsim_is_closed():
 
 def test_movement_sees_map_edits_made_through_a_world_view():
     # movement_micro keeps the map as bits beside each env; an edit through World must reach
-    # both the observation and the walk (docs/factorio-facts.md §4.2: water blocks by the centre
-    # point).
+    # both the observation and the walk (docs/factorio-facts.md §4.6: a band of water 3 wide
+    # blocks the centre point as whole tiles; a 1-wide strip would be walkable).
     sim = BatchSim("movement_micro", 1, obstacles=0)
     b = buffers(sim)
     sim.reset(np.array([3], np.uint64), obs=b["obs"])
@@ -256,8 +256,11 @@ def test_movement_sees_map_edits_made_through_a_world_view():
     tx = x >> 8
     wall = tx + 1 if tx + 1 < 32 else tx - 1
     east = 3 if wall > tx else 7  # action = direction + 1: E is 2, W is 6
+    side = 1 if wall > tx else -1
     for row in range(32):
-        w.set_tile(wall, row, 11)  # a water column beside the character
+        for k in range(3):  # a water band beside the character (the map edge counts as water)
+            if 0 <= wall + side * k < 32:
+                w.set_tile(wall + side * k, row, 11)
     obs = sim.observe(0)
     bits = np.unpackbits(obs[:32].reshape(16, 2), axis=1, bitorder="little")
     assert bits[:, 8 + wall - tx].all() and not bits[8, 8]

@@ -21,22 +21,26 @@
  * them alongside the map; an edit through the World API is caught by the version). */
 
 /* The bits from a full scan of the world. grass_only (the bit walk applies) if the map is at
- * most 32x32, every tile that does not block is plain grass, and every building is a wooden
- * chest on a grass tile (so: no belt, no machine, and a building tile blocks by its box only). */
+ * most 32x32, every tile the character may stand on is plain grass (a water tile of class FREE
+ * is not), and every building is a wooden chest on a grass tile (so: no belt, no machine, and
+ * a building tile blocks by its box only). */
 static void ff_movement_bits(ff_env_t *env) {
     const ff_world_t *wd = env->world;
     int grass_only = wd->w <= 32 && wd->h <= 32;
     for (int r = 0; r < 48; r++) env->mbits[r] = ~0ull;
     memset(env->cbits, 0, sizeof env->cbits);
+    memset(env->tbits, 0, sizeof env->tbits);
     for (int32_t y = 0; y < wd->h && y < 32; y++) {
         uint64_t row = ~0ull;
         const uint8_t *t = wd->tile + y * wd->w;
         for (int32_t x = 0; x < wd->w && x < 32; x++) {
             uint8_t c = t[x];
             int building = (c & FF_TILE_BUILDING) != 0;
-            int blocked = building || ff_tile_blocks[c & FF_TILE_ID_MASK];
+            int cls = ff_world_tile_class(wd, x, y);
+            int blocked = building || cls != FF_TCLS_FREE;
             if (!blocked) row &= ~(1ull << (x + 8));
             if (building) env->cbits[y + FF_CB_PAD] |= 1u << x;
+            else if (cls >= FF_TCLS_NE) env->tbits[y + FF_CB_PAD] |= 1u << x;
             if ((!blocked || building) && (c & FF_TILE_ID_MASK) != FF_TILE_GRASS) grass_only = 0;
         }
         env->mbits[y + 8] = row;
@@ -53,6 +57,26 @@ static void ff_movement_bits(ff_env_t *env) {
     env->n_chests = wd->n_bld;
     env->grass_only = (uint8_t)grass_only;
     env->map_version = wd->map_version;
+}
+
+/* ff_movement_bits' mbits and tbits rows for a map of grass, water and 1x1 chests on grass,
+ * from its water rows wl (48 rows as mbits: row y+8, bit x+8; 1 off the map, which counts as
+ * water) and cbits, bit-parallel: ff_water_class on 64 tiles at once (n4 >= 3 of 4: FULL;
+ * else two adjacent with the diagonal between them: a triangle). */
+static void ff_movement_classify(ff_env_t *env, const uint64_t *wl, int32_t w, int32_t h) {
+    const uint64_t in_cols = ((1ull << w) - 1) << 8;
+    for (int r = 0; r < 48; r++) env->mbits[r] = ~0ull;
+    memset(env->tbits, 0, sizeof env->tbits);
+    for (int32_t y = 0; y < h; y++) {
+        uint64_t W = wl[y + 8], N = wl[y + 7], S = wl[y + 9];
+        uint64_t E = W >> 1, Wn = W << 1; /* bit x+8: the tile east / west of x is water */
+        uint64_t full = (N & E & S) | (N & E & Wn) | (N & S & Wn) | (E & S & Wn);
+        uint64_t tri = ~full & ((N & E & (N >> 1)) | (E & S & (S >> 1)) | (S & Wn & (S << 1)) |
+                                (Wn & N & (N << 1)));
+        uint64_t wat = W & in_cols;
+        env->mbits[y + 8] = ~in_cols | (wat & (full | tri)) | ((uint64_t)env->cbits[y + FF_CB_PAD] << 8);
+        env->tbits[y + FF_CB_PAD] = (uint32_t)((wat & tri) >> 8);
+    }
 }
 
 static inline void ff_movement_sync(ff_env_t *env) {
@@ -81,10 +105,45 @@ static inline uint64_t ff_mv_cols(int32_t c0, int32_t c1) {
 static inline int32_t ff_box_lo(int32_t p) { return (p - 52) >> 8; }
 static inline int32_t ff_box_hi(int32_t p) { return (p + 51) >> 8; }
 
-/* ff_tile_collides: the centre's tile is water or off the map (blocked, not a chest tile). */
-static inline int ff_mv_tile_blocks(const ff_env_t *env, int32_t x, int32_t y) {
+/* Row r's triangle tiles at mbits' bit positions. */
+static inline uint64_t ff_mv_trow(const ff_env_t *env, int32_t r) {
+    return (uint64_t)env->tbits[r + FF_CB_PAD] << 8;
+}
+
+/* Row r's tiles that count as water for transitions (bit c + 8): blocked but not chests. In a
+ * grass_only map a water neighbour of a triangle tile, and the water diagonal of its corner,
+ * are themselves FULL or triangles (each has two adjacent water neighbours, the triangle tile
+ * and the other one, with the water diagonal between them) and so blocked; its other two
+ * neighbours are grass or chests. So these bits give a triangle tile's exact class. */
+static inline uint64_t ff_mv_wrow(const ff_env_t *env, int32_t r) {
+    return env->mbits[r + 8] & ~ff_mv_crow(env, r);
+}
+
+/* ff_tile_hit on the bits: the class of the tile under the centre (x, y) if it collides there,
+ * else FREE. */
+static inline int ff_mv_tile_hit(const ff_env_t *env, int32_t x, int32_t y) {
     int32_t tx = x >> 8, ty = y >> 8;
-    return (int)(((env->mbits[ty + 8] & ~ff_mv_crow(env, ty)) >> (tx + 8)) & 1u);
+    uint64_t m = ff_mv_wrow(env, ty);
+    if (!((m >> (tx + 8)) & 1u)) return FF_TCLS_FREE;
+    if (!((ff_mv_trow(env, ty) >> (tx + 8)) & 1u)) return FF_TCLS_FULL;
+    uint64_t n = ff_mv_wrow(env, ty - 1), s = ff_mv_wrow(env, ty + 1);
+    int sh = tx + 8;
+    uint32_t n4 = (uint32_t)((n >> sh) & 1u) | (uint32_t)((m >> (sh + 1)) & 1u) << 1 |
+                  (uint32_t)((s >> sh) & 1u) << 2 | (uint32_t)((m >> (sh - 1)) & 1u) << 3;
+    uint32_t d4 = (uint32_t)((n >> (sh + 1)) & 1u) | (uint32_t)((s >> (sh + 1)) & 1u) << 1 |
+                  (uint32_t)((s >> (sh - 1)) & 1u) << 2 | (uint32_t)((n >> (sh - 1)) & 1u) << 3;
+    int cls = ff_water_class(n4, d4);
+    return ff_tcls_blocks(cls, x & 255, y & 255) ? cls : FF_TCLS_FREE;
+}
+
+/* ff_tile_collides on the bits. */
+static inline int ff_mv_tile_blocks(const ff_env_t *env, int32_t x, int32_t y) {
+    return ff_mv_tile_hit(env, x, y) != FF_TCLS_FREE;
+}
+
+/* Row r's whole-tile blockers (FULL water, off the map): a centre there always collides. */
+static inline uint64_t ff_mv_frow(const ff_env_t *env, int32_t r) {
+    return env->mbits[r + 8] & ~(ff_mv_crow(env, r) | ff_mv_trow(env, r));
 }
 
 /* The chest tiles under the character's +-0.2 box at (x, y) that hold a chest overlapping it,
@@ -143,17 +202,28 @@ static inline int ff_mv_try(const ff_env_t *env, int32_t *px, int32_t *py, int32
     return 1;
 }
 
-/* ff_slide, on the bits. */
+/* ff_world_collides on the bits. */
+static inline int ff_mv_collides(const ff_env_t *env, int32_t x, int32_t y) {
+    int32_t x0, y0;
+    return ff_mv_tile_blocks(env, x, y) || ff_mv_chests_hit(env, x, y, &x0, &y0);
+}
+
+/* ff_slide, on the bits: a chest first, else the tile slide. */
 static int ff_mv_slide(const ff_env_t *env, int32_t *px, int32_t *py, int32_t vx, int32_t vy) {
     int32_t nx = *px + vx, ny = *py + vy;
-    if (ff_mv_tile_blocks(env, nx, ny)) return 0;
     int32_t bcx, bcy;
-    if (!ff_mv_first_chest(env, nx, ny, &bcx, &bcy)) return 0;
-    int along_x = vx != 0;
-    int32_t step = ff_corner_slide_step((along_x ? *py : *px) * 5, (along_x ? bcy : bcx) * 5,
-                                        env->chest_half5, ff_abs32(vx) + ff_abs32(vy));
-    if (!step) return 0;
-    return along_x ? ff_mv_try(env, px, py, *px, *py + step) : ff_mv_try(env, px, py, *px + step, *py);
+    if (ff_mv_first_chest(env, nx, ny, &bcx, &bcy)) {
+        int along_x = vx != 0;
+        int32_t step = ff_corner_slide_step((along_x ? *py : *px) * 5, (along_x ? bcy : bcx) * 5,
+                                            env->chest_half5, ff_abs32(vx) + ff_abs32(vy));
+        if (!step) return 0;
+        return along_x ? ff_mv_try(env, px, py, *px, *py + step) : ff_mv_try(env, px, py, *px + step, *py);
+    }
+    int cls = ff_mv_tile_hit(env, nx, ny), need_goal;
+    int32_t gx, gy, sx, sy;
+    if (!ff_tile_slide_plan(cls, *px, *py, vx, vy, &need_goal, &gx, &gy, &sx, &sy)) return 0;
+    if (need_goal && ff_mv_collides(env, gx, gy)) return 0;
+    return ff_mv_try(env, px, py, *px + sx, *py + sy);
 }
 
 /* One tick of ff_walk_tick from a centre on plain grass, at the grass vector (vx, vy). */
@@ -212,16 +282,17 @@ static inline int ff_mv_clear(const ff_env_t *env, int32_t x, int32_t y, int32_t
 /* A diagonal walk sliding along water or the map edge (ff_walk_slide on the bits): 1 if each of
  * the k ticks is ff_walk_tick's rule 3 taking the same axis move, *ax / *ay the move. Per tick
  * j = 1..k from P_{j-1} on plain grass (same vector v):
- *   x slide, P_j = P_{j-1} + (vx, 0): the full move's centre tile (x + j*vx, y + vy) is water or
- *   off the map (rule 1 fails), and P_j is clear as in ff_mv_clear (the x try succeeds);
+ *   x slide, P_j = P_{j-1} + (vx, 0): the full move's centre tile (x + j*vx, y + vy) blocks as a
+ *   whole (FULL water or off the map: ff_mv_frow; a triangle might not) so rule 1 fails, and P_j
+ *   is clear as in ff_mv_clear (the x try succeeds);
  *   y slide, P_j = P_{j-1} + (0, vy): the x try's centre tile (x + vx, y + (j-1)*vy) and the full
- *   move's (x + vx, y + j*vy) are water or off the map (both fail), and P_j is clear. */
+ *   move's (x + vx, y + j*vy) block as a whole (both fail), and P_j is clear. */
 static inline int ff_mv_slide_run(const ff_env_t *env, int32_t x, int32_t y, int32_t vx, int32_t vy,
                                   int32_t k, int32_t *ax, int32_t *ay) {
     int32_t r = (y + vy) >> 8, c0 = (x + vx) >> 8, c1 = (x + k * vx) >> 8;
     if (c0 > c1) { int32_t t = c0; c0 = c1; c1 = t; }
     uint64_t need = ff_mv_cols(c0, c1);
-    if (((env->mbits[r + 8] & ~ff_mv_crow(env, r)) & need) == need && ff_mv_clear(env, x, y, vx, 0, k)) {
+    if ((ff_mv_frow(env, r) & need) == need && ff_mv_clear(env, x, y, vx, 0, k)) {
         *ax = vx;
         *ay = 0;
         return 1;
@@ -230,7 +301,7 @@ static inline int ff_mv_slide_run(const ff_env_t *env, int32_t x, int32_t y, int
     if (r0 > r1) { int32_t t = r0; r0 = r1; r1 = t; }
     uint64_t bit = 1ull << (c + 8);
     for (int32_t q = r0; q <= r1; q++)
-        if (!((env->mbits[q + 8] & ~ff_mv_crow(env, q)) & bit)) return 0;
+        if (!(ff_mv_frow(env, q) & bit)) return 0;
     if (!ff_mv_clear(env, x, y, 0, vy, k)) return 0;
     *ax = 0;
     *ay = vy;

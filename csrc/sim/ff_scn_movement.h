@@ -25,37 +25,44 @@ static void ff_movement_generate(ff_sim_t *sim, ff_env_t *env) {
     ff_world_t *wd = env->world;
     uint64_t *rng = &env->rng;
     ff_world_clear(wd, FF_TILE_GRASS);
-    /* The bits (as ff_movement_bits computes them) built alongside: the map is all grass but
-     * the obstacles, each a water tile or a 1x1 wooden chest, both blocked. */
+    /* Obstacles that block whatever the finer points of the transition rule (ff_world.h): 3x3
+     * ponds (every tile of a union of 3x3 squares is FULL or a corner triangle) and 1x1 wooden
+     * chests. The bits (as ff_movement_bits computes them) built alongside: the water rows wl
+     * (off the map counts as water) and cbits, then ff_movement_classify. */
     const int32_t w = wd->w, h = wd->h; /* locals: the stores below may alias *wd */
     const uint64_t open_row = ~(((1ull << w) - 1) << 8);
-    for (int r = 0; r < 48; r++) env->mbits[r] = r >= 8 && r < h + 8 ? open_row : ~0ull;
+    uint64_t wl[48];
+    for (int r = 0; r < 48; r++) wl[r] = r >= 8 && r < h + 8 ? open_row : ~0ull;
     memset(env->cbits, 0, sizeof env->cbits);
     env->n_chests = 0;
     env->chest_half5 = 0;
-    /* ff_free_tile on the bits: the world holds grass, and water and chests where mbits say
-     * (no resources), so a tile is free iff its bit is 0 */
-#define FF_MV_FREE(x, y) (!((env->mbits[(y) + 8] >> ((x) + 8)) & 1u))
     for (int32_t i = 0; i < sim->info.obstacles; i++) {
-        int32_t x = (int32_t)ff_rng_below(rng, 32), y = (int32_t)ff_rng_below(rng, 32);
         uint32_t kind = ff_rng_below(rng, 2);
-        if (!FF_MV_FREE(x, y)) continue;
-        int32_t bi = -1;
-        int rc = kind == 0 ? ff_world_set_tile(wd, x, y, FF_TILE_WATER)
-                           : ff_world_add_building(wd, FF_ENT_WOODEN_CHEST, x, y, 0, &bi);
-        if (rc != FF_OK) continue;
-        env->mbits[y + 8] |= 1ull << (x + 8);
-        if (bi >= 0) {
-            env->cbits[y + FF_CB_PAD] |= 1u << x;
-            env->chest[bi][0] = (int16_t)wd->bld[bi].cx;
-            env->chest[bi][1] = (int16_t)wd->bld[bi].cy;
-            env->chest_half5 = (int16_t)wd->bld[bi].half5;
-            env->n_chests = (uint8_t)(bi + 1);
+        uint32_t span = kind == 0 ? 30u : 32u; /* a pond lies inside the 32x32 map */
+        int32_t x = (int32_t)ff_rng_below(rng, span), y = (int32_t)ff_rng_below(rng, span);
+        if (kind == 0) {
+            uint32_t cols = 7u << x, any = 0;
+            for (int32_t r = y; r < y + 3; r++) any |= env->cbits[r + FF_CB_PAD] & cols;
+            if (any) continue; /* a chest in the way */
+            for (int32_t r = y; r < y + 3; r++)
+                for (int32_t c = x; c < x + 3; c++) {
+                    if (ff_world_set_tile(wd, c, r, FF_TILE_WATER) != FF_OK) continue;
+                    wl[r + 8] |= 1ull << (c + 8);
+                }
+            continue;
         }
+        if (((wl[y + 8] >> (x + 8)) & 1u) || ((env->cbits[y + FF_CB_PAD] >> x) & 1u)) continue;
+        int32_t bi = -1;
+        if (ff_world_add_building(wd, FF_ENT_WOODEN_CHEST, x, y, 0, &bi) != FF_OK) continue;
+        env->cbits[y + FF_CB_PAD] |= 1u << x;
+        env->chest[bi][0] = (int16_t)wd->bld[bi].cx;
+        env->chest[bi][1] = (int16_t)wd->bld[bi].cy;
+        env->chest_half5 = (int16_t)wd->bld[bi].half5;
+        env->n_chests = (uint8_t)(bi + 1);
     }
+    ff_movement_classify(env, wl, w, h);
     env->grass_only = 1;
     env->map_version = wd->map_version;
-#undef FF_MV_FREE
     int32_t cx, cy, gx = 0, gy = 0;
     ff_pick_free(wd, rng, &cx, &cy);
     wd->px = cx * 256 + 128;
@@ -83,6 +90,7 @@ static void ff_movement_generate(ff_sim_t *sim, ff_env_t *env) {
     memcpy(&inc, env, sizeof inc);
     ff_movement_bits(env);
     if (memcmp(inc.mbits, env->mbits, sizeof inc.mbits) || memcmp(inc.cbits, env->cbits, sizeof inc.cbits) ||
+        memcmp(inc.tbits, env->tbits, sizeof inc.tbits) ||
         inc.n_chests != env->n_chests || inc.chest_half5 != env->chest_half5 ||
         memcmp(inc.chest, env->chest, sizeof inc.chest[0] * inc.n_chests) || !env->grass_only ||
         inc.map_version != env->map_version)

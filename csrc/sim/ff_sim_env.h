@@ -28,13 +28,16 @@ typedef struct ff_env {
     uint8_t coarse4[32];     /* building: 8x8 nibble resource map */
     /* movement: the map as bits, for the observation and the walk (sim/ff_mv_walk.h), valid
      * while map_version equals the world's. mbits: padded blocked rows (row ty+8, bit tx+8:
-     * water, out of map or a building); cbits: padded building-tile rows (row ty+4, bit tx);
-     * chest: the buildings' centres in index order (all wooden chests while grass_only). */
+     * off the map, a building, or a tile of transition class FULL or a corner triangle,
+     * ff_world_tile_class); cbits: padded building-tile rows (row ty+4, bit tx); tbits: the
+     * triangle tiles, as cbits; chest: the buildings' centres in index order (all wooden chests
+     * while grass_only). */
     uint32_t map_version;
     uint8_t n_chests;
     int16_t chest_half5;
     int16_t chest[FF_WORLD_MAX_BUILDINGS][2];
     uint32_t cbits[40];
+    uint32_t tbits[40];
     uint64_t mbits[48];
 } ff_env_t;
 

@@ -51,6 +51,16 @@ static void random_world(ff_world_t *wd, uint64_t *rng) {
     for (int i = 0; i < nwater; i++)
         ff_world_set_tile(wd, (int32_t)ff_rng_below(rng, (uint32_t)w), (int32_t)ff_rng_below(rng, (uint32_t)h),
                           (uint8_t)(11 + ff_rng_below(rng, 4)));
+    /* ponds and strips of 1..3 x 1..3: every transition class (FULL, the four triangles, free
+     * strips), so the tile slide's both branches meet the shortcuts */
+    int nponds = (int)ff_rng_below(rng, 1 + 3 * dense);
+    for (int i = 0; i < nponds; i++) {
+        int32_t x0 = (int32_t)ff_rng_below(rng, (uint32_t)w), y0 = (int32_t)ff_rng_below(rng, (uint32_t)h);
+        int32_t sx = 1 + (int32_t)ff_rng_below(rng, 3), sy = 1 + (int32_t)ff_rng_below(rng, 3);
+        uint8_t t = (uint8_t)(11 + ff_rng_below(rng, 4));
+        for (int32_t y = y0; y < y0 + sy && y < h; y++)
+            for (int32_t x = x0; x < x0 + sx && x < w; x++) ff_world_set_tile(wd, x, y, t);
+    }
     int nres = (int)ff_rng_below(rng, 30);
     for (int i = 0; i < nres; i++)
         ff_world_add_resource(wd, (int32_t)ff_rng_below(rng, (uint32_t)w), (int32_t)ff_rng_below(rng, (uint32_t)h),
@@ -266,9 +276,10 @@ FF_TEST(test_movement_step_matches_ticks) {
                         for (int c = 0; c < 16; c++) {
                             int32_t gx = tx + c - 8, gy = ty + r - 8;
                             uint8_t t = 0;
+                            /* the tile blocks the centre at least in part (ff_world_tile_class) */
                             int blocked = ff_world_get_tile(w, gx, gy, &t) != FF_OK ||
                                           (w->tile[gy * w->w + gx] & FF_TILE_BUILDING) ||
-                                          ff_tile_table[t].blocks_character;
+                                          ff_world_tile_class(w, gx, gy) != FF_TCLS_FREE;
                             int bit = (o[2 * r + c / 8] >> (c % 8)) & 1;
                             if (bit != blocked) bad = 1;
                         }
