@@ -122,9 +122,10 @@ def step_shard(stepper, bufs: dict, lo: int, hi: int, arg: int, features=None) -
                  final_mask=bufs["final_mask"][sl])
     if features is not None:
         features.fill(_obs_rows(bufs["obs"][sl]), bufs["features"][sl])
-        if arg & 1:  # same_step: final observations exist for the envs that ended
+        final_mask = bufs["final_mask"][sl]
+        if arg & 1 and final_mask.any():  # same_step: final observations of the envs that ended
             features.fill(_obs_rows(bufs["final_obs"][sl]), bufs["final_features"][sl],
-                          bufs["final_mask"][sl].view(np.uint8))
+                          final_mask.view(np.uint8))
     if arg & ARG_STATE:
         copy_state(stepper, bufs, sl)
 
