@@ -7,6 +7,9 @@ part of this release yet).
 >>> import factorio_fast
 >>> env = factorio_fast.make("movement_micro")
 >>> envs = factorio_fast.make_vec("mining_micro", num_envs=4096, num_workers=0)
+>>> envs = factorio_fast.make_vec("mining_micro", num_envs=64, obs="features")  # float32 rows
+
+``factorio_fast.decode(obs_bytes, name)`` turns byte observations into the same features.
 
 Every scenario is also registered with Gymnasium as ``factorio_fast/<name>-v0``:
 ``gymnasium.make("factorio_fast/movement_micro-v0")`` and
@@ -24,6 +27,7 @@ from factorio_fast.errors import (
     ProtocolError,
     WorkerError,
 )
+from factorio_fast.features import decode, feature_space
 from factorio_fast.scenarios import SCENARIOS, Scenario
 from factorio_fast.vector import FactorioVectorEnv, make_vec
 
@@ -59,7 +63,9 @@ __all__ = [
     "SharedArena",
     "SharedMemoryBridge",
     "WorkerError",
+    "decode",
     "errors",
+    "feature_space",
     "make",
     "make_vec",
     "__version__",

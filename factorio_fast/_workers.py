@@ -12,17 +12,25 @@ This module knows the stepper protocol and nothing about scenarios or Gymnasium:
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import secrets
 import signal
+import sys
 import time
 from dataclasses import dataclass
 
 import numpy as np
 
 from factorio_fast.backends import new_stepper
-from factorio_fast.errors import WaitTimeoutError, WorkerError
+from factorio_fast.errors import StateError, WaitTimeoutError, WorkerError
+
+MAIN_GUARD_HINT = (
+    "with the {method!r} start method (the default once torchrl is imported, and on macOS and "
+    "Windows) each worker starts a fresh Python that imports your main module again; a script "
+    "must create vector envs with workers under `if __name__ == \"__main__\":` (or pass "
+    "start_method=\"fork\" on Linux)")
 
 CMD_READY, CMD_STEP, CMD_RESET, CMD_CLOSE = 1, 2, 3, 4
 AUTORESET_NAMES = {0: "next_step", 1: "same_step"}  # bit 0 of CMD_STEP's arg
@@ -43,6 +51,7 @@ class _Layout:
     action_shape: tuple
     handoff_size: int
     num_items: int = 0  # inventory columns (0: the stepper reports no inventory)
+    feat_width: int = 0  # float32 feature columns (0: obs="bytes", no feature arrays used)
 
     def arrays(self):
         n = self.num_envs
@@ -59,6 +68,9 @@ class _Layout:
             ("positions", np.int32, (n, 2)),
             ("ticks", np.uint64, (n,)),
             ("inventories", np.uint16, (n, self.num_items)),
+            # obs="features": float32 rows decoded from obs / final_obs by whoever stepped them
+            ("features", np.float32, (n, self.feat_width)),
+            ("final_features", np.float32, (n, self.feat_width)),
             ("errors", np.uint8, (max(self.num_workers, 1), ERROR_BYTES)),
         ]
 
@@ -95,18 +107,30 @@ def shard_bounds(num_envs: int, parts: int) -> list[tuple[int, int]]:
     return bounds
 
 
-def step_shard(stepper, bufs: dict, lo: int, hi: int, arg: int) -> None:
-    """Step envs ``lo..hi`` of the batch buffers with their stepper (``arg``: CMD_STEP's)."""
+def _obs_rows(a: np.ndarray) -> np.ndarray:
+    return a.reshape(a.shape[0], -1)
+
+
+def step_shard(stepper, bufs: dict, lo: int, hi: int, arg: int, features=None) -> None:
+    """Step envs ``lo..hi`` of the batch buffers with their stepper (``arg``: CMD_STEP's).
+    ``features``: a ``factorio_fast.features.Decoder`` that turns the shard's new observation
+    bytes into its rows of ``features`` (and ``final_features`` where ``final_mask`` is set)."""
     sl = slice(lo, hi)
     stepper.step(bufs["actions"][sl], obs=bufs["obs"][sl], rewards=bufs["rewards"][sl],
                  terminated=bufs["terminated"][sl], truncated=bufs["truncated"][sl],
                  autoreset=AUTORESET_NAMES[arg & 1], final_obs=bufs["final_obs"][sl],
                  final_mask=bufs["final_mask"][sl])
+    if features is not None:
+        features.fill(_obs_rows(bufs["obs"][sl]), bufs["features"][sl])
+        final_mask = bufs["final_mask"][sl]
+        if arg & 1 and final_mask.any():  # same_step: final observations of the envs that ended
+            features.fill(_obs_rows(bufs["final_obs"][sl]), bufs["final_features"][sl],
+                          final_mask.view(np.uint8))
     if arg & ARG_STATE:
         copy_state(stepper, bufs, sl)
 
 
-def reset_shard(stepper, bufs: dict, lo: int, hi: int, arg: int) -> None:
+def reset_shard(stepper, bufs: dict, lo: int, hi: int, arg: int, features=None) -> None:
     """Reset envs ``lo..hi`` (only those in ``reset_mask`` if ``arg & ARG_MASKED``) from
     ``seeds``."""
     sl = slice(lo, hi)
@@ -117,6 +141,9 @@ def reset_shard(stepper, bufs: dict, lo: int, hi: int, arg: int) -> None:
     else:
         stepper.reset(bufs["seeds"][sl], obs=bufs["obs"][sl])
     bufs["final_mask"][sl] = False
+    if features is not None:
+        features.fill(_obs_rows(bufs["obs"][sl]), bufs["features"][sl],
+                      bufs["reset_mask"][sl].view(np.uint8) if arg & ARG_MASKED else None)
     if arg & ARG_STATE:
         copy_state(stepper, bufs, sl)
 
@@ -173,6 +200,10 @@ def _worker_main(arena, layout: _Layout, worker: int, lo: int, hi: int, backend:
     err = bufs["errors"][worker]
     try:
         stepper = new_stepper(backend, name, hi - lo, kwargs)
+        features = None
+        if layout.feat_width:
+            from factorio_fast.features import decoder
+            features = decoder(name)
     except BaseException as exc:  # report and stop: the trainer raises WorkerError
         _write_error(err, exc)
         handoff.wait_command(worker, 60.0)
@@ -194,9 +225,9 @@ def _worker_main(arena, layout: _Layout, worker: int, lo: int, hi: int, backend:
                 return
             try:
                 if cmd == CMD_STEP:
-                    step_shard(stepper, bufs, lo, hi, arg)
+                    step_shard(stepper, bufs, lo, hi, arg, features)
                 elif cmd == CMD_RESET:
-                    reset_shard(stepper, bufs, lo, hi, arg)
+                    reset_shard(stepper, bufs, lo, hi, arg, features)
                 status = 0
             except BaseException as exc:
                 _write_error(err, exc)
@@ -210,6 +241,33 @@ def _write_error(slot: np.ndarray, exc: BaseException) -> None:
     msg = f"{type(exc).__name__}: {exc}".encode("utf-8", "replace")[: ERROR_BYTES - 1]
     slot[: len(msg)] = np.frombuffer(msg, np.uint8)
     slot[len(msg)] = 0
+
+
+@contextlib.contextmanager
+def _unimportable_main_hidden(forked: bool):
+    """Let spawned workers start when the main module is no file (``python - < script.py``).
+
+    A spawned child re-runs the parent's main module from ``__main__.__file__``; for a program
+    read from stdin that is ``"<stdin>"``, which does not exist, so every child would die
+    before reaching our worker function (which needs nothing from the main module). While the
+    workers start, such a ``__file__`` is hidden, as it is absent for ``python -c``.
+    """
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    hide = (not forked and main is not None and isinstance(path, str)
+            and getattr(main, "__spec__", None) is None and not os.path.isfile(path))
+    if hide:
+        del main.__file__
+    try:
+        yield
+    finally:
+        if hide:
+            main.__file__ = path
+
+
+def _error_slot_written(errors: np.ndarray, exc: WorkerError) -> bool:
+    """Whether some worker wrote its own error message (then the cause is known)."""
+    return bool(errors[:, 0].any())
 
 
 def _read_error(slot: np.ndarray) -> str:
@@ -241,7 +299,13 @@ class WorkerPool:
         self.layout = _Layout(num_workers=nw, handoff_size=Handoff.size_for(nw), **layout_args)
         _, total = self.layout.offsets()
         ctx = mp.get_context(start_method)
-        forked = ctx.get_start_method() == "fork"
+        method = ctx.get_start_method()
+        forked = method == "fork"
+        if getattr(mp.process.current_process(), "_inheriting", False):
+            # We run while a spawned process imports its parent's main module: the script
+            # makes this env at import time, so every worker would start workers of its own.
+            raise StateError("factorio_fast: a vector env with workers was created while a "
+                             "worker process was starting; " + MAIN_GUARD_HINT.format(method=method))
         poll = min(1.0, max(0.05, timeout))  # how often idle workers check the trainer
         # Nothing may be left in /dev/shm whenever the trainer dies, also during start-up:
         # * fork: the workers inherit the mapping, so the name goes right after creation;
@@ -251,12 +315,13 @@ class WorkerPool:
         seg_name = f"ff_{os.getpid()}_{secrets.token_hex(6)}"
 
         def start(arena_arg):
-            for w, (lo, hi) in enumerate(shards):
-                p = ctx.Process(target=_worker_main, name=f"factorio_fast-{name}-{w}",
-                                args=(arena_arg, self.layout, w, lo, hi, backend, name,
-                                      kwargs, poll, spin_us, timeout), daemon=True)
-                p.start()
-                self.procs.append(p)
+            with _unimportable_main_hidden(forked):
+                for w, (lo, hi) in enumerate(shards):
+                    p = ctx.Process(target=_worker_main, name=f"factorio_fast-{name}-{w}",
+                                    args=(arena_arg, self.layout, w, lo, hi, backend, name,
+                                          kwargs, poll, spin_us, timeout), daemon=True)
+                    p.start()
+                    self.procs.append(p)
 
         try:
             if not forked:
@@ -272,7 +337,16 @@ class WorkerPool:
                 self.handoff.set_worker_pid(w, p.pid)
             # Handshake: every worker has attached and built its stepper.
             self.handoff.post_all(CMD_READY)
-            self.wait_all()
+            try:
+                self.wait_all()
+            except WorkerError as exc:
+                if forked or _error_slot_written(self.bufs["errors"], exc):
+                    raise
+                # Died before reporting anything: under spawn the usual cause is a script
+                # without the main guard (its traceback is on the worker's stderr).
+                raise WorkerError(f"{exc}; it died while starting: "
+                                  + MAIN_GUARD_HINT.format(method=method),
+                                  pid=exc.pid, exitcode=exc.exitcode) from exc
         except BaseException:
             stop_workers(self.procs, self.handoff, 1.0)
             if self.arena is not None:

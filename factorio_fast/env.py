@@ -30,16 +30,25 @@ class FactorioEnv(gym.Env):
     metadata = {"render_modes": ["rgb_array"], "render_fps": 15}
 
     def __init__(self, name: str, *, render_mode: str | None = None, backend: str = "sim",
-                 **scenario_kwargs: Any):
+                 obs: str = "bytes", **scenario_kwargs: Any):
+        from factorio_fast.features import check_obs_mode, decoder, feature_space
+
         if render_mode not in (None, "rgb_array"):
             raise InvalidArgumentError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
+        self.obs_mode = check_obs_mode(obs)
         self._sim = new_stepper(backend, name, 1, scenario_kwargs)
         self.backend = backend
         self.name = name
         self.render_mode = render_mode
         self.observation_space = self._sim.single_observation_space
         self.action_space = self._sim.single_action_space
-        self.spec = _spec_for(name, backend, scenario_kwargs)
+        self._features = None
+        if self.obs_mode == "features":
+            self._features = decoder(name)
+            self.observation_space = feature_space(name)
+            self._feat = np.zeros((1, self._features.width), np.float32)
+        self.spec = _spec_for(name, backend, dict(scenario_kwargs, **(
+            {"obs": obs} if obs != "bytes" else {})))
         self._obs = np.zeros((1,) + tuple(self._sim.obs_shape), self._sim.obs_dtype)
         self._rew = np.zeros(1, np.float32)
         self._term = np.zeros(1, np.bool_)
@@ -80,7 +89,13 @@ class FactorioEnv(gym.Env):
             s = seed if seed is not None else int(self.np_random.integers(0, 2**63 - 1))
             self._sim.reset(np.array([s], np.uint64), obs=self._obs)
         self._needs_reset = self._ended = False
-        return self._obs[0].copy(), self._info()
+        return self._observation(), self._info()
+
+    def _observation(self) -> np.ndarray:
+        if self._features is None:
+            return self._obs[0].copy()
+        self._features.fill(self._obs.reshape(1, -1), self._feat)
+        return self._feat[0].copy()
 
     def step(self, action):
         self._live()
@@ -97,7 +112,7 @@ class FactorioEnv(gym.Env):
                        terminated=self._term, truncated=self._trunc, autoreset="next_step")
         term, trunc = bool(self._term[0]), bool(self._trunc[0])
         self._needs_reset = self._ended = term or trunc
-        return self._obs[0].copy(), float(self._rew[0]), term, trunc, self._info()
+        return self._observation(), float(self._rew[0]), term, trunc, self._info()
 
     def render(self):
         self._live()
@@ -125,7 +140,7 @@ def _spec_for(name: str, backend: str, scenario_kwargs: dict):
     return dataclasses.replace(spec, kwargs=kwargs)
 
 
-def make(name: str, *, backend: str = "sim", render_mode: str | None = None,
+def make(name: str, *, backend: str = "sim", render_mode: str | None = None, obs: str = "bytes",
          **scenario_kwargs: Any) -> FactorioEnv:
     """Create one Gymnasium environment of scenario ``name``.
 
@@ -138,7 +153,11 @@ def make(name: str, *, backend: str = "sim", render_mode: str | None = None,
         A name in ``factorio_fast.backends.BACKENDS``: ``"sim"``, the embedded native
         simulator (``"factorio"`` comes with the real-Factorio backend).
     render_mode : {None, "rgb_array"}
+    obs : {"bytes", "features"}
+        ``"bytes"`` (default): the packed observation (``uint8``, docs/scenarios.md).
+        ``"features"``: a ``float32`` vector decoded from it in C (see
+        ``factorio_fast.features``), for MLP policies.
     **scenario_kwargs
         ``ticks_per_step``, ``obstacles`` and the scenario's own options.
     """
-    return FactorioEnv(name, backend=backend, render_mode=render_mode, **scenario_kwargs)
+    return FactorioEnv(name, backend=backend, render_mode=render_mode, obs=obs, **scenario_kwargs)

@@ -53,6 +53,7 @@ from factorio_fast.errors import (
     StateError,
     WorkerError,
 )
+from factorio_fast.features import check_obs_mode, decoder, feature_space
 from factorio_fast.scenarios import SCENARIOS
 
 INFO_KEYS = ("episode", "position", "tick", "inventory")
@@ -74,9 +75,10 @@ class FactorioVectorEnv(VectorEnv):
                  start_method: str | None = None, timeout: float = 30.0,
                  spin_us: float = 2000.0, backend: str = "sim",
                  max_episode_steps: int | None = None,
-                 infos: tuple[str, ...] | list[str] = (),
+                 infos: tuple[str, ...] | list[str] = (), obs: str = "bytes",
                  **scenario_kwargs: Any):
         check_backend(backend)
+        self.obs_mode = check_obs_mode(obs)
         num_envs = _validate.integer("num_envs", num_envs, 1)
         num_workers = _validate.integer("num_workers", num_workers, 0, num_envs)
         if start_method is not None and start_method not in mp.get_all_start_methods():
@@ -110,6 +112,11 @@ class FactorioVectorEnv(VectorEnv):
         probe = new_stepper(backend, name, 1, self._kwargs)
         self._obs_shape = tuple(probe.obs_shape)
         self._obs_dtype = np.dtype(probe.obs_dtype)
+        # obs="features": the steppers still write bytes; a decoder turns them into float32
+        # rows in the same buffers, right after each step (in the workers, with workers)
+        self._features = decoder(name) if self.obs_mode == "features" else None
+        feat_width = self._features.width if self._features is not None else 0
+        self._obs_key = "features" if self._features is not None else "obs"
         self._action_shape = tuple(probe.action_shape)
         self._nvec = np.asarray(probe.action_nvec, dtype=np.int64)
         self._nvec_u = self._nvec.astype(np.uint64)
@@ -126,7 +133,7 @@ class FactorioVectorEnv(VectorEnv):
         # spaces Gymnasium builds (a Box keeps low and high arrays of the batch's shape).
         obs_b = int(np.prod(self._obs_shape)) * self._obs_dtype.itemsize
         act_b = 8 * max(1, int(np.prod(self._action_shape)))
-        per_env = probe.bytes_per_env + 4 * obs_b + 3 * act_b + 16
+        per_env = probe.bytes_per_env + 4 * obs_b + 3 * act_b + 16 + 4 * 4 * feat_width
         _validate.check_memory(per_env * self.num_envs,
                                f"make_vec({name!r}, num_envs={self.num_envs})")
         # gymnasium.make_vec passes the registered time limit; each scenario's is fixed
@@ -135,7 +142,8 @@ class FactorioVectorEnv(VectorEnv):
             raise InvalidArgumentError(
                 f"{name}: max_episode_steps is fixed at the scenario's episode length "
                 f"({steps.episode_steps if steps else '?'}), got {max_episode_steps!r}")
-        self.single_observation_space = probe.single_observation_space
+        self.single_observation_space = probe.single_observation_space if self._features is None \
+            else feature_space(name)
         self.single_action_space = probe.single_action_space
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
@@ -177,7 +185,7 @@ class FactorioVectorEnv(VectorEnv):
         self._sims: list = []
         layout_args = dict(num_envs=self.num_envs, obs_shape=self._obs_shape,
                            obs_dtype=self._obs_dtype.str, action_shape=self._action_shape,
-                           num_items=num_items)
+                           num_items=num_items, feat_width=feat_width)
         if self.num_workers:
             self._pool = WorkerPool(layout_args, groups, backend, name, self._kwargs,
                                     start_method=start_method, timeout=self.timeout,
@@ -226,9 +234,9 @@ class FactorioVectorEnv(VectorEnv):
                 lo, hi = self._groups[g]
                 # the group's stepper is local: the slice lo..hi of the whole buffers is its shard
                 if cmd == CMD_STEP:
-                    step_shard(self._sims[g], self._bufs, lo, hi, arg)
+                    step_shard(self._sims[g], self._bufs, lo, hi, arg, self._features)
                 else:
-                    reset_shard(self._sims[g], self._bufs, lo, hi, arg)
+                    reset_shard(self._sims[g], self._bufs, lo, hi, arg, self._features)
 
     def reset(self, *, seed=None, options: dict | None = None):
         """Reset every env (or those in ``options["reset_mask"]``); env i gets ``seed + i``."""
@@ -254,7 +262,7 @@ class FactorioVectorEnv(VectorEnv):
         self._ep_t0[restarted] = time.perf_counter()
         self._needs_reset = False
         self._ready, self._pending, self._sent = [], set(), set()
-        return self._out(b["obs"]), self._state_infos(slice(None))
+        return self._out(b[self._obs_key]), self._state_infos(slice(None))
 
     def _out(self, a: np.ndarray) -> np.ndarray:
         return a.copy() if self.copy else a
@@ -300,9 +308,9 @@ class FactorioVectorEnv(VectorEnv):
         if "episode" in self.infos:
             self._episode_stats(slice(None), infos)
         if self._mode == AutoresetMode.SAME_STEP:
-            infos["final_obs"] = self._out(b["final_obs"])
+            infos["final_obs"] = self._out(b["final_" + self._obs_key])
             infos["_final_obs"] = self._out(b["final_mask"])
-        return (self._out(b["obs"]), self._out(b["rewards"]), self._out(b["terminated"]),
+        return (self._out(b[self._obs_key]), self._out(b["rewards"]), self._out(b["terminated"]),
                 self._out(b["truncated"]), infos)
 
     def _state_infos(self, index) -> dict:
@@ -433,9 +441,9 @@ class FactorioVectorEnv(VectorEnv):
             self._episode_stats(ids, infos)
         infos["env_id"] = ids
         if self._mode == AutoresetMode.SAME_STEP:
-            infos["final_obs"] = take(b["final_obs"])
+            infos["final_obs"] = take(b["final_" + self._obs_key])
             infos["_final_obs"] = take(b["final_mask"])
-        return (take(b["obs"]), take(b["rewards"]), take(b["terminated"]), take(b["truncated"]),
+        return (take(b[self._obs_key]), take(b["rewards"]), take(b["terminated"]), take(b["truncated"]),
                 infos)
 
     def _drain(self) -> None:
@@ -495,6 +503,12 @@ def make_vec(name: str, num_envs: int, backend: str = "sim", num_workers: int = 
         ``infos["_final_obs"]`` are preallocated arrays (the final observation of envs that
         ended, and the mask). In ``disabled`` mode an env that ended must be restarted with
         ``reset(options={"reset_mask": mask})`` before it is stepped again.
+    obs : {"bytes", "features"}
+        ``"bytes"`` (default): the scenario's packed observation (``uint8``, layouts in
+        docs/scenarios.md), the wire format. ``"features"``: ``float32`` rows decoded from
+        those bytes in C right after each step (by the workers, into the shared segment) --
+        bits 0/1, ids one-hot, values scaled; what an MLP policy wants. ``final_obs`` follows
+        the same choice. ``factorio_fast.decode(bytes, name)`` gives the same features.
     infos : tuple of str
         What ``info`` holds, in Gymnasium's vector convention (``info[k]`` with the mask
         ``info["_k"]``): ``"position"`` (x, y in tiles, float64 ``(n, 2)``), ``"tick"`` (game

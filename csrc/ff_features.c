@@ -1,0 +1,191 @@
+/*
+ * ff_features.c - the per-scenario field tables and the batch converter (see ff_features.h).
+ *
+ * The tables follow the observation layouts of docs/scenarios.md; the scales put each value
+ * into about -1..1 for the scenario's defaults: positions and deltas divided by the map's side
+ * in 1/256 tile, step counters by the episode length, hand-mining and crafting progress by the
+ * longest cycle (120 ticks: an ore, the burner drill recipe), item counts by a stack of ore
+ * (50). docs/scenarios.md ("Features") lists every field with its scale; the pure-Python
+ * reference (factorio_fast/_reference_features.py) is written from that text, not from these
+ * tables, so a wrong offset or scale here fails the tests.
+ */
+#include "ff_features.h"
+
+#include <string.h>
+
+#include "ff_codec.h"
+#include "ff_ids.h"
+
+FF_STATIC_ASSERT(FF_FEAT_CELL_WIDTH == 2 + FF_NUM_TILES + FF_NUM_ENTITIES,
+                 "a cell's features: blocked, amount, one-hot tile, one-hot entity");
+
+/* Map sides in 1/256 tile (32, 64, 128 tiles). */
+#define FF_F_MOVE_SIDE (1.0f / 8192.0f)
+#define FF_F_MINE_SIDE (1.0f / 16384.0f)
+#define FF_F_BUILD_SIDE (1.0f / 32768.0f)
+#define FF_F_STACK (1.0f / 50.0f)
+#define FF_F_CYCLE (1.0f / 120.0f)
+
+/* name, offset, kind, n, count, stride, scale */
+static const ff_feat_field_t movement_fields[] = {
+    {"blocked", 0, FF_FEAT_BITS, 256, 1, 0, 0.0f},
+    {"px", 32, FF_FEAT_U16, 0, 1, 0, FF_F_MOVE_SIDE},
+    {"py", 34, FF_FEAT_U16, 0, 1, 0, FF_F_MOVE_SIDE},
+    {"target_dx", 36, FF_FEAT_I16, 0, 1, 0, FF_F_MOVE_SIDE},
+    {"target_dy", 38, FF_FEAT_I16, 0, 1, 0, FF_F_MOVE_SIDE},
+    {"last_action", 40, FF_FEAT_ONEHOT, 9, 1, 0, 0.0f},
+    {"steps", 42, FF_FEAT_U16, 0, 1, 0, 1.0f / 100.0f},
+};
+
+static const ff_feat_field_t mining_fields[] = {
+    {"cells", 0, FF_FEAT_CELL, 0, 49, 4, 0.0f},
+    {"px", 196, FF_FEAT_U16, 0, 1, 0, FF_F_MINE_SIDE},
+    {"py", 198, FF_FEAT_U16, 0, 1, 0, FF_F_MINE_SIDE},
+    {"iron_ore", 200, FF_FEAT_U16, 0, 1, 0, FF_F_STACK},
+    {"mining_progress", 202, FF_FEAT_U16, 0, 1, 0, FF_F_CYCLE},
+    {"steps", 204, FF_FEAT_U16, 0, 1, 0, 1.0f / 300.0f},
+    {"last_action", 206, FF_FEAT_ONEHOT, 34, 1, 0, 0.0f},
+    {"ore_map", 208, FF_FEAT_BITS, 64, 1, 0, 0.0f},
+};
+
+static const ff_feat_field_t building_fields[] = {
+    {"cells", 0, FF_FEAT_CELL, 0, 81, 4, 0.0f},
+    {"inventory", 324, FF_FEAT_U16, 0, 16, 2, FF_F_STACK},
+    {"px", 356, FF_FEAT_U16, 0, 1, 0, FF_F_BUILD_SIDE},
+    {"py", 358, FF_FEAT_U16, 0, 1, 0, FF_F_BUILD_SIDE},
+    {"crafting_recipe", 360, FF_FEAT_ONEHOT, 5, 1, 0, 0.0f},
+    {"craft_queue", 361, FF_FEAT_U8, 0, 1, 0, 1.0f / 8.0f},
+    {"crafting_progress", 362, FF_FEAT_U16, 0, 1, 0, FF_F_CYCLE},
+    {"steps", 364, FF_FEAT_U16, 0, 1, 0, 1.0f / 500.0f},
+    {"last_action_type", 366, FF_FEAT_ONEHOT, 20, 1, 0, 0.0f},
+    {"milestones", 367, FF_FEAT_BITS, 2, 1, 0, 0.0f},
+    {"plates_smelted", 368, FF_FEAT_U16, 0, 1, 0, 1.0f / 10.0f},
+    {"mining_progress", 370, FF_FEAT_U16, 0, 1, 0, FF_F_CYCLE},
+    {"building_entity", 372, FF_FEAT_ONEHOT, FF_NUM_ENTITIES, 8, 8, 0.0f},
+    {"building_dx", 373, FF_FEAT_I8, 0, 8, 8, 1.0f / 16.0f},
+    {"building_dy", 374, FF_FEAT_I8, 0, 8, 8, 1.0f / 16.0f},
+    {"building_fuel", 375, FF_FEAT_U8, 0, 8, 8, FF_F_STACK},
+    {"building_source", 376, FF_FEAT_U8, 0, 8, 8, FF_F_STACK},
+    {"building_result", 377, FF_FEAT_U8, 0, 8, 8, FF_F_STACK},
+    {"building_progress", 378, FF_FEAT_U8, 0, 8, 8, 1.0f / 255.0f},
+    {"building_flags", 379, FF_FEAT_BITS, 2, 8, 8, 0.0f},
+    {"resource_map", 436, FF_FEAT_BITS, 256, 1, 0, 0.0f},
+};
+
+#define FF_COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+static const ff_feat_table_t tables[] = {
+    {"movement_micro", 64, FF_COUNT_OF(movement_fields), movement_fields},
+    {"mining_micro", 256, FF_COUNT_OF(mining_fields), mining_fields},
+    {"building_micro", 512, FF_COUNT_OF(building_fields), building_fields},
+};
+
+size_t ff_features_count(void) { return FF_COUNT_OF(tables); }
+
+const ff_feat_table_t *ff_features_at(size_t i) {
+    return i < FF_COUNT_OF(tables) ? &tables[i] : NULL;
+}
+
+int ff_features_lookup(const char *scenario, const ff_feat_table_t **out) {
+    if (!scenario || !out) return FF_EINVAL;
+    for (size_t i = 0; i < FF_COUNT_OF(tables); i++) {
+        if (strcmp(tables[i].scenario, scenario) == 0) {
+            *out = &tables[i];
+            return FF_OK;
+        }
+    }
+    return FF_ENOENT;
+}
+
+uint32_t ff_feat_field_width(const ff_feat_field_t *f) {
+    switch (f->kind) {
+    case FF_FEAT_BITS:
+    case FF_FEAT_ONEHOT:
+        return f->n;
+    case FF_FEAT_CELL:
+        return FF_FEAT_CELL_WIDTH;
+    default:
+        return 1;
+    }
+}
+
+uint32_t ff_features_width(const ff_feat_table_t *t) {
+    uint32_t w = 0;
+    for (uint32_t i = 0; i < t->num_fields; i++)
+        w += ff_feat_field_width(&t->fields[i]) * t->fields[i].count;
+    return w;
+}
+
+static uint32_t elem_size(const ff_feat_field_t *f) {
+    switch (f->kind) {
+    case FF_FEAT_U16:
+    case FF_FEAT_I16:
+        return 2;
+    case FF_FEAT_CELL:
+        return 4;
+    case FF_FEAT_BITS:
+        return (f->n + 7u) / 8u;
+    default:
+        return 1;
+    }
+}
+
+/* One row. Byte-wise little-endian reads: rows may sit at any alignment in a batch. */
+static void fill_row(const ff_feat_table_t *t, const uint8_t *row, float *out) {
+    for (uint32_t fi = 0; fi < t->num_fields; fi++) {
+        const ff_feat_field_t *f = &t->fields[fi];
+        const uint32_t stride = f->stride ? f->stride : elem_size(f);
+        for (uint32_t e = 0; e < f->count; e++) {
+            const uint8_t *p = row + f->offset + (size_t)e * stride;
+            switch (f->kind) {
+            case FF_FEAT_U8:
+                *out++ = (float)p[0] * f->scale;
+                break;
+            case FF_FEAT_I8:
+                *out++ = (float)(int8_t)p[0] * f->scale;
+                break;
+            case FF_FEAT_U16:
+                *out++ = (float)(uint16_t)(p[0] | (p[1] << 8)) * f->scale;
+                break;
+            case FF_FEAT_I16:
+                *out++ = (float)(int16_t)(uint16_t)(p[0] | (p[1] << 8)) * f->scale;
+                break;
+            case FF_FEAT_BITS:
+                for (uint32_t k = 0; k < f->n; k++) *out++ = (float)((p[k >> 3] >> (k & 7u)) & 1u);
+                break;
+            case FF_FEAT_ONEHOT:
+                memset(out, 0, sizeof(float) * f->n);
+                if (p[0] < f->n) out[p[0]] = 1.0f;
+                out += f->n;
+                break;
+            case FF_FEAT_CELL: {
+                const uint32_t c = (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
+                                   ((uint32_t)p[3] << 24);
+                memset(out, 0, sizeof(float) * FF_FEAT_CELL_WIDTH);
+                out[0] = (float)(c & 1u);
+                out[1] = (float)((c >> FF_CELL_AMOUNT_SHIFT) & FF_CELL_AMOUNT_MAX) *
+                         (1.0f / (float)FF_CELL_AMOUNT_MAX);
+                out[2 + (c >> FF_CELL_TILE_SHIFT)] = 1.0f;
+                /* entity ids past the table (a newer layout) give no one-hot, as ONEHOT does */
+                const uint32_t ent = (c >> FF_CELL_ENTITY_SHIFT) & 15u;
+                if (ent < FF_NUM_ENTITIES) out[2 + FF_NUM_TILES + ent] = 1.0f;
+                out += FF_FEAT_CELL_WIDTH;
+                break;
+            }
+            default: /* unreachable: the tables are static */
+                break;
+            }
+        }
+    }
+}
+
+int ff_features_fill(const ff_feat_table_t *t, const uint8_t *obs, size_t n, size_t obs_stride,
+                     float *out, size_t out_stride, const uint8_t *mask) {
+    if (!t || (n && (!obs || !out))) return FF_EINVAL;
+    if (obs_stride < t->obs_bytes || out_stride < ff_features_width(t)) return FF_EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        if (mask && !mask[i]) continue;
+        fill_row(t, obs + i * obs_stride, out + i * out_stride);
+    }
+    return FF_OK;
+}

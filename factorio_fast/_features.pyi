@@ -1,0 +1,18 @@
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+KINDS: dict[int, str]
+CELL_WIDTH: int
+SCENARIOS: tuple[str, ...]
+
+class Decoder:
+    scenario: str
+    obs_bytes: int
+    width: int
+    def __init__(self, scenario: str) -> None: ...
+    def fields(self) -> list[dict[str, Any]]: ...
+    def bounds(self) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]: ...
+    def fill(self, obs: npt.NDArray[np.uint8], out: npt.NDArray[np.float32],
+             mask: npt.NDArray[np.uint8] | None = None) -> None: ...

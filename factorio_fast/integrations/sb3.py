@@ -1,0 +1,168 @@
+"""A native Stable-Baselines3 ``VecEnv`` over one ``make_vec`` batch.
+
+SB3's own way to run many envs is ``DummyVecEnv`` (a Python loop over single envs) or
+``SubprocVecEnv`` (one process per env). This adapter steps the whole batch in one call of
+:class:`factorio_fast.FactorioVectorEnv` (in-process, or over worker processes with
+``num_workers=k``) and only converts the results to SB3's conventions:
+
+* autoreset in the same step: an env that ends returns its next episode's first observation,
+  with the last one in ``infos[i]["terminal_observation"]``;
+* ``dones = terminated | truncated``, ``infos[i]["TimeLimit.truncated"]`` for a time limit;
+* ``infos[i]["episode"] = {"r", "l", "t"}`` when an episode ends (what ``Monitor`` adds), so
+  ``ep_rew_mean`` is logged without a ``VecMonitor``;
+* ``reset()`` returns only the observations, seeded from ``seed()`` (env i gets ``seed + i``).
+
+>>> from stable_baselines3 import PPO
+>>> from factorio_fast.integrations.sb3 import FactorioSB3VecEnv
+>>> env = FactorioSB3VecEnv("movement_micro", num_envs=64)     # obs="features" by default
+>>> model = PPO("MlpPolicy", env, n_steps=32).learn(2048)      # doctest: +SKIP
+
+``get_attr``/``set_attr``/``env_method`` act on the batch as a whole (the envs of one batch
+share every attribute); ``env_method`` calls the method once and returns its result for each
+index asked. ``render()`` tiles up to ``render_envs`` envs (in-process batches only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+try:
+    from stable_baselines3.common.vec_env.base_vec_env import VecEnv
+except ImportError as exc:  # pragma: no cover - depends on the installed extras
+    raise ImportError("factorio_fast.integrations.sb3 needs Stable-Baselines3: "
+                      "pip install 'factorio_fast[sb3]'") from exc
+
+from gymnasium.vector import AutoresetMode
+
+from factorio_fast.errors import InvalidArgumentError
+from factorio_fast.vector import FactorioVectorEnv, make_vec
+
+__all__ = ["FactorioSB3VecEnv"]
+
+
+class FactorioSB3VecEnv(VecEnv):
+    """SB3 ``VecEnv`` of ``num_envs`` envs of scenario ``name``.
+
+    Parameters
+    ----------
+    env : str or FactorioVectorEnv
+        A scenario name (then ``make_vec(env, num_envs, obs=obs, **make_vec_kwargs)`` is
+        built here, with ``autoreset_mode="same_step"`` and episode statistics), or a vector
+        env made with ``autoreset_mode="same_step"`` and ``infos=("episode", ...)``, whose
+        ownership passes to the adapter (``close()`` closes it).
+    num_envs : int
+        With a name only.
+    obs : {"features", "bytes"}
+        ``"features"`` (default here): float32 features an MLP policy reads directly.
+    render_mode : {None, "rgb_array"}
+    render_envs : int
+        How many envs ``get_images()``/``render()`` show.
+    **make_vec_kwargs
+        ``num_workers``, ``ticks_per_step``, ... (see ``factorio_fast.make_vec``).
+    """
+
+    def __init__(self, env: str | FactorioVectorEnv, num_envs: int | None = None, *,
+                 obs: str = "features", render_mode: str | None = None, render_envs: int = 16,
+                 **make_vec_kwargs: Any):
+        if isinstance(env, FactorioVectorEnv):
+            if num_envs is not None or make_vec_kwargs:
+                raise InvalidArgumentError("pass num_envs and make_vec options only with a scenario name")
+            venv = env
+        elif isinstance(env, str):
+            if num_envs is None:
+                raise InvalidArgumentError("num_envs is required with a scenario name")
+            for key in ("autoreset_mode", "copy", "batch_size"):
+                if key in make_vec_kwargs:
+                    raise InvalidArgumentError(f"{key} is fixed by the SB3 adapter")
+            infos = tuple(make_vec_kwargs.pop("infos", ()))
+            venv = make_vec(env, num_envs, obs=obs, autoreset_mode="same_step", copy=True,
+                            infos=tuple(dict.fromkeys(("episode",) + infos)), **make_vec_kwargs)
+        else:
+            raise InvalidArgumentError(f"env must be a scenario name or a FactorioVectorEnv, got {env!r}")
+        if venv.autoreset_mode != AutoresetMode.SAME_STEP or venv.is_async or "episode" not in venv.infos:
+            raise InvalidArgumentError(
+                "the SB3 adapter needs make_vec(..., autoreset_mode='same_step', infos=('episode',)) "
+                "without batch_size (SB3 resets an env in the step that ends it)")
+        if not venv.copy:
+            # SB3 keeps the last observations across the next step (PPO stores _last_obs after
+            # stepping): views into buffers the step overwrites would corrupt its rollouts.
+            raise InvalidArgumentError("the SB3 adapter needs a vector env with copy=True")
+        if render_mode not in (None, "rgb_array"):
+            raise InvalidArgumentError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
+        self.venv = venv
+        venv.render_mode = render_mode
+        self.render_envs = int(render_envs)
+        self._actions: np.ndarray | None = None
+        super().__init__(venv.num_envs, venv.single_observation_space, venv.single_action_space)
+
+    # ------------------------------------------------------------------ stepping
+
+    def reset(self) -> np.ndarray:
+        seeds = self._seeds
+        if all(s is None for s in seeds):
+            seed = None
+        else:
+            rng = np.random.default_rng()
+            seed = [int(s) if s is not None else int(rng.integers(0, 2**62)) for s in seeds]
+        obs, infos = self.venv.reset(seed=seed)
+        self.reset_infos = [{} for _ in range(self.num_envs)]
+        self._reset_seeds()
+        self._reset_options()
+        return obs
+
+    def step_async(self, actions: np.ndarray) -> None:
+        self._actions = np.asarray(actions)
+
+    def step_wait(self):
+        if self._actions is None:
+            raise InvalidArgumentError("step_wait() without step_async()")
+        actions, self._actions = self._actions, None
+        if actions.dtype.kind != "i" and actions.dtype.kind != "u":
+            actions = actions.astype(np.int64)  # SB3 may hand float arrays for Discrete
+        actions = actions.reshape(self.venv.action_space.shape)
+        obs, rewards, terminated, truncated, info = self.venv.step(actions)
+        dones = terminated | truncated
+        infos: list[dict] = [{} for _ in range(self.num_envs)]
+        ended = np.flatnonzero(dones)
+        if ended.size:
+            final = info["final_obs"]
+            ep = info.get("episode")
+            time_limit = truncated & ~terminated
+            for i in ended.tolist():
+                d = infos[i]
+                d["terminal_observation"] = final[i]
+                d["TimeLimit.truncated"] = bool(time_limit[i])
+                if ep is not None:
+                    d["episode"] = {"r": float(ep["r"][i]), "l": int(ep["l"][i]), "t": float(ep["t"][i])}
+        return obs, rewards, dones, infos
+
+    def close(self) -> None:
+        self.venv.close()
+
+    # ------------------------------------------------------------------ attributes
+
+    def _count(self, indices) -> int:
+        return len(list(self._get_indices(indices)))
+
+    def get_attr(self, attr_name: str, indices=None) -> list[Any]:
+        return [getattr(self.venv, attr_name)] * self._count(indices)
+
+    def set_attr(self, attr_name: str, value: Any, indices=None) -> None:
+        if indices is not None and self._count(indices) != self.num_envs:
+            raise InvalidArgumentError("the envs of one batch share their attributes: set them for all")
+        setattr(self.venv, attr_name, value)
+
+    def env_method(self, method_name: str, *method_args, indices=None, **method_kwargs) -> list[Any]:
+        result = getattr(self.venv, method_name)(*method_args, **method_kwargs)
+        return [result] * self._count(indices)
+
+    def env_is_wrapped(self, wrapper_class, indices=None) -> list[bool]:
+        return [False] * self._count(indices)  # no per-env Gymnasium wrappers exist here
+
+    def get_images(self) -> Sequence[np.ndarray | None]:
+        if self.venv.render_mode != "rgb_array":
+            return [None] * min(self.num_envs, self.render_envs)
+        return [self.venv.render(i) for i in range(min(self.num_envs, self.render_envs))]
