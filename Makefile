@@ -52,6 +52,9 @@ install: deps $(PY)
 	$(PIP) install -q --no-build-isolation -e ".[test,bench]"
 	@# Optional: the CPU build of PyTorch (its wheel is on our machines' disk) for the zero-copy test.
 	$(PIP) install -q "torch==2.13.0" || echo "make: torch 2.13.0 unavailable; the torch test is skipped"
+	@# The RL clients the integration tests drive (the extras [sb3] and [torchrl]; after torch, so
+	@# their requirement is met by the build above instead of another torch).
+	$(PIP) install -q "stable-baselines3>=2.3" "torchrl>=0.6"
 
 build: $(PY)
 	$(PIP) install -q --no-build-isolation -e .
