@@ -58,6 +58,7 @@ EXTENSIONS = {
     "codec": ([], False),
     "_sim": (["ff_world.c", "ff_sim.c"], False),
     "_bridge": (["ff_shm.cpp", "ff_ring.c", "ff_handoff.c"], True),
+    "_rawobs": (["ff_rawobs.c"], False),
 }
 
 only = set(filter(None, os.environ.get("FF_EXTENSIONS", "").split(",")))

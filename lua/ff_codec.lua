@@ -1,7 +1,7 @@
 -- The 32-bit map cell, as the Factorio mod computes it (mirrors csrc/ff_codec.h bit for bit).
 --
 -- Factorio runs Lua 5.2.1, which has no bitwise operators (`|`, `<<`, `&` are syntax errors;
--- FACTORIO.md §1), so the seed's `value | (id << 28)` cannot load. Numbers are doubles, exact
+-- docs/factorio-facts.md §1), so the seed's `value | (id << 28)` cannot load. Numbers are doubles, exact
 -- for integers below 2^53, so plain arithmetic packs the fields without a C call:
 --   cell = tile * 2^28 + min(amount, 4095) * 2^16 + entity * 2^12 + blocked
 -- The seed also wrote `amount & 0xFFF`, which wraps 4096 to 0; we saturate at 4095.
