@@ -58,19 +58,36 @@ end
 
 -- The cells of the side x side window from (x0, y0) (map coordinates): tiles the game reports
 -- as not grass-1, resources and buildings found in the window; tiles outside the map are
--- out-of-map (the surface is created W x H: the game has no tiles there).
+-- out-of-map (the surface is created W x H: the game has no tiles there). Cells nothing was
+-- found on are the grass or out-of-map cell, encoded once; the others go through the codec.
+local GRASS_CELL, OOM_CELL
 local function cells(st, env, x0, y0, side)
   local s = env.surface
-  local n = side * side
-  local tile, amount, ent = {}, {}, {}
-  local grass, oom = ids.tile_id["grass-1"], ids.tile_id["out-of-map"]
-  for k = 1, n do
-    local c = (k - 1) % side
-    local r = (k - 1 - c) / side
-    local x, y = x0 + c, y0 + r
-    if x >= 0 and y >= 0 and x < st.w and y < st.h then tile[k] = grass else tile[k] = oom end
-    amount[k] = 0
-    ent[k] = 0
+  local grass_id, oom_id = ids.tile_id["grass-1"], ids.tile_id["out-of-map"]
+  if GRASS_CELL == nil then
+    GRASS_CELL = wire.u32s(codec.encode_cell(grass_id, 0, 0, ids.tile_blocks[grass_id + 1]))
+    OOM_CELL = wire.u32s(codec.encode_cell(oom_id, 0, 0, ids.tile_blocks[oom_id + 1]))
+  end
+  local out = {}
+  local k = 0
+  for r = 0, side - 1 do
+    local y = y0 + r
+    local row_in = y >= 0 and y < st.h
+    for c = 0, side - 1 do
+      local x = x0 + c
+      k = k + 1
+      if row_in and x >= 0 and x < st.w then out[k] = GRASS_CELL else out[k] = OOM_CELL end
+    end
+  end
+  -- cells something was found on: k -> {tile, amount, entity}
+  local found_at = {}
+  local function at(kk)
+    local f = found_at[kk]
+    if f == nil then
+      f = {grass_id, 0, 0}
+      found_at[kk] = f
+    end
+    return f
   end
   local ox, oy = st.ox, st.oy
   local cx0, cy0 = math.max(x0, 0), math.max(y0, 0)
@@ -80,8 +97,7 @@ local function cells(st, env, x0, y0, side)
                                         name = "grass-1", invert = true}
     for _, t in ipairs(found) do
       local p = t.position
-      local k = (p.y + oy - y0) * side + (p.x + ox - x0) + 1
-      tile[k] = ids.tile_id[t.name] or oom
+      at((p.y + oy - y0) * side + (p.x + ox - x0) + 1)[1] = ids.tile_id[t.name] or oom_id
     end
   end
   local area = {{x0 - ox, y0 - oy}, {x0 + side - ox, y0 + side - oy}}
@@ -89,9 +105,9 @@ local function cells(st, env, x0, y0, side)
     local p = e.position
     local c, r = floor(p.x) + ox - x0, floor(p.y) + oy - y0
     if c >= 0 and r >= 0 and c < side and r < side then
-      local k = r * side + c + 1
-      amount[k] = e.amount
-      ent[k] = ids.entity_id[e.name] or 0
+      local f = at(r * side + c + 1)
+      f[2] = e.amount
+      f[3] = ids.entity_id[e.name] or 0
     end
   end
   -- a building over a resource wins the cell's entity field (the amount stays the resource's)
@@ -103,15 +119,13 @@ local function cells(st, env, x0, y0, side)
     local bx, by = floor(p.x - fp / 2 + ox + 0.5) - x0, floor(p.y - fp / 2 + oy + 0.5) - y0
     for r = by, by + fp - 1 do
       for c = bx, bx + fp - 1 do
-        if c >= 0 and r >= 0 and c < side and r < side then ent[r * side + c + 1] = id end
+        if c >= 0 and r >= 0 and c < side and r < side then at(r * side + c + 1)[3] = id end
       end
     end
   end
-  local out = {}
   local blocks = ids.tile_blocks
-  for k = 1, n do
-    local cell = codec.encode_cell(tile[k], amount[k], ent[k], blocks[tile[k] + 1])
-    out[k] = wire.u32s(cell)
+  for kk, f in pairs(found_at) do
+    out[kk] = wire.u32s(codec.encode_cell(f[1], f[2], f[3], blocks[f[1] + 1]))
   end
   return table.concat(out)
 end
@@ -141,6 +155,7 @@ end
 -- One env's record (a string of FIXED + 4 * side^2 bytes).
 function M.record(st, env)
   local c = env.character
+  local needs = proto.SCENARIOS[st.scenario]
   local t = {}
   local pos = c.position
   local px, py = floor((pos.x + st.ox) * 256 + 0.5), floor((pos.y + st.oy) * 256 + 0.5)
@@ -152,13 +167,18 @@ function M.record(st, env)
   u32(t, game.tick % 4294967296)
   local inv = {}
   for i = 0, 15 do inv[i] = 0 end
-  for _, it in ipairs(c.get_main_inventory().get_contents()) do
-    local id = ids.item_id[it.name]
-    if id ~= nil and id < 16 then inv[id] = inv[id] + it.count end
+  local mine = 0
+  if needs.inventory then
+    for _, it in ipairs(c.get_main_inventory().get_contents()) do
+      local id = ids.item_id[it.name]
+      if id ~= nil and id < 16 then inv[id] = inv[id] + it.count end
+    end
+    mine = ticks(c.character_mining_progress, proto.HAND_MINING_TICKS)
   end
   for i = 0, 15 do u16(t, math.min(inv[i], 65535)) end
-  u16(t, ticks(c.character_mining_progress, proto.HAND_MINING_TICKS))
-  local head, entries, cticks, queued = 0, c.crafting_queue_size, 0, 0
+  u16(t, mine)
+  local head, entries, cticks, queued = 0, 0, 0, 0
+  if needs.crafting then entries = c.crafting_queue_size end
   if entries > 0 then
     local q = c.crafting_queue
     local r = proto.recipe(q[1].recipe)
@@ -171,7 +191,7 @@ function M.record(st, env)
   u16(t, cticks)
   u8(t, env.events)
   local recs, smelted, received, count = {}, 0, 0, 0
-  for _, e in ipairs(env.buildings) do
+  for _, e in ipairs(needs.buildings and env.buildings or {}) do
     if e.valid then
       count = count + 1
       local id, flags, tx, ty, fuel, src, out, progress, sm, rc = building(st, e)
@@ -186,7 +206,11 @@ function M.record(st, env)
   u32(t, env.crafted_started - queued)
   u32(t, smelted)
   u32(t, received - env.hand_ore) -- ores the drills dropped into furnaces
-  for _, v in ipairs(res_blocks(env)) do u8(t, v) end
+  if needs.blocks then
+    for _, v in ipairs(res_blocks(env)) do u8(t, v) end
+  else
+    for _ = 1, 32 do t[#t + 1] = 0 end
+  end
   for k = 1, M.BUILDINGS do
     local b = recs[k]
     if b == nil then

@@ -6,10 +6,14 @@ local M = {}
 -- Scenario ids are the simulator's (docs/scenarios.md): the cell window's side around the
 -- character (its tile at index side/2 of each axis) and the number of coarse resource blocks a
 -- side (the map in 8 x 8 blocks).
+-- What each scenario's observation and reward read beyond the position and the cells (the raw
+-- record keeps its layout; fields a scenario does not read stay zero): the inventory and
+-- hand-mining progress, the coarse resource map, the crafting queue, the buildings and counters.
 M.SCENARIOS = {
   [0] = {name = "movement_micro", side = 16},
-  [1] = {name = "mining_micro", side = 7},
-  [2] = {name = "building_micro", side = 9},
+  [1] = {name = "mining_micro", side = 7, inventory = true, blocks = true},
+  [2] = {name = "building_micro", side = 9, inventory = true, blocks = true, crafting = true,
+         buildings = true},
 }
 M.BLOCKS = 8
 

@@ -24,7 +24,47 @@
 --   9 msg          raise msg in the caller
 local setmetatable, error, tostring, select, type = setmetatable, error, tostring, select, type
 
-return function(py_get, py_set, py_call, specs)
+-- Search filters (the API's EntitySearchFilters / TileSearchFilters, one table argument of
+-- find_entities_filtered and friends) are flattened here into scalars, one crossing instead of
+-- one per key: area x1 y1 x2 y2, position x y, radius, name, type (arrays joined by "\n"),
+-- force, limit, invert, and the keys the flattening does not know (for Python to refuse).
+local FILTER_KEYS = {area = true, position = true, radius = true, name = true, type = true,
+                     force = true, limit = true, invert = true}
+
+local function join(v)
+  if type(v) == "table" then return table.concat(v, "\n") end
+  return v
+end
+
+local function xy(p)
+  if type(p) ~= "table" then return nil, nil end
+  local x, y = p.x, p.y
+  if x == nil and y == nil then x, y = p[1], p[2] end
+  return x, y
+end
+
+local function flat_filter(f)
+  if type(f) ~= "table" then return false end
+  local unknown = {}
+  for k in pairs(f) do
+    if not FILTER_KEYS[k] then unknown[#unknown + 1] = tostring(k) end
+  end
+  local x1, y1, x2, y2
+  local area = f.area
+  if area ~= nil then
+    if type(area) ~= "table" then return false end
+    local lt, rb = area.left_top, area.right_bottom
+    if lt == nil and rb == nil then lt, rb = area[1], area[2] end
+    x1, y1 = xy(lt)
+    x2, y2 = xy(rb)
+    if x1 == nil or y1 == nil or x2 == nil or y2 == nil then return false end
+  end
+  local px, py = xy(f.position)
+  return true, x1, y1, x2, y2, px, py, f.radius, join(f.name), join(f.type), f.force, f.limit,
+    f.invert, table.concat(unknown, ",")
+end
+
+return function(py_get, py_set, py_call, specs, py_filter)
   local ids = setmetatable({}, {__mode = "k"})      -- proxy -> id
   local proxies = setmetatable({}, {__mode = "v"})  -- id -> proxy (one proxy per object)
   local bound = setmetatable({}, {__mode = "k"})    -- proxy -> {method name -> closure}
@@ -79,15 +119,23 @@ return function(py_get, py_set, py_call, specs)
         local v = decode(py_get(ids[self], key))
         return v
       end
-      if methods[key] then
+      local m = methods[key]
+      if m then
         local b = bound[self]
         if b == nil then b = {}; bound[self] = b end
         local f = b[key]
         if f == nil then
           local id = ids[self]
-          f = function(...)
-            local v = decode(py_call(id, key, select("#", ...), ...))
-            return v
+          if m == 2 then
+            f = function(filter)
+              local v = decode(py_filter(id, key, flat_filter(filter)))
+              return v
+            end
+          else
+            f = function(...)
+              local v = decode(py_call(id, key, select("#", ...), ...))
+              return v
+            end
           end
           b[key] = f
         end

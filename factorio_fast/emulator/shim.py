@@ -15,7 +15,7 @@ import inspect
 from importlib import resources
 
 __all__ = ["LuaApiError", "ShimObject", "attribute", "method", "Bridge", "Position", "Records",
-           "NOT_EMULATED"]
+           "Filter", "NOT_EMULATED"]
 
 NOT_EMULATED = "emulator: not emulated: "
 
@@ -61,8 +61,9 @@ class Attr:
 
 
 class Method:
-    def __init__(self, fn, table=None, name=None):
+    def __init__(self, fn, table=None, name=None, filter=False):
         self.fn = fn
+        self.filter = filter
         self.table = tuple(table) if table is not None else None
         self.name = name or fn.__name__
         params = list(inspect.signature(fn).parameters.values())[1:]
@@ -81,12 +82,29 @@ def attribute(fget=None, *, name=None, write_only=False):
     return Attr(fget, None, name)
 
 
-def method(fn=None, *, table=None, name=None):
+def method(fn=None, *, table=None, name=None, filter=False):
     """Declare an API method. ``table``: the named parameters the shim takes from its one table
-    argument (each must be one of the API's parameter names)."""
+    argument (each must be one of the API's parameter names). ``filter``: the method's one
+    parameter is a search filter, which reaches it as a :class:`Filter`."""
     if fn is None:
-        return lambda f: Method(f, table, name)
-    return Method(fn, table, name)
+        return lambda f: Method(f, table, name, filter)
+    return Method(fn, table, name, filter)
+
+
+class Filter:
+    """A search filter (EntitySearchFilters / TileSearchFilters) flattened by bridge.lua."""
+
+    __slots__ = ("area", "position", "radius", "name", "type", "force", "limit", "invert")
+
+    def __init__(self, x1, y1, x2, y2, px, py, radius, name, type_, force, limit, invert):
+        self.area = None if x1 is None else (x1, y1, x2, y2)
+        self.position = None if px is None else (px, py)
+        self.radius = radius
+        self.name = None if name is None else set(str(name).split("\n"))
+        self.type = None if type_ is None else set(str(type_).split("\n"))
+        self.force = force
+        self.limit = limit
+        self.invert = bool(invert)
 
 
 class ShimObject:
@@ -140,10 +158,10 @@ class Bridge:
             self._classes[cls] = (attrs, meths)
             specs[cls.API_CLASS] = lua.table_from({
                 "attrs": lua.table_from({k: a.mode for k, a in attrs.items()}),
-                "methods": lua.table_from({k: True for k in meths}),
+                "methods": lua.table_from({k: 2 if m.filter else True for k, m in meths.items()}),
             })
         self.api = lua.execute(_emulator_lua("bridge.lua"))(
-            self.py_get, self.py_set, self.py_call, lua.table_from(specs))
+            self.py_get, self.py_set, self.py_call, lua.table_from(specs), self.py_filter)
         self._proxy = self.api.proxy
         self._id_of = self.api.id_of
 
@@ -224,6 +242,19 @@ class Bridge:
             obj, a = self._target(oid, key, "attr")
             a.fset(obj, self.unwrap(value))
             return (0, None)
+        except LuaApiError as e:
+            return 9, str(e)
+
+    def py_filter(self, oid, key, ok, *flat):
+        try:
+            obj, m = self._target(oid, key, "method")
+            if not ok:
+                raise LuaApiError(f"{obj.API_CLASS}::{key}: filter table expected (a "
+                                  "BoundingBox area is {{x1, y1}, {x2, y2}})")
+            if flat[-1]:
+                raise LuaApiError(NOT_EMULATED + f"{obj.API_CLASS}::{key} filter key "
+                                  f"{flat[-1].split(',')[0]}")
+            return self.encode(m.fn(obj, Filter(*flat[:-1])))
         except LuaApiError as e:
             return 9, str(e)
 

@@ -93,18 +93,6 @@ def area_of(v, what="area") -> tuple[float, float, float, float]:
     return x1, y1, x2, y2
 
 
-def _names(v, what) -> set | None:
-    """A filter's name/type field: a string or an array of strings; None if absent."""
-    if v is None:
-        return None
-    if isinstance(v, str):
-        return {v}
-    try:
-        return {v[i] for i in range(1, len(v) + 1)}
-    except TypeError:
-        raise LuaApiError(f"{what}: string or array of strings expected") from None
-
-
 def _fixed(v: float) -> int:
     """A coordinate in 1/256 tile. Exact for the multiples of 1/256 the mod uses; others are
     truncated toward zero (INFERRED: the engine's double -> fixed-point conversion,
@@ -153,6 +141,7 @@ class MapState:
         self.world = World(w, h, LAB_TILE)
         self.resources: dict[tuple[int, int], LuaEntity] = {}
         self.buildings: list[LuaEntity] = []
+        self.bld_tiles: dict[tuple[int, int], LuaEntity] = {}  # footprint tile -> building
         self.character: LuaEntity | None = None
         self.dirty = False
         self._res = None
@@ -297,12 +286,28 @@ class MapState:
         """The character's position in 1/256 tile, world coordinates."""
         return self.live().position
 
-    def entities(self):
-        """All valid entities: resources, buildings, the character."""
-        out = [e for e in self.resources.values() if e.is_valid()]
-        out += [e for e in self.buildings if e._valid]
-        if self.character is not None:
-            out.append(self.character)
+    def entities(self, area=None):
+        """Valid entities: resources, buildings, the character; with area (x1, y1, x2, y2 in
+        surface coordinates) only those whose collision box overlaps it (strictly)."""
+        if area is None:
+            out = [e for e in self.resources.values() if e.is_valid()]
+            out += [e for e in self.buildings if e._valid]
+            if self.character is not None:
+                out.append(self.character)
+            return out
+        a1, b1, a2, b2 = area
+        out = []
+        for e in self.resources.values():
+            x1, y1, x2, y2 = e._bbox
+            if x1 < a2 and x2 > a1 and y1 < b2 and y2 > b1 and e.is_valid():
+                out.append(e)
+        for e in self.buildings:
+            x1, y1, x2, y2 = e._bbox
+            if x1 < a2 and x2 > a1 and y1 < b2 and y2 > b1 and e._valid:
+                out.append(e)
+        c = self.character
+        if c is not None and _overlaps(c._box(), area):
+            out.append(c)
         return out
 
 
@@ -439,30 +444,32 @@ class LuaSurface(ShimObject):
         m = self._map()
         return self._tile(*m.to_world_tile(_num(x, "x"), _num(y, "y")))
 
-    @method
+    @method(filter=True)
     def find_tiles_filtered(self, filter):
         return self._tiles_filtered(filter, count=False)
 
-    @method
+    @method(filter=True)
     def count_tiles_filtered(self, filter):
         return self._tiles_filtered(filter, count=True)
 
     def _tiles_filtered(self, f, count):
         m = self._map()
-        opts = _opts(f, ("area", "name", "invert", "limit"), "find_tiles_filtered")
-        if opts.get("area") is None:
+        if f.position is not None or f.radius is not None or f.type is not None \
+                or f.force is not None:
+            raise LuaApiError(NOT_EMULATED + "tile filters other than area, name, invert, limit")
+        if f.area is None:
             x0, y0, x1, y1 = 0, 0, m.w, m.h
         else:
-            ax1, ay1, ax2, ay2 = area_of(opts["area"])
+            ax1, ay1, ax2, ay2 = f.area
             x0, y0 = m.to_world_tile(ax1, ay1)
             # tiles whose square overlaps the area (INFERRED: the game's own area rule)
             x1 = math.ceil(ax2) + m.ox
             y1 = math.ceil(ay2) + m.oy
         x0, y0 = max(x0, 0), max(y0, 0)
         x1, y1 = min(x1, m.w), min(y1, m.h)
-        names = _names(opts.get("name"), "name")
-        invert = bool(opts.get("invert"))
-        limit = opts.get("limit")
+        names = f.name
+        invert = f.invert
+        limit = f.limit
         out = []
         if x1 > x0 and y1 > y0:
             ids = m.tile_ids()[y0:y1, x0:x1]
@@ -470,7 +477,7 @@ class LuaSurface(ShimObject):
                 sel = np.ones(ids.shape, bool)
             else:
                 wanted = [TILE_IDS[n] for n in names if n in TILE_IDS]
-                sel = np.isin(ids, wanted)
+                sel = ids == wanted[0] if len(wanted) == 1 else np.isin(ids, wanted)
             if invert:
                 sel = ~sel
             ys, xs = np.nonzero(sel)
@@ -515,6 +522,7 @@ class LuaSurface(ShimObject):
             except Exception:
                 return None
             e = LuaEntity(self, name, ent, kind, wx, wy)
+            e._bbox = e._box()
             m.resources[(wx, wy)] = e
             m.touched(tiles=False)
             return e
@@ -539,33 +547,32 @@ class LuaSurface(ShimObject):
         e = LuaEntity(self, name, ent, kind, tx, ty)
         e._index = idx
         e._dir = direction
+        e._bbox = e._box()
         m.buildings.append(e)
+        for yy in range(ty, ty + fp):
+            for xx in range(tx, tx + fp):
+                m.bld_tiles[(xx, yy)] = e
         m.touched(tiles=False)
         self._game._register_unit(e)
         return e
 
     def _filtered(self, f, what):
         m = self._map()
-        opts = _opts(f, ("area", "position", "radius", "name", "type", "force", "limit",
-                         "invert"), what)
-        ents = m.entities()
-        area = opts.get("area")
-        if area is not None:
-            ax1, ay1, ax2, ay2 = area_of(area)
+        if f.area is not None:
             # entities whose collision box overlaps the area, strictly (INFERRED; the mod's
             # areas never touch a box edge)
-            ents = [e for e in ents if _overlaps(e._box(), (ax1, ay1, ax2, ay2))]
-        elif opts.get("position") is not None:
-            px, py = position_of(opts["position"])
-            r = opts.get("radius")
+            ents = m.entities(f.area)
+        elif f.position is not None:
+            px, py = f.position
+            r = f.radius
+            ents = m.entities()
             if r is None:
                 ents = [e for e in ents if _contains(e._box(), px, py)]
             else:
                 ents = [e for e in ents if math.dist(e._centre(), (px, py)) <= r]
-        names = _names(opts.get("name"), "name")
-        types = _names(opts.get("type"), "type")
-        force = opts.get("force")
-        invert = bool(opts.get("invert"))
+        else:
+            ents = m.entities()
+        names, types, force, invert = f.name, f.type, f.force, f.invert
 
         def keep(e):
             ok = (names is None or e._ename in names) and \
@@ -574,16 +581,16 @@ class LuaSurface(ShimObject):
             return ok != invert
 
         ents = [e for e in ents if keep(e)]
-        limit = opts.get("limit")
+        limit = f.limit
         if limit is not None:
             ents = ents[:int(limit)]
         return ents
 
-    @method
+    @method(filter=True)
     def find_entities_filtered(self, filter):
         return self._filtered(filter, "find_entities_filtered")
 
-    @method
+    @method(filter=True)
     def count_entities_filtered(self, filter):
         return len(self._filtered(filter, "count_entities_filtered"))
 
@@ -619,16 +626,6 @@ class LuaSurface(ShimObject):
             if abs(px * 5 - cx * 5) < lim and abs(py * 5 - cy * 5) < lim:
                 return False
         return True
-
-
-def _opts(f, keys, what) -> dict:
-    if f is None or isinstance(f, (int, float, str, bool)):
-        raise LuaApiError(f"{what}: table expected")
-    opts = dict(f.items())
-    unknown = set(opts) - set(keys)
-    if unknown:
-        raise LuaApiError(NOT_EMULATED + f"{what} filter {sorted(unknown)[0]}")
-    return opts
 
 
 def _overlaps(box, area) -> bool:
@@ -783,6 +780,9 @@ class LuaEntity(ShimObject):
         self._valid = False
         if self._kind == KIND_RESOURCE:
             m.resources.pop((self._wx, self._wy), None)
+        else:
+            for k in [k for k, v in m.bld_tiles.items() if v is self]:
+                del m.bld_tiles[k]
         m.dirty = True  # World has no removal: MapState._rebuild
         return True
 
