@@ -177,7 +177,7 @@ cdef class RawEncoder:
         Writes those envs' rows of obs; returns their ids (int64 array, in record order).
         """
         cdef const uint8_t[::1] p = memoryview(payload).cast("B")
-        status, scen, count, rb, tick, end_tick = _header(p)
+        status, _scen, count, rb, _tick, _end = _header(p)
         if status != FF_RAW_STATUS_STATES:
             raise ProtocolError(f"expected states, got status {status}")
         cdef const int32_t[:, ::1] tg = np.ascontiguousarray(targets, np.int32)
@@ -199,7 +199,7 @@ cdef class RawEncoder:
         rewards and flags of those envs; returns the ids the payload held (int64 array).
         """
         cdef const uint8_t[::1] p = memoryview(payload).cast("B")
-        status, scen, count, rb, tick, end_tick = _header(p)
+        status, _scen, count, rb, _tick, _end = _header(p)
         if status != FF_RAW_STATUS_STATES:
             raise ProtocolError(f"expected states, got status {status}")
         a = np.ascontiguousarray(actions, np.int64).reshape(self.num_envs, self.action_dims)

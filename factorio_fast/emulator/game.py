@@ -38,6 +38,7 @@ from factorio_fast.emulator.shim import (
     LuaApiError,
     Records,
     ShimObject,
+    ValidObject,
     attribute,
     method,
 )
@@ -109,6 +110,8 @@ def _defines_tree() -> dict:
 # ---- prototypes ----
 
 class LuaPrototypeBase(ShimObject):
+    """The API's abstract parent of the prototypes (name, type); not offered by itself."""
+
     API_CLASS = "LuaPrototypeBase"
 
     def __init__(self, name, ptype):
@@ -124,7 +127,7 @@ class LuaPrototypeBase(ShimObject):
         return self._ptype
 
 
-class LuaRecipePrototype(LuaPrototypeBase):
+class LuaRecipePrototype(LuaPrototypeBase, ValidObject):
     API_CLASS = "LuaRecipePrototype"
 
     def __init__(self, index):
@@ -156,7 +159,7 @@ class LuaRecipePrototype(LuaPrototypeBase):
         return True  # all four are enabled at the start (docs/factorio-facts.md §4.4)
 
 
-class LuaEntityPrototype(LuaPrototypeBase):
+class LuaEntityPrototype(LuaPrototypeBase, ValidObject):
     API_CLASS = "LuaEntityPrototype"
 
     def __init__(self, name):
@@ -178,7 +181,7 @@ class LuaEntityPrototype(LuaPrototypeBase):
         return {"character": 0.5, "burner-mining-drill": 0.25}.get(self._pname)
 
 
-class LuaItemPrototype(LuaPrototypeBase):
+class LuaItemPrototype(LuaPrototypeBase, ValidObject):
     API_CLASS = "LuaItemPrototype"
 
     def __init__(self, name, stack):
@@ -445,7 +448,7 @@ def inflate(raw: bytes) -> bytes:
 
 
 SHIM_CLASSES = (LuaGameScript, LuaBootstrap, LuaCommandProcessor, LuaRCON, LuaHelpers,
-                LuaPrototypes, LuaPrototypeBase, LuaRecipePrototype, LuaEntityPrototype,
+                LuaPrototypes, LuaRecipePrototype, LuaEntityPrototype,
                 LuaItemPrototype, LuaSurface, LuaTile, LuaEntity, LuaInventory, LuaBurner)
 
 

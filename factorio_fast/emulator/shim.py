@@ -15,7 +15,7 @@ import inspect
 from importlib import resources
 
 __all__ = ["LuaApiError", "ShimObject", "attribute", "method", "Bridge", "Position", "Records",
-           "Filter", "NOT_EMULATED"]
+           "Filter", "ValidObject", "NOT_EMULATED"]
 
 NOT_EMULATED = "emulator: not emulated: "
 
@@ -53,6 +53,12 @@ class Attr:
     def setter(self, fset):
         self.fset = fset
         return self
+
+    def __get__(self, obj, owner=None):
+        # Python code reads an attribute as Lua does (obj.tick); the class gives the declaration
+        if obj is None or self.fget is None:
+            return self
+        return self.fget(obj)
 
     @property
     def mode(self) -> int:
@@ -117,12 +123,17 @@ class ShimObject:
         return True
 
     @attribute
-    def valid(self):
-        return self.is_valid()
-
-    @attribute
     def object_name(self):
         return self.API_CLASS
+
+
+class ValidObject(ShimObject):
+    """An object the API gives a ``valid`` attribute (entities, surfaces, inventories, ...; the
+    global singletons have none)."""
+
+    @attribute
+    def valid(self):
+        return self.is_valid()
 
 
 def members(cls) -> tuple[dict, dict]:

@@ -29,7 +29,7 @@ from factorio_fast.emulator.shim import (
     LuaApiError,
     Position,
     Records,
-    ShimObject,
+    ValidObject,
     attribute,
     method,
 )
@@ -319,7 +319,7 @@ def _footprint(ent_id: int) -> int:
     return ENTITY_INFO[ent_id][4]
 
 
-class LuaSurface(ShimObject):
+class LuaSurface(ValidObject):
     API_CLASS = "LuaSurface"
 
     def __init__(self, game, name: str, index: int, settings: dict | None):
@@ -438,9 +438,7 @@ class LuaSurface(ShimObject):
         return int(m.tile_ids()[wy, wx])
 
     @method
-    def get_tile(self, x, y=None):
-        if y is None:  # get_tile(position)
-            x, y = position_of(x)
+    def get_tile(self, x, y):
         m = self._map()
         return self._tile(*m.to_world_tile(_num(x, "x"), _num(y, "y")))
 
@@ -638,7 +636,7 @@ def _contains(box, x, y) -> bool:
     return box[0] <= x <= box[2] and box[1] <= y <= box[3]
 
 
-class LuaTile(ShimObject):
+class LuaTile(ValidObject):
     API_CLASS = "LuaTile"
 
     def __init__(self, surface: LuaSurface, wx: int, wy: int):
@@ -659,7 +657,7 @@ class LuaTile(ShimObject):
         return self._surface
 
 
-class LuaEntity(ShimObject):
+class LuaEntity(ValidObject):
     """A resource, a building or a character on a shim surface.
 
     Resources and buildings live in the surface's World; the object keeps its tile (resources,
@@ -1123,7 +1121,7 @@ class LuaEntity(ShimObject):
         return None
 
 
-class LuaInventory(ShimObject):
+class LuaInventory(ValidObject):
     """The character's main inventory, or a furnace's / drill's fuel, source or result slot."""
 
     API_CLASS = "LuaInventory"
@@ -1281,7 +1279,7 @@ class LuaInventory(ShimObject):
         return None
 
 
-class LuaBurner(ShimObject):
+class LuaBurner(ValidObject):
     API_CLASS = "LuaBurner"
 
     def __init__(self, owner: LuaEntity):
