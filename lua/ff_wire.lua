@@ -148,8 +148,10 @@ function M.b64decode(s)
   local n = #s
   if n % 4 ~= 0 then return nil, "base64 length is not a multiple of 4" end
   local pad = 0
-  if n > 0 and s:sub(n) == "=" then pad = 1 end
-  if n > 1 and s:sub(n - 1, n - 1) == "=" then pad = 2 end
+  if n > 0 and s:sub(n) == "=" then
+    pad = 1
+    if s:sub(n - 1, n - 1) == "=" then pad = 2 end
+  end
   local out = {}
   local bytes = {}
   for i = 1, n, 4 do
