@@ -19,9 +19,11 @@ from libc.string cimport memcpy
 from factorio_fast._ffcore cimport (
     FF_ACTION_SIZE,
     FF_NUM_ENTITIES,
+    FF_OK,
     check,
     ff_action_t,
     ff_entity_table,
+    ff_strerror,
 )
 from factorio_fast._ffrawobs cimport *
 
@@ -73,9 +75,16 @@ cdef tuple _header(const uint8_t[::1] p):
     cdef uint32_t tick = 0, end_tick = 0
     if p.shape[0] == 0:
         raise ProtocolError("empty RAW payload")
-    check(ff_raw_payload_header(&p[0], p.shape[0], &status, &scen, &count, &rb, &tick, &end_tick),
-          "RAW payload")
+    _wire(ff_raw_payload_header(&p[0], p.shape[0], &status, &scen, &count, &rb, &tick,
+                                &end_tick), "RAW payload")
     return status, scen, count, rb, tick, end_tick
+
+
+cdef int _wire(int rc, str what) except -1:
+    """A status from parsing bytes off the wire: anything but FF_OK is a malformed message."""
+    if rc == FF_OK:
+        return 0
+    raise ProtocolError(f"{what}: {ff_strerror(rc).decode()}")
 
 
 def parse_payload(payload):
@@ -87,7 +96,7 @@ def parse_payload(payload):
     cdef size_t off
     for k in range(count):
         off = FF_RAW_PAYLOAD_HEADER + k * rb
-        check(ff_raw_parse(&p[off], rb, &st), f"RAW record {k}")
+        _wire(ff_raw_parse(&p[off], rb, &st), f"RAW record {k}")
         side = st.side
         recs.append({
             "env": st.env, "scenario": st.scenario, "side": side, "px": st.px, "py": st.py,
@@ -157,7 +166,7 @@ cdef class RawEncoder:
 
     cdef int _record(self, const uint8_t[::1] p, int k, int rb) except -1:
         cdef size_t off = FF_RAW_PAYLOAD_HEADER + <size_t>k * rb
-        check(ff_raw_parse(&p[off], rb, self._st), f"RAW record {k}")
+        _wire(ff_raw_parse(&p[off], rb, self._st), f"RAW record {k}")
         if self._st.scenario != self.scenario_id:
             raise ProtocolError(f"RAW record {k} is of scenario {self._st.scenario}, "
                                 f"expected {self.scenario_id}")
