@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import time
 import zlib
 
 from factorio_fast._sim import RECIPES
@@ -470,7 +471,7 @@ class Emulator:
     command and then waits sees the same thing as with a real server running at full speed.
     """
 
-    def __init__(self, mod_dir=None, mod_name: str = "factorio_fast"):
+    def __init__(self, mod_dir=None, mod_name: str = "factorio_fast", *, profile: bool = False):
         if mod_dir is None:
             from factorio_fast.emulator.modfiles import mod_dir as installed
             mod_dir = installed()
@@ -478,7 +479,9 @@ class Emulator:
         self.console: list[str] = []
         self.sandbox = Sandbox(mod_dir, mod_name)
         self.lua = self.sandbox.lua
-        self._bridge = Bridge(self.lua, SHIM_CLASSES)
+        self._bridge = Bridge(self.lua, SHIM_CLASSES, profile=profile)
+        self._profile = profile
+        self.lua_seconds: dict[str, float] = {}  # profile: wall time inside the mod, by entry
         self._units = 0
         self._handlers: dict[int, object] = {}
         self._commands: dict[str, tuple[str, object]] = {}
@@ -507,10 +510,15 @@ class Emulator:
     # ---- calling into the mod ----
 
     def _call(self, fn, arg, what):
+        if self._profile:
+            t = time.perf_counter()
         try:
             return fn(arg) if arg is not None else fn()
         except LuaError as e:
             raise ModError(f"Error while running event {self.mod_name}::{what}\n{e}") from None
+        finally:
+            if self._profile:
+                self.lua_seconds[what] = self.lua_seconds.get(what, 0.0) + time.perf_counter() - t
 
     @property
     def storage(self):

@@ -155,7 +155,7 @@ def _emulator_lua(name: str) -> str:
 class Bridge:
     """Exposes shim objects to one Lua runtime (see bridge.lua for the wire tags)."""
 
-    def __init__(self, lua, classes):
+    def __init__(self, lua, classes, profile: bool = False):
         import lupa.lua52 as lupa
 
         self.lua = lua
@@ -171,10 +171,28 @@ class Bridge:
                 "attrs": lua.table_from({k: a.mode for k, a in attrs.items()}),
                 "methods": lua.table_from({k: 2 if m.filter else True for k, m in meths.items()}),
             })
+        self.calls = 0          # profile: API calls from Lua ...
+        self.py_seconds = 0.0   # ... and the time the shim's Python spent answering them
+        cbs = [self.py_get, self.py_set, self.py_call, self.py_filter]
+        if profile:
+            cbs = [self._timed(f) for f in cbs]
         self.api = lua.execute(_emulator_lua("bridge.lua"))(
-            self.py_get, self.py_set, self.py_call, lua.table_from(specs), self.py_filter)
+            cbs[0], cbs[1], cbs[2], lua.table_from(specs), cbs[3])
         self._proxy = self.api.proxy
         self._id_of = self.api.id_of
+
+    def _timed(self, fn):
+        import time
+        clock = time.perf_counter
+
+        def timed(*args):
+            t = clock()
+            try:
+                return fn(*args)
+            finally:
+                self.calls += 1
+                self.py_seconds += clock() - t
+        return timed
 
     # ---- Python -> Lua ----
 
