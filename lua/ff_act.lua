@@ -160,9 +160,14 @@ function M.apply(st, env, a)
   env.walk = nil
   c.walking_state = {walking = false, direction = defines.direction.north}
   if t == proto.A_MINE then
-    local pos = {x = p[0] + 0.5 - st.ox, y = p[1] + 0.5 - st.oy}
-    c.update_selected_entity(pos)
-    c.mining_state = {mining = true, position = pos}
+    -- The game mines the selected entity (API LuaControl::mining_state). The scenarios mine
+    -- the resource on the tile, even under a building (docs/scenarios.md), so the resource is
+    -- selected, not what the cursor would pick there (the building, which would be picked up).
+    local sx, sy = p[0] - st.ox, p[1] - st.oy
+    local res = env.surface.find_entities_filtered{
+      area = {{sx + 0.1, sy + 0.1}, {sx + 0.9, sy + 0.9}}, type = "resource", limit = 1}[1]
+    if res ~= nil then c.selected = res else c.clear_selected_entity() end
+    c.mining_state = {mining = true, position = {x = sx + 0.5, y = sy + 0.5}}
     return
   end
   c.mining_state = {mining = false}
