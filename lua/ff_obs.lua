@@ -17,6 +17,8 @@ local u8, u16, u32 = wire.u8, wire.u16, wire.u32
 
 M.FIXED = 212
 M.BUILDINGS = 8
+local ZERO32 = string.rep("\0", 32)
+local ZERO14 = string.rep("\0", 14)
 
 local function ticks(fraction, total)
   return floor(fraction * total + 0.5)
@@ -68,17 +70,6 @@ local function cells(st, env, x0, y0, side)
     GRASS_CELL = wire.u32s(codec.encode_cell(grass_id, 0, 0, ids.tile_blocks[grass_id + 1]))
     OOM_CELL = wire.u32s(codec.encode_cell(oom_id, 0, 0, ids.tile_blocks[oom_id + 1]))
   end
-  local out = {}
-  local k = 0
-  for r = 0, side - 1 do
-    local y = y0 + r
-    local row_in = y >= 0 and y < st.h
-    for c = 0, side - 1 do
-      local x = x0 + c
-      k = k + 1
-      if row_in and x >= 0 and x < st.w then out[k] = GRASS_CELL else out[k] = OOM_CELL end
-    end
-  end
   -- cells something was found on: k -> {tile, amount, entity}
   local found_at = {}
   local function at(kk)
@@ -123,11 +114,52 @@ local function cells(st, env, x0, y0, side)
       end
     end
   end
+  -- rows: those with nothing found are runs of out-of-map / grass / out-of-map cells (one
+  -- string each, memoised); the others cell by cell
   local blocks = ids.tile_blocks
-  for kk, f in pairs(found_at) do
-    out[kk] = wire.u32s(codec.encode_cell(f[1], f[2], f[3], blocks[f[1] + 1]))
+  local lo, hi = math.max(-x0, 0), math.min(st.w - x0, side)
+  if hi < lo then hi = lo end
+  local rows = {}
+  for r = 0, side - 1 do
+    local y = y0 + r
+    local row_in = y >= 0 and y < st.h
+    local base = r * side
+    local any = false
+    if row_in then
+      for c = lo, hi - 1 do
+        if found_at[base + c + 1] ~= nil then any = true; break end
+      end
+    end
+    if not any then
+      rows[r + 1] = row_in and M.row(lo, hi - lo, side - hi) or M.row(side, 0, 0)
+    else
+      local cs = {}
+      for c = 0, side - 1 do
+        local f = found_at[base + c + 1]
+        if f ~= nil then
+          cs[c + 1] = wire.u32s(codec.encode_cell(f[1], f[2], f[3], blocks[f[1] + 1]))
+        elseif c >= lo and c < hi then
+          cs[c + 1] = GRASS_CELL
+        else
+          cs[c + 1] = OOM_CELL
+        end
+      end
+      rows[r + 1] = table.concat(cs)
+    end
   end
-  return table.concat(out)
+  return table.concat(rows)
+end
+
+local row_cache = {}
+-- a row of `left` out-of-map cells, `mid` grass cells, `right` out-of-map cells
+function M.row(left, mid, right)
+  local key = left * 65536 + mid * 256 + right
+  local s = row_cache[key]
+  if s == nil then
+    s = OOM_CELL:rep(left) .. GRASS_CELL:rep(mid) .. OOM_CELL:rep(right)
+    row_cache[key] = s
+  end
+  return s
 end
 
 -- The coarse resource map: for each 8x8 block and each kind, whether one of the resource
@@ -206,24 +238,24 @@ function M.record(st, env)
   u32(t, env.crafted_started - queued)
   u32(t, smelted)
   u32(t, received - env.hand_ore) -- ores the drills dropped into furnaces
-  if needs.blocks then
-    for _, v in ipairs(res_blocks(env)) do u8(t, v) end
-  else
-    for _ = 1, 32 do t[#t + 1] = 0 end
-  end
+  local parts = {wire.bytes(t)}
+  parts[2] = needs.blocks and wire.bytes(res_blocks(env)) or ZERO32
   for k = 1, M.BUILDINGS do
     local b = recs[k]
     if b == nil then
-      for _ = 1, 14 do t[#t + 1] = 0 end
+      parts[#parts + 1] = ZERO14
     else
-      u8(t, b[1]); u8(t, b[2]); u16(t, b[3]); u16(t, b[4])
-      u16(t, math.min(b[5], 65535)); u16(t, math.min(b[6], 65535))
-      u16(t, math.min(b[7], 65535)); u16(t, math.min(b[8], 65535))
+      local bt = {}
+      u8(bt, b[1]); u8(bt, b[2]); u16(bt, b[3]); u16(bt, b[4])
+      u16(bt, math.min(b[5], 65535)); u16(bt, math.min(b[6], 65535))
+      u16(bt, math.min(b[7], 65535)); u16(bt, math.min(b[8], 65535))
+      parts[#parts + 1] = wire.bytes(bt)
     end
   end
   local side = st.side
   local half = floor(side / 2)
-  return wire.bytes(t) .. cells(st, env, floor(px / 256) - half, floor(py / 256) - half, side)
+  parts[#parts + 1] = cells(st, env, floor(px / 256) - half, floor(py / 256) - half, side)
+  return table.concat(parts)
 end
 
 -- A RAW payload: the 16-byte header, then the records of the given env indices (nil: none).
