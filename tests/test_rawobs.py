@@ -205,3 +205,23 @@ def test_rawobs_entity_table_is_the_c_tables():
     from factorio_fast import codec
     assert [e[0] for e in _rawobs.ENTITY_INFO] == list(codec.ENTITY_NAMES)
     assert _rawobs.ENTITY_INFO[5][4] == 2 and _rawobs.ENTITY_INFO[8][2] == 0.35
+
+
+def test_rawobs_stub_covers_the_public_api():
+    import ast
+    import pathlib
+    stub = {}
+    tree = ast.parse(pathlib.Path(_rawobs.__file__).with_name("_rawobs.pyi").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            stub[node.name] = {n.name for n in node.body if isinstance(n, ast.FunctionDef)} | {
+                n.target.id for n in node.body if isinstance(n, ast.AnnAssign)}
+        elif isinstance(node, ast.FunctionDef):
+            stub[node.name] = None
+        elif isinstance(node, ast.AnnAssign):
+            stub[node.target.id] = None
+    for name in _rawobs.__all__:
+        assert name in stub, name
+        obj = getattr(_rawobs, name)
+        if isinstance(obj, type):
+            assert {m for m in vars(obj) if not m.startswith("_")} <= stub[name]
