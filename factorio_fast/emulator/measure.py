@@ -8,7 +8,8 @@ commands and on_tick), split into the time the shim's Python took to answer the 
 and the rest (the mod's own Lua plus lupa's crossings into Python); the crossings' own cost,
 calibrated on a trivial attribute read, is taken out to estimate the mod's own Lua time, which is
 what the mod adds to a real server's tick besides the API calls it makes (the game's C++ answers
-those). Steps and resets (WORLD requests, amortised over the steps) are reported apart.
+those). Steps and resets (WORLD requests, amortised over the steps) are reported apart, with
+BatchSim's own step in the same run as the baseline.
 """
 
 from __future__ import annotations
@@ -33,6 +34,25 @@ def crossing_us(emu, n: int = 20000) -> float:
     spent = b.py_seconds - py
     assert b.calls - calls == n
     return (wall - spent) / n * 1e6
+
+
+def _sim_us(scenario: str, n: int, steps: int, seed: int) -> float:
+    """The baseline: BatchSim's step, µs per env step, on the same kind of actions."""
+    from factorio_fast._sim import BatchSim
+    sim = BatchSim(scenario, n)
+    obs = np.zeros((n,) + sim.obs_shape, np.uint8)
+    r = np.zeros(n, np.float32)
+    te, tr = np.zeros(n, np.bool_), np.zeros(n, np.bool_)
+    sim.reset(np.arange(n, dtype=np.uint64) + seed, obs=obs)
+    rng = np.random.default_rng(seed)
+    acts = [np.stack([rng.integers(0, v, n) for v in sim.action_nvec], 1).reshape(
+        (n,) + sim.action_shape).astype(np.int64) for _ in range(steps)]
+    t = time.perf_counter()
+    for a in acts:
+        sim.step(a, obs=obs, rewards=r, terminated=te, truncated=tr)
+    us = (time.perf_counter() - t) / (steps * n) * 1e6
+    sim.close()
+    return us
 
 
 def measure(scenario: str, n: int, steps: int, seed: int = 0, repeats: int = 3) -> dict:
@@ -74,7 +94,7 @@ def measure(scenario: str, n: int, steps: int, seed: int = 0, repeats: int = 3) 
         acc["calls"] = b.calls - resets["calls"]
         cross = crossing_us(emu)
         k = steps * n
-        row = {"crossing_us": cross}
+        row = {"crossing_us": cross, "sim_us": _sim_us(scenario, n, steps, seed + rep)}
         for name, d in (("step", acc), ("reset", resets)):
             row[f"{name}_total_us"] = d["lua"] / k * 1e6
             row[f"{name}_shim_us"] = d["py"] / k * 1e6
@@ -93,7 +113,8 @@ def main(argv=None) -> int:
     print("us per env step, medians of 3 runs; 'Lua' is the mod's own Lua (bridge crossings "
           "taken out)")
     print(f"{'scenario':<16} {'envs':>4} | {'step: Lua':>9} {'calls':>6} {'shim':>7} "
-          f"{'on_tick':>7} | {'resets: Lua':>11} {'calls':>6} {'shim':>7} | {'crossing':>8}")
+          f"{'on_tick':>7} | {'resets: Lua':>11} {'calls':>6} {'shim':>7} | {'crossing':>8} "
+          f"{'BatchSim':>8}")
     for scen in ("movement_micro", "mining_micro", "building_micro"):
         for n in (1, 16):
             steps = args.steps or max(2000 // n, 600)
@@ -101,7 +122,7 @@ def main(argv=None) -> int:
             print(f"{scen:<16} {n:>4} | {m['step_lua_us']:>9.1f} {m['step_calls']:>6.1f} "
                   f"{m['step_shim_us']:>7.1f} {m['on_tick_us']:>7.1f} | "
                   f"{m['reset_lua_us']:>11.1f} {m['reset_calls']:>6.1f} {m['reset_shim_us']:>7.1f} | "
-                  f"{m['crossing_us']:>8.2f}")
+                  f"{m['crossing_us']:>8.2f} {m['sim_us']:>8.2f}")
             sys.stdout.flush()
     return 0
 

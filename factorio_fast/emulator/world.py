@@ -81,18 +81,6 @@ def position_of(v, what="position") -> tuple[float, float]:
     return _num(x, what), _num(y, what)
 
 
-def area_of(v, what="area") -> tuple[float, float, float, float]:
-    """A BoundingBox argument ({left_top=, right_bottom=} or {{x1, y1}, {x2, y2}})."""
-    if v is None or isinstance(v, (int, float, str, bool)):
-        raise LuaApiError(f"{what}: BoundingBox expected")
-    lt, rb = v["left_top"], v["right_bottom"]
-    if lt is None and rb is None:
-        lt, rb = v[1], v[2]
-    x1, y1 = position_of(lt, what)
-    x2, y2 = position_of(rb, what)
-    return x1, y1, x2, y2
-
-
 def _fixed(v: float) -> int:
     """A coordinate in 1/256 tile. Exact for the multiples of 1/256 the mod uses; others are
     truncated toward zero (INFERRED: the engine's double -> fixed-point conversion,
