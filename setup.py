@@ -63,6 +63,7 @@ EXTENSIONS = {
     "_sim": (["ff_world.c", "ff_sim.c"], False),
     "_bridge": (["ff_shm.cpp", "ff_wait.c", "ff_ring.c", "ff_handoff.c"], True),
     "_features": (["ff_features.c"], False),
+    "_rawobs": (["ff_rawobs.c"], False),
 }
 
 only = set(filter(None, os.environ.get("FF_EXTENSIONS", "").split(",")))

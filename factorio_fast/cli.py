@@ -3,6 +3,7 @@
     factorio-fast bench [--json PATH] [--plot PATH] [--quick]   the main job: scenario benchmark
     factorio-fast reap [--dry-run]                              remove stale shared segments
     factorio-fast scenarios                                     list the scenarios
+    factorio-fast mod (--path | --zip DIR)                      where the Factorio mod is / zip it
 """
 
 from __future__ import annotations
@@ -65,6 +66,22 @@ def _scenarios(args) -> int:
     return 0
 
 
+def _mod(args) -> int:
+    from factorio_fast.emulator import modfiles
+    from factorio_fast.errors import FactorioFastError
+
+    try:
+        if args.zip is not None:
+            path = modfiles.write_zip(args.zip)
+            print(path)
+        else:
+            print(modfiles.mod_dir())
+    except (FactorioFastError, OSError) as e:
+        print(f"factorio-fast mod: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="factorio-fast", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -83,6 +100,12 @@ def main(argv=None) -> int:
     r.set_defaults(fn=_reap)
     s = sub.add_parser("scenarios", help="list the scenarios")
     s.set_defaults(fn=_scenarios)
+    m = sub.add_parser("mod", help="the Factorio mod that plays the scenarios on a real server")
+    mg = m.add_mutually_exclusive_group(required=True)
+    mg.add_argument("--path", action="store_true", help="print the folder of the installed mod")
+    mg.add_argument("--zip", metavar="DIR",
+                    help="write factorio_fast_<version>.zip (for a server's mods/) into DIR")
+    m.set_defaults(fn=_mod)
     args = p.parse_args(argv)
     return args.fn(args)
 

@@ -1,0 +1,335 @@
+/* ff_rawobs.c - observations, rewards and flags from raw game state. Byte layouts: ff_rawobs.h
+ * (the raw record) and docs/scenarios.md (the observations, which must equal the simulator's:
+ * each field below says which line of ff_sim.c's observe / step it matches). */
+#include "ff_rawobs.h"
+
+#include <string.h>
+
+#include "ff_codec.h"
+#include "ff_ids.h"
+
+static const int32_t ff_raw_sides[FF_RAW_SCENARIOS] = {16, 7, 9};
+static const int32_t ff_raw_obs[FF_RAW_SCENARIOS] = {64, 256, 512};
+static const int32_t ff_raw_nvec[FF_RAW_SCENARIOS][3] = {{9, 0, 0}, {34, 0, 0}, {20, 9, 9}};
+static const int32_t ff_raw_dims[FF_RAW_SCENARIOS] = {1, 1, 3};
+
+static inline uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+static inline uint32_t rd32(const uint8_t *p) {
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+static inline void wr16(uint8_t *p, uint32_t v) {
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+static inline void wr32(uint8_t *p, uint32_t v) {
+    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline int32_t iabs(int32_t a) { return a < 0 ? -a : a; }
+/* The simulator's saturations (ff_sim.c: ff_sat16, ff_sat8, ff_clamp_i8). */
+static inline uint32_t sat16(int32_t v) { return v < 0 ? 0 : v > 65535 ? 65535 : (uint32_t)v; }
+static inline uint32_t sat8(int32_t v) { return v < 0 ? 0 : v > 255 ? 255 : (uint32_t)v; }
+static inline uint8_t clamp_i8(int32_t v) { return (uint8_t)(int8_t)(v < -128 ? -128 : v > 127 ? 127 : v); }
+
+size_t ff_raw_record_bytes(int32_t side) {
+    if (side < 1 || side > FF_RAW_MAX_SIDE) return 0;
+    return FF_RAW_FIXED + 4u * (size_t)side * (size_t)side;
+}
+
+int32_t ff_raw_side(int32_t scenario) {
+    return scenario >= 0 && scenario < FF_RAW_SCENARIOS ? ff_raw_sides[scenario] : 0;
+}
+
+int32_t ff_raw_obs_bytes(int32_t scenario) {
+    return scenario >= 0 && scenario < FF_RAW_SCENARIOS ? ff_raw_obs[scenario] : 0;
+}
+
+/* A tile the character cannot walk on or through as ff_movement_bits sees it: a blocking tile
+ * (bit 0 of the cell, set off the map too) or one under a building (the cell's entity is a
+ * building or a belt: a building wins over a resource in the cell, ff_world_cell). */
+static inline int cell_blocked(uint32_t cell) {
+    uint32_t e = (cell >> FF_CELL_ENTITY_SHIFT) & 15u;
+    uint8_t kind = ff_entity_table[e].kind;
+    return (cell & 1u) || kind == FF_ENTITY_KIND_BUILDING || kind == FF_ENTITY_KIND_BELT;
+}
+
+int ff_raw_parse(const uint8_t *rec, size_t n, ff_raw_state_t *out) {
+    if (!rec || !out) return FF_EINVAL;
+    if (n < FF_RAW_FIXED) return FF_ELENGTH;
+    int32_t side = rec[3];
+    if (ff_raw_record_bytes(side) != n) return FF_ELENGTH;
+    if (rec[2] >= FF_RAW_SCENARIOS) return FF_ERANGE;
+    memset(out, 0, sizeof *out);
+    out->env = rd16(rec);
+    out->scenario = rec[2];
+    out->side = (uint8_t)side;
+    out->px = (int32_t)rd32(rec + 4);
+    out->py = (int32_t)rd32(rec + 8);
+    out->tick = rd32(rec + 12);
+    for (int i = 0; i < FF_RAW_ITEMS; i++) out->inv[i] = rd16(rec + 16 + 2 * i);
+    out->mine_ticks = rd16(rec + 48);
+    out->craft_recipe = rec[50];
+    out->craft_entries = rec[51];
+    out->craft_ticks = rd16(rec + 52);
+    out->events = rec[54];
+    out->n_buildings = rec[55];
+    out->crafted = rd32(rec + 56);
+    out->smelted = rd32(rec + 60);
+    out->fed = rd32(rec + 64);
+    memcpy(out->res_blocks, rec + 68, 32);
+    for (int k = 0; k < FF_RAW_BUILDINGS; k++) {
+        const uint8_t *b = rec + 100 + 14 * k;
+        ff_raw_building_t *o = &out->bld[k];
+        if (b[0] >= FF_NUM_ENTITIES) return FF_ERANGE;
+        o->entity = b[0];
+        o->flags = b[1];
+        o->tx = (int16_t)rd16(b + 2);
+        o->ty = (int16_t)rd16(b + 4);
+        o->fuel = rd16(b + 6);
+        o->src = rd16(b + 8);
+        o->out = rd16(b + 10);
+        o->progress = rd16(b + 12);
+    }
+    const uint8_t *c = rec + FF_RAW_FIXED;
+    for (int32_t i = 0; i < side * side; i++) {
+        uint32_t cell = rd32(c + 4 * i);
+        if ((cell & FF_CELL_RESERVED_MASK) || ((cell >> FF_CELL_ENTITY_SHIFT) & 15u) >= FF_NUM_ENTITIES)
+            return FF_ERANGE;
+        out->cells[i] = cell;
+    }
+    if (side == 16) {
+        for (int r = 0; r < 16; r++) {
+            uint32_t bits = 0;
+            for (int col = 0; col < 16; col++) bits |= (uint32_t)cell_blocked(out->cells[r * 16 + col]) << col;
+            out->blocked[r] = (uint16_t)bits;
+        }
+        out->has_blocked = 1;
+    }
+    return FF_OK;
+}
+
+int ff_raw_payload_header(const uint8_t *p, size_t n, uint8_t *status, uint8_t *scenario,
+                          uint16_t *count, uint16_t *record_bytes, uint32_t *tick,
+                          uint32_t *end_tick) {
+    if (!p || !status || !scenario || !count || !record_bytes || !tick || !end_tick) return FF_EINVAL;
+    if (n < FF_RAW_PAYLOAD_HEADER) return FF_ELENGTH;
+    *status = p[0];
+    *scenario = p[1];
+    *count = rd16(p + 2);
+    *record_bytes = rd16(p + 4);
+    *tick = rd32(p + 8);
+    *end_tick = rd32(p + 12);
+    if (*status > FF_RAW_STATUS_PENDING || *scenario >= FF_RAW_SCENARIOS) return FF_ERANGE;
+    if ((uint64_t)FF_RAW_PAYLOAD_HEADER + (uint64_t)*count * *record_bytes != n) return FF_ELENGTH;
+    if (*count && ff_raw_record_bytes(ff_raw_sides[*scenario]) != *record_bytes) return FF_ELENGTH;
+    return FF_OK;
+}
+
+static int check_params(const ff_raw_params_t *prm) {
+    return prm && prm->scenario >= 0 && prm->scenario < FF_RAW_SCENARIOS && prm->episode_steps > 0 &&
+           prm->goal >= 0;
+}
+
+/* ff_movement_dist */
+static inline int32_t movement_dist(const ff_raw_ctx_t *ctx, const ff_raw_state_t *raw) {
+    return iabs(ctx->target_tx * 256 + 128 - raw->px) + iabs(ctx->target_ty * 256 + 128 - raw->py);
+}
+
+int ff_raw_begin(const ff_raw_params_t *prm, ff_raw_ctx_t *ctx, const ff_raw_state_t *raw,
+                 int32_t target_tx, int32_t target_ty) {
+    if (!check_params(prm) || !ctx || !raw) return FF_EINVAL;
+    if (raw->scenario != prm->scenario) return FF_ERANGE;
+    memset(ctx, 0, sizeof *ctx);
+    /* ff_env_generate: step 0, last action 0, milestones 0, baselines of the counters */
+    ctx->target_tx = target_tx;
+    ctx->target_ty = target_ty;
+    if (prm->scenario == FF_RAW_MOVEMENT) ctx->prev_dist = movement_dist(ctx, raw);
+    ctx->prev_ore = ctx->base_ore = raw->inv[FF_ITEM_IRON_ORE];
+    ctx->prev_crafted = raw->crafted;
+    ctx->prev_smelted = ctx->base_smelted = raw->smelted;
+    ctx->prev_fed = raw->fed;
+    ctx->px = raw->px;
+    ctx->py = raw->py;
+    return FF_OK;
+}
+
+int ff_raw_step(const ff_raw_params_t *prm, ff_raw_ctx_t *ctx, const int64_t *action,
+                const ff_raw_state_t *raw, float *reward, uint8_t *terminated,
+                uint8_t *truncated) {
+    if (!check_params(prm) || !ctx || !action || !raw || !reward || !terminated || !truncated)
+        return FF_EINVAL;
+    if (raw->scenario != prm->scenario) return FF_ERANGE;
+    /* ff_env_step */
+    ctx->last_action = (uint8_t)action[0];
+    ctx->step++;
+    float r = 0.0f;
+    uint8_t term = 0;
+    switch (prm->scenario) {
+    case FF_RAW_MOVEMENT: { /* ff_movement_step */
+        int32_t d = movement_dist(ctx, raw);
+        r = (float)(ctx->prev_dist - d) / 2560.0f;
+        ctx->prev_dist = d;
+        if ((raw->px >> 8) == ctx->target_tx && (raw->py >> 8) == ctx->target_ty) {
+            term = 1;
+            r = r + 1.0f;
+        }
+        break;
+    }
+    case FF_RAW_MINING: { /* ff_mining_step: the ores mined by hand are the ore inventory's gain
+                           * (nothing else moves iron ore in this scenario) */
+        uint32_t ore = raw->inv[FF_ITEM_IRON_ORE];
+        r = (float)(ore - ctx->prev_ore);
+        ctx->prev_ore = ore;
+        if (ore - ctx->base_ore >= (uint32_t)prm->goal) term = 1;
+        break;
+    }
+    default: { /* ff_building_step, in its order of float additions */
+        if ((raw->events & 1u) && !(ctx->milestones & 1u)) {
+            ctx->milestones |= 1u;
+            r += 1.0f;
+        }
+        if (raw->fed != ctx->prev_fed && !(ctx->milestones & 2u)) {
+            ctx->milestones |= 2u;
+            r += 1.0f;
+        }
+        r += (float)(raw->crafted - ctx->prev_crafted) * 0.1f;
+        r += (float)(raw->smelted - ctx->prev_smelted);
+        ctx->prev_crafted = raw->crafted;
+        ctx->prev_smelted = raw->smelted;
+        ctx->prev_fed = raw->fed;
+        if (raw->smelted - ctx->base_smelted >= (uint32_t)prm->goal) term = 1;
+        break;
+    }
+    }
+    ctx->px = raw->px;
+    ctx->py = raw->py;
+    *reward = r;
+    *terminated = term;
+    *truncated = (uint8_t)(!term && ctx->step >= (uint32_t)prm->episode_steps);
+    return FF_OK;
+}
+
+static void put_cells(const ff_raw_state_t *raw, uint8_t *o) {
+    int32_t n = (int32_t)raw->side * raw->side;
+    for (int32_t i = 0; i < n; i++) wr32(o + 4 * i, raw->cells[i]);
+}
+
+int ff_raw_observe(const ff_raw_params_t *prm, const ff_raw_ctx_t *ctx, const ff_raw_state_t *raw,
+                   uint8_t *o) {
+    if (!check_params(prm) || !ctx || !raw || !o) return FF_EINVAL;
+    if (raw->scenario != prm->scenario || raw->side != ff_raw_sides[prm->scenario]) return FF_ERANGE;
+    memset(o, 0, (size_t)ff_raw_obs[prm->scenario]);
+    switch (prm->scenario) {
+    case FF_RAW_MOVEMENT: /* ff_movement_observe */
+        if (!raw->has_blocked) return FF_EINVAL;
+        for (int r = 0; r < 16; r++) wr16(o + 2 * r, raw->blocked[r]);
+        wr16(o + 32, sat16(raw->px));
+        wr16(o + 34, sat16(raw->py));
+        wr16(o + 36, (uint16_t)(ctx->target_tx * 256 + 128 - raw->px));
+        wr16(o + 38, (uint16_t)(ctx->target_ty * 256 + 128 - raw->py));
+        o[40] = ctx->last_action;
+        wr16(o + 42, ctx->step & 0xFFFFu);
+        break;
+    case FF_RAW_MINING: { /* ff_mining_observe */
+        put_cells(raw, o);
+        wr16(o + 196, sat16(raw->px));
+        wr16(o + 198, sat16(raw->py));
+        wr16(o + 200, raw->inv[FF_ITEM_IRON_ORE]);
+        wr16(o + 202, raw->mine_ticks);
+        wr16(o + 204, ctx->step);
+        o[206] = ctx->last_action;
+        uint64_t coarse = 0;
+        for (int k = 0; k < 64; k++)
+            if ((raw->res_blocks[k >> 1] >> (4 * (k & 1))) & 15u) coarse |= 1ull << k;
+        for (int k = 0; k < 8; k++) o[208 + k] = (uint8_t)(coarse >> (8 * k));
+        break;
+    }
+    default: { /* ff_building_observe */
+        put_cells(raw, o);
+        for (int i = 0; i < FF_RAW_ITEMS; i++) wr16(o + 324 + 2 * i, raw->inv[i]);
+        wr16(o + 356, sat16(raw->px));
+        wr16(o + 358, sat16(raw->py));
+        o[360] = raw->craft_recipe;
+        o[361] = raw->craft_entries;
+        wr16(o + 362, raw->craft_ticks);
+        wr16(o + 364, ctx->step);
+        o[366] = ctx->last_action;
+        o[367] = ctx->milestones;
+        wr16(o + 368, sat16((int32_t)(raw->smelted - ctx->base_smelted)));
+        wr16(o + 370, raw->mine_ticks);
+        int32_t tx = raw->px >> 8, ty = raw->py >> 8;
+        for (int k = 0; k < FF_RAW_BUILDINGS; k++) {
+            const ff_raw_building_t *b = &raw->bld[k];
+            uint8_t *p = o + 372 + 8 * k;
+            if (!b->entity) continue;
+            p[0] = b->entity;
+            p[1] = clamp_i8(b->tx - tx);
+            p[2] = clamp_i8(b->ty - ty);
+            p[3] = (uint8_t)sat8(b->fuel);
+            p[4] = (uint8_t)sat8(b->src);
+            p[5] = (uint8_t)sat8(b->out);
+            p[6] = (uint8_t)sat8(b->progress);
+            p[7] = b->flags & 3u;
+        }
+        memcpy(o + 436, raw->res_blocks, 32);
+        break;
+    }
+    }
+    return FF_OK;
+}
+
+/* docs/scenarios.md "Mapping onto the seed's FactorioAction" */
+enum { FA_STAND = 0, FA_WALK = 1, FA_MINE = 2, FA_CRAFT = 3, FA_PLACE = 4, FA_INSERT = 5, FA_TAKE = 6 };
+
+int ff_raw_action(const ff_raw_params_t *prm, const ff_raw_ctx_t *ctx, const int64_t *a,
+                  ff_action_t *out) {
+    if (!check_params(prm) || !ctx || !a || !out) return FF_EINVAL;
+    int32_t s = prm->scenario;
+    for (int d = 0; d < ff_raw_dims[s]; d++)
+        if (a[d] < 0 || a[d] >= ff_raw_nvec[s][d]) return FF_ERANGE;
+    memset(out, 0, sizeof *out);
+    float *p = out->parameters;
+    int32_t tx = ctx->px >> 8, ty = ctx->py >> 8, code = (int32_t)a[0];
+    if (code >= 1 && code <= 8) { /* every scenario: walk d = code - 1, Factorio 2.0 direction 2d */
+        out->action_type = FA_WALK;
+        p[0] = (float)(2 * (code - 1));
+        return FF_OK;
+    }
+    if (code == 0) return FF_OK; /* stand */
+    if (s == FF_RAW_MOVEMENT) return FF_ERANGE;
+    if (s == FF_RAW_MINING) { /* 9..33: the tile (tx + k%5 - 2, ty + k/5 - 2) */
+        int32_t k = code - 9;
+        out->action_type = FA_MINE;
+        p[0] = (float)(tx + k % 5 - 2);
+        p[1] = (float)(ty + k / 5 - 2);
+        return FF_OK;
+    }
+    int32_t gx = tx + (int32_t)a[1] - 4, gy = ty + (int32_t)a[2] - 4;
+    switch (code) {
+    case 9: out->action_type = FA_MINE; p[0] = (float)gx; p[1] = (float)gy; break;
+    case 10: case 11: case 12: case 13:
+        out->action_type = FA_CRAFT;
+        p[0] = (float)(code - 10);
+        p[1] = 1.0f;
+        break;
+    case 14: case 15: case 16:
+        out->action_type = FA_PLACE;
+        p[0] = (float)(code == 14 ? FF_ITEM_BURNER_DRILL : code == 15 ? FF_ITEM_STONE_FURNACE : FF_ITEM_BELT);
+        p[1] = (float)gx;
+        p[2] = (float)gy;
+        p[3] = 0.0f; /* north */
+        break;
+    case 17: case 18:
+        out->action_type = FA_INSERT;
+        p[0] = (float)(code == 17 ? FF_ITEM_COAL : FF_ITEM_IRON_ORE);
+        p[1] = (float)gx;
+        p[2] = (float)gy;
+        p[3] = 5.0f;
+        break;
+    default:
+        out->action_type = FA_TAKE;
+        p[1] = (float)gx;
+        p[2] = (float)gy;
+        break;
+    }
+    return FF_OK;
+}

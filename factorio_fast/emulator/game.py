@@ -1,0 +1,574 @@
+"""The emulated server: the game's global objects (game, script, commands, rcon, helpers,
+prototypes, defines, storage) and its main loop, as Factorio runs a mod.
+
+Lifecycle and event dispatch (docs/factorio-facts.md §2.2, §3.1):
+
+* ``control.lua``'s main chunk runs first, with ``script``, ``commands``, ``helpers``,
+  ``prototypes``, ``rcon``, ``defines`` and ``storage`` but no ``game`` (INFERRED from the
+  data-lifecycle page, https://lua-api.factorio.com/latest/auxiliary/data-lifecycle.html: the
+  game object exists from on_init on). Command registrations happen there, since they do not
+  persist through save/load (API LuaCommandProcessor::add_command).
+* A new game then raises ``on_init`` once.
+* Commands (``/name parameter``, as over RCON) run between ticks and keep running while
+  ``game.tick_paused`` is true; ``rcon.print`` writes to the calling RCON interface and does
+  nothing outside an RCON command (API LuaRCON::print).
+* A tick, when the game is not paused, or while it is paused and ``game.ticks_to_run`` > 0 ("the
+  entity update runs normally and this value is decremented every tick. When it reaches 0 the
+  game pauses again", API LuaGameScript::ticks_to_run): ``game.tick`` advances, ``on_tick``
+  runs, then every surface's entity update (its World ticks once). That on_tick runs before the
+  entity update of the same tick is INFERRED (the mod re-applies walking both in the step command
+  and in on_tick, which gives the same walk under either order). The reported quirk that
+  ``on_tick`` does not run for the last of ``ticks_to_run`` ticks (docs/factorio-facts.md §3.1,
+  reported) is not modelled.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import time
+import zlib
+
+from factorio_fast._sim import RECIPES
+from factorio_fast.emulator.api import api_spec
+from factorio_fast.emulator.sandbox import LuaError, Sandbox
+from factorio_fast.emulator.shim import (
+    NOT_EMULATED,
+    Bridge,
+    LuaApiError,
+    Records,
+    ShimObject,
+    ValidObject,
+    attribute,
+    method,
+)
+from factorio_fast.emulator.world import (
+    ENTITY_IDS,
+    ENTITY_TYPE,
+    ITEM_NAMES,
+    RECIPE_NAMES,
+    LuaBurner,
+    LuaEntity,
+    LuaInventory,
+    LuaSurface,
+    LuaTile,
+)
+from factorio_fast.errors import FactorioServerError, InvalidArgumentError
+
+__all__ = ["Emulator", "ModError", "define_value", "define_name", "SHIM_CLASSES"]
+
+
+class ModError(FactorioServerError):
+    """The mod raised inside an event or a command (a real server stops with "The mod ...
+    caused a non-recoverable error")."""
+
+
+# ---- defines ----
+
+@functools.lru_cache(maxsize=1)
+def _define_tables() -> tuple[dict, dict]:
+    """(group -> {name: value}, group -> {value: name}). Directions are the game's numbers
+    (north 0 ... 15, docs/factorio-facts.md §4.2) and on_tick is event 0, as the game reports
+    it ("on_tick (ID 0)" in its error messages). Other values are the emulator's own (each group's
+    names in the API's order): a mod must use the names, never the numbers."""
+    spec = api_spec()
+    by_name, by_value = {}, {}
+    for group, names in spec.defines.items():
+        if group == "defines.events":
+            order = ["on_tick"] + [n for n in names if n != "on_tick"]
+            values = {n: i for i, n in enumerate(order)}
+        elif group == "defines.inventory":
+            values = {n: i + 1 for i, n in enumerate(names)}
+        else:
+            values = {n: i for i, n in enumerate(names)}
+        by_name[group] = values
+        by_value[group] = {v: n for n, v in values.items()}
+    return by_name, by_value
+
+
+def define_value(group: str, name: str) -> int:
+    return _define_tables()[0][group][name]
+
+
+def define_name(group: str, value) -> str:
+    try:
+        return _define_tables()[1][group][value]
+    except (KeyError, TypeError):
+        raise LuaApiError(f"{group}: unknown value {value!r}") from None
+
+
+def _defines_tree() -> dict:
+    tree: dict = {}
+    for group, values in _define_tables()[0].items():
+        node = tree
+        for part in group.split(".")[1:]:
+            node = node.setdefault(part, {})
+        node.update(values)
+    return tree
+
+
+# ---- prototypes ----
+
+class LuaPrototypeBase(ShimObject):
+    """The API's abstract parent of the prototypes (name, type); not offered by itself."""
+
+    API_CLASS = "LuaPrototypeBase"
+
+    def __init__(self, name, ptype):
+        self._pname = name
+        self._ptype = ptype
+
+    @attribute
+    def name(self):
+        return self._pname
+
+    @attribute
+    def type(self):
+        return self._ptype
+
+
+class LuaRecipePrototype(LuaPrototypeBase, ValidObject):
+    API_CLASS = "LuaRecipePrototype"
+
+    def __init__(self, index):
+        super().__init__(RECIPE_NAMES[index], "recipe")
+        self._r = RECIPES[index]
+        self._rname = RECIPE_NAMES[index]
+
+    @attribute
+    def energy(self):
+        """Seconds at crafting speed 1."""
+        return self._r["ticks"] / 60
+
+    @attribute
+    def ingredients(self):
+        return Records(("type", "name", "amount"),
+                       [("item", ITEM_NAMES[i], n) for i, n in self._r["inputs"]])
+
+    @attribute
+    def products(self):
+        item, n = self._r["output"]
+        return Records(("type", "name", "amount"), [("item", ITEM_NAMES[item], n)])
+
+    @attribute
+    def category(self):
+        return "crafting"
+
+    @attribute
+    def enabled(self):
+        return True  # all four are enabled at the start (docs/factorio-facts.md §4.4)
+
+
+class LuaEntityPrototype(LuaPrototypeBase, ValidObject):
+    API_CLASS = "LuaEntityPrototype"
+
+    def __init__(self, name):
+        super().__init__(name, ENTITY_TYPE[name])
+        from factorio_fast._rawobs import ENTITY_INFO
+        self._fp = ENTITY_INFO[ENTITY_IDS[name]][4]
+
+    @attribute
+    def tile_width(self):
+        return self._fp
+
+    @attribute
+    def tile_height(self):
+        return self._fp
+
+    @attribute
+    def mining_speed(self):
+        # character 0.5, burner drill 0.25 (docs/factorio-facts.md §4.1, §4.3)
+        return {"character": 0.5, "burner-mining-drill": 0.25}.get(self._pname)
+
+
+class LuaItemPrototype(LuaPrototypeBase, ValidObject):
+    API_CLASS = "LuaItemPrototype"
+
+    def __init__(self, name, stack):
+        super().__init__(name, "item")
+        self._stack = stack
+
+    @attribute
+    def stack_size(self):
+        return self._stack
+
+
+class LuaPrototypes(ShimObject):
+    API_CLASS = "LuaPrototypes"
+
+    def __init__(self, emu):
+        from factorio_fast import codec
+        b = emu._bridge
+        self._recipe = b.table({n: LuaRecipePrototype(i) for i, n in enumerate(RECIPE_NAMES)})
+        self._entity = b.table({n: LuaEntityPrototype(n) for n in ENTITY_TYPE})
+        self._item = b.table({n: LuaItemPrototype(n, s) for n, s in
+                              zip(codec.ITEM_NAMES, codec.ITEM_STACK) if n})
+
+    # LuaCustomTables in the game (read-only, indexed by name); plain tables here
+    @attribute
+    def recipe(self):
+        return self._recipe
+
+    @attribute
+    def entity(self):
+        return self._entity
+
+    @attribute
+    def item(self):
+        return self._item
+
+
+# ---- global objects ----
+
+class LuaGameScript(ShimObject):
+    API_CLASS = "LuaGameScript"
+
+    def __init__(self, emu):
+        self._emu = emu
+        self._tick = 0
+        self._played = 0
+        self._paused = False
+        self._to_run = 0
+        self._speed = 1.0
+        self._autosave = True
+        self._surfaces: dict[str, LuaSurface] = {}
+        self._map_settings = emu._bridge.table({
+            "pollution": {"enabled": True},
+            "enemy_evolution": {"enabled": True},
+            "enemy_expansion": {"enabled": True},
+        })
+        self._add_surface("nauvis", None)
+
+    def _add_surface(self, name, settings):
+        s = LuaSurface(self, name, len(self._surfaces) + 1, settings)
+        self._surfaces[name] = s
+        return s
+
+    def _rename_surface(self, s, new):
+        if new in self._surfaces:
+            raise LuaApiError(f"Surface with name {new} already exists.")
+        del self._surfaces[s._name]
+        s._name = new
+        self._surfaces[new] = s
+
+    def _register_unit(self, e):
+        self._emu._units += 1
+        e._unit = self._emu._units
+
+    @attribute
+    def tick(self):
+        return self._tick
+
+    @attribute
+    def ticks_played(self):
+        return self._played
+
+    @attribute
+    def tick_paused(self):
+        return self._paused
+
+    @tick_paused.setter
+    def tick_paused(self, value):
+        self._paused = bool(value)
+
+    @attribute
+    def ticks_to_run(self):
+        return self._to_run
+
+    @ticks_to_run.setter
+    def ticks_to_run(self, value):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 \
+                or value != int(value) or value > 0xFFFFFFFF:
+            raise LuaApiError("LuaGameScript::ticks_to_run: uint32 expected")
+        self._to_run = int(value)
+
+    @attribute
+    def speed(self):
+        return self._speed
+
+    @speed.setter
+    def speed(self, value):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0.01:
+            raise LuaApiError("LuaGameScript::speed: must be at least 0.01")
+        self._speed = float(value)
+
+    @attribute
+    def autosave_enabled(self):
+        return self._autosave
+
+    @autosave_enabled.setter
+    def autosave_enabled(self, value):
+        self._autosave = bool(value)
+
+    @attribute
+    def map_settings(self):
+        # the same table each time, so writes to its members stick (as in the game, where the
+        # returned MapSettings' members are writable: docs/factorio-facts.md §5)
+        return self._map_settings
+
+    @method
+    def create_surface(self, name, settings=None):
+        if not isinstance(name, str) or not name:
+            raise LuaApiError("LuaGameScript::create_surface: name expected")
+        if name in self._surfaces:
+            raise LuaApiError(f"Surface with name {name} already exists.")
+        opts = {}
+        if settings is not None:
+            opts = {k: settings[k] for k in ("width", "height", "seed", "peaceful_mode",
+                                             "no_enemies_mode") if settings[k] is not None}
+        if not opts.get("width") or not opts.get("height"):
+            raise LuaApiError(NOT_EMULATED + "surfaces of infinite size (the World needs "
+                              "MapGenSettings width and height)")
+        return self._add_surface(name, opts)
+
+    @method
+    def get_surface(self, surface):
+        if isinstance(surface, str):
+            return self._surfaces.get(surface)
+        for s in self._surfaces.values():
+            if s._index == surface:
+                return s
+        return None
+
+    @method
+    def print(self, message, print_settings=None):
+        self._emu.console.append(str(message) if isinstance(message, (str, int, float))
+                                 else self._emu.sandbox.env.serpent.line(message))
+        return None
+
+
+class LuaBootstrap(ShimObject):
+    API_CLASS = "LuaBootstrap"
+
+    def __init__(self, emu):
+        self._emu = emu
+
+    @attribute
+    def mod_name(self):
+        return self._emu.mod_name
+
+    @method
+    def on_init(self, handler):
+        self._emu._on_init = handler
+        return None
+
+    @method
+    def on_load(self, handler):
+        self._emu._on_load = handler
+        return None
+
+    @method
+    def on_configuration_changed(self, handler):
+        self._emu._on_config = handler
+        return None
+
+    @method
+    def on_event(self, event, handler, filters=None):
+        events = [event] if isinstance(event, (int, float)) else \
+            [event[i] for i in range(1, len(event) + 1)]
+        for ev in events:
+            define_name("defines.events", ev)  # a known event id, or this raises
+            if handler is None:
+                self._emu._handlers.pop(int(ev), None)
+            else:
+                self._emu._handlers[int(ev)] = handler
+        return None
+
+
+class LuaCommandProcessor(ShimObject):
+    API_CLASS = "LuaCommandProcessor"
+
+    def __init__(self, emu):
+        self._emu = emu
+
+    @attribute
+    def commands(self):
+        return {name: help_ for name, (help_, _f) in self._emu._commands.items()}
+
+    @method
+    def add_command(self, name, help, function):
+        if not isinstance(name, str) or not name or " " in name:
+            raise LuaApiError("LuaCommandProcessor::add_command: bad command name")
+        if name in self._emu._commands:
+            raise LuaApiError(f"Command with name \"{name}\" already exists.")
+        self._emu._commands[name] = (help if isinstance(help, str) else "", function)
+        return None
+
+    @method
+    def remove_command(self, name):
+        return self._emu._commands.pop(name, None) is not None
+
+
+class LuaRCON(ShimObject):
+    API_CLASS = "LuaRCON"
+
+    def __init__(self, emu):
+        self._emu = emu
+
+    @method
+    def print(self, message):
+        out = self._emu._rcon_out
+        if out is not None:  # a no-op outside an RCON command
+            text = message if isinstance(message, str) else \
+                self._emu.sandbox.env.serpent.line(message)
+            out.append(text + "\n")
+        return None
+
+
+class LuaHelpers(ShimObject):
+    API_CLASS = "LuaHelpers"
+
+    @method
+    def encode_string(self, string):
+        """Deflate and base64 (API LuaHelpers::encode_string). The stream is zlib-wrapped, as the
+        game's blueprint strings are (INFERRED for this call); the client accepts raw deflate
+        too."""
+        if not isinstance(string, str):
+            raise LuaApiError("LuaHelpers::encode_string: string expected")
+        return base64.b64encode(zlib.compress(string.encode("latin-1"), 6)).decode("ascii")
+
+    @method
+    def decode_string(self, string):
+        """Base64-decode and inflate; nil on failure (API LuaHelpers::decode_string)."""
+        if not isinstance(string, str):
+            raise LuaApiError("LuaHelpers::decode_string: string expected")
+        try:
+            raw = base64.b64decode(string.encode("latin-1"), validate=True)
+            return inflate(raw).decode("latin-1")
+        except (binascii.Error, zlib.error, ValueError):
+            return None
+
+
+def inflate(raw: bytes) -> bytes:
+    """A zlib or a raw deflate stream."""
+    try:
+        return zlib.decompress(raw)
+    except zlib.error:
+        return zlib.decompress(raw, -15)
+
+
+SHIM_CLASSES = (LuaGameScript, LuaBootstrap, LuaCommandProcessor, LuaRCON, LuaHelpers,
+                LuaPrototypes, LuaRecipePrototype, LuaEntityPrototype,
+                LuaItemPrototype, LuaSurface, LuaTile, LuaEntity, LuaInventory, LuaBurner)
+
+
+class Emulator:
+    """One emulated server running one mod.
+
+    Parameters
+    ----------
+    mod_dir : path, optional
+        The mod's folder (default: the installed mod, ``factorio_fast.emulator.modfiles``).
+    mod_name : str
+        The mod's name (``__name__/`` paths).
+
+    Notes
+    -----
+    ``command("/name parameter")`` runs a command as RCON would and returns what the mod
+    ``rcon.print``-ed; ``run()`` lets the game loop run until it pauses (``tick_paused`` with no
+    ``ticks_to_run`` left) or ``max_ticks`` ticks passed. Between the two, a client that sends a
+    command and then waits sees the same thing as with a real server running at full speed.
+    """
+
+    def __init__(self, mod_dir=None, mod_name: str = "factorio_fast", *, profile: bool = False):
+        if mod_dir is None:
+            from factorio_fast.emulator.modfiles import mod_dir as installed
+            mod_dir = installed()
+        self.mod_name = mod_name
+        self.console: list[str] = []
+        self.sandbox = Sandbox(mod_dir, mod_name)
+        self.lua = self.sandbox.lua
+        self._bridge = Bridge(self.lua, SHIM_CLASSES, profile=profile)
+        self._profile = profile
+        self.lua_seconds: dict[str, float] = {}  # profile: wall time inside the mod, by entry
+        self._units = 0
+        self._handlers: dict[int, object] = {}
+        self._commands: dict[str, tuple[str, object]] = {}
+        self._on_init = self._on_load = self._on_config = None
+        self._rcon_out: list[str] | None = None
+        self.game = LuaGameScript(self)
+        self._tick_event = self._bridge.table({"name": define_value("defines.events", "on_tick"),
+                                               "tick": 0})
+        env = self.sandbox.env
+        b = self._bridge
+        env.script = b.proxy(LuaBootstrap(self))
+        env.commands = b.proxy(LuaCommandProcessor(self))
+        env.rcon = b.proxy(LuaRCON(self))
+        env.helpers = b.proxy(LuaHelpers())
+        env.prototypes = b.proxy(LuaPrototypes(self))
+        env.defines = b.table(_defines_tree())
+        env.storage = self.lua.table()
+        try:
+            self.sandbox.load_main("control.lua")
+        except LuaError as e:
+            raise ModError(f"control.lua failed to load: {e}") from None
+        env.game = b.proxy(self.game)
+        if self._on_init is not None:
+            self._call(self._on_init, None, "on_init")
+
+    # ---- calling into the mod ----
+
+    def _call(self, fn, arg, what):
+        if self._profile:
+            t = time.perf_counter()
+        try:
+            return fn(arg) if arg is not None else fn()
+        except LuaError as e:
+            raise ModError(f"Error while running event {self.mod_name}::{what}\n{e}") from None
+        finally:
+            if self._profile:
+                self.lua_seconds[what] = self.lua_seconds.get(what, 0.0) + time.perf_counter() - t
+
+    @property
+    def storage(self):
+        return self.sandbox.env.storage
+
+    # ---- the server's inputs ----
+
+    def command(self, line: str) -> str:
+        """Run one console command (``/name parameter``) between ticks, as RCON delivers it.
+        Returns the text the mod printed with ``rcon.print`` (each print ends with a newline)."""
+        if not isinstance(line, str) or not line.startswith("/"):
+            raise InvalidArgumentError("a command starts with '/'")
+        name, _, param = line[1:].partition(" ")
+        entry = self._commands.get(name)
+        if entry is None:
+            return f"Unknown command \"{name}\".\n"
+        data = self._bridge.table({"name": name, "tick": self.game._tick,
+                                   **({"parameter": param} if param else {})})
+        self._rcon_out = []
+        try:
+            self._call(entry[1], data, f"command /{name}")
+            return "".join(self._rcon_out)
+        finally:
+            self._rcon_out = None
+
+    def tick(self) -> None:
+        """One game tick: game.tick advances, on_tick, then each surface's entity update."""
+        g = self.game
+        g._tick += 1
+        g._played += 1
+        handler = self._handlers.get(0)
+        if handler is not None:
+            self._tick_event["tick"] = g._tick
+            self._call(handler, self._tick_event, "on_tick")
+        for s in g._surfaces.values():
+            if s.map is not None:
+                s.map.tick()
+
+    def run(self, max_ticks: int | None = None) -> int:
+        """Run the game loop until it pauses (or max_ticks ticks passed; None: no limit, which
+        requires the game to be paused). Returns the ticks run."""
+        g = self.game
+        n = 0
+        if max_ticks is None and not g._paused:
+            raise InvalidArgumentError("the game is not paused: give max_ticks")
+        while max_ticks is None or n < max_ticks:
+            if g._paused:
+                if g._to_run <= 0:
+                    break
+                g._to_run -= 1
+            self.tick()
+            n += 1
+        return n
