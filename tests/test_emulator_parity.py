@@ -92,9 +92,11 @@ def test_parity_random_16_envs_10000_actions(scenario):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("scenario", SCENARIOS)
-def test_parity_random_16_envs_10000_steps(scenario):
-    pair = run_random(scenario, 16, 10_000, seed=2)
-    assert pair.episodes >= 300
+def test_parity_random_16_envs_3000_steps(scenario):
+    # 48,000 actions per scenario (the 10,000-action test above runs in every test run); 3,000
+    # steps keep the slow suite's share of CI near 100 s
+    pair = run_random(scenario, 16, 3_000, seed=2)
+    assert pair.episodes >= 64
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)

@@ -104,6 +104,9 @@ mod = importlib.resources.files("factorio_fast") / "mod"
 missing = [f for f in json.loads(sys.argv[2]) if not (mod / f).is_file()]
 if missing:
     raise SystemExit(f"the installed mod directory {mod} lacks {missing}")
+from factorio_fast.emulator.modfiles import mod_dir
+if pathlib.Path(mod_dir()).resolve() != pathlib.Path(str(mod)).resolve():
+    raise SystemExit(f"mod_dir() finds {mod_dir()}, not the installed mod {mod}")
 print(json.dumps({"file": factorio_fast.__file__, "mod": str(mod)}))
 """
 

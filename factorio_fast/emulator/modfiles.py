@@ -1,7 +1,8 @@
 """Where the mod's files are, and the zip a server's ``mods/`` folder takes.
 
 The mod is the repository's ``lua/`` folder. In a checkout it is found there; an installed wheel
-carries it as package data, ``factorio_fast/lua/``. :func:`mod_dir` is the one place that decides.
+carries it as package data, ``factorio_fast/mod/`` (setup.py maps ``lua/`` there).
+:func:`mod_dir` is the one place that decides.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ def mod_dir() -> Path:
     """The folder holding the mod's ``info.json`` and ``control.lua``: the source tree's
     ``lua/`` when running from a checkout, else the installed package data."""
     package = Path(str(resources.files("factorio_fast")))
-    for candidate in (package.parent / "lua", package / "lua"):
+    for candidate in (package.parent / "lua", package / "mod"):
         if (candidate / "info.json").is_file() and (candidate / "control.lua").is_file():
             return candidate
     raise FactorioServerError(
