@@ -21,11 +21,11 @@ const int8_t ff_dir_dx[8] = {0, 1, 1, 1, 0, -1, -1, -1};
 const int8_t ff_dir_dy[8] = {-1, -1, 0, 1, 1, 1, 0, -1};
 
 const ff_recipe_t ff_recipe_table[FF_NUM_RECIPES] = {
-    [FF_RECIPE_GEAR] = {{FF_ITEM_IRON_PLATE, 0, 0}, {2, 0, 0}, FF_ITEM_GEAR, 1, 30},
-    [FF_RECIPE_STONE_FURNACE] = {{FF_ITEM_STONE, 0, 0}, {5, 0, 0}, FF_ITEM_STONE_FURNACE, 1, 30},
+    [FF_RECIPE_GEAR] = {{FF_ITEM_IRON_PLATE, 0, 0}, {2, 0, 0}, FF_ITEM_GEAR, 1, 31},
+    [FF_RECIPE_STONE_FURNACE] = {{FF_ITEM_STONE, 0, 0}, {5, 0, 0}, FF_ITEM_STONE_FURNACE, 1, 31},
     [FF_RECIPE_BURNER_DRILL] = {{FF_ITEM_GEAR, FF_ITEM_STONE_FURNACE, FF_ITEM_IRON_PLATE},
-                                {3, 1, 3}, FF_ITEM_BURNER_DRILL, 1, 120},
-    [FF_RECIPE_BELT] = {{FF_ITEM_IRON_PLATE, FF_ITEM_GEAR, 0}, {1, 1, 0}, FF_ITEM_BELT, 2, 30},
+                                {3, 1, 3}, FF_ITEM_BURNER_DRILL, 1, 121},
+    [FF_RECIPE_BELT] = {{FF_ITEM_IRON_PLATE, FF_ITEM_GEAR, 0}, {1, 1, 0}, FF_ITEM_BELT, 2, 31},
 };
 
 /* floor(a / 1280) (the tile of a 1/1280 coordinate) for every int32 a: shifted to a
@@ -534,25 +534,67 @@ static void ff_mine_tick(ff_world_t *wd) {
 
 /* ---- machines ---- */
 
-static int ff_burn(ff_building_t *b, int32_t joules_per_tick) {
-    if (b->energy < joules_per_tick) {
-        if (!b->fuel) return 0;
-        b->fuel--;
-        b->energy += FF_COAL_JOULES;
-    }
-    b->energy -= joules_per_tick;
-    return 1;
+/* Burner::extractEnergyAndPollute: up to `want` J from the heat buffer. */
+static inline double ff_burner_extract(ff_building_t *b, double want) {
+    double got = want < b->heat ? want : b->heat;
+    b->heat -= got;
+    return got;
 }
 
+/* Burner::transferHeat: refill the buffer from the burning fuel item. */
+static inline void ff_burner_transfer(ff_building_t *b, double cap) {
+    double r = cap - b->heat;
+    if (r > b->burning) r = b->burning;
+    if (r != 0.0) {
+        double h = b->heat + r;
+        b->heat = cap < h ? cap : h;
+        double left = b->burning - r;
+        b->burning = left > 0.0 ? left : 0.0;
+    }
+}
+
+/* Burner::update, after the machine drew its energy: refill; when the item has burnt out and
+ * the buffer is not full, take the next coal from the fuel slot. The buffer starts empty, so a
+ * machine's first tick after fuelling does no work. */
+static inline void ff_burner_tick(ff_building_t *b, double use) {
+    double cap = use * (16.0 / 15.0);
+    if (b->burning > 0.0 && b->heat < cap) ff_burner_transfer(b, cap);
+    if (b->heat < cap && b->burning <= 0.0 && b->fuel) {
+        b->burning = (double)FF_COAL_JOULES;
+        b->fuel--;
+        ff_burner_transfer(b, cap);
+    }
+}
+
+/* CraftingMachine::update for the iron-plate recipe: a finished craft (work >= 3.2) moves its
+ * plate to the result slot and keeps the excess; a new craft takes its ore from the source slot
+ * when the first energy arrives (so the ore is consumed at the start, not the end) and starts
+ * from the kept excess. A full result slot holds the finished craft and starts no new one
+ * (UNCERTAIN: the replay tool's model never fills it). */
 static void ff_furnace_tick(ff_world_t *wd, ff_building_t *b) {
-    if (b->progress == 0 && (b->src == 0 || b->out >= FF_FURNACE_OUT_MAX)) return;
-    if (!ff_burn(b, FF_FURNACE_J_PER_TICK)) return;
-    if (++b->progress < FF_SMELT_TICKS) return;
-    b->progress = 0;
-    b->src--;
-    b->out++;
-    b->produced++;
-    wd->smelted_total++;
+    if (b->work >= FF_SMELT_S) {
+        if (b->out >= FF_FURNACE_OUT_MAX) return;
+        double x = b->work - FF_SMELT_S;
+        b->extra = x > 0.0 ? x : 0.0;
+        b->work = 0.0;
+        b->progress = 0;
+        b->out++;
+        b->produced++;
+        wd->smelted_total++;
+    }
+    int fresh = b->work == 0.0;
+    if (fresh && (b->src == 0 || b->out >= FF_FURNACE_OUT_MAX)) return;
+    double speed = ff_burner_extract(b, FF_FURNACE_USE) / FF_FURNACE_USE * 1.0;
+    if (speed > 0.0) {
+        b->work += speed / 60.0;
+        b->progress++;
+        if (fresh) {
+            b->src--;
+            b->work += b->extra;
+            b->extra = 0.0;
+        }
+    }
+    ff_burner_tick(b, FF_FURNACE_USE);
 }
 
 /* The drill drops its ore at centre + vector_to_place_result {-0.5, -1.3} (facing north): the
@@ -579,8 +621,18 @@ static void ff_drill_tick(ff_world_t *wd, ff_building_t *b) {
     for (int32_t y = b->ty; y < b->ty + 2 && !ri; y++)
         for (int32_t x = b->tx; x < b->tx + 2 && !ri; x++) ri = wd->resg[y * wd->w + x];
     if (!ri) return;
-    if (!ff_burn(b, FF_DRILL_J_PER_TICK)) return;
-    if (++b->progress < FF_DRILL_MINING_TICKS) return;
+    /* MiningDrill::update: progress by the energy satisfaction, then the burner, then
+     * performMining at progress >= 1 (the remainder is kept: 241 ticks of progress for the
+     * first ore, 240 for the next ones). */
+    double got = ff_burner_extract(b, FF_DRILL_USE);
+    if (got != 0.0) {
+        double sat = got / FF_DRILL_USE;
+        b->work += (sat * FF_DRILL_SPEED) * (1.0 / 60.0);
+        b->progress++;
+    }
+    ff_burner_tick(b, FF_DRILL_USE);
+    if (b->work < 1.0) return;
+    b->work -= 1.0;
     ff_resource_t *r = &wd->res[ri - 1];
     b->progress = 0;
     b->produced++;
@@ -725,13 +777,15 @@ static int ff_machines_idle(const ff_world_t *wd) {
     for (int32_t i = 0; i < wd->n_bld; i++) {
         const ff_building_t *b = &wd->bld[i];
         if (b->type == FF_ENT_STONE_FURNACE) {
-            if (b->progress == 0 && (b->src == 0 || b->out >= FF_FURNACE_OUT_MAX)) continue;
-            if (b->energy < FF_FURNACE_J_PER_TICK && !b->fuel) continue;
+            /* the early returns of ff_furnace_tick, and no energy to draw or load */
+            if (b->work == 0.0 && (b->src == 0 || b->out >= FF_FURNACE_OUT_MAX)) continue;
+            if (b->work >= FF_SMELT_S && b->out >= FF_FURNACE_OUT_MAX) continue;
+            if (b->work < FF_SMELT_S && b->heat == 0.0 && b->burning <= 0.0 && !b->fuel) continue;
             return 0;
         }
         if (b->type == FF_ENT_BURNER_DRILL) {
             if (b->src) return 0;
-            if (b->energy < FF_DRILL_J_PER_TICK && !b->fuel) continue;
+            if (b->heat == 0.0 && b->burning <= 0.0 && !b->fuel) continue; /* work < 1 here */
             for (int32_t y = b->ty; y < b->ty + 2; y++)
                 for (int32_t x = b->tx; x < b->tx + 2; x++)
                     if (wd->resg[y * wd->w + x]) return 0;

@@ -15,7 +15,10 @@ Mechanics (all numbers from docs/factorio-facts.md §4):
 * Collision: tiles by the character's centre point, buildings by its +-0.2 box (§4.1); the
   resolution steps 1..5 of §4.2 (full move, corner slide / axis fallback, halving, short move).
   The corner slide is a simplification of Factorio's and is marked UNCERTAIN.
-* Hand mining: 120 ticks per ore within 2.7 of the resource's +-0.1 box (§4.3).
+* Hand mining: 121 ticks per ore within 2.7 of the resource's +-0.1 box (§4.3); crafting 31
+  ticks per 0.5 s (the engine's double sums fall just short of the goal, ff_world.h "Timers").
+* Burner drill and stone furnace: progress, remainders and the burner's heat buffer in floats
+  (IEEE doubles, the same operations in the same order as csrc/ff_world.c).
 * Inventory: 80 slots, stack sizes from §4.4. Recipes and times from §4.4.
 * Build distance 10, measured to the new entity's centre (UNCERTAIN, §4.1).
 * Belts do not block and carry a character standing on them at 8/256 tile per tick (§4.1, §4.5).
@@ -70,10 +73,10 @@ ITEM_ENTITY = {FURNACE: FURNACE_E, DRILL: DRILL_E, BELT_ITEM: BELT_E, CHEST: CHE
 
 # Recipes (§4.4): (inputs, output item, output count, ticks at hand crafting speed 1)
 RECIPES = (
-    (((PLATE, 2),), GEAR, 1, 30),                            # 0.5 s
-    (((STONE, 5),), FURNACE, 1, 30),                         # 0.5 s
-    (((GEAR, 3), (FURNACE, 1), (PLATE, 3)), DRILL, 1, 120),  # 2 s
-    (((PLATE, 1), (GEAR, 1)), BELT_ITEM, 2, 30),             # 0.5 s, 2 belts
+    (((PLATE, 2),), GEAR, 1, 31),                            # 0.5 s
+    (((STONE, 5),), FURNACE, 1, 31),                         # 0.5 s
+    (((GEAR, 3), (FURNACE, 1), (PLATE, 3)), DRILL, 1, 121),  # 2 s
+    (((PLATE, 1), (GEAR, 1)), BELT_ITEM, 2, 31),             # 0.5 s, 2 belts
 )
 
 INVENTORY_SLOTS = 80           # §4.1
@@ -84,12 +87,14 @@ REACH5 = 12800                 # 10
 BUILD_DISTANCE5 = 12800        # 10
 CORNER_SLIDE5 = 896            # maximum_corner_sliding_distance 0.7
 CORNER_MARGIN5 = 13            # 0.01 (12.8 rounded up)
-HAND_MINING_TICKS = 120        # mining_time 1 / mining_speed 0.5 = 2 s (§4.3)
-DRILL_MINING_TICKS = 240       # mining_time 1 / 0.25 = 4 s (§4.3)
-SMELT_TICKS = 192              # 3.2 s at the stone furnace's crafting_speed 1 (§4.4)
+HAND_MINING_TICKS = 121        # first n with n additions of 0.5/60 > mining_time 1 (§4.3)
+DRILL_MINING_TICKS = 240       # nominal mining_time 1 / 0.25 = 4 s (§4.3); runs on floats
+SMELT_TICKS = 192              # nominal 3.2 s at crafting_speed 1 (§4.4); runs on floats
 COAL_JOULES = 4_000_000        # coal fuel_value 4MJ (docs/factorio-facts.md §4.4)
-DRILL_J_PER_TICK = 2500        # 150 kW / 60 (§4.3)
-FURNACE_J_PER_TICK = 1500      # 90 kW / 60 (docs/factorio-facts.md §4.4)
+DRILL_USE = 2500.0             # J per tick: 150 kW / 60 (§4.3)
+FURNACE_USE = 1500.0           # J per tick: 90 kW / 60 (docs/factorio-facts.md §4.4)
+DRILL_SPEED = 0.25
+SMELT_S = 3.2
 ENTITY_SLOT_MAX = 50
 FURNACE_OUT_MAX = 100
 BELT_SPEED = 8                 # 0.03125 tile/tick (§4.5)
@@ -128,15 +133,21 @@ class Resource:
 
 
 class Building:
-    __slots__ = ("type", "tx", "ty", "dir", "cx", "cy", "half5", "energy", "fuel", "src", "out",
-                 "progress", "produced")
+    __slots__ = ("type", "tx", "ty", "dir", "cx", "cy", "half5", "fuel", "src", "out",
+                 "progress", "produced", "heat", "burning", "work", "extra")
 
     def __init__(self, type_, tx, ty, dir_):
         fp = ENTITIES[type_][4]
         self.type, self.tx, self.ty, self.dir = type_, tx, ty, dir_
         self.cx, self.cy = tx * 256 + fp * 128, ty * 256 + fp * 128
         self.half5 = ENTITIES[type_][2]
-        self.energy = self.fuel = self.src = self.out = self.progress = self.produced = 0
+        self.fuel = self.src = self.out = self.progress = self.produced = 0
+        self.heat = self.burning = self.work = self.extra = 0.0
+
+    @property
+    def energy(self) -> float:
+        """Joules held: the heat buffer plus what is left of the fuel item burning."""
+        return self.heat + self.burning
 
 
 class RefWorld:
@@ -472,28 +483,54 @@ class RefWorld:
     # -- machines -----------------------------------------------------------------------------
 
     @staticmethod
-    def _burn(b: Building, per_tick: int) -> bool:
-        if b.energy < per_tick:
-            if not b.fuel:
-                return False
+    def _burner_extract(b: Building, want: float) -> float:
+        got = want if want < b.heat else b.heat
+        b.heat -= got
+        return got
+
+    @staticmethod
+    def _burner_transfer(b: Building, cap: float) -> None:
+        r = cap - b.heat
+        if r > b.burning:
+            r = b.burning
+        if r != 0.0:
+            h = b.heat + r
+            b.heat = cap if cap < h else h
+            left = b.burning - r
+            b.burning = left if left > 0.0 else 0.0
+
+    def _burner_tick(self, b: Building, use: float) -> None:
+        cap = use * (16.0 / 15.0)
+        if b.burning > 0.0 and b.heat < cap:
+            self._burner_transfer(b, cap)
+        if b.heat < cap and b.burning <= 0.0 and b.fuel:
+            b.burning = float(COAL_JOULES)
             b.fuel -= 1
-            b.energy += COAL_JOULES
-        b.energy -= per_tick
-        return True
+            self._burner_transfer(b, cap)
 
     def _furnace_tick(self, b: Building) -> None:
-        if b.progress == 0 and (b.src == 0 or b.out >= FURNACE_OUT_MAX):
+        if b.work >= SMELT_S:
+            if b.out >= FURNACE_OUT_MAX:
+                return
+            x = b.work - SMELT_S
+            b.extra = x if x > 0.0 else 0.0
+            b.work = 0.0
+            b.progress = 0
+            b.out += 1
+            b.produced += 1
+            self.smelted_total += 1
+        fresh = b.work == 0.0
+        if fresh and (b.src == 0 or b.out >= FURNACE_OUT_MAX):
             return
-        if not self._burn(b, FURNACE_J_PER_TICK):
-            return
-        b.progress += 1
-        if b.progress < SMELT_TICKS:
-            return
-        b.progress = 0
-        b.src -= 1
-        b.out += 1
-        b.produced += 1
-        self.smelted_total += 1
+        speed = self._burner_extract(b, FURNACE_USE) / FURNACE_USE * 1.0
+        if speed > 0.0:
+            b.work += speed / 60.0
+            b.progress += 1
+            if fresh:                       # the ore is taken when the craft starts
+                b.src -= 1
+                b.work += b.extra
+                b.extra = 0.0
+        self._burner_tick(b, FURNACE_USE)
 
     def _drill_output(self, b: Building) -> None:
         """Drop point centre + (-0.5, -1.3): the tile above the top-left tile (§4.3)."""
@@ -518,11 +555,15 @@ class RefWorld:
                     ri = self.resg[y * self.w + x]
         if not ri:
             return
-        if not self._burn(b, DRILL_J_PER_TICK):
+        got = self._burner_extract(b, DRILL_USE)
+        if got != 0.0:
+            sat = got / DRILL_USE
+            b.work += (sat * DRILL_SPEED) * (1.0 / 60.0)
+            b.progress += 1
+        self._burner_tick(b, DRILL_USE)
+        if b.work < 1.0:
             return
-        b.progress += 1
-        if b.progress < DRILL_MINING_TICKS:
-            return
+        b.work -= 1.0
         r = self.res[ri - 1]
         b.progress = 0
         b.produced += 1
@@ -900,7 +941,7 @@ class RefEnv:
                 o += bytes(8)
                 continue
             b = wd.bld[k]
-            flags = (1 if b.energy > 0 else 0) | (2 if b.type == DRILL_E and b.src else 0)
+            flags = (1 if b.heat > 0.0 or b.burning > 0.0 else 0) | (2 if b.type == DRILL_E and b.src else 0)
             o += bytes([b.type, _i8(b.tx - tx), _i8(b.ty - ty), _sat8(b.fuel), _sat8(b.src),
                         _sat8(b.out), _sat8(b.progress), flags])
         coarse = bytearray(32)                 # 8x8 blocks of 16x16 tiles, a nibble each

@@ -286,17 +286,46 @@ def test_odd_belt_direction_rejected(make):
 
 # ---- hand mining (§4.3) ----------------------------------------------------------------------
 
-def test_one_ore_after_exactly_120_ticks(make):
-    # iron ore mining_time 1, character mining_speed 0.5 -> 2 s = 120 ticks per ore
+# The engine's timers (issue 12, item 3): MrWint/factorio-replay-tools at 1058407,
+# src/simulation.rs:430-466 (hand mining: `current += player_mining_speed / 60.0`, done when
+# `current > goal`, then 0), :468-490 (crafting: `current_energy += 1.0 / 60.0`, done at
+# `>= energy_required`, then 0), :82-97 (MiningDrill::update, remainder kept), :129-193
+# (CraftingMachine::update), :35-63 (Burner); data/insights.txt:23-29 ("31 ticks instead of 30",
+# "first mining operation takes 241 ticks"). Verified for 1.1.107 there; inferred for 2.0.
+
+
+def _double_sum_ticks(goal, step, strict):
+    c, n = 0.0, 0
+    while True:
+        c += step
+        n += 1
+        if (c > goal) if strict else (c >= goal):
+            return n
+
+
+def test_timer_counts_are_the_engines_double_sums():
+    assert _double_sum_ticks(1.0, 0.5 / 60, True) == 121      # not 120
+    assert _double_sum_ticks(0.5, 1.0 / 60, False) == 31      # not 30
+    assert _double_sum_ticks(2.0, 1.0 / 60, False) == 121
+    from factorio_fast._sim import HAND_MINING_TICKS, RECIPES
+    assert HAND_MINING_TICKS == 121
+    assert [r["ticks"] for r in RECIPES] == [31, 31, 121, 31]
+
+
+def test_one_ore_after_exactly_121_ticks(make):
+    # iron ore mining_time 1 at character mining_speed 0.5: 121 ticks per ore, every ore (the
+    # progress restarts from 0)
     wd = make()
     wd.add_resource(18, 16, IRON_ORE_E, 5)
     wd.set_mining((18, 16))
-    wd.tick(119)
+    wd.tick(120)
     assert wd.inventory()[IRON_ORE] == 0
-    assert wd.mining_progress == 119
+    assert wd.mining_progress == 120
     wd.tick(1)
     assert wd.inventory()[IRON_ORE] == 1
-    wd.tick(240)
+    wd.tick(241)
+    assert wd.inventory()[IRON_ORE] == 2
+    wd.tick(1)
     assert wd.inventory()[IRON_ORE] == 3
 
 
@@ -313,7 +342,7 @@ def test_no_ore_out_of_resource_reach(make):
     assert wd.inventory()[IRON_ORE] == 0
     wd.set_position(ox - 716, oy)                   # 716/256 = 2.797 <= 2.8
     assert wd.in_resource_reach(20, 16)
-    wd.tick(120)
+    wd.tick(121)
     assert wd.inventory()[IRON_ORE] == 1
 
 
@@ -332,10 +361,10 @@ def test_mining_depletes_resource(make):
     wd = make()
     wd.add_resource(17, 16, IRON_ORE_E, 2)
     wd.set_mining((17, 16))
-    wd.tick(240)
+    wd.tick(242)
     assert wd.inventory()[IRON_ORE] == 2
     assert (wd.cell(17, 16) >> 12) & 0xF == 0      # the entity is gone
-    wd.tick(240)
+    wd.tick(242)
     assert wd.inventory()[IRON_ORE] == 2
 
 
@@ -348,7 +377,7 @@ def test_walking_away_resets_mining_progress(make):
     wd.tick(1)
     assert wd.mining_progress == 0
     wd.set_mining((17, 16))
-    wd.tick(119)
+    wd.tick(120)
     assert wd.inventory()[IRON_ORE] == 0
 
 
@@ -372,7 +401,7 @@ def test_full_inventory_holds_the_mined_ore(make):
     wd.set_mining((17, 16))
     wd.tick(300)
     assert wd.inventory()[IRON_ORE] == 0
-    assert wd.mining_progress == 120                 # the finished cycle waits for room
+    assert wd.mining_progress == 121                 # the finished cycle waits for room
     wd.set_item(STONE, 0)
     wd.tick(1)
     assert wd.inventory()[IRON_ORE] == 1
@@ -381,10 +410,10 @@ def test_full_inventory_holds_the_mined_ore(make):
 # ---- recipes (§4.4) --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("recipe,inputs,out,count,ticks", [
-    (0, {PLATE: 2}, GEAR, 1, 30),                              # gear 0.5 s
-    (1, {STONE: 5}, FURNACE, 1, 30),                           # stone furnace 0.5 s
-    (2, {GEAR: 3, FURNACE: 1, PLATE: 3}, DRILL, 1, 120),       # burner drill 2 s
-    (3, {PLATE: 1, GEAR: 1}, BELT, 2, 30),                     # 2 belts 0.5 s
+    (0, {PLATE: 2}, GEAR, 1, 31),                              # gear 0.5 s -> 31 ticks
+    (1, {STONE: 5}, FURNACE, 1, 31),                           # stone furnace 0.5 s
+    (2, {GEAR: 3, FURNACE: 1, PLATE: 3}, DRILL, 1, 121),       # burner drill 2 s -> 121
+    (3, {PLATE: 1, GEAR: 1}, BELT, 2, 31),                     # 2 belts 0.5 s
 ])
 def test_recipe_inputs_and_time(make, recipe, inputs, out, count, ticks):
     wd = make()
@@ -446,8 +475,12 @@ def test_drill_needs_a_resource(make):
 
 # ---- burner drill feeding a furnace (§4.3, §4.4) ---------------------------------------------
 
-def test_drill_240_ticks_per_ore_into_furnace_then_192_per_plate(make):
-    # burner drill mining_speed 0.25 -> 4 s = 240 ticks per ore; iron plate 3.2 s = 192 ticks
+def test_drill_ores_at_242_482_plates_at_437_675(make):
+    # burner drill mining_speed 0.25 (4 s nominal), iron plate 3.2 s, both on burners whose heat
+    # buffer starts empty: the first tick after fuelling does no work, the drill's first ore
+    # needs 241 ticks of progress (the remainder is kept: 240 for the next), the furnace takes
+    # its ore when the first energy arrives and needs 193 ticks of progress for the first plate
+    # (the excess carries into the next). The replay tool's model, the source above.
     wd = make()
     wd.set_item(DRILL, 1)
     wd.set_item(FURNACE, 1)
@@ -457,11 +490,25 @@ def test_drill_240_ticks_per_ore_into_furnace_then_192_per_plate(make):
     assert wd.place(FURNACE, 18, 16) >= 0          # the drop tile (18, 17) is under it
     assert wd.insert(18, 18, COAL, 1) == 1
     assert wd.insert(18, 16, COAL, 1) == 1
-    wd.tick(239)
-    assert [b["src"] for b in wd.buildings() if b["entity"] == FURNACE_E] == [0]
-    wd.tick(1)
-    assert [b["src"] for b in wd.buildings() if b["entity"] == FURNACE_E] == [1]
-    wd.tick(191)
+
+    def furnace():
+        return next(b for b in wd.buildings() if b["entity"] == FURNACE_E)
+
+    wd.tick(241)
+    assert furnace()["src"] == 0
+    wd.tick(1)                                     # tick 242: the first ore drops in
+    assert furnace()["src"] == 1
+    wd.tick(2)                                     # 244: the craft starts and takes the ore
+    assert furnace()["src"] == 0 and furnace()["progress"] == 1
+    wd.tick(192)                                   # 436
     assert wd.take(18, 16) == 0
-    wd.tick(1)
+    wd.tick(1)                                     # 437: the first plate
+    assert wd.take(18, 16) == 1
+    wd.tick(44)                                    # 481
+    assert furnace()["produced"] == 1 and furnace()["src"] == 0
+    wd.tick(1)                                     # 482: the second ore
+    assert [b["produced"] for b in wd.buildings() if b["entity"] == DRILL_E] == [2]
+    wd.tick(192)                                   # 674
+    assert wd.take(18, 16) == 0
+    wd.tick(1)                                     # 675: the second plate
     assert wd.take(18, 16) == 1

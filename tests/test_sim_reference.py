@@ -323,7 +323,7 @@ class RefAPI:
     def buildings(self):
         return [{"entity": b.type, "x": b.tx, "y": b.ty, "direction": b.dir, "fuel": b.fuel,
                  "src": b.src, "out": b.out, "progress": b.progress, "produced": b.produced,
-                 "energy": b.energy} for b in self.w.bld]
+                 "energy": b.energy, "heat": b.heat, "work": b.work} for b in self.w.bld]
 
     @property
     def mining_progress(self):

@@ -99,7 +99,7 @@ static void ff_building_observe(ff_env_t *env, uint8_t *o) {
         p[4] = (uint8_t)ff_sat8(b->src);
         p[5] = (uint8_t)ff_sat8(b->out);
         p[6] = (uint8_t)ff_sat8(b->progress);
-        p[7] = (uint8_t)((b->energy > 0 ? 1 : 0) | (b->type == FF_ENT_BURNER_DRILL && b->src ? 2 : 0));
+        p[7] = (uint8_t)((b->heat > 0.0 || b->burning > 0.0 ? 1 : 0) | (b->type == FF_ENT_BURNER_DRILL && b->src ? 2 : 0));
     }
     memcpy(o + 436, env->coarse4, 32);
     memset(o + 468, 0, 44);
