@@ -247,9 +247,13 @@ int ff_world_set_mining(ff_world_t *wd, int mining, int32_t tx, int32_t ty) {
     if (!mining) {
         wd->mining = 0;
         wd->mine_progress = 0;
+        wd->mine_kind = 0;
         return FF_OK;
     }
-    if (!wd->mining || wd->mine_tx != tx || wd->mine_ty != ty) wd->mine_progress = 0;
+    if (!wd->mining || wd->mine_tx != tx || wd->mine_ty != ty) {
+        wd->mine_progress = 0;
+        wd->mine_kind = 0;
+    }
     wd->mining = 1;
     wd->mine_tx = tx;
     wd->mine_ty = ty;
@@ -514,14 +518,101 @@ static void ff_remove_resource(ff_world_t *wd, int32_t ri) {
     wd->map_version++;
 }
 
+static int ff_in_reach_of(const ff_world_t *wd, const ff_building_t *b);
+
+/* Hand-mining ticks of a building entity (0: not minable here). */
+static int32_t ff_building_mine_ticks(uint8_t e) {
+    switch (e) {
+    case FF_ENT_WOODEN_CHEST: return FF_MINE_CHEST_TICKS;
+    case FF_ENT_STONE_FURNACE: return FF_MINE_FURNACE_TICKS;
+    case FF_ENT_BURNER_DRILL: return FF_MINE_DRILL_TICKS;
+    case FF_ENT_BELT: return FF_MINE_BELT_TICKS;
+    default: return 0;
+    }
+}
+
+static uint8_t ff_entity_item(uint8_t e) {
+    switch (e) {
+    case FF_ENT_WOODEN_CHEST: return FF_ITEM_WOODEN_CHEST;
+    case FF_ENT_STONE_FURNACE: return FF_ITEM_STONE_FURNACE;
+    case FF_ENT_BURNER_DRILL: return FF_ITEM_BURNER_DRILL;
+    case FF_ENT_BELT: return FF_ITEM_BELT;
+    default: return 0;
+    }
+}
+
+/* Remove building bi: free its tiles, close the gap in bld (the order of the others stays). */
+static void ff_remove_building(ff_world_t *wd, int32_t bi) {
+    ff_building_t *b = &wd->bld[bi];
+    int32_t fp = ff_entity_table[b->type].footprint;
+    for (int32_t y = b->ty; y < b->ty + fp; y++)
+        for (int32_t x = b->tx; x < b->tx + fp; x++) {
+            wd->tile[y * wd->w + x] &= (uint8_t)~FF_TILE_BUILDING;
+            ff_mark_plain(wd, x, y);
+        }
+    if (b->type == FF_ENT_STONE_FURNACE || b->type == FF_ENT_BURNER_DRILL) wd->n_machines--;
+    for (int32_t i = bi; i + 1 < wd->n_bld; i++) wd->bld[i] = wd->bld[i + 1];
+    wd->n_bld--;
+    memset(&wd->bld[wd->n_bld], 0, sizeof wd->bld[0]);
+    wd->map_version++;
+}
+
+/* Pick building bi up: its item and its contents (coal, ore, plates; a furnace's craft in
+ * progress gives back its ore, the fuel burning is lost) go into the inventory, all or nothing
+ * (UNCERTAIN: the game moves what fits and leaves the building while anything is left).
+ * Returns 1 if it was picked up. */
+static int ff_pick_up(ff_world_t *wd, int32_t bi) {
+    const ff_building_t *b = &wd->bld[bi];
+    uint16_t saved[FF_WORLD_ITEMS];
+    memcpy(saved, wd->inv, sizeof saved);
+    int ok = ff_world_insert_item(wd, ff_entity_item(b->type), 1) == 1;
+    if (ok && b->fuel) ok = ff_world_insert_item(wd, FF_ITEM_COAL, b->fuel) == b->fuel;
+    if (b->type == FF_ENT_STONE_FURNACE) {
+        int32_t ore = b->src + (b->work > 0.0 ? 1 : 0);
+        if (ok && ore) ok = ff_world_insert_item(wd, FF_ITEM_IRON_ORE, ore) == ore;
+        if (ok && b->out) ok = ff_world_insert_item(wd, FF_ITEM_IRON_PLATE, b->out) == b->out;
+    } else if (b->type == FF_ENT_BURNER_DRILL && b->src) {
+        if (ok) ok = ff_world_insert_item(wd, (uint8_t)b->src, 1) == 1;
+    }
+    if (!ok) {
+        memcpy(wd->inv, saved, sizeof saved);
+        return 0;
+    }
+    ff_remove_building(wd, bi);
+    return 1;
+}
+
 static void ff_mine_tick(ff_world_t *wd) {
     int32_t tx = wd->mine_tx, ty = wd->mine_ty;
+    if (ff_in_map(wd, tx, ty) && (wd->tile[ty * wd->w + tx] & FF_TILE_BUILDING)) {
+        /* the building is selected, not the ore under it */
+        int32_t bi = ff_world_building_at(wd, tx, ty);
+        int32_t goal = bi >= 0 ? ff_building_mine_ticks(wd->bld[bi].type) : 0;
+        if (!goal || !ff_in_reach_of(wd, &wd->bld[bi])) {
+            wd->mine_progress = 0;
+            return;
+        }
+        if (wd->mine_kind != wd->bld[bi].type) {
+            wd->mine_kind = wd->bld[bi].type;
+            wd->mine_progress = 0;
+        }
+        if (wd->mine_progress < goal) wd->mine_progress++;
+        if (wd->mine_progress < goal) return;
+        if (!ff_pick_up(wd, bi)) return; /* a full inventory holds the finished cycle */
+        wd->mine_progress = 0;
+        wd->mine_kind = 0;
+        return;
+    }
     int32_t ri = ff_in_map(wd, tx, ty) && ff_np(wd, tx, ty) ? wd->resg[ty * wd->w + tx] : 0;
     if (!ri || !ff_world_in_resource_reach(wd, tx, ty)) {
         wd->mine_progress = 0;
         return;
     }
     ff_resource_t *r = &wd->res[ri - 1];
+    if (wd->mine_kind != r->type) {
+        wd->mine_kind = r->type;
+        wd->mine_progress = 0;
+    }
     if (wd->mine_progress < FF_HAND_MINING_TICKS) wd->mine_progress++;
     if (wd->mine_progress < FF_HAND_MINING_TICKS) return;
     /* Resource entity ids 1..4 are the same numbers as their item ids. A full inventory holds
@@ -851,11 +942,22 @@ void ff_world_run(ff_world_t *wd, int32_t nticks) {
                 return;
             }
             int32_t mx = wd->mine_tx, my = wd->mine_ty;
-            int32_t ri = ff_in_map(wd, mx, my) && ff_np(wd, mx, my) ? wd->resg[my * wd->w + mx] : 0;
+            int on_building = ff_in_map(wd, mx, my) && (wd->tile[my * wd->w + mx] & FF_TILE_BUILDING);
+            int32_t ri = !on_building && ff_in_map(wd, mx, my) && ff_np(wd, mx, my) ? wd->resg[my * wd->w + mx] : 0;
+            if (on_building) {
+                ff_world_tick(wd); /* mining a building: short, tick by tick */
+                left--;
+                continue;
+            }
             if (!ri || !ff_world_in_resource_reach(wd, mx, my)) {
                 wd->mine_progress = 0;
                 wd->tick += (uint64_t)left;
                 return;
+            }
+            if (wd->mine_kind != wd->res[ri - 1].type) {
+                ff_world_tick(wd); /* the first tick on a new entity restarts and sets mine_kind */
+                left--;
+                continue;
             }
             /* k more increments leave progress < FF_HAND_MINING_TICKS: no cycle ends */
             int32_t k = FF_HAND_MINING_TICKS - 1 - (int32_t)wd->mine_progress;

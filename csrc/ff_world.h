@@ -61,6 +61,14 @@ FF_STATIC_ASSERT(FF_WORLD_ITEMS >= FF_NUM_ITEMS, "every item id indexes the inve
 #define FF_FURNACE_USE 1500.0       /* J per tick: 90 kW / 60 */
 #define FF_DRILL_SPEED 0.25         /* burner-mining-drill mining_speed */
 #define FF_SMELT_S 3.2              /* iron-plate energy_required */
+/* Hand-mining ticks of the buildings (the same double sum as FF_HAND_MINING_TICKS, of 0.5/60
+ * past the prototype's minable.mining_time; Factorio 2.0.77 base/prototypes/entity/
+ * entities.lua:1535 wooden-chest 0.1, :1021 stone-furnace 0.2, mining-drill.lua:1574
+ * burner-mining-drill 0.3, transport-belts.lua:154 transport-belt 0.1). */
+#define FF_MINE_CHEST_TICKS 13
+#define FF_MINE_FURNACE_TICKS 25
+#define FF_MINE_DRILL_TICKS 36
+#define FF_MINE_BELT_TICKS 13
 /* Fuel: burner mining drill 150 kW (docs/factorio-facts.md §4.3). The coal fuel value 4 MJ and
  * the stone furnace's 90 kW are in the game data (Factorio 2.0.77 base/prototypes/item.lua:72,
  * base/prototypes/entity/entities.lua:1069; see docs/mechanics.md). */
@@ -143,6 +151,8 @@ typedef struct ff_world {
     uint8_t n_bld;
     uint8_t n_machines;            /* furnaces + drills among bld (kept by add_building; lets a
                                     * tick skip the machine loops) */
+    uint8_t mine_kind;             /* entity id mine_progress counts for (0 = none yet): a new
+                                    * entity under the target restarts the cycle */
     uint32_t map_version;          /* +1 on every change to the tiles, resources or buildings
                                     * (lets a caller cache facts about the map, see
                                     * csrc/sim/ff_mv_walk.h) */
@@ -343,7 +353,9 @@ int ff_world_add_building(ff_world_t *wd, uint8_t entity, int32_t tx, int32_t ty
  * does with walking_state). dir -1 = stop, 0..7 = N..NW. */
 int ff_world_set_walking(ff_world_t *wd, int32_t dir);
 /* Hold the mining target tile (mining = 1) or release it (mining = 0). A new target resets the
- * progress. */
+ * progress. The character mines what is selected at the tile: a building covering it (picked
+ * up into the inventory with its contents after the building's mining time, within reach 10 of
+ * its centre) before the resource under it (docs/mechanics.md "Mining a building"). */
 int ff_world_set_mining(ff_world_t *wd, int mining, int32_t tx, int32_t ty);
 int ff_world_set_position(ff_world_t *wd, int32_t px, int32_t py);
 int ff_world_set_item(ff_world_t *wd, uint8_t item, uint16_t count);

@@ -70,6 +70,10 @@ ITEMS = (
 )
 IRON_ORE, COAL, STONE, PLATE, GEAR, FURNACE, DRILL, BELT_ITEM, CHEST = 1, 3, 4, 5, 6, 7, 8, 9, 10
 ITEM_ENTITY = {FURNACE: FURNACE_E, DRILL: DRILL_E, BELT_ITEM: BELT_E, CHEST: CHEST_E}
+ENTITY_ITEM = {e: i for i, e in ITEM_ENTITY.items()}
+# Hand-mining ticks of the buildings: the double sum of 0.5/60 past minable.mining_time (game
+# data 2.0.77: wooden chest 0.1, stone furnace 0.2, burner drill 0.3, belt 0.1; ff_world.h).
+BUILDING_MINE_TICKS = {CHEST_E: 13, FURNACE_E: 25, DRILL_E: 36, BELT_E: 13}
 
 # Recipes (§4.4): (inputs, output item, output count, ticks at hand crafting speed 1)
 RECIPES = (
@@ -164,6 +168,7 @@ class RefWorld:
         self.walk_dir = -1
         self.mining = False
         self.mine_progress = 0
+        self.mine_kind = 0                           # entity id the progress counts for
         self.mine_tx = self.mine_ty = 0
         self.inv = [0] * NUM_ITEM_SLOTS
         self.queue: list[list[int]] = []             # [recipe, count], at most CRAFT_QUEUE
@@ -232,9 +237,11 @@ class RefWorld:
         if not mining:
             self.mining = False
             self.mine_progress = 0
+            self.mine_kind = 0
             return
         if not self.mining or (self.mine_tx, self.mine_ty) != (tx, ty):
             self.mine_progress = 0          # a new target starts from zero
+            self.mine_kind = 0
         self.mining = True
         self.mine_tx, self.mine_ty = tx, ty
 
@@ -461,13 +468,55 @@ class RefWorld:
         r.type = r.amount = 0
         self.removed_total += 1
 
+    def _remove_building(self, bi: int) -> None:
+        b = self.bld.pop(bi)
+        fp = ENTITIES[b.type][4]
+        for y in range(b.ty, b.ty + fp):
+            for x in range(b.tx, b.tx + fp):
+                self.has_building[y * self.w + x] = False
+
+    def _pick_up(self, bi: int) -> bool:
+        """The building and its contents into the inventory, all or nothing (UNCERTAIN)."""
+        b = self.bld[bi]
+        saved = list(self.inv)
+        items = [(ENTITY_ITEM[b.type], 1), (COAL, b.fuel)]
+        if b.type == FURNACE_E:
+            items += [(IRON_ORE, b.src + (1 if b.work > 0.0 else 0)), (PLATE, b.out)]
+        elif b.type == DRILL_E and b.src:
+            items.append((b.src, 1))
+        for item, n in items:
+            if n and self.insert_item(item, n) != n:
+                self.inv = saved
+                return False
+        self._remove_building(bi)
+        return True
+
     def _mine_tick(self) -> None:
         tx, ty = self.mine_tx, self.mine_ty
+        bi = self.building_at(tx, ty)
+        if bi >= 0:                         # the building is selected, not the ore under it
+            b = self.bld[bi]
+            goal = BUILDING_MINE_TICKS.get(b.type, 0)
+            if not goal or not self._in_reach_of(b):
+                self.mine_progress = 0
+                return
+            if self.mine_kind != b.type:
+                self.mine_kind, self.mine_progress = b.type, 0
+            if self.mine_progress < goal:
+                self.mine_progress += 1
+            if self.mine_progress < goal:
+                return
+            if self._pick_up(bi):
+                self.mine_progress = 0
+                self.mine_kind = 0
+            return
         ri = self.resg[ty * self.w + tx] if self.in_map(tx, ty) else 0
         if not ri or not self.in_resource_reach(tx, ty):
             self.mine_progress = 0
             return
         r = self.res[ri - 1]
+        if self.mine_kind != r.type:
+            self.mine_kind, self.mine_progress = r.type, 0
         if self.mine_progress < HAND_MINING_TICKS:
             self.mine_progress += 1
         if self.mine_progress < HAND_MINING_TICKS:

@@ -14,7 +14,7 @@ from factorio_fast.errors import FactorioFastError
 
 GRASS, WATER, SHALLOW, CONCRETE = 1, 11, 9, 6
 IRON_ORE_E, FURNACE_E, DRILL_E, BELT_E, CHEST_E = 1, 5, 6, 7, 8
-IRON_ORE, COAL, STONE, PLATE, GEAR, FURNACE, DRILL, BELT = 1, 3, 4, 5, 6, 7, 8, 9
+IRON_ORE, COAL, STONE, PLATE, GEAR, FURNACE, DRILL, BELT, CHEST = 1, 3, 4, 5, 6, 7, 8, 9, 10
 N, NE, E, SE, S, SW, W, NW = range(8)
 
 
@@ -379,6 +379,65 @@ def test_walking_away_resets_mining_progress(make):
     wd.set_mining((17, 16))
     wd.tick(120)
     assert wd.inventory()[IRON_ORE] == 0
+
+
+# ---- mining one of the agent's own buildings (issue 12, item 2) ------------------------------
+# The character mines what is selected at the tile: a building over the ore (entities are
+# selected before resources). Mining times from the game data 2.0.77 (minable.mining_time):
+# entities.lua:1535 wooden-chest 0.1, :1021 stone-furnace 0.2, mining-drill.lua:1574 burner
+# drill 0.3, transport-belts.lua:154 belt 0.1; at mining_speed 0.5 with the engine's double sum
+# (the replay tool's loop above): 13, 25, 36, 13 ticks. Reach: reach_distance 10 (§4.1).
+
+@pytest.mark.parametrize("item,entity,ticks", [
+    (CHEST, CHEST_E, 13), (FURNACE, FURNACE_E, 25), (DRILL, DRILL_E, 36), (BELT, BELT_E, 13)])
+def test_mining_a_building_picks_it_up(make, item, entity, ticks):
+    assert _double_sum_ticks({13: 0.1, 25: 0.2, 36: 0.3}[ticks], 0.5 / 60, True) == ticks
+    wd = make()
+    wd.add_resource(19, 19, IRON_ORE_E, 5)            # ore under the building (drill needs it)
+    wd.set_item(item, 1)
+    assert wd.place(item, 19, 19, 0) >= 0
+    assert wd.inventory()[item] == 0
+    wd.set_mining((19, 19))
+    wd.tick(ticks - 1)
+    assert len(wd.buildings()) == 1 and wd.inventory()[item] == 0
+    wd.tick(1)
+    assert wd.buildings() == [] and wd.inventory()[item] == 1
+    assert wd.inventory()[IRON_ORE] == 0              # the ore was not mined
+    wd.set_position(17 * 256 + 128, 19 * 256 + 128)   # then the ore, once in resource reach
+    wd.tick(HAND_TICKS)
+    assert wd.inventory()[IRON_ORE] == 1
+
+
+HAND_TICKS = 121
+
+
+def test_mining_a_furnace_returns_its_contents(make):
+    wd = make()
+    wd.set_item(FURNACE, 1)
+    wd.set_item(COAL, 3)
+    wd.set_item(IRON_ORE, 4)
+    assert wd.place(FURNACE, 19, 19) >= 0
+    assert wd.insert(19, 19, COAL, 3) == 3
+    assert wd.insert(19, 19, IRON_ORE, 4) == 4
+    wd.tick(100)                                       # smelting: one ore taken, a coal burning
+    f = wd.buildings()[0]
+    assert f["src"] == 3 and f["fuel"] == 2
+    wd.set_mining((20, 20))                            # any tile of the footprint
+    wd.tick(25)
+    assert wd.buildings() == []
+    inv = wd.inventory()
+    # the furnace, the coal left in its slot, the ores with the one being smelted; the coal
+    # burning is lost
+    assert (inv[FURNACE], inv[COAL], inv[IRON_ORE], inv[PLATE]) == (1, 2, 4, 0)
+
+
+def test_mining_a_building_out_of_reach_does_nothing(make):
+    wd = make(64, 64)
+    wd.set_position(*centre(10, 32))
+    wd.add_building(CHEST_E, 21, 32)                  # centre 11 tiles away: beyond reach 10
+    wd.set_mining((21, 32))
+    wd.tick(50)
+    assert len(wd.buildings()) == 1 and wd.mining_progress == 0
 
 
 # ---- inventory: 80 slots, ore stacks of 50 (§4.1, §4.4) -------------------------------------
