@@ -303,30 +303,108 @@ int32_t ff_world_insert_item(ff_world_t *wd, uint8_t item, int32_t n) {
 
 /* ---- crafting ---- */
 
+/* The recipe that makes `item` for chain crafting, or -1 (raw: ore, stone, coal, plates). */
+static int32_t ff_item_recipe(uint8_t item) {
+    switch (item) {
+    case FF_ITEM_GEAR: return FF_RECIPE_GEAR;
+    case FF_ITEM_STONE_FURNACE: return FF_RECIPE_STONE_FURNACE;
+    default: return -1;
+    }
+}
+
+typedef struct ff_craft_plan {
+    int32_t n;                 /* entries */
+    uint8_t recipe[4];
+    int32_t count[4];
+    uint8_t prereq[4];
+} ff_craft_plan_t;
+
+/* Plan n crafts of `recipe` on the inventory copy inv: per ingredient in recipe order, use what
+ * the inventory holds, craft the rest by its recipe first (depth 1: our intermediates are made
+ * from raw items). Appends the entries to *p (prerequisites before the craft). 0 if impossible. */
+static int ff_craft_plan(uint32_t *inv, int32_t recipe, int32_t n, ff_craft_plan_t *p, int prereq) {
+    const ff_recipe_t *r = &ff_recipe_table[recipe];
+    for (int k = 0; k < 3; k++) {
+        if (!r->in_count[k]) continue;
+        uint8_t it = r->in_item[k];
+        uint32_t need = (uint32_t)n * r->in_count[k];
+        uint32_t use = inv[it] < need ? inv[it] : need;
+        inv[it] -= use;
+        if (use == need) continue;
+        int32_t sub = ff_item_recipe(it);
+        if (sub < 0 || prereq) return 0;
+        const ff_recipe_t *s = &ff_recipe_table[sub];
+        int32_t m = (int32_t)((need - use + s->out_count - 1) / s->out_count);
+        if (!ff_craft_plan(inv, sub, m, p, 1)) return 0;
+        /* a product beyond what the craft uses (none for our 1-product intermediates) stays
+         * reserved: UNCERTAIN, the game would put it in the inventory */
+    }
+    if (p->n >= 4) return 0;
+    p->recipe[p->n] = (uint8_t)recipe;
+    p->count[p->n] = n;
+    p->prereq[p->n] = (uint8_t)prereq;
+    p->n++;
+    return 1;
+}
+
+/* Plan n crafts on a copy of the inventory; on success *inv_after holds the inventory left. */
+static int ff_craft_try(const ff_world_t *wd, int32_t recipe, int32_t n, ff_craft_plan_t *p,
+                        uint32_t *inv_after) {
+    for (int i = 0; i < FF_WORLD_ITEMS; i++) inv_after[i] = wd->inv[i];
+    p->n = 0;
+    return ff_craft_plan(inv_after, recipe, n, p, 0);
+}
+
 int ff_world_craft(ff_world_t *wd, int32_t recipe, int32_t count, int32_t *started) {
     if (!wd || !started) return FF_EINVAL;
     *started = 0;
     if (recipe < 0 || recipe >= FF_NUM_RECIPES || count < 0) return FF_ERANGE;
-    const ff_recipe_t *r = &ff_recipe_table[recipe];
+    if (count > 0xFFFF) count = 0xFFFF;
+    ff_craft_plan_t p;
+    uint32_t inv[FF_WORLD_ITEMS];
+    /* the most crafts the inventory allows (feasibility is monotone in n) */
     int32_t n = count;
-    for (int k = 0; k < 3; k++)
-        if (r->in_count[k]) {
-            int32_t can = wd->inv[r->in_item[k]] / r->in_count[k];
-            if (can < n) n = can;
-        }
     if (n <= 0) return FF_OK;
-    int32_t last = (wd->cq_head + wd->cq_len - 1) % FF_WORLD_CRAFT_QUEUE;
-    if (wd->cq_len && wd->cq_recipe[last] == recipe && wd->cq_count[last] + n <= 0xFFFF) {
-        wd->cq_count[last] = (uint16_t)(wd->cq_count[last] + n);
-    } else {
-        if (wd->cq_len >= FF_WORLD_CRAFT_QUEUE) return FF_OK;
+    if (!ff_craft_try(wd, recipe, n, &p, inv)) {
+        int32_t lo = 0, hi = n; /* lo feasible (0 trivially), hi not */
+        while (hi - lo > 1) {
+            int32_t mid = lo + (hi - lo) / 2;
+            if (ff_craft_try(wd, recipe, mid, &p, inv)) lo = mid;
+            else hi = mid;
+        }
+        n = lo;
+        if (n <= 0) return FF_OK;
+        ff_craft_try(wd, recipe, n, &p, inv);
+    }
+    /* room: each entry merges into the tail if it is the same recipe and kind, else a slot */
+    int32_t len = wd->cq_len, last = (wd->cq_head + wd->cq_len - 1) % FF_WORLD_CRAFT_QUEUE;
+    int32_t tail_recipe = len ? wd->cq_recipe[last] : -1, tail_prereq = len ? wd->cq_prereq[last] : -1;
+    int32_t tail_count = len ? wd->cq_count[last] : 0;
+    for (int32_t e = 0; e < p.n; e++) {
+        if (tail_recipe == p.recipe[e] && tail_prereq == p.prereq[e] && tail_count + p.count[e] <= 0xFFFF) {
+            tail_count += p.count[e];
+            continue;
+        }
+        if (len >= FF_WORLD_CRAFT_QUEUE) return FF_OK;
+        len++;
+        tail_recipe = p.recipe[e];
+        tail_prereq = p.prereq[e];
+        tail_count = p.count[e];
+    }
+    for (int32_t e = 0; e < p.n; e++) {
+        last = (wd->cq_head + wd->cq_len - 1) % FF_WORLD_CRAFT_QUEUE;
+        if (wd->cq_len && wd->cq_recipe[last] == p.recipe[e] && wd->cq_prereq[last] == p.prereq[e] &&
+            wd->cq_count[last] + p.count[e] <= 0xFFFF) {
+            wd->cq_count[last] = (uint16_t)(wd->cq_count[last] + p.count[e]);
+            continue;
+        }
         int32_t slot = (wd->cq_head + wd->cq_len) % FF_WORLD_CRAFT_QUEUE;
-        wd->cq_recipe[slot] = (uint8_t)recipe;
-        wd->cq_count[slot] = (uint16_t)n;
+        wd->cq_recipe[slot] = p.recipe[e];
+        wd->cq_count[slot] = (uint16_t)p.count[e];
+        wd->cq_prereq[slot] = p.prereq[e];
         wd->cq_len++;
     }
-    for (int k = 0; k < 3; k++)
-        if (r->in_count[k]) wd->inv[r->in_item[k]] = (uint16_t)(wd->inv[r->in_item[k]] - n * r->in_count[k]);
+    for (int i = 0; i < FF_WORLD_ITEMS; i++) wd->inv[i] = (uint16_t)inv[i];
     *started = n;
     return FF_OK;
 }
@@ -337,9 +415,12 @@ static void ff_craft_tick(ff_world_t *wd) {
     if (wd->craft_progress < r->ticks) wd->craft_progress++;
     if (wd->craft_progress < r->ticks) return;
     /* Done: the product goes in if it fits; otherwise the craft waits (UNCERTAIN: Factorio
-     * would spill it on the ground). */
-    if (ff_world_can_insert(wd, r->out_item) < r->out_count) return;
-    wd->inv[r->out_item] = (uint16_t)(wd->inv[r->out_item] + r->out_count);
+     * would spill it on the ground). An intermediate's product is already counted into the
+     * craft that uses it. */
+    if (!wd->cq_prereq[wd->cq_head]) {
+        if (ff_world_can_insert(wd, r->out_item) < r->out_count) return;
+        wd->inv[r->out_item] = (uint16_t)(wd->inv[r->out_item] + r->out_count);
+    }
     wd->crafted_total += r->out_count;
     wd->craft_progress = 0;
     if (--wd->cq_count[wd->cq_head] == 0) {

@@ -166,6 +166,8 @@ typedef struct ff_world {
      * those stay within the first two cache lines. */
     uint8_t cq_recipe[FF_WORLD_CRAFT_QUEUE];
     uint16_t cq_count[FF_WORLD_CRAFT_QUEUE];
+    uint8_t cq_prereq[FF_WORLD_CRAFT_QUEUE]; /* 1: crafts an intermediate for a later entry (its
+                                              * product is used there, not put in the inventory) */
     ff_resource_t res[FF_WORLD_MAX_RESOURCES];
     ff_building_t bld[FF_WORLD_MAX_BUILDINGS];
     /* Bit (x & 63) of nonplain[y][x >> 6] is 1 unless tile (x, y) is plain grass with no
@@ -360,9 +362,13 @@ int ff_world_set_mining(ff_world_t *wd, int mining, int32_t tx, int32_t ty);
 int ff_world_set_position(ff_world_t *wd, int32_t px, int32_t py);
 int ff_world_set_item(ff_world_t *wd, uint8_t item, uint16_t count);
 
-/* Queue `count` crafts of `recipe`; ingredients are taken now (as in Factorio). *started gets
- * how many were queued (0 if ingredients are missing or the queue is full). FF_ERANGE: bad
- * recipe. Intermediate auto-crafting is NOT modelled (ingredients must be in the inventory). */
+/* Queue up to `count` crafts of `recipe`, as many as the inventory allows; all raw ingredients
+ * are taken now (as in Factorio). A missing intermediate (gear, stone furnace) is crafted first,
+ * as the game does (CraftingQueueItem.prerequisite): its entry goes in the queue before the
+ * craft that uses it, and its product is used there instead of entering the inventory.
+ * *started gets how many crafts of `recipe` were queued (0, nothing changed, if not even one can
+ * be made from the inventory with intermediates, or the queue has no room for all its entries:
+ * FF_WORLD_CRAFT_QUEUE is a bound of this simulator, not a game rule). FF_ERANGE: bad recipe. */
 int ff_world_craft(ff_world_t *wd, int32_t recipe, int32_t count, int32_t *started);
 
 /* Place a building item from the inventory with the footprint's top-left tile at (tx, ty).

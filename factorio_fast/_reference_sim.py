@@ -71,6 +71,7 @@ ITEMS = (
 IRON_ORE, COAL, STONE, PLATE, GEAR, FURNACE, DRILL, BELT_ITEM, CHEST = 1, 3, 4, 5, 6, 7, 8, 9, 10
 ITEM_ENTITY = {FURNACE: FURNACE_E, DRILL: DRILL_E, BELT_ITEM: BELT_E, CHEST: CHEST_E}
 ENTITY_ITEM = {e: i for i, e in ITEM_ENTITY.items()}
+ITEM_RECIPE = {GEAR: 0, FURNACE: 1}            # intermediates chain crafting makes first
 # Hand-mining ticks of the buildings: the double sum of 0.5/60 past minable.mining_time (game
 # data 2.0.77: wooden chest 0.1, stone furnace 0.2, burner drill 0.3, belt 0.1; ff_world.h).
 BUILDING_MINE_TICKS = {CHEST_E: 13, FURNACE_E: 25, DRILL_E: 36, BELT_E: 13}
@@ -171,7 +172,7 @@ class RefWorld:
         self.mine_kind = 0                           # entity id the progress counts for
         self.mine_tx = self.mine_ty = 0
         self.inv = [0] * NUM_ITEM_SLOTS
-        self.queue: list[list[int]] = []             # [recipe, count], at most CRAFT_QUEUE
+        self.queue: list[list[int]] = []             # [recipe, count, prereq], <= CRAFT_QUEUE
         self.craft_progress = 0
         self.mined_total = self.crafted_total = self.removed_total = 0
         self.fed_total = self.smelted_total = 0
@@ -263,21 +264,66 @@ class RefWorld:
 
     # -- crafting (§4.4; ingredients are taken when queued) -----------------------------------
 
+    def _craft_plan(self, inv, recipe, n, plan, prereq) -> bool:
+        """Chain crafting (CraftingQueueItem.prerequisite): per ingredient in recipe order, use
+        the inventory, craft the rest first by the item's recipe (depth 1), as ff_craft_plan."""
+        for item, k in RECIPES[recipe][0]:
+            need = n * k
+            use = min(inv[item], need)
+            inv[item] -= use
+            if use == need:
+                continue
+            sub = ITEM_RECIPE.get(item, -1)
+            if sub < 0 or prereq:
+                return False
+            out_count = RECIPES[sub][2]
+            if not self._craft_plan(inv, sub, -(-(need - use) // out_count), plan, 1):
+                return False
+        if len(plan) >= 4:
+            return False
+        plan.append([recipe, n, prereq])
+        return True
+
+    def _craft_try(self, recipe, n):
+        inv, plan = list(self.inv), []
+        return (inv, plan) if self._craft_plan(inv, recipe, n, plan, 0) else None
+
     def craft(self, recipe: int, count: int) -> int:
-        inputs, _, _, _ = RECIPES[recipe]
-        n = count
-        for item, k in inputs:
-            n = min(n, self.inv[item] // k)
+        n = min(count, 0xFFFF)
         if n <= 0:
             return 0
-        if self.queue and self.queue[-1][0] == recipe and self.queue[-1][1] + n <= 0xFFFF:
-            self.queue[-1][1] += n
-        elif len(self.queue) >= CRAFT_QUEUE:
-            return 0
-        else:
-            self.queue.append([recipe, n])
-        for item, k in inputs:
-            self.inv[item] -= n * k
+        got = self._craft_try(recipe, n)
+        if got is None:
+            lo, hi = 0, n
+            while hi - lo > 1:
+                mid = lo + (hi - lo) // 2
+                if self._craft_try(recipe, mid) is not None:
+                    lo = mid
+                else:
+                    hi = mid
+            n = lo
+            if n <= 0:
+                return 0
+            got = self._craft_try(recipe, n)
+        inv, plan = got
+        # room: an entry merges into the tail (same recipe and kind) or takes a slot
+        length = len(self.queue)
+        tail = list(self.queue[-1]) if self.queue else None
+        for e in plan:
+            if tail and tail[0] == e[0] and tail[2] == e[2] and tail[1] + e[1] <= 0xFFFF:
+                tail[1] += e[1]
+                continue
+            if length >= CRAFT_QUEUE:
+                return 0
+            length += 1
+            tail = list(e)
+        for e in plan:
+            q = self.queue
+            if q and q[-1][0] == e[0] and q[-1][2] == e[2] and q[-1][1] + e[1] <= 0xFFFF:
+                q[-1][1] += e[1]
+            else:
+                q.append(list(e))
+        self.inv = inv
         return n
 
     def _craft_tick(self) -> None:
@@ -288,9 +334,10 @@ class RefWorld:
             self.craft_progress += 1
         if self.craft_progress < ticks:
             return
-        if self.can_insert(out_item) < out_count:
-            return                          # UNCERTAIN: Factorio would spill it on the ground
-        self.inv[out_item] += out_count
+        if not self.queue[0][2]:            # an intermediate's product goes into its user
+            if self.can_insert(out_item) < out_count:
+                return                      # UNCERTAIN: Factorio would spill it on the ground
+            self.inv[out_item] += out_count
         self.crafted_total += out_count
         self.craft_progress = 0
         self.queue[0][1] -= 1

@@ -592,7 +592,8 @@ cdef class World:
         return ff_world_insert_item(self._live(), <uint8_t>item, count)
 
     def craft(self, int recipe, int count=1):
-        """Queue crafts (``RECIPES`` index); returns how many were started."""
+        """Queue crafts (``RECIPES`` index), crafting a missing gear or stone furnace first (as
+        the game does); returns how many crafts of the recipe were started (0: none possible)."""
         cdef int32_t started = 0
         check(ff_world_craft(self._live(), recipe, count, &started), "World.craft")
         return started

@@ -486,6 +486,49 @@ def test_recipe_inputs_and_time(make, recipe, inputs, out, count, ticks):
     assert wd.inventory()[out] == count
 
 
+# Chain crafting (issue 12, item 5): the game crafts missing intermediates first
+# (https://lua-api.factorio.com/latest/concepts/CraftingQueueItem.html `prerequisite`: "The item
+# is a prerequisite for another item in the queue"; LuaControl::begin_crafting returns "the
+# count that was actually queued").
+
+def test_drill_from_plates_and_stone_crafts_gears_and_furnace_first(make):
+    wd = make()
+    wd.set_item(PLATE, 9)                                      # 3 gears (6) + 3 for the drill
+    wd.set_item(STONE, 5)                                      # the furnace
+    assert wd.craft(2, 1) == 1
+    inv = wd.inventory()
+    assert inv[PLATE] == 0 and inv[STONE] == 0                 # all raw ingredients taken now
+    assert wd.craft_queue_length == 3                          # gear x3, furnace, drill
+    wd.tick(3 * 31 + 31 + 121 - 1)
+    inv = wd.inventory()
+    assert inv[DRILL] == 0 and inv[GEAR] == 0 and inv[FURNACE] == 0   # intermediates go into it
+    wd.tick(1)
+    assert wd.inventory()[DRILL] == 1 and wd.craft_queue_length == 0
+
+
+def test_chain_crafting_uses_what_the_inventory_holds(make):
+    wd = make()
+    wd.set_item(GEAR, 2)
+    wd.set_item(FURNACE, 1)
+    wd.set_item(PLATE, 5)                                      # 1 gear to make (2) + 3
+    assert wd.craft(2, 1) == 1
+    assert wd.inventory()[GEAR] == 0 and wd.inventory()[PLATE] == 0
+    assert wd.craft_queue_length == 2                          # gear x1, drill
+    wd.tick(31 + 121)
+    assert wd.inventory()[DRILL] == 1
+
+
+def test_chain_crafting_queues_as_many_as_possible_and_refuses_none(make):
+    wd = make()
+    wd.set_item(PLATE, 7)                                      # a belt craft costs 3 plates
+    assert wd.craft(3, 5) == 2
+    assert wd.inventory()[PLATE] == 1
+    wd2 = make()
+    wd2.set_item(PLATE, 9)                                     # the drill also needs a furnace
+    assert wd2.craft(2, 1) == 0
+    assert wd2.inventory()[PLATE] == 9 and wd2.craft_queue_length == 0
+
+
 def test_craft_without_ingredients_starts_nothing(make):
     wd = make()
     wd.set_item(PLATE, 1)

@@ -329,6 +329,10 @@ class RefAPI:
     def mining_progress(self):
         return self.w.mine_progress
 
+    @property
+    def craft_queue_length(self):
+        return len(self.w.queue)
+
     def cells(self):
         return np.array([[self.w.cell(x, y) for x in range(self.w.w)] for y in range(self.w.h)],
                         np.uint32)
