@@ -665,7 +665,7 @@ static int ff_pick_up(ff_world_t *wd, int32_t bi) {
 
 static void ff_mine_tick(ff_world_t *wd) {
     int32_t tx = wd->mine_tx, ty = wd->mine_ty;
-    if (ff_in_map(wd, tx, ty) && (wd->tile[ty * wd->w + tx] & FF_TILE_BUILDING)) {
+    if (wd->n_bld && ff_in_map(wd, tx, ty) && (wd->tile[ty * wd->w + tx] & FF_TILE_BUILDING)) {
         /* the building is selected, not the ore under it */
         int32_t bi = ff_world_building_at(wd, tx, ty);
         int32_t goal = bi >= 0 ? ff_building_mine_ticks(wd->bld[bi].type) : 0;
@@ -1023,7 +1023,10 @@ void ff_world_run(ff_world_t *wd, int32_t nticks) {
                 return;
             }
             int32_t mx = wd->mine_tx, my = wd->mine_ty;
-            int on_building = ff_in_map(wd, mx, my) && (wd->tile[my * wd->w + mx] & FF_TILE_BUILDING);
+            /* n_bld first: without buildings the tile grid's line is not read (a step here is
+             * memory-bound); a building tile is never plain */
+            int on_building = wd->n_bld && ff_in_map(wd, mx, my) && ff_np(wd, mx, my) &&
+                              (wd->tile[my * wd->w + mx] & FF_TILE_BUILDING);
             int32_t ri = !on_building && ff_in_map(wd, mx, my) && ff_np(wd, mx, my) ? wd->resg[my * wd->w + mx] : 0;
             if (on_building) {
                 ff_world_tick(wd); /* mining a building: short, tick by tick */
@@ -1036,9 +1039,9 @@ void ff_world_run(ff_world_t *wd, int32_t nticks) {
                 return;
             }
             if (wd->mine_kind != wd->res[ri - 1].type) {
-                ff_world_tick(wd); /* the first tick on a new entity restarts and sets mine_kind */
-                left--;
-                continue;
+                /* what ff_mine_tick does first on a new entity in reach (nothing else runs) */
+                wd->mine_kind = wd->res[ri - 1].type;
+                wd->mine_progress = 0;
             }
             /* k more increments leave progress < FF_HAND_MINING_TICKS: no cycle ends */
             int32_t k = FF_HAND_MINING_TICKS - 1 - (int32_t)wd->mine_progress;
