@@ -931,13 +931,22 @@ class RefEnv:
                         continue
                     amount = 100 + rng.below(400)
                     wd.add_resource(x, y, IRON_ORE_E, amount)
-        for _ in range(self.obstacles):
-            x = rng.below(64)
-            y = rng.below(64)
-            if wd.free_tile(x, y):
-                wd.set_tile(x, y, WATER)
+        for _ in range(self.obstacles):      # 3x3 ponds (ff_pond)
+            x = rng.below(62)
+            y = rng.below(62)
+            self._pond(wd, x, y)
         cx, cy = _pick_free(wd, rng)
         wd.px, wd.py = cx * 256 + 128, cy * 256 + 128
+
+    @staticmethod
+    def _pond(wd, x, y) -> bool:
+        """A 3x3 water square unless a tile holds a resource or a building (ff_pond)."""
+        tiles = [(c, r) for r in range(y, y + 3) for c in range(x, x + 3)]
+        if any(wd.resg[r * wd.w + c] or wd.has_building[r * wd.w + c] for c, r in tiles):
+            return False
+        for c, r in tiles:
+            wd.set_tile(c, r, WATER)
+        return True
 
     @staticmethod
     def _patch(wd, rng, cx, cy, rad, entity, base, spread) -> None:
@@ -966,13 +975,12 @@ class RefEnv:
         sign = 1 if rng.below(2) else -1
         sy = cy + sign * (5 + rng.below(6))
         self._patch(wd, rng, sx, sy, 1 + rng.below(2), STONE_E, 100, 200)
-        for _ in range(self.obstacles):
-            x = rng.below(128)
-            y = rng.below(128)
-            if abs(x - cx) <= 2 and abs(y - cy) <= 2:
+        for _ in range(self.obstacles):      # 3x3 ponds, none within 2 tiles of the start
+            x = rng.below(126)
+            y = rng.below(126)
+            if x <= cx + 2 and x + 2 >= cx - 2 and y <= cy + 2 and y + 2 >= cy - 2:
                 continue
-            if wd.free_tile(x, y):
-                wd.set_tile(x, y, WATER)
+            self._pond(wd, x, y)
         if not wd.free_tile(cx, cy):
             cx, cy = _pick_free(wd, rng)
         wd.px, wd.py = cx * 256 + 128, cy * 256 + 128
