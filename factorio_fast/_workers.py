@@ -41,7 +41,7 @@ _ALIGN = 64
 
 
 @dataclass(frozen=True)
-class _Layout:
+class Layout:
     """Byte offsets of every array in the shared segment (computed identically on both sides)."""
 
     num_envs: int
@@ -91,7 +91,7 @@ def _round_up(x: int) -> int:
     return (x + _ALIGN - 1) // _ALIGN * _ALIGN
 
 
-def _views(arena, layout: _Layout) -> dict:
+def _views(arena, layout: Layout) -> dict:
     offsets, _ = layout.offsets()
     return {name: arena.ndarray(dtype, shape, off) for name, (off, dtype, shape) in offsets.items()}
 
@@ -156,7 +156,7 @@ def copy_state(stepper, bufs: dict, sl: slice) -> None:
         bufs["inventories"][sl] = stepper.inventories()
 
 
-def _attach_when_ready(arena_name: str, layout: _Layout, spin_us: float, deadline: float):
+def _attach_when_ready(arena_name: str, layout: Layout, spin_us: float, deadline: float):
     """A spawned worker's attach: the trainer creates the segment only after the workers run
     (see WorkerPool), so poll until it exists and its hand-off is initialised. Returns
     ``(arena, handoff)``, or ``None`` if the trainer died first or the deadline passed."""
@@ -177,7 +177,7 @@ def _attach_when_ready(arena_name: str, layout: _Layout, spin_us: float, deadlin
         time.sleep(0.001)
 
 
-def _worker_main(arena, layout: _Layout, worker: int, lo: int, hi: int, backend: str,
+def _worker_main(arena, layout: Layout, worker: int, lo: int, hi: int, backend: str,
                  name: str, kwargs: dict, poll_s: float, spin_us: float = 50.0,
                  attach_timeout: float = 30.0) -> None:
     """Body of a worker process: attach, build the shard's stepper, serve commands.
@@ -296,7 +296,7 @@ class WorkerPool:
         self.arena = self.handoff = None
         self._posted_at: dict[int, float] = {}
         nw = len(shards)
-        self.layout = _Layout(num_workers=nw, handoff_size=Handoff.size_for(nw), **layout_args)
+        self.layout = Layout(num_workers=nw, handoff_size=Handoff.size_for(nw), **layout_args)
         _, total = self.layout.offsets()
         ctx = mp.get_context(start_method)
         method = ctx.get_start_method()

@@ -38,6 +38,7 @@ from factorio_fast._workers import (
     ARG_STATE,
     CMD_RESET,
     CMD_STEP,
+    Layout,
     WorkerPool,
     reset_shard,
     shard_bounds,
@@ -193,8 +194,7 @@ class FactorioVectorEnv(VectorEnv):
             self._bufs = self._pool.bufs
             self._finalizer = weakref.finalize(self, WorkerPool.close, self._pool)
         else:
-            from factorio_fast._workers import _Layout
-            self._bufs = _Layout(num_workers=0, handoff_size=0, **layout_args).local_buffers()
+            self._bufs = Layout(num_workers=0, handoff_size=0, **layout_args).local_buffers()
             self._sims = [new_stepper(backend, name, hi - lo, self._kwargs) for lo, hi in groups]
             self._finalizer = weakref.finalize(self, _close_all, self._sims)
         self._closed = False
