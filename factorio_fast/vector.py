@@ -290,7 +290,8 @@ class FactorioVectorEnv(VectorEnv):
         return a
 
     def step(self, actions):
-        """Step every env (sync mode). Returns views valid until the next call."""
+        """Step every env (sync mode). Returns owned arrays, or with copy=False views valid until
+        the next call."""
         self._check_open()
         if self.is_async:
             self.send(actions)
@@ -324,7 +325,7 @@ class FactorioVectorEnv(VectorEnv):
                                 ("inventory", "inventories", None)):
             if key in self.infos:
                 v = b[buf][index]
-                out[key] = v * scale if scale is not None else v.copy()
+                out[key] = v * scale if scale is not None else self._out(v)
                 if ones is None:
                     ones = np.ones(len(v), np.bool_)
                 out["_" + key] = ones
