@@ -55,6 +55,9 @@ install: deps $(PY)
 	@# The RL clients the integration tests drive (the extras [sb3] and [torchrl]; after torch, so
 	@# their requirement is met by the build above instead of another torch).
 	$(PIP) install -q "stable-baselines3>=2.3" "torchrl>=0.6"
+	@# The RCON client the benchmarks compare ours with, Ray for the sharded vector env's tests,
+	@# and MkDocs for `make docs` (the extras [rcon], [ray] and [docs]).
+	$(PIP) install -q "rcon>=2.4" "ray>=2.9" "mkdocs>=1.5"
 
 build: $(PY)
 	$(PIP) install -q --no-build-isolation -e .
