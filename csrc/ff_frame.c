@@ -37,12 +37,21 @@ int ff_frame_check_payload(uint32_t type, const uint8_t *payload, uint64_t lengt
         return (length % 8u == 0) ? FF_OK : FF_ELENGTH;
     case FF_FRAME_ERROR:
         return FF_OK;
+    case FF_FRAME_WORLD:
+        return (length >= FF_FRAME_WORLD_SUBHEADER) ? FF_OK : FF_ELENGTH;
+    case FF_FRAME_RAW: {
+        if (length == 0) return FF_OK; /* the client's poll for the states */
+        if (length < FF_FRAME_RAW_SUBHEADER) return FF_ELENGTH;
+        /* u16 * u16 fits easily in 64 bits. */
+        uint64_t want = FF_FRAME_RAW_SUBHEADER + (uint64_t)rd16(payload + 2) * rd16(payload + 4);
+        return want == length ? FF_OK : FF_ELENGTH;
+    }
     default:
         return FF_ETYPE;
     }
 }
 
-static int known_type(uint32_t type) { return type >= FF_FRAME_ACTIONS && type <= FF_FRAME_ERROR; }
+static int known_type(uint32_t type) { return type >= FF_FRAME_ACTIONS && type <= FF_FRAME_RAW; }
 
 int ff_frame_write_header(uint8_t *out, uint32_t type, uint32_t length, uint64_t sequence) {
     if (!out) return FF_EINVAL;

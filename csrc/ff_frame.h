@@ -17,6 +17,13 @@
  *                length == 8 + count * (obs_bytes + 5)
  *   RESET        k u64 seeds (length % 8 == 0)
  *   ERROR        UTF-8 text (validity checked by the Python layer)
+ *   WORLD        the worlds to build for some envs of a server running the mod (docs/mod.md §3):
+ *                a 16-byte sub-header, then env records (length >= 16; the records are
+ *                checked by the mod, which builds them)
+ *   RAW          raw game state from the mod (docs/mod.md §4, csrc/ff_rawobs.h): u8 status,
+ *                u8 scenario, u16 count, u16 record bytes, u16 0, u32 tick, u32 end tick, then
+ *                count records: length == 16 + count * record bytes; or empty, the
+ *                client's poll for those states
  *
  * The decoder never reads outside [buf, buf + n) and trusts nothing in the header.
  */
@@ -29,6 +36,8 @@
 #define FF_FRAME_VERSION 1u
 #define FF_FRAME_HEADER_SIZE 16u
 #define FF_FRAME_OBS_SUBHEADER 8u
+#define FF_FRAME_WORLD_SUBHEADER 16u
+#define FF_FRAME_RAW_SUBHEADER 16u
 #define FF_FRAME_DEFAULT_MAX_PAYLOAD (16u * 1024u * 1024u)
 
 enum ff_frame_type {
@@ -37,6 +46,8 @@ enum ff_frame_type {
     FF_FRAME_OBSERVATION = 3,
     FF_FRAME_RESET = 4,
     FF_FRAME_ERROR = 5,
+    FF_FRAME_WORLD = 6,
+    FF_FRAME_RAW = 7,
 };
 
 typedef struct ff_frame_header {

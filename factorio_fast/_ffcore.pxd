@@ -109,6 +109,8 @@ cdef extern from "ff_frame.h" nogil:
         FF_FRAME_OBSERVATION
         FF_FRAME_RESET
         FF_FRAME_ERROR
+        FF_FRAME_WORLD
+        FF_FRAME_RAW
     ctypedef struct ff_frame_header_t:
         uint16_t magic
         uint8_t version

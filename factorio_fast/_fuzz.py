@@ -34,12 +34,18 @@ def _seeds(rng: random.Random) -> list[bytes]:
     obs_count, obs_bytes = rng.randrange(0, 4), rng.randrange(0, 9)
     obs = (struct.pack("<IHH", obs_count, obs_bytes, 0) + bytes(obs_count * obs_bytes)
            + bytes(4 * obs_count) + bytes(rng.randrange(0, 4) for _ in range(obs_count)))
+    raw_count, raw_bytes = rng.randrange(0, 4), rng.randrange(0, 9)
+    raw = (struct.pack("<BBHHHII", rng.randrange(3), 1, raw_count, raw_bytes, 0, 7, 9)
+           + bytes(rng.getrandbits(8) for _ in range(raw_count * raw_bytes)))
     return [
         ref.encode_frame(ref.ACTIONS, act, rng.getrandbits(64)),
         ref.encode_frame(ref.STATE, bytes(8592), rng.getrandbits(64)),
         ref.encode_frame(ref.OBSERVATION, obs, 1),
         ref.encode_frame(ref.RESET, bytes(8 * rng.randrange(0, 5)), 2),
         ref.encode_frame(ref.ERROR, "é rror".encode()[: rng.randrange(0, 7)], 3),
+        ref.encode_frame(ref.WORLD, bytes(rng.getrandbits(8) for _ in range(rng.randrange(16, 40))),
+                         4),
+        ref.encode_frame(ref.RAW, raw, 5),
     ]
 
 
@@ -92,6 +98,8 @@ def check_one(buf: bytes) -> bool:
         assert np.asarray(got.payload).tobytes() == payload, buf.hex()
     elif ftype == ref.ERROR:
         assert got.payload.encode() == payload, buf.hex()
+    elif ftype in (ref.WORLD, ref.RAW):
+        assert got.payload == payload, buf.hex()
     else:
         count = struct.unpack_from("<I", payload)[0]
         assert got.payload.obs.shape[0] == count

@@ -71,9 +71,9 @@ VERSION = 1
 HEADER = struct.Struct("<HBBIQ")  # magic, version, type, payload length, sequence
 HEADER_SIZE = HEADER.size  # 16
 
-ACTIONS, STATE, OBSERVATION, RESET, ERROR = 1, 2, 3, 4, 5
+ACTIONS, STATE, OBSERVATION, RESET, ERROR, WORLD, RAW = 1, 2, 3, 4, 5, 6, 7
 TYPES = {ACTIONS: "ACTIONS", STATE: "STATE", OBSERVATION: "OBSERVATION", RESET: "RESET",
-         ERROR: "ERROR"}
+         ERROR: "ERROR", WORLD: "WORLD", RAW: "RAW"}
 ACTION_SIZE = 48
 STATE_SIZE = 8592
 OBS_SUBHEADER = 8
@@ -95,6 +95,15 @@ def payload_ok(ftype: int, payload: bytes) -> bool:
         return n % 8 == 0
     if ftype == ERROR:
         return True
+    if ftype == WORLD:  # a 16-byte sub-header, then env records the mod checks (docs/mod.md §3)
+        return n >= 16
+    if ftype == RAW:  # u8 status, u8 scenario, u16 count, u16 record bytes, ... (docs/mod.md §4)
+        if n == 0:  # the client's poll
+            return True
+        if n < 16:
+            return False
+        count, record_bytes = struct.unpack_from("<HH", payload, 2)
+        return n == 16 + count * record_bytes
     return False
 
 

@@ -45,6 +45,8 @@ class FrameType(IntEnum):
     OBSERVATION = 3
     RESET = 4
     ERROR = 5
+    WORLD = 6
+    RAW = 7
 
 class ObservationBatch(NamedTuple):
     scenario_id: int

@@ -315,6 +315,8 @@ class FrameType(IntEnum):
     OBSERVATION = FF_FRAME_OBSERVATION
     RESET = FF_FRAME_RESET
     ERROR = FF_FRAME_ERROR
+    WORLD = FF_FRAME_WORLD
+    RAW = FF_FRAME_RAW
 
 
 class ObservationBatch(NamedTuple):
@@ -332,7 +334,7 @@ _FRAME_TYPES = {int(t): t for t in FrameType}
 class Frame(NamedTuple):
     """A decoded frame. ``payload`` is typed by ``type``: ACTIONS -> ACTION_DTYPE array,
     STATE -> STATE_DTYPE array, OBSERVATION -> ObservationBatch, RESET -> uint64 seeds,
-    ERROR -> str."""
+    ERROR -> str, WORLD and RAW (the mod's frames, docs/mod.md) -> bytes."""
     type: FrameType
     sequence: int
     payload: object
@@ -541,6 +543,8 @@ def decode_frame(buf, *, max_payload=DEFAULT_MAX_PAYLOAD):
     body = PyBytes_FromStringAndSize(<const char *>payload, hdr.length)
     if ftype == FrameType.RESET:
         value = np.frombuffer(body, dtype="<u8").astype(np.uint64)
+    elif hdr.type == FF_FRAME_WORLD or hdr.type == FF_FRAME_RAW:
+        value = body
     elif ftype == FrameType.ERROR:
         try:
             value = body.decode("utf-8")

@@ -198,3 +198,37 @@ def test_frame_reset_refuses_non_integer_arrays():
     for scalar in (-1, 2**64, 1.0, None, object()):
         with pytest.raises(InvalidArgumentError, match="seed"):
             codec.encode_frame(FrameType.RESET, scalar)
+
+
+# ---- the mod's frames: WORLD (6) and RAW (7), docs/mod.md §3-4 --------------------------------
+
+def _raw_payload(count, record_bytes, fill=b"\x5a"):
+    return struct.pack("<BBHHHII", 0, 1, count, record_bytes, 0, 100, 110) + \
+        fill * (count * record_bytes)
+
+
+def test_frame_world_and_raw_round_trip_as_bytes():
+    world = struct.pack("<BBHHHHHI", 1, 0, 4, 0, 10, 32, 32, 0)
+    raw = _raw_payload(3, 276)
+    for ftype, body in ((FrameType.WORLD, world), (FrameType.RAW, raw), (FrameType.RAW, b"")):
+        frame = codec.encode_frame(ftype, body, 77)
+        assert frame == ref.encode_frame(int(ftype), body, 77)
+        back = codec.decode_frame(frame)
+        assert back.type == ftype and back.sequence == 77 and back.payload == body
+
+
+@pytest.mark.parametrize("ftype,body", [
+    (FrameType.WORLD, b"\0" * 15),                      # shorter than its sub-header
+    (FrameType.RAW, b"\0" * 15),                        # (empty is the poll: legal)
+    (FrameType.RAW, _raw_payload(3, 276)[:-1]),          # one byte short of count * record
+    (FrameType.RAW, _raw_payload(3, 276) + b"\0"),       # one byte over
+    (FrameType.RAW, _raw_payload(0, 276) + b"\0" * 276),  # records the count does not declare
+])
+def test_frame_world_and_raw_sizes_are_checked(ftype, body):
+    with pytest.raises(InvalidArgumentError, match="malformed"):
+        codec.encode_frame(ftype, body)
+    forged = ref.HEADER.pack(0xFA57, 1, int(ftype), len(body), 0) + body
+    with pytest.raises(ProtocolError, match="does not fit the frame type"):
+        codec.decode_frame(forged)
+    with pytest.raises(ProtocolError, match="does not fit the frame type"):
+        ref.decode_frame(forged)

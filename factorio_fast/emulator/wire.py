@@ -16,37 +16,37 @@ import zlib
 
 import numpy as np
 
+from factorio_fast import codec
 from factorio_fast.errors import InvalidArgumentError, ProtocolError
 
 __all__ = ["frame", "unframe", "to_text", "from_text", "world_payload", "world_record",
            "T_ACTIONS", "T_ERROR", "T_WORLD", "T_RAW", "MAGIC", "VERSION", "HEADER"]
 
-MAGIC = 0xFA57
-VERSION = 1
-HEADER = 16
-T_ACTIONS, T_ERROR, T_WORLD, T_RAW = 1, 5, 6, 7
-_HDR = struct.Struct("<HBBIQ")
+MAGIC = codec.FRAME_MAGIC
+VERSION = codec.FRAME_VERSION
+HEADER = codec.HEADER_SIZE
+T_ACTIONS, T_ERROR = int(codec.FrameType.ACTIONS), int(codec.FrameType.ERROR)
+T_WORLD, T_RAW = int(codec.FrameType.WORLD), int(codec.FrameType.RAW)
 ENV_FIXED = 52
 
 
 def frame(ftype: int, payload: bytes, sequence: int = 0) -> bytes:
-    return _HDR.pack(MAGIC, VERSION, ftype, len(payload), sequence) + payload
+    """One frame of the project's format (the C encoder, ``codec.encode_frame``)."""
+    return codec.encode_frame(ftype, payload, sequence)
 
 
 def unframe(data: bytes, max_payload: int = 1 << 26) -> tuple[int, int, bytes]:
-    """(type, sequence, payload) of exactly one frame; ProtocolError otherwise."""
-    if len(data) < HEADER:
-        raise ProtocolError(f"frame of {len(data)} bytes is shorter than its header")
-    magic, version, ftype, length, seq = _HDR.unpack_from(data)
-    if magic != MAGIC:
-        raise ProtocolError(f"bad frame magic 0x{magic:04x}")
-    if version != VERSION:
-        raise ProtocolError(f"unsupported frame version {version}")
-    if length > max_payload:
-        raise ProtocolError(f"payload of {length} bytes is above the maximum {max_payload}")
-    if length != len(data) - HEADER:
-        raise ProtocolError(f"frame says {length} payload bytes, {len(data) - HEADER} arrived")
-    return ftype, seq, data[HEADER:]
+    """(type, sequence, payload bytes) of exactly one frame (the C decoder: every header and
+    payload-size rule of ``csrc/ff_frame.h``); ProtocolError otherwise."""
+    f = codec.decode_frame(data, max_payload=max_payload)
+    p = f.payload
+    if isinstance(p, str):
+        p = p.encode("utf-8")
+    elif not isinstance(p, bytes):  # ACTIONS/STATE arrays; OBSERVATION is not a mod frame
+        if not isinstance(p, np.ndarray):
+            raise ProtocolError(f"a {f.type.name} frame is not part of the mod's wire")
+        p = p.tobytes()
+    return int(f.type), f.sequence, p
 
 
 def to_text(data: bytes, how: str = "Z") -> str:
