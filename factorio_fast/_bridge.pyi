@@ -1,7 +1,6 @@
 """Type stubs of factorio_fast._bridge (shared memory, hand-off, ring, state/action bridge)."""
 
 from collections.abc import Sequence
-from types import TracebackType
 from typing import Any, Literal, overload
 
 import numpy as np
@@ -71,12 +70,7 @@ class SharedArena:
     def unlink(self) -> None: ...
     def close(self) -> None: ...
     def __enter__(self) -> SharedArena: ...
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
+    def __exit__(self, *exc: object) -> None: ...
 
 class Handoff:
     def __init__(
