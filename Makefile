@@ -36,7 +36,7 @@ CHECKSUM_BINS := $(BUILD)/bench_sim_c $(BUILD)/bench_sim_c_nosimd
 
 .SECONDARY:
 .PHONY: clean-ctest all deps install build test test-slow ctest check-checksums pytest bench bench-micro \
-	fuzz sanitize clean lint check-dist
+	fuzz sanitize clean lint check-dist docs
 
 all: install
 
@@ -140,6 +140,13 @@ fuzz: install
 # Needs only $(PYTHON) and the package index (not $(VENV)); see tools/check_dist.py.
 check-dist:
 	$(PYTHON) tools/check_dist.py
+
+# The docs site (mkdocs.yml) into build/site/: offline, --strict (a warning fails the build).
+# tools/docs_hooks.py adds the API reference from the docstrings, the version and the benchmark
+# plot drawn from the committed docs/benchmark-results.json (no benchmark runs here).
+docs: install
+	$(PY) -m mkdocs build --strict --clean --site-dir build/site
+	@echo "docs: build/site/index.html"
 
 lint:
 	$(VENV)/bin/ruff check factorio_fast tests bench tools
