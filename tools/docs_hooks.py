@@ -79,12 +79,30 @@ def class_members(cls) -> list[str]:
 
 
 @functools.lru_cache(maxsize=1)
+def unavailable_modules() -> dict[str, str]:
+    """Public modules that cannot be imported here because a library they adapt is not
+    installed (``factorio_fast.integrations.sb3`` without the [sb3] extra): module -> the
+    missing library. Any other import error is raised."""
+    out = {}
+    for modname in public_modules():
+        try:
+            importlib.import_module(modname)
+        except ModuleNotFoundError as e:
+            if not e.name or e.name.split(".")[0] == "factorio_fast":
+                raise
+            out[modname] = e.name
+    return out
+
+
+@functools.lru_cache(maxsize=1)
 def public_api() -> dict[str, list[tuple[str, object, object]]]:
     """module name -> [(qualified name, object, owning class or None)] of every public module,
     class, function and method (constants are listed on the pages but carry no docstring of
     their own)."""
     api = {}
     for modname in public_modules():
+        if modname in unavailable_modules():
+            continue
         module = importlib.import_module(modname)
         entries = [(modname, module, None)]
         for name in module_names(module):
@@ -262,6 +280,8 @@ def _api_index(api) -> str:
     for modname, entries in api.items():
         summary = (doc_of(entries[0][1]).split("\n\n")[0].replace("\n", " ") or "")
         out.append(f"| [`{modname}`](api/{modname}.md) | {summary.replace('|', '&#124;')} |")
+    for modname, missing in unavailable_modules().items():
+        out.append(f"| `{modname}` | (not documented in this build: `{missing}` is not installed) |")
     return "\n".join(out) + "\n"
 
 
