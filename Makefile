@@ -136,8 +136,11 @@ fuzz: install
 	$(PY) -m factorio_fast._fuzz --iterations 1000000
 
 # What ships: the sdist built from the repository's files and the wheel built from that sdist,
-# in a throwaway venv; their file lists, then the installed wheel run from outside the tree.
-# Needs only $(PYTHON) and the package index (not $(VENV)); see tools/check_dist.py.
+# in a throwaway venv; their file lists, one version in sdist, wheel, package and mod, the
+# extensions' libraries (auditwheel show: a manylinux tag; ldd: no Boost), then the wheel
+# installed with its [test,docs] extras and the whole default test suite run against it from the
+# unpacked sdist without its package directory. Needs only $(PYTHON) and the package index (not
+# $(VENV)); see tools/check_dist.py.
 check-dist:
 	$(PYTHON) tools/check_dist.py
 
