@@ -1,9 +1,10 @@
-"""The type stubs (``*.pyi``) of the compiled modules match them, so type checkers and IDEs see
-the API that runs: every compiled module has a stub, the stub names every public function,
-constant, class and class member and nothing that is not there, each function and method takes
-the parameters the runtime takes (names, kinds, which have defaults, and the defaults' values),
-and constants have the type the stub says. The package is marked typed (``py.typed``, PEP 561);
-its pure-Python modules carry their annotations inline and need no stub."""
+"""The type stubs (``*.pyi``) match their modules, so type checkers and IDEs see the API that
+runs: every compiled module has a stub, and so do the pure-Python modules whose public methods
+carry no annotations (env and vector: Gymnasium's reset/step); each stub names every public
+function, constant, class and class member and nothing that is not there, each function and
+method takes the parameters the runtime takes (names, kinds, which have defaults, and the
+defaults' values), and constants have the type the stub says. The package is marked typed
+(``py.typed``, PEP 561); its other modules carry their annotations inline."""
 
 import ast
 import importlib
@@ -20,6 +21,9 @@ import factorio_fast
 PACKAGE = pathlib.Path(factorio_fast.__file__).parent
 COMPILED = sorted({p.name.split(".")[0] for suffix in importlib.machinery.EXTENSION_SUFFIXES
                    for p in PACKAGE.glob(f"*{suffix}")})
+# Pure-Python modules that need a stub (their public methods are unannotated).
+PY_STUBBED = ["env", "vector"]
+STUBBED = COMPILED + PY_STUBBED
 # Names a stub may declare that the runtime does not expose as attributes: the buffer protocol
 # (PEP 688's __buffer__ is how a stub says "supports the buffer protocol"; Cython implements it in
 # C, so Python < 3.12 has no attribute).
@@ -47,13 +51,36 @@ def _stub_names(tree: ast.Module) -> dict:
 
 
 def _public(mod) -> list:
-    return getattr(mod, "__all__", None) or [n for n in dir(mod) if not n.startswith("_")]
+    if hasattr(mod, "__all__"):
+        return list(mod.__all__)
+    if mod.__file__.endswith(".py"):  # what the module itself defines, not what it imports
+        names = []
+        for node in ast.parse(pathlib.Path(mod.__file__).read_text()).body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                names.append(node.name)
+            elif isinstance(node, ast.Assign):
+                names += [t.id for t in node.targets if isinstance(t, ast.Name)]
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                names.append(node.target.id)
+        return [n for n in names if not n.startswith("_")]
+    return [n for n in dir(mod) if not n.startswith("_")]
+
+
+def _instances():
+    """One instance of each stubbed Python class, whose instance attributes the stub declares."""
+    from factorio_fast import env, vector
+
+    return {("env", "FactorioEnv"): lambda: env.make("movement_micro"),
+            ("vector", "FactorioVectorEnv"): lambda: vector.make_vec("movement_micro", 2)}
 
 
 def test_every_compiled_module_has_a_stub():
     assert set(COMPILED) >= {"codec", "_sim", "_bridge", "_features", "_rawobs"}, COMPILED
-    missing = [m for m in COMPILED if not (PACKAGE / f"{m}.pyi").is_file()]
-    assert not missing, f"compiled modules without a .pyi stub: {missing}"
+    missing = [m for m in STUBBED if not (PACKAGE / f"{m}.pyi").is_file()]
+    assert not missing, f"modules without a .pyi stub: {missing}"
+    # a stub next to a Python module no test holds to it would drift silently
+    py_stubs = {p.stem for p in PACKAGE.glob("*.pyi") if (PACKAGE / f"{p.stem}.py").is_file()}
+    assert py_stubs == set(PY_STUBBED), py_stubs
 
 
 def test_package_is_marked_typed():
@@ -63,7 +90,7 @@ def test_package_is_marked_typed():
     assert marker.read_text().strip() == ""
 
 
-@pytest.mark.parametrize("module", COMPILED)
+@pytest.mark.parametrize("module", STUBBED)
 def test_stub_covers_the_public_api(module):
     mod = importlib.import_module(f"factorio_fast.{module}")
     stub = _stub_names(_stub(module))
@@ -75,17 +102,21 @@ def test_stub_covers_the_public_api(module):
             assert public <= stub[name], f"{module}.{name}: {sorted(public - stub[name])} not in stub"
 
 
-@pytest.mark.parametrize("module", COMPILED)
+@pytest.mark.parametrize("module", STUBBED)
 def test_stub_declares_nothing_the_module_lacks(module):
     mod = importlib.import_module(f"factorio_fast.{module}")
     for name, members in _stub_names(_stub(module)).items():
         if name.startswith("_"):
             continue  # the stub's own aliases (_Mode, _Timeout, ...)
         assert hasattr(mod, name), f"{module}.pyi declares {name}, which {module} lacks"
-        for member in members or ():
-            if member not in STUB_ONLY:
-                assert hasattr(getattr(mod, name), member), \
-                    f"{module}.pyi declares {name}.{member}, which the class lacks"
+        lacking = [m for m in members or () if m not in STUB_ONLY and not hasattr(getattr(mod, name), m)]
+        if lacking and (module, name) in _instances():
+            obj = _instances()[(module, name)]()  # instance attributes, set by __init__
+            try:
+                lacking = [m for m in lacking if not hasattr(obj, m)]
+            finally:
+                obj.close()
+        assert not lacking, f"{module}.pyi declares {name}.{lacking}, which the class lacks"
 
 
 # --- signatures --------------------------------------------------------------------------------
@@ -192,7 +223,7 @@ def _decorators(fn) -> set:
 
 def _signature_cases():
     cases = []
-    for module in COMPILED:
+    for module in STUBBED:
         tree = _stub(module)
         for node in tree.body:
             if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
@@ -210,7 +241,7 @@ SIGNATURE_CASES = _signature_cases()
 
 
 def test_signature_cases_cover_every_stub():
-    assert {m for m, _, _ in SIGNATURE_CASES} == set(COMPILED)
+    assert {m for m, _, _ in SIGNATURE_CASES} == set(STUBBED)
     assert len(SIGNATURE_CASES) > 100  # every method of every class, not a handful
 
 
@@ -270,7 +301,7 @@ _SIMPLE_TYPES = {"int": int, "str": str, "float": float, "bool": bool, "bytes": 
                  "tuple": tuple, "dict": dict, "list": list}
 
 
-@pytest.mark.parametrize("module", COMPILED)
+@pytest.mark.parametrize("module", STUBBED)
 def test_stub_constants_have_their_declared_type(module):
     mod = importlib.import_module(f"factorio_fast.{module}")
     checked = 0
