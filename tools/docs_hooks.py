@@ -87,10 +87,13 @@ def unavailable_modules() -> dict[str, str]:
     for modname in public_modules():
         try:
             importlib.import_module(modname)
-        except ModuleNotFoundError as e:
-            if not e.name or e.name.split(".")[0] == "factorio_fast":
+        except ImportError as e:
+            # the module may re-raise the missing library's error with advice (sb3 does)
+            cause = e if isinstance(e, ModuleNotFoundError) else e.__cause__ or e.__context__
+            name = getattr(cause, "name", None) if isinstance(cause, ModuleNotFoundError) else None
+            if not name or name.split(".")[0] == "factorio_fast":
                 raise
-            out[modname] = e.name
+            out[modname] = name
     return out
 
 
