@@ -36,7 +36,7 @@ CHECKSUM_BINS := $(BUILD)/bench_sim_c $(BUILD)/bench_sim_c_nosimd
 
 .SECONDARY:
 .PHONY: clean-ctest all deps install build test test-slow ctest check-checksums pytest bench bench-micro \
-	fuzz sanitize clean lint check-dist
+	fuzz sanitize clean lint check-dist docs
 
 all: install
 
@@ -136,10 +136,20 @@ fuzz: install
 	$(PY) -m factorio_fast._fuzz --iterations 1000000
 
 # What ships: the sdist built from the repository's files and the wheel built from that sdist,
-# in a throwaway venv; their file lists, then the installed wheel run from outside the tree.
-# Needs only $(PYTHON) and the package index (not $(VENV)); see tools/check_dist.py.
+# in a throwaway venv; their file lists, one version in sdist, wheel, package and mod, the
+# extensions' libraries (auditwheel show: a manylinux tag; ldd: no Boost), then the wheel
+# installed with its [test,docs] extras and the whole default test suite run against it from the
+# unpacked sdist without its package directory. Needs only $(PYTHON) and the package index (not
+# $(VENV)); see tools/check_dist.py.
 check-dist:
 	$(PYTHON) tools/check_dist.py
+
+# The docs site (mkdocs.yml) into build/site/: offline, --strict (a warning fails the build).
+# tools/docs_hooks.py adds the API reference from the docstrings, the version and the benchmark
+# plot drawn from the committed docs/benchmark-results.json (no benchmark runs here).
+docs: install
+	$(PY) -m mkdocs build --strict --clean --site-dir build/site
+	@echo "docs: build/site/index.html"
 
 lint:
 	$(VENV)/bin/ruff check factorio_fast tests bench tools

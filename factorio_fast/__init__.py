@@ -31,7 +31,7 @@ from factorio_fast.features import decode, feature_space
 from factorio_fast.scenarios import SCENARIOS, Scenario
 from factorio_fast.vector import FactorioVectorEnv, make_vec
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 def _register_with_gymnasium() -> None:

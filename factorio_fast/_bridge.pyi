@@ -1,7 +1,6 @@
 """Type stubs of factorio_fast._bridge (shared memory, hand-off, ring, state/action bridge)."""
 
 from collections.abc import Sequence
-from types import TracebackType
 from typing import Any, Literal, overload
 
 import numpy as np
@@ -55,13 +54,15 @@ class SharedArena:
     @property
     def size(self) -> int: ...
     @property
-    def closed(self) -> bool: ...
+    def closed(self) -> bool:
+        """True once this handle is closed (its mapping released)."""
     @property
     def unlinked(self) -> bool: ...
     @property
     def attach_count(self) -> int: ...
     @property
-    def owner_pid(self) -> int: ...
+    def owner_pid(self) -> int:
+        """The pid of the process that created the segment (from its header)."""
     @property
     def exports(self) -> int: ...
     def ndarray(
@@ -71,12 +72,7 @@ class SharedArena:
     def unlink(self) -> None: ...
     def close(self) -> None: ...
     def __enter__(self) -> SharedArena: ...
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
+    def __exit__(self, *exc: object) -> None: ...
 
 class Handoff:
     def __init__(
@@ -91,17 +87,22 @@ class Handoff:
     @staticmethod
     def size_for(num_workers: int) -> int: ...
     @property
-    def num_workers(self) -> int: ...
+    def num_workers(self) -> int:
+        """Workers this hand-off serves (indices 0 .. num_workers - 1)."""
     @property
     def spin_us(self) -> float: ...
     @property
-    def mode(self) -> _Mode: ...
+    def mode(self) -> _Mode:
+        """The wait mode given at construction: "auto", "spin" or "block"."""
     @property
-    def trainer_pid(self) -> int: ...
+    def trainer_pid(self) -> int:
+        """The pid of the trainer that created the hand-off (recorded in shared memory)."""
     @property
-    def arena(self) -> SharedArena | None: ...
+    def arena(self) -> SharedArena | None:
+        """The arena the hand-off lives in; None once closed."""
     @property
-    def closed(self) -> bool: ...
+    def closed(self) -> bool:
+        """True once this handle is closed."""
     def worker_pid(self, w: int) -> int: ...
     def set_worker_pid(self, w: int, pid: int) -> None: ...
     # trainer side
@@ -162,13 +163,17 @@ class RingBuffer:
         capacity: int, slot_size: int = 64, name: str | None = None, spin_us: float | None = None
     ) -> RingBuffer: ...
     @property
-    def capacity(self) -> int: ...
+    def capacity(self) -> int:
+        """Slots in the ring: the most items it holds at once."""
     @property
-    def slot_size(self) -> int: ...
+    def slot_size(self) -> int:
+        """Bytes per slot: the longest item a put accepts."""
     @property
-    def arena(self) -> SharedArena | None: ...
+    def arena(self) -> SharedArena | None:
+        """The arena the ring lives in; None once closed."""
     @property
-    def closed(self) -> bool: ...
+    def closed(self) -> bool:
+        """True once this handle is closed."""
     def qsize(self) -> int: ...
     def empty(self) -> bool: ...
     def full(self) -> bool: ...
@@ -218,6 +223,7 @@ class RingBuffer:
 
 class SharedMemoryBridge:
     arena: SharedArena
+    """The segment holding the states, the actions and their sequence numbers."""
     def __init__(
         self,
         num_envs: int = 1,
@@ -228,9 +234,11 @@ class SharedMemoryBridge:
     @staticmethod
     def attach(name: str) -> SharedMemoryBridge: ...
     @property
-    def name(self) -> str: ...
+    def name(self) -> str:
+        """The segment's name (``attach`` takes it in another process)."""
     @property
-    def num_envs(self) -> int: ...
+    def num_envs(self) -> int:
+        """Envs with a state and an action slot each."""
     @property
     def states(self) -> np.ndarray[Any, np.dtype[np.void]]: ...
     @property

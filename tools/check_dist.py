@@ -1,9 +1,14 @@
 #!/usr/bin/env python3
 """Check that factorio_fast ships: build the sdist from the repository's files and the wheel from
 that sdist (as a release would), in a throwaway directory with a throwaway venv; check what each
-one holds; install the wheel in the venv and run it from a directory outside the source tree.
+one holds; install the wheel in the venv, run it from a directory outside the source tree, check
+that the wheel, the package and the mod carry one version, that the compiled extensions need no
+library a manylinux system lacks (`auditwheel show`, ldd: no Boost, whose headers are used at
+build time only), and run the test suite (the default one, `-m 'not slow'`) against the installed
+wheel from the unpacked sdist with its package directory removed, so nothing can be imported
+from a source tree.
 
-    python3 tools/check_dist.py [--keep] [--workdir DIR] [--python PYTHON]
+    python3 tools/check_dist.py [--keep] [--workdir DIR] [--python PYTHON] [--no-suite]
     make check-dist
 
 Needs only a Python 3.9+ with venv, the package index pip is set up with (the build requirements
@@ -150,21 +155,25 @@ def clean_env() -> dict:
 
 
 def source_files() -> list[str]:
-    """The repository's files, relative: what git tracks or would track (untracked files not
-    ignored) in a checkout; otherwise every file outside build output and caches."""
+    return source_files_of(ROOT)
+
+
+def source_files_of(root: Path) -> list[str]:
+    """The files of the tree ``root``, relative: what git tracks or would track (untracked files
+    not ignored) in a checkout; otherwise every file outside build output and caches."""
     try:
-        out = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others",
+        out = subprocess.run(["git", "-C", str(root), "ls-files", "-z", "--cached", "--others",
                               "--exclude-standard"], check=True, capture_output=True).stdout
-        return sorted(f for f in out.decode().split("\0") if f and (ROOT / f).is_file())
+        return sorted(f for f in out.decode().split("\0") if f and (root / f).is_file())
     except (OSError, subprocess.CalledProcessError):
         pass
     skip_dirs = {".git", "build", "dist", ".venv", "__pycache__", ".hypothesis", ".benchmarks",
                  ".pytest_cache"}
     files = []
-    for dirpath, dirnames, filenames in os.walk(ROOT):
+    for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = [d for d in dirnames if d not in skip_dirs and not d.endswith(".egg-info")]
         for f in filenames:
-            rel = Path(dirpath, f).relative_to(ROOT).as_posix()
+            rel = Path(dirpath, f).relative_to(root).as_posix()
             if not any(fnmatch.fnmatch(rel, p) for p in SDIST_FORBIDDEN):
                 files.append(rel)
     return sorted(files)
@@ -235,6 +244,120 @@ def check_wheel(check: Check, members: list[str], sdist: list[str], dist_info: s
         check.fail(f"wheel lacks {dist_info}/licenses/LICENSE (license-files in pyproject.toml)")
 
 
+def installed_version_facts(py: Path, outside: Path, env: dict) -> dict:
+    """What the installed wheel says its version is: the package, the distribution's metadata
+    and the mod's info.json (as installed)."""
+    code = ("import importlib.metadata, json, factorio_fast\n"
+            "from factorio_fast.emulator.modfiles import mod_version\n"
+            "print(json.dumps({'package': factorio_fast.__version__, "
+            "'metadata': importlib.metadata.version('factorio_fast'), 'mod': mod_version()}))")
+    proc = subprocess.run([str(py), "-I", "-c", code], cwd=outside, env=env, capture_output=True,
+                          text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"check-dist: FAILED: reading the installed versions: {proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def check_versions(check: Check, facts: dict, wheel: Path, sdist: Path, pyproject: Path) -> None:
+    text = pyproject.read_text()
+    found = re.search(r'^\[project\].*?^version\s*=\s*"([^"]+)"', text, re.S | re.M)
+    declared = found.group(1) if found else None
+    wheel_version = wheel.name.split("-")[1]
+    sdist_version = sdist.name[:-len(".tar.gz")].rsplit("-", 1)[-1]
+    versions = {"pyproject.toml": declared, "wheel file name": wheel_version,
+                "sdist file name": sdist_version, "installed metadata": facts["metadata"],
+                "factorio_fast.__version__": facts["package"], "the mod's info.json": facts["mod"]}
+    if len(set(versions.values())) != 1:
+        check.fail("the versions differ: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
+    else:
+        print(f"  version {declared} everywhere ({', '.join(versions)})")
+
+
+def check_linkage(check: Check, venv: Path, wheel: Path, work: Path, env: dict) -> None:
+    """The Linux wheel: auditwheel reports a manylinux tag, and every extension's shared
+    libraries resolve without Boost (header-only at build time)."""
+    if not sys.platform.startswith("linux"):
+        print("  (not Linux: auditwheel and ldd checks skipped; cibuildwheel's delocate checks macOS)")
+        return
+    proc = subprocess.run([str(venv / "bin" / "auditwheel"), "show", str(wheel)], cwd=work, env=env,
+                          capture_output=True, text=True)
+    out = " ".join((proc.stdout + proc.stderr).split())
+    tag = re.search(r'platform tag: "(manylinux_[^"]+)"', out)
+    if proc.returncode != 0 or not tag:
+        check.fail(f"auditwheel show reports no manylinux tag for {wheel.name}: {out[:800]}")
+    else:
+        print(f"  auditwheel show: consistent with {tag.group(1)}")
+    site = next(venv.glob("lib/python*/site-packages"))
+    extensions = sorted((site / NAME).glob("*.so"))
+    if not extensions:
+        check.fail(f"no compiled extension installed under {site / NAME}")
+    for so in extensions:
+        proc = subprocess.run(["ldd", str(so)], capture_output=True, text=True, env=env)
+        libs = proc.stdout
+        if proc.returncode != 0 or "not found" in libs:
+            check.fail(f"{so.name}: a shared library does not resolve:\n{libs}{proc.stderr}")
+        if "boost" in libs.lower():
+            check.fail(f"{so.name} links a Boost library at run time (headers only expected):\n{libs}")
+    needed = sorted({line.split()[0] for so in extensions for line in subprocess.run(
+        ["ldd", str(so)], capture_output=True, text=True, env=env).stdout.splitlines() if line.strip()})
+    print(f"  {len(extensions)} extensions; they load {', '.join(needed)}")
+
+
+def suite_command(py, pytest_args: list) -> list:
+    return [str(py), "-m", "pytest", "-q", "-p", "no:cacheprovider", *pytest_args]
+
+
+def suite_env(env: dict) -> dict:
+    # test_version then requires factorio_fast to come from an installed distribution
+    return dict(env, FF_EXPECT_INSTALLED="1")
+
+
+def run_suite(check: Check, py: Path, sdist: Path, work: Path, env: dict, pytest_args: list) -> None:
+    """The test suite of the sdist against the installed wheel: the sdist unpacked, its
+    factorio_fast/ removed (the tests import the installed package or fail), run from there."""
+    suite = work / "suite"
+    with tarfile.open(sdist) as tar:
+        base = sdist.name[:-len(".tar.gz")] + "/"
+        members = [m for m in tar.getmembers() if m.name.startswith(base) and m.isfile()]
+        for m in members:
+            m.name = m.name[len(base):]
+        safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+        tar.extractall(suite, members=members, **safe)
+    shutil.rmtree(suite / NAME)
+    cmd = suite_command(py, pytest_args)
+    print(f"  in {suite}: {' '.join(cmd[1:])}", flush=True)
+    log = work / "logs" / "suite.log"
+    with open(log, "w") as out:
+        proc = subprocess.run(cmd, cwd=suite, env=suite_env(env), stdout=out,
+                              stderr=subprocess.STDOUT)
+    lines = log.read_text(errors="replace").splitlines()
+    summary = next((ln for ln in reversed(lines) if re.search(r"\d+ (passed|failed|error)", ln)), "")
+    print(f"  {summary.strip('= ')}")
+    if proc.returncode != 0:
+        failed = [ln for ln in lines if ln.startswith(("FAILED", "ERROR"))]
+        check.fail(f"the test suite fails against the installed wheel (log: {log}):\n    "
+                   + "\n    ".join(failed[:30] or lines[-30:]))
+
+
+def installed_suite(project: Path, pytest_args: list) -> int:
+    """--installed-suite: the suite of the source tree ``project`` against the factorio_fast
+    installed in this interpreter (cibuildwheel's test step). The tree is copied without its
+    package directory into a temporary one and pytest runs there, so only the installed
+    package can be imported."""
+    project = project.resolve()
+    with tempfile.TemporaryDirectory(prefix="ff-wheel-suite-") as tmp:
+        suite = Path(tmp)
+        for rel in source_files_of(project):
+            if rel.split("/", 1)[0] != NAME:
+                (suite / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(project / rel, suite / rel)
+        env = suite_env({k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+        cmd = suite_command(sys.executable, pytest_args)
+        print(f"check-dist: the suite of {project} against the installed factorio_fast, in {suite}:"
+              f" {' '.join(cmd[1:])}", flush=True)
+        return subprocess.run(cmd, cwd=suite, env=env).returncode
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--python", default=sys.executable,
@@ -244,7 +367,18 @@ def main(argv=None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the work directory on success")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                         help="extensions compiled at once (default: one per CPU)")
+    parser.add_argument("--no-suite", action="store_true",
+                        help="skip the test suite against the installed wheel")
+    parser.add_argument("--installed-suite", metavar="PROJECT", type=Path,
+                        help="only run PROJECT's test suite against the factorio_fast installed in "
+                             "this interpreter, from a copy of PROJECT without its package "
+                             "directory (cibuildwheel's test-command)")
+    parser.add_argument("--pytest-args", default="tests",
+                        help="what pytest is given in the unpacked sdist (default: %(default)s, "
+                             "the default suite as pyproject.toml selects it)")
     args = parser.parse_args(argv)
+    if args.installed_suite:
+        return installed_suite(args.installed_suite, args.pytest_args.split())
 
     start = time.monotonic()
     if args.workdir:
@@ -328,6 +462,24 @@ def main(argv=None) -> int:
         if proc.returncode != 0:
             check.fail(f"the console script `factorio-fast --help` failed: {proc.stderr.strip()}")
     print(f"  ({time.monotonic() - t:.1f} s)")
+
+    step("checking the version the sdist, the wheel, the package and the mod share")
+    check_versions(check, installed_version_facts(py, outside, env), wheel, sdist,
+                   src / "pyproject.toml")
+
+    # The test requirements from the index, as a user running the tests would install them:
+    # the wheel's own [test] and [docs] extras (auditwheel comes with [test] on Linux).
+    t = step("installing the test requirements (the wheel's [test,docs] extras)")
+    run([py, "-m", "pip", "install", f"{wheel}[test,docs]"], logs / "test-deps.log", work, env)
+    print(f"  ({time.monotonic() - t:.1f} s)")
+
+    step("checking the extensions' shared libraries (manylinux, no Boost at run time)")
+    check_linkage(check, venv, wheel, work, env)
+
+    if not args.no_suite:
+        t = step("running the test suite against the installed wheel, outside the source tree")
+        run_suite(check, py, sdist, work, env, args.pytest_args.split())
+        print(f"  ({time.monotonic() - t:.1f} s)")
 
     mb = 1024 * 1024
     print(f"check-dist: sdist {sdist.stat().st_size / mb:.2f} MB, {len(sdist_files)} files; "
