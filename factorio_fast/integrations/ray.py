@@ -84,10 +84,8 @@ class _Shard:
 
     def ready(self) -> dict:
         ctx = ray.get_runtime_context()
-        space = self._env.single_observation_space
         return {"pid": os.getpid(), "node": ctx.get_node_id(), "ip": ray.util.get_node_ip_address(),
-                "version": factorio_fast.__version__, "obs_shape": tuple(space.shape),
-                "obs_dtype": str(space.dtype)}
+                "version": factorio_fast.__version__, "obs_shape": tuple(self._env._obs_shape)}
 
     def reset(self, seeds: np.ndarray, mask: np.ndarray | None) -> dict:
         self._env.reset(seed=seeds, options=None if mask is None else {"reset_mask": mask})
@@ -279,9 +277,10 @@ class RayShardPool:
         self.bufs = {}
         if not actors or not ray.is_initialized():
             return
-        try:
-            refs = [a.close.remote() for a in actors]
-            ray.wait(refs, num_returns=len(refs), timeout=min(self.timeout, 5.0))
+        try:  # only shards that started have an env to close (others may never be placed)
+            refs = [a.close.remote() for a, i in zip(actors, self.info) if i]
+            if refs:
+                ray.wait(refs, num_returns=len(refs), timeout=min(self.timeout, 5.0))
         except Exception:
             pass  # a shard that died or hangs is killed below all the same
         for a in actors:
