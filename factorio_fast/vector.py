@@ -545,7 +545,8 @@ def make_vec(name: str, num_envs: int, backend: str = "sim", num_workers: int = 
     """
     if cluster is not None or "num_shards" in kwargs:
         if cluster != "ray":
-            raise InvalidArgumentError(f"cluster must be None or 'ray' (num_shards needs it), got {cluster!r}")
+            raise InvalidArgumentError(
+                f"cluster must be None or 'ray' (num_shards needs it), got {cluster!r}")
         from factorio_fast.integrations.ray import RayVectorEnv
         return RayVectorEnv(name, num_envs, num_workers=num_workers, backend=backend, **kwargs)
     return FactorioVectorEnv(name, num_envs, num_workers=num_workers, backend=backend, **kwargs)

@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 import pytest
+
 from conftest import pid_alive, wait_gone
 
 # Ray on Linux binds its servers to the machine's address unless told this is a one-machine
@@ -158,7 +159,8 @@ def test_ray_killed_shard_raises_worker_error(cluster):
     victim = env.shard_info[1]["pid"]
     os.kill(victim, signal.SIGKILL)
     t0 = time.monotonic()
-    with pytest.raises(WorkerError, match=r"shard 1 \(envs 4\.\.7, pid \d+ .*\) died: .*ActorDiedError") as exc:
+    died = r"shard 1 \(envs 4\.\.7, pid \d+ .*\) died: .*ActorDiedError"
+    with pytest.raises(WorkerError, match=died) as exc:
         env.step(np.zeros(N, np.int64))
     assert time.monotonic() - t0 < 10.0
     assert exc.value.pid == victim

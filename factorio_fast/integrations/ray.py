@@ -142,7 +142,7 @@ class RayShardPool:
         if not ray.is_initialized():
             ray.init()
         try:
-            for g, (lo, hi) in enumerate(shards):
+            for lo, hi in shards:
                 self.actors.append(_ShardActor.options(**options).remote(name, hi - lo, kw))
             self._handshake(layout_args)
         except BaseException:
