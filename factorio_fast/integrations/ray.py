@@ -212,15 +212,30 @@ class RayShardPool:
         for k, v in result.items():
             self.bufs[k][lo:hi] = v  # one copy of the shard's array out of the object store
 
-    def _collect(self, g: int) -> None:
-        ref = self._refs.pop(g)
+    def _collect(self, groups: list[int]) -> None:
+        """Copy the answers of ``groups`` (whose calls have all completed or failed) into the
+        batch; raise WorkerError naming the first shard that failed."""
+        refs = [self._refs[g] for g in groups]
         try:
-            result = ray.get(ref, timeout=self.timeout)
+            results = ray.get(refs, timeout=self.timeout)
         except ray.exceptions.GetTimeoutError:
-            self._timed_out([g])
+            self._timed_out(groups)
         except ray.exceptions.RayError as exc:
-            self._fail(g, exc)
-        self._store(g, result)
+            self._attribute(groups, exc)
+        for g, result in zip(groups, results):
+            del self._refs[g]
+            self._store(g, result)
+
+    def _attribute(self, groups: list[int], exc: BaseException) -> None:
+        """One of ``groups`` failed (``exc``, from a call over several): raise for that shard."""
+        for g in groups:
+            try:
+                ray.get(self._refs[g], timeout=0)
+            except ray.exceptions.GetTimeoutError:
+                continue  # still running: not the one
+            except ray.exceptions.RayError as e:
+                self._fail(g, e)
+        self._fail(groups[0], exc)
 
     def _timed_out(self, groups) -> None:
         self.broken = True
@@ -231,21 +246,21 @@ class RayShardPool:
             f"(timeout {self.timeout} s); its actor is alive but stuck or its node is unreachable")
 
     def wait(self, groups) -> None:
-        """Wait for the outstanding call of each of ``groups``; raise if one failed."""
+        """Wait for the outstanding call of each of ``groups``; raise if one failed.
+
+        One ``ray.get`` over all of them: it returns as soon as any shard is found dead, even
+        while others still run; past the timeout the shards that did not answer are named."""
         groups = list(groups)
         refs = [self._refs[g] for g in groups]
-        deadline = time.monotonic() + self.timeout
-        # ray.wait first, so a dead shard is reported even while an earlier one still runs
-        todo = refs
-        while todo:
-            done, todo = ray.wait(todo, num_returns=1, timeout=max(0.0, deadline - time.monotonic()))
-            if not done:
-                self._timed_out([g for g, r in zip(groups, refs) if r in todo])
-            if todo:  # also take whatever else is ready
-                more, todo = ray.wait(todo, num_returns=len(todo), timeout=0)
-                done += more
-            for r in done:
-                self._collect(groups[refs.index(r)])
+        try:
+            results = ray.get(refs, timeout=self.timeout)
+        except ray.exceptions.GetTimeoutError:
+            self._timed_out([g for g in groups if not ray.wait([self._refs[g]], timeout=0)[0]])
+        except ray.exceptions.RayError as exc:
+            self._attribute(groups, exc)
+        for g, result in zip(groups, results):
+            del self._refs[g]
+            self._store(g, result)
 
     def wait_any(self, pending=()) -> list[int]:
         """Block until at least one outstanding call completes; return those shards.
@@ -258,12 +273,11 @@ class RayShardPool:
         done, todo = ray.wait(refs, num_returns=1, timeout=self.timeout)
         if not done:
             self._timed_out(pending)
-        if todo:
+        if todo:  # take whatever else is ready too
             more, todo = ray.wait(todo, num_returns=len(todo), timeout=0)
             done += more
         finished = [pending[refs.index(r)] for r in done]
-        for g in finished:
-            self._collect(g)
+        self._collect(finished)
         now = time.monotonic()
         late = [g for g in pending if g not in finished and now - self._posted_at[g] > self.timeout]
         if late:
