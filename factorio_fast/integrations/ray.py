@@ -133,6 +133,10 @@ class RayShardPool:
         self.layout = Layout(num_workers=len(shards), handoff_size=0, **layout_args)
         self.bufs = self.layout.local_buffers()
         self._refs: dict[int, Any] = {}   # shard -> the ObjectRef of its outstanding call
+        # Actions travel in the narrowest integer type that holds every valid one (set by the
+        # env once it knows the action space): a uint8 batch of 32768 envs still fits in the
+        # call itself, where int64 would go through the object store (Ray inlines < 100 KiB)
+        self.action_dtype: np.dtype | None = None
         self._posted_at: dict[int, float] = {}
         resources = {"factorio_servers": factorio_servers} if factorio_servers else {}
         self.request = {"num_cpus": num_cpus, **({"resources": resources} if resources else {})}
@@ -199,7 +203,10 @@ class RayShardPool:
         lo, hi = self.shards[g]
         b = self.bufs
         if cmd == CMD_STEP:  # the autoreset mode in arg is the shard's env's own
-            self._refs[g] = self.actors[g].step.remote(b["actions"][lo:hi])
+            a = b["actions"][lo:hi]
+            if self.action_dtype is not None:  # validated already: narrowing loses nothing
+                a = a.astype(self.action_dtype)
+            self._refs[g] = self.actors[g].step.remote(a)
         elif cmd == CMD_RESET:
             mask = b["reset_mask"][lo:hi] if arg & ARG_MASKED else None
             self._refs[g] = self.actors[g].reset.remote(b["seeds"][lo:hi], mask)
@@ -355,6 +362,7 @@ class RayVectorEnv(FactorioVectorEnv):
                                     num_cpus=num_cpus, factorio_servers=factorio_servers,
                                     ray_options=ray_options)
         super().__init__(name, num_envs, num_workers=num_shards, _pool_factory=factory, **kwargs)
+        self._pool.action_dtype = np.min_scalar_type(max(int(self._nvec.max()) - 1, 0))
 
     @property
     def shard_envs(self) -> list[tuple[int, int]]:
