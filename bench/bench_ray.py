@@ -1,7 +1,7 @@
 """Ray shards vs local worker processes at the same total envs, measured in one run.
 
-For each shard size ``s`` both vector envs hold ``2 s`` envs of movement_micro (``copy=False``,
-the fastest path of each):
+For each shard size ``s`` both vector envs hold ``2 s`` envs of one scenario (``--scenario``,
+default movement_micro; ``copy=False``, the fastest path of each):
 
 * ``workers``: ``make_vec(name, 2 s, num_workers=2)``, two worker processes over shared memory;
 * ``ray``: ``make_vec(name, 2 s, cluster="ray", num_shards=2)``, two Ray actors on a local
@@ -14,7 +14,8 @@ its share of the step is ``overhead / median(ray)``; the script reports the smal
 shard size at which that share is under 10 % (or, if none is, where the line through the
 measured overheads and step times puts it). Run:
 
-    python bench/bench_ray.py [--sizes 2048,8192,32768] [--steps 100] [--rounds 5] [--json PATH]
+    python bench/bench_ray.py [--scenario movement_micro] [--sizes 2048,8192,32768] [--steps 100]
+                              [--rounds 5] [--json PATH]
 """
 
 from __future__ import annotations
@@ -37,8 +38,9 @@ SHARDS = 2
 def step_times(env, steps: int, rng) -> np.ndarray:
     """Seconds of each of ``steps`` steps, actions drawn from a pool of 61 random batches (a
     fixed short cycle would walk the envs into the map's edge and change the work per step)."""
-    n = env.num_envs
-    pool = [rng.integers(0, env.single_action_space.n, n) for _ in range(61)]
+    n, space = env.num_envs, env.single_action_space
+    nvec = np.asarray(getattr(space, "nvec", getattr(space, "n", None)))
+    pool = [rng.integers(0, nvec, (n,) + nvec.shape) for _ in range(61)]
     out = np.empty(steps)
     for i in range(steps):
         a = pool[int(rng.integers(61))]
@@ -48,12 +50,12 @@ def step_times(env, steps: int, rng) -> np.ndarray:
     return out
 
 
-def compare(per_shard: int, steps: int, rounds: int) -> dict:
+def compare(name: str, per_shard: int, steps: int, rounds: int) -> dict:
     import factorio_fast
 
     n = SHARDS * per_shard
-    envs = {"workers": factorio_fast.make_vec(NAME, n, num_workers=SHARDS, copy=False),
-            "ray": factorio_fast.make_vec(NAME, n, cluster="ray", num_shards=SHARDS, copy=False)}
+    envs = {"workers": factorio_fast.make_vec(name, n, num_workers=SHARDS, copy=False),
+            "ray": factorio_fast.make_vec(name, n, cluster="ray", num_shards=SHARDS, copy=False)}
     times = {k: [] for k in envs}
     try:
         for env in envs.values():
@@ -67,7 +69,7 @@ def compare(per_shard: int, steps: int, rounds: int) -> dict:
             env.close()
     med = {k: float(np.median(np.concatenate(v))) for k, v in times.items()}
     over = med["ray"] - med["workers"]
-    return {"scenario": NAME, "per_shard": per_shard, "num_envs": n, "num_shards": SHARDS,
+    return {"scenario": name, "per_shard": per_shard, "num_envs": n, "num_shards": SHARDS,
             "us_per_step_workers": med["workers"] * 1e6, "us_per_step_ray": med["ray"] * 1e6,
             "sps_workers": n / med["workers"], "sps_ray": n / med["ray"],
             "ray_overhead_us": over * 1e6, "ray_overhead_share": over / med["ray"]}
@@ -96,6 +98,7 @@ def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--sizes", default="2048,8192,32768",
                    help="envs per shard, comma-separated (2048: 4096 envs in all)")
+    p.add_argument("--scenario", default=NAME)
     p.add_argument("--steps", type=int, default=100, help="steps per block")
     p.add_argument("--rounds", type=int, default=5, help="blocks per env")
     p.add_argument("--json", help="write the figures here")
@@ -107,7 +110,7 @@ def main(argv=None) -> dict:
     try:
         rows = []
         for size in (int(x) for x in args.sizes.split(",")):
-            rows.append(compare(size, args.steps, args.rounds))
+            rows.append(compare(args.scenario, size, args.steps, args.rounds))
             r = rows[-1]
             print(f"{r['num_envs']:7d} envs ({r['per_shard']} per shard): workers "
                   f"{r['us_per_step_workers']:9.0f} us/step {r['sps_workers']:11.0f} steps/s | ray "
