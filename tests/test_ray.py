@@ -193,3 +193,17 @@ def test_ray_bad_arguments():
         factorio_fast.make_vec(NAME, N, cluster="ray", num_shards=N + 1)
     with pytest.raises(InvalidArgumentError, match="num_workers"):
         factorio_fast.make_vec(NAME, N, cluster="ray", num_shards=2, num_workers=5)
+
+
+def test_ray_shard_that_cannot_build_its_env(cluster):
+    """A backend this process knows but the shards' processes do not (a node without the
+    plugin): the shards fail while starting, and the error says which and why."""
+    from factorio_fast.backends import BACKENDS, register_backend
+
+    register_backend("driver_only", BACKENDS["sim"])
+    try:
+        with pytest.raises(WorkerError, match=r"shard \d \(envs \d\.\.\d\) failed to start: .*"
+                                              r"unknown backend 'driver_only'"):
+            factorio_fast.make_vec(NAME, N, cluster="ray", num_shards=2, backend="driver_only")
+    finally:
+        del BACKENDS["driver_only"]
