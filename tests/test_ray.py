@@ -36,7 +36,12 @@ STEPS = 110    # past the episode length (100), so every env ends at least once
 @pytest.fixture(scope="module")
 def cluster():
     import psutil
+    from ray._private import ray_constants
 
+    # The same switch for this process, which may have imported ray before this module set the
+    # variable (torchrl.envs imports it): Ray reads it when it picks the node's address.
+    saved = ray_constants.ENABLE_RAY_CLUSTER
+    ray_constants.ENABLE_RAY_CLUSTER = os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] != "0"
     me = psutil.Process()
     before = {p.pid for p in me.children(recursive=True)}
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
@@ -47,6 +52,7 @@ def cluster():
     finally:
         ours = {p.pid for p in me.children(recursive=True)} - before
         ray.shutdown()
+        ray_constants.ENABLE_RAY_CLUSTER = saved
         assert wait_gone(ours, 20.0) == [], "Ray processes left after ray.shutdown()"
 
 
