@@ -24,7 +24,12 @@ else:
     ray = pytest.importorskip("ray", reason="the [ray] extra is not installed")
 
 import factorio_fast  # noqa: E402
-from factorio_fast.errors import InvalidArgumentError, WaitTimeoutError, WorkerError  # noqa: E402
+from factorio_fast.errors import (  # noqa: E402
+    ArgumentTypeError,
+    InvalidArgumentError,
+    WaitTimeoutError,
+    WorkerError,
+)
 
 pytestmark = pytest.mark.ray
 
@@ -193,6 +198,8 @@ def test_ray_bad_arguments():
         factorio_fast.make_vec(NAME, N, cluster="dask", num_shards=2)
     with pytest.raises(InvalidArgumentError, match="cluster"):
         factorio_fast.make_vec(NAME, N, num_shards=2)
+    with pytest.raises(ArgumentTypeError, match="needs num_shards"):
+        factorio_fast.make_vec(NAME, N, cluster="ray")
     with pytest.raises(InvalidArgumentError, match="num_shards"):
         factorio_fast.make_vec(NAME, N, cluster="ray", num_shards=0)
     with pytest.raises(InvalidArgumentError, match="num_shards"):

@@ -334,10 +334,12 @@ class RayVectorEnv(FactorioVectorEnv):
         More ``actor.options(...)`` keywords (``scheduling_strategy``, ``runtime_env``, ...).
     """
 
-    def __init__(self, name: str, num_envs: int, *, num_shards: int, num_workers: int = 0,
+    def __init__(self, name: str, num_envs: int, *, num_shards: int | None = None, num_workers: int = 0,
                  num_cpus: float | None = None, factorio_servers: float = 0,
                  ray_options: dict | None = None, **kwargs: Any):
         num_envs = _validate.integer("num_envs", num_envs, 1)
+        if num_shards is None:
+            raise ArgumentTypeError("cluster='ray' needs num_shards (the number of Ray actors)")
         num_shards = _validate.integer("num_shards", num_shards, 1, num_envs)
         num_workers = _validate.integer("num_workers", num_workers, 0, num_envs // num_shards)
         if num_cpus is None:
