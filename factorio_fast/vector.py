@@ -77,7 +77,7 @@ class FactorioVectorEnv(VectorEnv):
                  spin_us: float = 2000.0, backend: str = "sim",
                  max_episode_steps: int | None = None,
                  infos: tuple[str, ...] | list[str] = (), obs: str = "bytes",
-                 **scenario_kwargs: Any):
+                 _pool_factory=None, **scenario_kwargs: Any):
         check_backend(backend)
         self.obs_mode = check_obs_mode(obs)
         num_envs = _validate.integer("num_envs", num_envs, 1)
@@ -188,11 +188,13 @@ class FactorioVectorEnv(VectorEnv):
                            obs_dtype=self._obs_dtype.str, action_shape=self._action_shape,
                            num_items=num_items, feat_width=feat_width)
         if self.num_workers:
-            self._pool = WorkerPool(layout_args, groups, backend, name, self._kwargs,
-                                    start_method=start_method, timeout=self.timeout,
-                                    spin_us=self.spin_us)
+            # _pool_factory: another pool with WorkerPool's interface (the Ray shards of
+            # factorio_fast.integrations.ray); each of its workers steps one group
+            self._pool = (_pool_factory or WorkerPool)(
+                layout_args, groups, backend, name, self._kwargs, start_method=start_method,
+                timeout=self.timeout, spin_us=self.spin_us)
             self._bufs = self._pool.bufs
-            self._finalizer = weakref.finalize(self, WorkerPool.close, self._pool)
+            self._finalizer = weakref.finalize(self, type(self._pool).close, self._pool)
         else:
             self._bufs = Layout(num_workers=0, handoff_size=0, **layout_args).local_buffers()
             self._sims = [new_stepper(backend, name, hi - lo, self._kwargs) for lo, hi in groups]
@@ -485,7 +487,7 @@ def _close_all(steppers: list) -> None:
 
 
 def make_vec(name: str, num_envs: int, backend: str = "sim", num_workers: int = 0,
-             **kwargs: Any) -> FactorioVectorEnv:
+             cluster: str | None = None, **kwargs: Any) -> FactorioVectorEnv:
     """Create a ``gymnasium.vector.VectorEnv`` of ``num_envs`` envs of scenario ``name``.
 
     Parameters
@@ -535,7 +537,16 @@ def make_vec(name: str, num_envs: int, backend: str = "sim", num_workers: int = 
         on this process's CPUs; otherwise waits sleep at once. The default, 2 ms, covers a
         typical step of 4096 envs, so neither side pays a futex wake-up per step (about 10 % of
         throughput with one worker on our 2-core machines); 0 always sleeps.
+    cluster : {None, "ray"}
+        ``"ray"``: the envs run in ``num_shards=K`` Ray actors (``num_workers`` worker processes
+        inside each), see ``factorio_fast.integrations.ray``; needs the ``[ray]`` extra.
     **kwargs
         Scenario options: ``ticks_per_step``, ``obstacles``, ...
     """
+    if cluster is not None or "num_shards" in kwargs:
+        if cluster != "ray":
+            raise InvalidArgumentError(
+                f"cluster must be None or 'ray' (num_shards needs it), got {cluster!r}")
+        from factorio_fast.integrations.ray import RayVectorEnv
+        return RayVectorEnv(name, num_envs, num_workers=num_workers, backend=backend, **kwargs)
     return FactorioVectorEnv(name, num_envs, num_workers=num_workers, backend=backend, **kwargs)
