@@ -24,6 +24,7 @@ index asked. ``render()`` tiles up to ``render_envs`` envs (in-process batches o
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,8 +38,9 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
 
 from gymnasium.vector import AutoresetMode
 
-from factorio_fast.errors import InvalidArgumentError
-from factorio_fast.vector import FactorioVectorEnv, make_vec
+from factorio_fast._workers import CMD_STEP
+from factorio_fast.errors import InvalidArgumentError, ResetNeededError
+from factorio_fast.vector import AUTORESET_CODES, FactorioVectorEnv, make_vec
 
 __all__ = ["FactorioSB3VecEnv"]
 
@@ -97,6 +99,38 @@ class FactorioSB3VecEnv(VecEnv):
         self.render_envs = int(render_envs)
         self._actions: np.ndarray | None = None
         super().__init__(venv.num_envs, venv.single_observation_space, venv.single_action_space)
+        self._bind(venv)
+
+    def _bind(self, venv: FactorioVectorEnv) -> None:
+        """Preallocate what every step needs, so a step builds no dicts or arrays but its
+        results. The adapter steps the batch's buffers itself instead of calling
+        ``venv.step``: SB3 reads none of the vector env's infos but the episode statistics
+        (kept here), and ``venv.step``'s own bookkeeping and copies cost more than stepping
+        16 envs (about 2/3 of the step, by cProfile)."""
+        n = venv.num_envs
+        b = venv._bufs
+        key = venv._obs_key
+        self._obs_buf, self._final_buf = b[key], b["final_" + key]
+        self._rew, self._term, self._trunc, self._fmask = (
+            b["rewards"], b["terminated"], b["truncated"], b["final_mask"])
+        self._act_buf = b["actions"]
+        self._act_shape = venv.action_space.shape
+        # episode statistics of the episodes running now (what Monitor adds on their end)
+        self._ep_ret = np.zeros(n, np.float64)
+        self._ep_len = np.zeros(n, np.int64)
+        self._ep_t0 = np.zeros(n, np.float64)
+        self._groups = range(len(venv._groups))
+        # In-process with one group (every sync batch without workers): one call of the
+        # stepper, then the features decoder; otherwise the vector env's workers step.
+        self._stepper = venv._sims[0] if not venv.num_workers and len(venv._sims) == 1 else None
+        self._decoder = venv._features
+        if self._stepper is not None:
+            self._step_kwargs = dict(obs=b["obs"], rewards=b["rewards"], terminated=b["terminated"],
+                                     truncated=b["truncated"], autoreset="same_step",
+                                     final_obs=b["final_obs"], final_mask=b["final_mask"])
+            self._obs_rows = b["obs"].reshape(n, -1)
+            self._final_rows = b["final_obs"].reshape(n, -1)
+            self._fmask_u8 = b["final_mask"].view(np.uint8)
 
     # ------------------------------------------------------------------ stepping
 
@@ -108,35 +142,64 @@ class FactorioSB3VecEnv(VecEnv):
             rng = np.random.default_rng()
             seed = [int(s) if s is not None else int(rng.integers(0, 2**62)) for s in seeds]
         obs, infos = self.venv.reset(seed=seed)
+        self._ep_ret[:] = 0.0
+        self._ep_len[:] = 0
+        self._ep_t0[:] = time.perf_counter()
         self.reset_infos = [{} for _ in range(self.num_envs)]
         self._reset_seeds()
         self._reset_options()
         return obs
 
     def step_async(self, actions: np.ndarray) -> None:
-        self._actions = np.asarray(actions)
+        self._actions = actions
 
     def step_wait(self):
-        if self._actions is None:
-            raise InvalidArgumentError("step_wait() without step_async()")
         actions, self._actions = self._actions, None
-        if actions.dtype.kind != "i" and actions.dtype.kind != "u":
-            actions = actions.astype(np.int64)  # SB3 may hand float arrays for Discrete
-        actions = actions.reshape(self.venv.action_space.shape)
-        obs, rewards, terminated, truncated, info = self.venv.step(actions)
-        dones = terminated | truncated
+        if actions is None:
+            raise InvalidArgumentError("step_wait() without step_async()")
+        venv = self.venv
+        venv._check_open()
+        if venv._needs_reset:
+            raise ResetNeededError("call reset() before step()")
+        if type(actions) is not np.ndarray or actions.dtype != np.int64:
+            actions = np.asarray(actions)
+            if actions.dtype.kind == "f" and not np.isnan(actions).any():
+                actions = actions.astype(np.int64)  # SB3 may hand float arrays for Discrete
+        if actions.shape != self._act_shape:
+            actions = actions.reshape(self._act_shape)
+        feats = None
+        if self._stepper is not None:
+            self._stepper.step(actions, **self._step_kwargs)  # validates the actions first
+            if self._decoder is not None:
+                # decoded straight into the array returned (owned: SB3 keeps it across the
+                # next step), so there is no copy of the features either
+                feats = np.empty(self._obs_buf.shape, np.float32)
+                self._decoder.fill(self._obs_rows, feats)
+        else:
+            self._act_buf[...] = venv._validated_actions(actions, self.num_envs)
+            venv._run(CMD_STEP, AUTORESET_CODES[AutoresetMode.SAME_STEP], self._groups)
+        obs = feats if feats is not None else self._obs_buf.copy()
+        term, trunc = self._term, self._trunc
+        dones = term | trunc
+        rewards = self._rew.copy()
+        ret, length = self._ep_ret, self._ep_len
+        ret += rewards
+        length += 1
         infos: list[dict] = [{} for _ in range(self.num_envs)]
-        ended = np.flatnonzero(dones)
+        ended = dones.nonzero()[0]
         if ended.size:
-            final = info["final_obs"]
-            ep = info.get("episode")
-            time_limit = truncated & ~terminated
+            if self._stepper is not None and self._decoder is not None:
+                self._decoder.fill(self._final_rows, self._final_buf, self._fmask_u8)
+            final, t0 = self._final_buf, self._ep_t0
+            now = time.perf_counter()
             for i in ended.tolist():
-                d = infos[i]
-                d["terminal_observation"] = final[i]
-                d["TimeLimit.truncated"] = bool(time_limit[i])
-                if ep is not None:
-                    d["episode"] = {"r": float(ep["r"][i]), "l": int(ep["l"][i]), "t": float(ep["t"][i])}
+                infos[i] = {"terminal_observation": final[i].copy(),
+                            "TimeLimit.truncated": bool(trunc[i] and not term[i]),
+                            "episode": {"r": float(ret[i]), "l": int(length[i]),
+                                        "t": round(now - float(t0[i]), 6)}}
+            ret[ended] = 0.0
+            length[ended] = 0
+            t0[ended] = now
         return obs, rewards, dones, infos
 
     def close(self) -> None:
