@@ -1,0 +1,133 @@
+# cython: language_level=3
+"""The state infos of a batch of envs in one compiled pass (csrc/ff_infos.c).
+
+``factorio_fast.vector`` reports positions, ticks and inventories in ``info``. The simulator's
+own readers (``BatchSim.positions()``, ``ticks()``, ``inventories()``) each walk every env's
+world and return a new array; this module walks the worlds once and writes straight into the
+vector env's buffers (positions already in tiles). It also reads each env's random stream, so a
+``reset(seed=None)`` can start an env's next episode from its stream, as an autoreset does.
+
+It reads the simulator handle out of a :class:`factorio_fast._sim.BatchSim` object. ``_sim``
+publishes no ``.pxd`` to cimport, so the leading fields of its object struct are mirrored below
+and checked on every call (two fields must equal what the object itself reports); a stepper
+of another type or layout is refused (``False``) and the caller uses the stepper's public
+readers instead.
+"""
+
+import numpy as np
+
+from factorio_fast._sim import BatchSim as _BatchSim
+from factorio_fast.errors import ClosedError, InvalidArgumentError
+
+from cpython.object cimport PyObject, PyTypeObject
+from libc.stdint cimport uint16_t, uint64_t
+
+from factorio_fast._ffcore cimport check
+from factorio_fast._ffsim cimport ff_sim_t
+
+cdef extern from "ff_infos.h" nogil:
+    size_t ff_infos_num_envs(const ff_sim_t *sim)
+    int ff_infos_state(const ff_sim_t *sim, size_t lo, size_t hi, double *pos, uint64_t *ticks,
+                       uint16_t *inv, size_t n_items)
+    int ff_infos_streams(const ff_sim_t *sim, uint64_t *out)
+
+cdef extern from *:
+    """
+    /* The leading fields of factorio_fast._sim.BatchSim's object struct, in the order Cython
+     * lays them out: the object header, the vtable pointer (BatchSim has cdef methods), then
+     * its cdef attributes as declared (_sim, num_envs, scenario). */
+    typedef struct {
+        PyObject_HEAD
+        void *vtab;
+        ff_sim_t *sim;
+        int num_envs;
+        PyObject *scenario;
+    } ff_batchsim_head_t;
+    """
+    ctypedef struct ff_batchsim_head_t:
+        ff_sim_t *sim
+        int num_envs
+        PyObject *scenario
+
+
+cdef ff_sim_t *_handle(object stepper, bint *ok) except? NULL:
+    """The stepper's simulator handle; ``ok[0] = False`` (and NULL) when it is no BatchSim of
+    the mirrored layout. A closed BatchSim raises ClosedError."""
+    ok[0] = False
+    if type(stepper) is not _BatchSim:
+        return NULL
+    if (<PyTypeObject *>_BatchSim).tp_basicsize < <Py_ssize_t>sizeof(ff_batchsim_head_t):
+        return NULL
+    cdef ff_batchsim_head_t *h = <ff_batchsim_head_t *><PyObject *>stepper
+    scenario = stepper.scenario
+    if h.num_envs != <int>stepper.num_envs or h.scenario != <PyObject *>scenario:
+        return NULL
+    if h.sim == NULL:
+        raise ClosedError("BatchSim is closed")
+    if ff_infos_num_envs(h.sim) != <size_t>h.num_envs:
+        return NULL
+    ok[0] = True
+    return h.sim
+
+
+def supported(stepper):
+    """True when ``stepper`` is a live BatchSim this module can read."""
+    cdef bint ok = False
+    try:
+        _handle(stepper, &ok)
+    except ClosedError:
+        return False
+    return bool(ok)
+
+
+def state(stepper, positions=None, ticks=None, inventories=None):
+    """Write every env's state into the given arrays, in one pass over the worlds:
+    ``positions`` float64 ``(n, 2)`` in tiles, ``ticks`` uint64 ``(n,)``, ``inventories``
+    uint16 ``(n, k)`` (item ids ``0..k-1``); ``None`` skips one. ``n`` is the stepper's
+    ``num_envs``. Returns False (writing nothing) if ``stepper`` is not a BatchSim."""
+    cdef bint ok = False
+    cdef ff_sim_t *sim = _handle(stepper, &ok)
+    if not ok:
+        return False
+    cdef size_t n = ff_infos_num_envs(sim)
+    cdef double[:, ::1] pv
+    cdef uint64_t[::1] tv
+    cdef uint16_t[:, ::1] iv
+    cdef double *pp = NULL
+    cdef uint64_t *tp = NULL
+    cdef uint16_t *ip = NULL
+    cdef size_t k = 0
+    if positions is not None:
+        pv = positions
+        if pv.shape[0] != <Py_ssize_t>n or pv.shape[1] != 2:
+            raise InvalidArgumentError(f"positions must have shape ({n}, 2)")
+        pp = &pv[0, 0] if n else NULL
+    if ticks is not None:
+        tv = ticks
+        if tv.shape[0] != <Py_ssize_t>n:
+            raise InvalidArgumentError(f"ticks must have shape ({n},)")
+        tp = &tv[0] if n else NULL
+    if inventories is not None:
+        iv = inventories
+        if iv.shape[0] != <Py_ssize_t>n:
+            raise InvalidArgumentError(f"inventories must have {n} rows")
+        k = iv.shape[1]
+        ip = &iv[0, 0] if n and k else NULL
+    if n:
+        check(ff_infos_state(sim, 0, n, pp, tp, ip, k), "infos.state")
+    return True
+
+
+def streams(stepper):
+    """Each env's random stream state (uint64 ``(n,)``): resetting env i with seed
+    ``streams[i]`` starts the episode its next autoreset would. None if ``stepper`` is not a
+    BatchSim."""
+    cdef bint ok = False
+    cdef ff_sim_t *sim = _handle(stepper, &ok)
+    if not ok:
+        return None
+    out = np.empty(ff_infos_num_envs(sim), np.uint64)
+    cdef uint64_t[::1] ov = out
+    if ov.shape[0]:
+        check(ff_infos_streams(sim, &ov[0]), "infos.streams")
+    return out
