@@ -268,6 +268,10 @@ class FactorioVectorEnv(VectorEnv):
         would have started); any other env draws its seed from a generator seeded by the last
         seed it was given (``gymnasium.utils.seeding.np_random``, as ``Env.np_random``), or
         from fresh entropy if it never was. A seed in a list may be None to do this for one env.
+        With workers, the streams live in the workers: an ended env is continued by one
+        autoreset step of its shard, which needs every env of that shard to restart now; an
+        ended env of a shard that does not (a reset_mask over part of a shard) draws from its
+        generator instead.
         """
         self._check_open()
         if self._pending:
