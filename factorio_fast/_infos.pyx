@@ -20,7 +20,7 @@ from factorio_fast._sim import BatchSim as _BatchSim
 from factorio_fast.errors import ClosedError, InvalidArgumentError
 
 from cpython.object cimport PyObject, PyTypeObject
-from libc.stdint cimport uint16_t, uint64_t
+from libc.stdint cimport int64_t, uint8_t, uint16_t, uint64_t
 
 from factorio_fast._ffcore cimport check
 from factorio_fast._ffsim cimport ff_sim_t
@@ -30,6 +30,10 @@ cdef extern from "ff_infos.h" nogil:
     int ff_infos_state(const ff_sim_t *sim, size_t lo, size_t hi, double *pos, uint64_t *ticks,
                        uint16_t *inv, size_t n_items)
     int ff_infos_streams(const ff_sim_t *sim, uint64_t *out)
+    int ff_infos_episode(size_t n, const float *rewards, const uint8_t *terminated,
+                         const uint8_t *truncated, double *ret, int64_t *len, double *t0,
+                         uint8_t *done_before, double now, int next_step, double *out_r,
+                         int64_t *out_l, double *out_t, uint8_t *out_done, size_t *n_done)
 
 cdef extern from *:
     """
@@ -131,3 +135,30 @@ def streams(stepper):
     if ov.shape[0]:
         check(ff_infos_streams(sim, &ov[0]), "infos.streams")
     return out
+
+
+def episode(const float[::1] rewards, const uint8_t[::1] terminated, const uint8_t[::1] truncated,
+            double[::1] ret, int64_t[::1] length, double[::1] t0, uint8_t[::1] done_before,
+            double now, bint next_step):
+    """One step of episode statistics for every env (``FactorioVectorEnv._episode_stats``
+    in one pass): updates ``ret``, ``length``, ``t0`` and ``done_before`` in place and returns
+    ``None`` if no episode ended, else ``(r, l, t, done)`` (float64, int64, float64, bool
+    arrays: the ended envs' return, length and seconds, 0 elsewhere)."""
+    cdef Py_ssize_t n = rewards.shape[0]
+    if (terminated.shape[0] != n or truncated.shape[0] != n or ret.shape[0] != n
+            or length.shape[0] != n or t0.shape[0] != n or done_before.shape[0] != n):
+        raise InvalidArgumentError(f"episode: every array must have {n} entries")
+    r = np.empty(n, np.float64)
+    l = np.empty(n, np.int64)
+    t = np.empty(n, np.float64)
+    done = np.empty(n, np.bool_)
+    cdef double[::1] rv = r
+    cdef int64_t[::1] lv = l
+    cdef double[::1] tv = t
+    cdef uint8_t[::1] dv = done
+    cdef size_t ended = 0
+    if n:
+        check(ff_infos_episode(n, &rewards[0], &terminated[0], &truncated[0], &ret[0], &length[0],
+                               &t0[0], &done_before[0], now, next_step, &rv[0], &lv[0], &tv[0],
+                               &dv[0], &ended), "infos.episode")
+    return (r, l, t, done) if ended else None

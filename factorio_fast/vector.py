@@ -468,9 +468,17 @@ class FactorioVectorEnv(VectorEnv):
         RecordEpisodeStatistics does. In next_step mode the step after an end is the reset
         step: it belongs to no episode."""
         b = self._bufs
+        now = time.perf_counter()
+        if isinstance(index, slice) and index == slice(None):  # every env: one compiled pass
+            got = _infos.episode(b["rewards"], b["terminated"], b["truncated"], self._ep_ret,
+                                 self._ep_len, self._ep_t0, self._ep_done.view(np.uint8), now,
+                                 self._mode == AutoresetMode.NEXT_STEP)
+            if got is not None:  # as the wrapper: the key is there only when an episode ended
+                infos["episode"] = {"r": got[0], "l": got[1], "t": got[2]}
+                infos["_episode"] = got[3]
+            return
         ret, length, t0, done_before = (self._ep_ret[index], self._ep_len[index],
                                         self._ep_t0[index], self._ep_done[index])
-        now = time.perf_counter()
         if self._mode == AutoresetMode.NEXT_STEP and done_before.any():
             ret[done_before] = 0.0
             length[done_before] = -1  # the reset step adds 1 below

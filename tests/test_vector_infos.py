@@ -254,3 +254,46 @@ def test_reset_seed_lists_may_hold_none():
         env.close()
         for e in ref:
             e.close()
+
+
+def _episode_reference(rewards, done, ret, length, t0, done_before, now, next_step):
+    """The statistics in numpy (what FactorioVectorEnv computed before the compiled pass)."""
+    if next_step:
+        ret[done_before], length[done_before], t0[done_before] = 0.0, -1, now
+    ret += rewards
+    length += 1
+    out = None
+    if done.any():
+        out = (np.where(done, ret, 0.0), np.where(done, length, 0),
+               np.where(done, np.round(now - t0, 6), 0.0), done.copy())
+    if not next_step:
+        ret[done], length[done], t0[done] = 0.0, 0, now
+    done_before[:] = done
+    return out
+
+
+@pytest.mark.parametrize("next_step", [True, False])
+def test_infos_episode_equals_the_numpy_statistics(next_step):
+    n, rng = 33, np.random.default_rng(5)
+    state = [np.zeros(n), np.zeros(n, np.int64), np.zeros(n), np.zeros(n, np.bool_)]
+    ref = [a.copy() for a in state]
+    now = 1000.0
+    ended = 0
+    for step in range(60):
+        now += float(rng.uniform(0.0, 0.01))
+        rewards = rng.normal(size=n).astype(np.float32)
+        term, trunc = rng.random(n) < 0.05, rng.random(n) < 0.03
+        got = _infos.episode(rewards, term, trunc, state[0], state[1], state[2],
+                             state[3].view(np.uint8), now, next_step)
+        want = _episode_reference(rewards, term | trunc, *ref, now, next_step)
+        assert (got is None) == (want is None)
+        if got is not None:
+            ended += int(got[3].sum())
+            for g, w in zip(got, want):
+                np.testing.assert_array_equal(g, w)
+                assert g.dtype == w.dtype
+        for g, w in zip(state, ref):
+            np.testing.assert_array_equal(g, w)
+    assert ended > 20
+    with pytest.raises(InvalidArgumentError, match="entries"):
+        _infos.episode(rewards[:3], term, trunc, *state[:3], state[3].view(np.uint8), now, True)
