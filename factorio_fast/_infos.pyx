@@ -149,11 +149,11 @@ def episode(const float[::1] rewards, const uint8_t[::1] terminated, const uint8
             or length.shape[0] != n or t0.shape[0] != n or done_before.shape[0] != n):
         raise InvalidArgumentError(f"episode: every array must have {n} entries")
     r = np.empty(n, np.float64)
-    l = np.empty(n, np.int64)
+    lens = np.empty(n, np.int64)
     t = np.empty(n, np.float64)
     done = np.empty(n, np.bool_)
     cdef double[::1] rv = r
-    cdef int64_t[::1] lv = l
+    cdef int64_t[::1] lv = lens
     cdef double[::1] tv = t
     cdef uint8_t[::1] dv = done
     cdef size_t ended = 0
@@ -161,4 +161,4 @@ def episode(const float[::1] rewards, const uint8_t[::1] terminated, const uint8
         check(ff_infos_episode(n, &rewards[0], &terminated[0], &truncated[0], &ret[0], &length[0],
                                &t0[0], &done_before[0], now, next_step, &rv[0], &lv[0], &tv[0],
                                &dv[0], &ended), "infos.episode")
-    return (r, l, t, done) if ended else None
+    return (r, lens, t, done) if ended else None

@@ -279,7 +279,7 @@ def test_infos_episode_equals_the_numpy_statistics(next_step):
     ref = [a.copy() for a in state]
     now = 1000.0
     ended = 0
-    for step in range(60):
+    for _ in range(60):
         now += float(rng.uniform(0.0, 0.01))
         rewards = rng.normal(size=n).astype(np.float32)
         term, trunc = rng.random(n) < 0.05, rng.random(n) < 0.03
