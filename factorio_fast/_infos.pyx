@@ -20,10 +20,18 @@ from factorio_fast._sim import BatchSim as _BatchSim
 from factorio_fast.errors import ClosedError, InvalidArgumentError
 
 from cpython.object cimport PyObject, PyTypeObject
-from libc.stdint cimport int64_t, uint8_t, uint16_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 
-from factorio_fast._ffcore cimport check
-from factorio_fast._ffsim cimport ff_sim_t
+from factorio_fast._ffcore cimport FF_ERANGE, check
+from factorio_fast._ffsim cimport FF_AUTORESET_SAME_STEP, ff_sim_info, ff_sim_step, ff_sim_t
+
+cdef extern from "ff_features.h" nogil:
+    ctypedef struct ff_feat_table_t:
+        pass
+    int ff_features_lookup(const char *scenario, const ff_feat_table_t **out) noexcept
+    uint32_t ff_features_width(const ff_feat_table_t *t) noexcept
+    int ff_features_fill(const ff_feat_table_t *t, const uint8_t *obs, size_t n, size_t obs_stride,
+                         float *out, size_t out_stride, const uint8_t *mask) noexcept
 
 cdef extern from "ff_infos.h" nogil:
     size_t ff_infos_num_envs(const ff_sim_t *sim)
@@ -162,3 +170,122 @@ def episode(const float[::1] rewards, const uint8_t[::1] terminated, const uint8
                                &t0[0], &done_before[0], now, next_step, &rv[0], &lv[0], &tv[0],
                                &dv[0], &ended), "infos.episode")
     return (r, lens, t, done) if ended else None
+
+
+cdef class SameStepBatch:
+    """A same_step step of an in-process BatchSim and everything an SB3-style client needs
+    from it, in one call: the simulator step, the features of the new observations, ``dones``
+    and the running episodes' return and length, and the features of the final observations
+    of the envs that ended. Every array is given once here (their addresses are kept, and the
+    arrays with them), so a step acquires no buffer but the actions.
+
+    The GIL is held through the step: nothing can close the BatchSim meanwhile (a step of
+    the small batches this is for takes microseconds).
+
+    Parameters: the stepper, the scenario name to decode features of (None: bytes only),
+    then ``obs``/``final_obs`` (uint8 ``(n, obs_bytes)``), ``rewards`` (float32), ``terminated``,
+    ``truncated``, ``final_mask``, ``dones`` (bool), ``features``/``final_features`` (float32
+    ``(n, width)``, ignored without features), ``ret`` (float64), ``length`` (int64).
+    """
+
+    cdef object _stepper
+    cdef object _refs
+    cdef const ff_feat_table_t *_table
+    cdef size_t _n
+    cdef size_t _obs_bytes
+    cdef size_t _width
+    cdef size_t _dims
+    cdef uint8_t *_obs
+    cdef uint8_t *_final_obs
+    cdef float *_rewards
+    cdef uint8_t *_term
+    cdef uint8_t *_trunc
+    cdef uint8_t *_fmask
+    cdef uint8_t *_dones
+    cdef float *_feat
+    cdef float *_final_feat
+    cdef double *_ret
+    cdef int64_t *_len
+
+    def __init__(self, stepper, features, obs, final_obs, rewards, terminated, truncated,
+                 final_mask, dones, feat, final_feat, ret, length):
+        cdef bint ok = False
+        cdef ff_sim_t *sim = _handle(stepper, &ok)
+        if not ok:
+            raise InvalidArgumentError("SameStepBatch needs an in-process factorio_fast._sim.BatchSim")
+        info = ff_sim_info(sim)
+        n = ff_infos_num_envs(sim)
+        self._n, self._obs_bytes, self._dims = n, info.obs_bytes, info.action_dims
+        cdef uint8_t[:, ::1] ov = obs
+        cdef uint8_t[:, ::1] fov = final_obs
+        cdef float[::1] rv = rewards
+        cdef uint8_t[::1] tev = terminated
+        cdef uint8_t[::1] trv = truncated
+        cdef uint8_t[::1] fmv = final_mask
+        cdef uint8_t[::1] dv = dones
+        cdef double[::1] retv = ret
+        cdef int64_t[::1] lenv = length
+        cdef float[:, ::1] fv
+        cdef float[:, ::1] ffv
+        for name, v, cols in (("obs", ov, self._obs_bytes), ("final_obs", fov, self._obs_bytes)):
+            if v.shape[0] != <Py_ssize_t>n or v.shape[1] != <Py_ssize_t>cols:
+                raise InvalidArgumentError(f"{name} must have shape ({n}, {cols})")
+        for name, v in (("rewards", rv), ("terminated", tev), ("truncated", trv),
+                        ("final_mask", fmv), ("dones", dv), ("ret", retv), ("length", lenv)):
+            if v.shape[0] != <Py_ssize_t>n:
+                raise InvalidArgumentError(f"{name} must have shape ({n},)")
+        if n == 0:
+            raise InvalidArgumentError("SameStepBatch needs at least one env")
+        self._table = NULL
+        if features is not None:
+            key = str(features).encode()
+            check(ff_features_lookup(key, &self._table), "features")
+            self._width = ff_features_width(self._table)
+            fv = feat
+            ffv = final_feat
+            for name, v in (("features", fv), ("final_features", ffv)):
+                if v.shape[0] != <Py_ssize_t>n or v.shape[1] != <Py_ssize_t>self._width:
+                    raise InvalidArgumentError(f"{name} must have shape ({n}, {self._width})")
+            self._feat, self._final_feat = &fv[0, 0], &ffv[0, 0]
+        self._obs, self._final_obs = &ov[0, 0], &fov[0, 0]
+        self._rewards, self._term, self._trunc = &rv[0], &tev[0], &trv[0]
+        self._fmask, self._dones, self._ret, self._len = &fmv[0], &dv[0], &retv[0], &lenv[0]
+        self._stepper = stepper
+        # the arrays whose memory the pointers above address
+        self._refs = (obs, final_obs, rewards, terminated, truncated, final_mask, dones, feat,
+                      final_feat, ret, length)
+
+    def step(self, actions):
+        """Step with ``actions`` (int64, ``(n,) + action_shape``, C-contiguous); returns how
+        many envs ended. An out-of-range action raises InvalidArgumentError before any env
+        moves, as ``BatchSim.step`` does."""
+        cdef bint ok = False
+        cdef ff_sim_t *sim = _handle(self._stepper, &ok)
+        if not ok:
+            raise InvalidArgumentError("the stepper of this SameStepBatch changed")
+        cdef const int64_t[::1] av = actions.reshape(-1)
+        if <size_t>av.shape[0] != self._n * self._dims:
+            raise InvalidArgumentError(f"actions must have {self._n * self._dims} entries, got "
+                                       f"{av.shape[0]}")
+        cdef size_t bad_env = 0
+        cdef int32_t bad_dim = 0
+        cdef int64_t bad_value = 0
+        rc = ff_sim_step(sim, &av[0], self._obs, self._rewards, self._term, self._trunc,
+                         FF_AUTORESET_SAME_STEP, self._final_obs, self._fmask, &bad_env, &bad_dim,
+                         &bad_value)
+        if rc == FF_ERANGE:
+            self._stepper._bad_action(bad_env, bad_dim, bad_value)
+        check(rc, "SameStepBatch.step")
+        cdef size_t n = self._n, i, ended = 0
+        if self._table != NULL:
+            check(ff_features_fill(self._table, self._obs, n, self._obs_bytes, self._feat,
+                                   self._width, NULL), "features")
+        for i in range(n):
+            self._dones[i] = self._term[i] | self._trunc[i]
+            ended += self._dones[i]
+            self._ret[i] += <double>self._rewards[i]
+            self._len[i] += 1
+        if ended and self._table != NULL:
+            check(ff_features_fill(self._table, self._final_obs, n, self._obs_bytes,
+                                   self._final_feat, self._width, self._fmask), "features")
+        return ended

@@ -38,6 +38,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
 
 from gymnasium.vector import AutoresetMode
 
+from factorio_fast import _infos
 from factorio_fast._workers import CMD_STEP
 from factorio_fast.errors import InvalidArgumentError, ResetNeededError
 from factorio_fast.vector import AUTORESET_CODES, FactorioVectorEnv, make_vec
@@ -102,35 +103,31 @@ class FactorioSB3VecEnv(VecEnv):
         self._bind(venv)
 
     def _bind(self, venv: FactorioVectorEnv) -> None:
-        """Preallocate what every step needs, so a step builds no dicts or arrays but its
-        results. The adapter steps the batch's buffers itself instead of calling
-        ``venv.step``: SB3 reads none of the vector env's infos but the episode statistics
-        (kept here), and ``venv.step``'s own bookkeeping and copies cost more than stepping
-        16 envs (about 2/3 of the step, by cProfile)."""
+        """Preallocate what every step needs, so a step builds nothing but its results. The
+        adapter steps the batch's buffers itself instead of calling ``venv.step``: SB3 reads
+        none of the vector env's infos but the episode statistics (kept here), and
+        ``venv.step``'s own bookkeeping and copies cost more than stepping 16 envs (about 2/3
+        of the step, by cProfile). An in-process simulator batch steps in one compiled call
+        (``factorio_fast._infos.SameStepBatch``: step, features, dones, episode counters)."""
         n = venv.num_envs
         b = venv._bufs
         key = venv._obs_key
         self._obs_buf, self._final_buf = b[key], b["final_" + key]
-        self._rew, self._term, self._trunc, self._fmask = (
-            b["rewards"], b["terminated"], b["truncated"], b["final_mask"])
+        self._rew, self._term, self._trunc = b["rewards"], b["terminated"], b["truncated"]
         self._act_buf = b["actions"]
         self._act_shape = venv.action_space.shape
+        self._dones = np.zeros(n, np.bool_)
         # episode statistics of the episodes running now (what Monitor adds on their end)
         self._ep_ret = np.zeros(n, np.float64)
         self._ep_len = np.zeros(n, np.int64)
         self._ep_t0 = np.zeros(n, np.float64)
         self._groups = range(len(venv._groups))
-        # In-process with one group (every sync batch without workers): one call of the
-        # stepper, then the features decoder; otherwise the vector env's workers step.
-        self._stepper = venv._sims[0] if not venv.num_workers and len(venv._sims) == 1 else None
-        self._decoder = venv._features
-        if self._stepper is not None:
-            self._step_kwargs = dict(obs=b["obs"], rewards=b["rewards"], terminated=b["terminated"],
-                                     truncated=b["truncated"], autoreset="same_step",
-                                     final_obs=b["final_obs"], final_mask=b["final_mask"])
-            self._obs_rows = b["obs"].reshape(n, -1)
-            self._final_rows = b["final_obs"].reshape(n, -1)
-            self._fmask_u8 = b["final_mask"].view(np.uint8)
+        self._batch = None
+        if not venv.num_workers and len(venv._sims) == 1 and _infos.supported(venv._sims[0]):
+            self._batch = _infos.SameStepBatch(
+                venv._sims[0], venv.name if venv._features is not None else None, b["obs"],
+                b["final_obs"], b["rewards"], b["terminated"], b["truncated"], b["final_mask"],
+                self._dones, b["features"], b["final_features"], self._ep_ret, self._ep_len)
 
     # ------------------------------------------------------------------ stepping
 
@@ -166,30 +163,28 @@ class FactorioSB3VecEnv(VecEnv):
             if actions.dtype.kind == "f" and not np.isnan(actions).any():
                 actions = actions.astype(np.int64)  # SB3 may hand float arrays for Discrete
         if actions.shape != self._act_shape:
-            actions = actions.reshape(self._act_shape)
-        feats = None
-        if self._stepper is not None:
-            self._stepper.step(actions, **self._step_kwargs)  # validates the actions first
-            if self._decoder is not None:
-                # decoded straight into the array returned (owned: SB3 keeps it across the
-                # next step), so there is no copy of the features either
-                feats = np.empty(self._obs_buf.shape, np.float32)
-                self._decoder.fill(self._obs_rows, feats)
+            try:
+                actions = actions.reshape(self._act_shape)
+            except ValueError:
+                raise InvalidArgumentError(
+                    f"actions must have shape {self._act_shape}, got {actions.shape}") from None
+        ret, length = self._ep_ret, self._ep_len
+        if self._batch is not None and actions.dtype == np.int64:
+            ended = self._batch.step(actions)  # validates the actions first
         else:
             self._act_buf[...] = venv._validated_actions(actions, self.num_envs)
             venv._run(CMD_STEP, AUTORESET_CODES[AutoresetMode.SAME_STEP], self._groups)
-        obs = feats if feats is not None else self._obs_buf.copy()
-        term, trunc = self._term, self._trunc
-        dones = term | trunc
+            np.logical_or(self._term, self._trunc, out=self._dones)
+            ret += self._rew
+            length += 1
+            ended = 1  # looked up below
+        obs = self._obs_buf.copy()  # owned: SB3 keeps it across the next step
         rewards = self._rew.copy()
-        ret, length = self._ep_ret, self._ep_len
-        ret += rewards
-        length += 1
+        dones = self._dones.copy()
+        term, trunc = self._term, self._trunc
         infos: list[dict] = [{} for _ in range(self.num_envs)]
-        ended = dones.nonzero()[0]
-        if ended.size:
-            if self._stepper is not None and self._decoder is not None:
-                self._decoder.fill(self._final_rows, self._final_buf, self._fmask_u8)
+        ended = dones.nonzero()[0] if ended else ()
+        if len(ended):
             final, t0 = self._final_buf, self._ep_t0
             now = time.perf_counter()
             for i in ended.tolist():
