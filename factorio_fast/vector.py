@@ -656,8 +656,11 @@ def make_vec(name: str, num_envs: int, backend: str = "sim", num_workers: int = 
         and ``"episode"`` (return ``r``, length ``l``, seconds ``t`` of the envs whose episode
         ended, as Gymnasium's ``RecordEpisodeStatistics`` reports them; off by default because
         that wrapper refuses to run over an env that already reports it). Default ``()``:
-        the state infos read every env's world once more after the step (about 120 µs per
-        step of 4096 envs on our machines, +40 % for movement_micro).
+        the state infos read every env's world once more after the step. In-process, the
+        three state infos are one compiled pass over the worlds and the episode statistics
+        another (together about 0.1 ms per step of 4096 envs, measured on a loaded 2-core
+        machine, against 0.6 ms for separate readers and numpy); with workers, each worker
+        copies its shard's state after its step.
     batch_size : int, optional
         ``< num_envs`` turns on EnvPool-style async ``send``/``recv``.
     copy : bool
