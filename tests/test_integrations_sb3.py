@@ -64,6 +64,12 @@ def test_sb3_adapter_equals_dummy_vec_env_of_single_envs(name, obs, num_workers)
                 assert i1[k] == {}
         if name != "building_micro":
             assert ends >= n and truncs >= 1
+        # reset() without a new seed: each env goes on as DummyVecEnv's single env does
+        np.testing.assert_array_equal(ours.reset(), theirs.reset())
+        for _ in range(10):
+            a = np.stack([ours.action_space.sample() for _ in range(n)])
+            for x, y in zip(ours.step(a)[:3], theirs.step(a)[:3]):
+                np.testing.assert_array_equal(x, y)
     finally:
         ours.close()
         theirs.close()

@@ -10,7 +10,8 @@ SB3's own way to run many envs is ``DummyVecEnv`` (a Python loop over single env
 * ``dones = terminated | truncated``, ``infos[i]["TimeLimit.truncated"]`` for a time limit;
 * ``infos[i]["episode"] = {"r", "l", "t"}`` when an episode ends (what ``Monitor`` adds), so
   ``ep_rew_mean`` is logged without a ``VecMonitor``;
-* ``reset()`` returns only the observations, seeded from ``seed()`` (env i gets ``seed + i``).
+* ``reset()`` returns only the observations, seeded from ``seed()`` (env i gets ``seed + i``);
+  without a seed each env goes on as DummyVecEnv's single envs do.
 
 >>> from stable_baselines3 import PPO
 >>> from factorio_fast.integrations.sb3 import FactorioSB3VecEnv
@@ -132,12 +133,10 @@ class FactorioSB3VecEnv(VecEnv):
     # ------------------------------------------------------------------ stepping
 
     def reset(self) -> np.ndarray:
+        # SB3's seeds (seed() sets them, reset() uses them once): an env without one goes
+        # on as DummyVecEnv's single env would (see FactorioVectorEnv.reset)
         seeds = self._seeds
-        if all(s is None for s in seeds):
-            seed = None
-        else:
-            rng = np.random.default_rng()
-            seed = [int(s) if s is not None else int(rng.integers(0, 2**62)) for s in seeds]
+        seed = None if all(s is None for s in seeds) else [None if s is None else int(s) for s in seeds]
         obs, infos = self.venv.reset(seed=seed)
         self._ep_ret[:] = 0.0
         self._ep_len[:] = 0
