@@ -64,6 +64,7 @@ EXTENSIONS = {
     "_bridge": (["ff_shm.cpp", "ff_wait.c", "ff_ring.c", "ff_handoff.c"], True),
     "_features": (["ff_features.c"], False),
     "_rawobs": (["ff_rawobs.c"], False),
+    "_infos": (["ff_infos.c", "ff_world.c", "ff_sim.c", "ff_features.c"], False),
 }
 
 only = set(filter(None, os.environ.get("FF_EXTENSIONS", "").split(",")))

@@ -12,7 +12,7 @@ from stable_baselines3.common.env_checker import check_env  # noqa: E402
 from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecMonitor, VecNormalize  # noqa: E402
 
 import factorio_fast  # noqa: E402
-from factorio_fast.errors import InvalidArgumentError  # noqa: E402
+from factorio_fast.errors import ClosedError, InvalidArgumentError, ResetNeededError  # noqa: E402
 from factorio_fast.integrations.sb3 import FactorioSB3VecEnv  # noqa: E402
 
 SCEN = ["movement_micro", "mining_micro", "building_micro"]
@@ -64,6 +64,12 @@ def test_sb3_adapter_equals_dummy_vec_env_of_single_envs(name, obs, num_workers)
                 assert i1[k] == {}
         if name != "building_micro":
             assert ends >= n and truncs >= 1
+        # reset() without a new seed: each env goes on as DummyVecEnv's single env does
+        np.testing.assert_array_equal(ours.reset(), theirs.reset())
+        for _ in range(10):
+            a = np.stack([ours.action_space.sample() for _ in range(n)])
+            for x, y in zip(ours.step(a)[:3], theirs.step(a)[:3]):
+                np.testing.assert_array_equal(x, y)
     finally:
         ours.close()
         theirs.close()
@@ -128,6 +134,49 @@ def test_sb3_adapter_attributes_methods_render_and_errors():
     assert wrapped.observation_space.dtype == np.float32
     wrapped.close()
     assert native._closed
+
+
+@pytest.mark.parametrize("obs", ["features", "bytes"])
+def test_sb3_adapter_one_call_step_refuses_bad_input(obs):
+    """In-process batches step in one compiled call; what it refuses, it refuses before any
+    env moves, with the vector env's error classes."""
+    env = FactorioSB3VecEnv("building_micro", 3, obs=obs)
+    try:
+        assert env._batch is not None
+        with pytest.raises(ResetNeededError):
+            env.step(np.zeros((3, 3), np.int64))
+        env.seed(3)
+        first = env.reset().copy()
+        bad = np.zeros((3, 3), np.int64)
+        bad[1, 0] = 99
+        with pytest.raises(InvalidArgumentError, match="env 1 is 99"):
+            env.step(bad)
+        bad[1, 0] = -1
+        with pytest.raises(InvalidArgumentError, match="env 1"):
+            env.step(bad)
+        with pytest.raises(InvalidArgumentError, match="shape"):
+            env.step(np.zeros((3, 2), np.int64))
+        with pytest.raises(InvalidArgumentError):
+            env.step(np.full((3, 3), np.nan))
+        with pytest.raises(InvalidArgumentError):
+            env.step_wait()  # no step_async
+        # nothing moved: the first step from here equals one from a fresh reset
+        ref = FactorioSB3VecEnv("building_micro", 3, obs=obs)
+        ref.seed(3)
+        ref.reset()
+        ok = np.ones((3, 3), np.int64)
+        o1, r1, d1, _ = env.step(ok)
+        o2, r2, d2, _ = ref.step(ok.astype(np.int32))  # another dtype: the general path
+        assert ref._batch is not None
+        np.testing.assert_array_equal(o1, o2)
+        np.testing.assert_array_equal(r1, r2)
+        np.testing.assert_array_equal(d1, d2)
+        assert not np.array_equal(first, o1)
+        ref.close()
+    finally:
+        env.close()
+    with pytest.raises(ClosedError):
+        env.step(np.ones((3, 3), np.int64))
 
 
 @pytest.mark.parametrize("num_workers", [0, 2])

@@ -112,9 +112,7 @@ def test_torchrl_gym_wrapper_of_make_vec_equals_the_native_env(obs, num_workers)
     "observation")`` of the envs that ended and the new episode's first observation at the next
     step's root; both equal the native vector env's.
 
-    The rollout stops before step 100, where every env that is still running truncates at
-    once: torchrl then calls ``reset()`` without a seed, which starts episodes from fresh
-    entropy (see the report of issue 14)."""
+    (torchrl's full reset, ``reset()`` without a seed: the next test.)"""
     n, steps = 6, 99
     kw = dict(autoreset_mode="same_step", obs=obs)  # default 8 ticks: the greedy walk arrives
     env = GymWrapper(factorio_fast.make_vec("movement_micro", n, num_workers=num_workers, **kw))
@@ -141,6 +139,41 @@ def test_torchrl_gym_wrapper_of_make_vec_equals_the_native_env(obs, num_workers)
     finally:
         env.close()
         native.close()
+
+
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_torchrl_full_reset_equals_sync_vector_env_of_single_envs(num_workers):
+    """A second rollout starts with torchrl's full reset, ``reset()`` without a seed: each env
+    goes on as a single env does (``SyncVectorEnv`` over ``make()`` envs reset the same way),
+    so the rollouts after it still hold the same data."""
+    import gymnasium as gym
+    from gymnasium.vector import AutoresetMode
+
+    n, steps = 4, 60
+    env = GymWrapper(factorio_fast.make_vec("movement_micro", n, autoreset_mode="same_step",
+                                            num_workers=num_workers))
+    sync = gym.vector.SyncVectorEnv([lambda: factorio_fast.make("movement_micro") for _ in range(n)],
+                                    autoreset_mode=AutoresetMode.SAME_STEP)
+    try:
+        policy = Greedy()
+        rollouts = [env.rollout(steps, policy, auto_reset=False, tensordict=env.reset(seed=5),
+                                break_when_any_done=False)]
+        for _ in range(2):  # auto_reset: torchrl resets every env without a seed
+            rollouts.append(env.rollout(steps, policy, break_when_any_done=False))
+        t = ends = 0
+        for k, data in enumerate(rollouts):
+            o, _ = sync.reset(seed=5 if k == 0 else None)
+            for s in range(steps):
+                np.testing.assert_array_equal(data["observation"][:, s].numpy(), o)
+                o, r, term, trunc, info = sync.step(_greedy(o, t))
+                t += 1
+                np.testing.assert_array_equal(data["next", "reward"][:, s, 0].numpy(), r)
+                np.testing.assert_array_equal(data["next", "terminated"][:, s, 0].numpy(), term)
+                ends += int((term | trunc).sum())
+        assert ends >= n
+    finally:
+        env.close()
+        sync.close()
 
 
 def test_torchrl_gym_wrapper_disabled_autoreset_runs_episodes_to_the_end():
