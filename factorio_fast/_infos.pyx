@@ -19,6 +19,8 @@ import numpy as np
 from factorio_fast._sim import BatchSim as _BatchSim
 from factorio_fast.errors import ClosedError, InvalidArgumentError
 
+__all__ = ["supported", "state", "streams", "episode", "SameStepBatch"]
+
 from cpython.object cimport PyObject, PyTypeObject
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 

@@ -50,6 +50,7 @@ class FactorioVectorEnv(VectorEnv[_Obs, _Actions, npt.NDArray[np.float32]]):
         max_episode_steps: int | None = None,
         infos: tuple[str, ...] | list[str] = (),
         obs: str = "bytes",
+        _pool_factory: Any = None,  # the Ray shards' pool (factorio_fast.integrations.ray)
         **scenario_kwargs: Any,
     ) -> None: ...
     def reset(
@@ -71,5 +72,6 @@ def make_vec(
     num_envs: int,
     backend: str = "sim",
     num_workers: int = 0,
+    cluster: str | None = None,
     **kwargs: Any,
 ) -> FactorioVectorEnv: ...

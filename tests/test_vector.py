@@ -15,7 +15,7 @@ import factorio_fast
 from factorio_fast.errors import ClosedError, InvalidArgumentError, WorkerError
 from factorio_fast.scenarios import SCENARIOS
 
-from conftest import shm_names
+from conftest import own_shm_names, shm_names
 
 SCEN = list(SCENARIOS)
 
@@ -207,7 +207,7 @@ def test_vector_torch_wraps_without_copy():
 
 
 def test_vector_spawn_workers_work():
-    before = shm_names()
+    before = own_shm_names()
     env = factorio_fast.make_vec("movement_micro", 4, num_workers=2, start_method="spawn")
     try:
         ref = factorio_fast.make_vec("movement_micro", 4)
@@ -217,7 +217,7 @@ def test_vector_spawn_workers_work():
         ref.close()
     finally:
         env.close()
-    assert shm_names() <= before
+    assert own_shm_names() <= before
 
 
 def test_vector_killed_worker_raises_worker_error_and_leaves_nothing():

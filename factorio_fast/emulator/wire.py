@@ -50,6 +50,8 @@ def unframe(data: bytes, max_payload: int = 1 << 26) -> tuple[int, int, bytes]:
 
 
 def to_text(data: bytes, how: str = "Z") -> str:
+    """A frame as the text of an RCON command: ``B`` + base64, or ``Z`` + zlib + base64 (what
+    ``helpers.decode_string`` reads in the mod)."""
     if how == "Z":
         return "Z" + base64.b64encode(zlib.compress(data, 6)).decode("ascii")
     if how == "B":
@@ -111,6 +113,8 @@ def world_record(env: int, tiles: np.ndarray, resources, buildings, position, in
 
 def world_payload(scenario_id: int, num_envs: int, ticks_per_step: int, width: int, height: int,
                   records: list[bytes]) -> bytes:
+    """A WORLD request's payload (docs/mod.md §3): the 16-byte sub-header, then the env records
+    that ``world_record`` made."""
     head = struct.pack("<BBHHHHHI", scenario_id, 0, num_envs, len(records), ticks_per_step,
                        width, height, 0)
     return head + b"".join(records)

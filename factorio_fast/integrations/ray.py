@@ -55,7 +55,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
 
 import factorio_fast
 from factorio_fast import _validate
-from factorio_fast._workers import ARG_MASKED, CMD_RESET, CMD_STEP, Layout
+from factorio_fast._workers import ARG_MASKED, ARG_STATE, CMD_RESET, CMD_STEP, Layout
 from factorio_fast.errors import ArgumentTypeError, InvalidArgumentError, WaitTimeoutError, WorkerError
 from factorio_fast.vector import FactorioVectorEnv
 
@@ -75,6 +75,11 @@ class _Shard:
         self._env = FactorioVectorEnv(name, num_envs, copy=False, **env_kwargs)
         env, b = self._env, self._env._bufs
         key = env._obs_key
+        if env._want_state and env._fused_state:
+            # The driver reads the state infos from the batch buffers each call returns, so the
+            # shard's steps fill those buffers (ARG_STATE) instead of the local env's fused reader.
+            env._fused_state = False
+            env._state_arg = ARG_STATE
         state = []
         if env._state_arg:
             state = ["positions", "ticks"] + (["inventories"] if "inventory" in env.infos else [])
