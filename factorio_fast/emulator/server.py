@@ -158,7 +158,10 @@ class Log:
 
     def line(self, text: str) -> None:
         out = f"{time.monotonic() - self.t0:8.3f} {text}"
-        print(out, flush=True)
+        try:
+            print(out, flush=True)
+        except (BrokenPipeError, ValueError):
+            pass  # nobody reads stdout any more: the server goes on (the file still gets it)
         if self.file is not None:
             self.file.write(out + "\n")
             self.file.flush()
