@@ -233,6 +233,7 @@ def test_server_prints_the_readiness_lines(server):
     assert f"Starting RCON interface at IP ADDR:({{127.0.0.1:{server.rcon_port}}})" in log
     assert f"Hosting game at IP ADDR:({{127.0.0.1:{server.game_port}}})" in log
     assert log.index("Starting RCON interface") < log.index(READY)
+    assert "Checksum for script __factorio_fast__/control.lua: " in log
     assert PASSWORD not in log
     assert (server.root / "factorio-current.log").read_text().count(READY) == 1
 

@@ -388,6 +388,12 @@ class Server:
             log.error("MainLoop.cpp", str(e))
             raise UsageError("emulator: the mod failed to load") from None
         self._ModError = ModError
+        if mod_folder is not None:
+            # the game logs one such line per script it loads (a launcher can check the mod
+            # loaded); the number is the emulator's (a CRC-32 of the file), not the game's
+            import zlib
+            crc = zlib.crc32((mod_folder / "control.lua").read_bytes())
+            log.line(f"Checksum for script __factorio_fast__/control.lua: {crc}")
         self._flush_console()
 
         game_sock = self._bind(socket.SOCK_DGRAM, (game_host, game_port), "--port")
