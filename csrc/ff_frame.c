@@ -46,12 +46,14 @@ int ff_frame_check_payload(uint32_t type, const uint8_t *payload, uint64_t lengt
         uint64_t want = FF_FRAME_RAW_SUBHEADER + (uint64_t)rd16(payload + 2) * rd16(payload + 4);
         return want == length ? FF_OK : FF_ELENGTH;
     }
+    case FF_FRAME_UDP:
+        return length == FF_FRAME_UDP_PAYLOAD ? FF_OK : FF_ELENGTH;
     default:
         return FF_ETYPE;
     }
 }
 
-static int known_type(uint32_t type) { return type >= FF_FRAME_ACTIONS && type <= FF_FRAME_RAW; }
+static int known_type(uint32_t type) { return type >= FF_FRAME_ACTIONS && type <= FF_FRAME_UDP; }
 
 int ff_frame_write_header(uint8_t *out, uint32_t type, uint32_t length, uint64_t sequence) {
     if (!out) return FF_EINVAL;

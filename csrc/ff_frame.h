@@ -24,6 +24,8 @@
  *                u8 scenario, u16 count, u16 record bytes, u16 0, u32 tick, u32 end tick, then
  *                count records: length == 16 + count * record bytes; or empty, the
  *                client's poll for those states
+ *   UDP          the client subscribes to the mod's UDP push of each step's states (docs/mod.md
+ *                §7): u16 client port, u16 server port, u16 max datagram, u16 0 (length == 8)
  *
  * The decoder never reads outside [buf, buf + n) and trusts nothing in the header.
  */
@@ -38,6 +40,7 @@
 #define FF_FRAME_OBS_SUBHEADER 8u
 #define FF_FRAME_WORLD_SUBHEADER 16u
 #define FF_FRAME_RAW_SUBHEADER 16u
+#define FF_FRAME_UDP_PAYLOAD 8u
 #define FF_FRAME_DEFAULT_MAX_PAYLOAD (16u * 1024u * 1024u)
 
 enum ff_frame_type {
@@ -48,6 +51,7 @@ enum ff_frame_type {
     FF_FRAME_ERROR = 5,
     FF_FRAME_WORLD = 6,
     FF_FRAME_RAW = 7,
+    FF_FRAME_UDP = 8,
 };
 
 typedef struct ff_frame_header {

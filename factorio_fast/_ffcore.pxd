@@ -111,6 +111,7 @@ cdef extern from "ff_frame.h" nogil:
         FF_FRAME_ERROR
         FF_FRAME_WORLD
         FF_FRAME_RAW
+        FF_FRAME_UDP
     ctypedef struct ff_frame_header_t:
         uint16_t magic
         uint8_t version

@@ -46,6 +46,7 @@ def _seeds(rng: random.Random) -> list[bytes]:
         ref.encode_frame(ref.WORLD, bytes(rng.getrandbits(8) for _ in range(rng.randrange(16, 40))),
                          4),
         ref.encode_frame(ref.RAW, raw, 5),
+        ref.encode_frame(ref.UDP, struct.pack("<HHHH", 40000, 40001, 0, 0), 6),
     ]
 
 
@@ -98,7 +99,7 @@ def check_one(buf: bytes) -> bool:
         assert np.asarray(got.payload).tobytes() == payload, buf.hex()
     elif ftype == ref.ERROR:
         assert got.payload.encode() == payload, buf.hex()
-    elif ftype in (ref.WORLD, ref.RAW):
+    elif ftype in (ref.WORLD, ref.RAW, ref.UDP):
         assert got.payload == payload, buf.hex()
     else:
         count = struct.unpack_from("<I", payload)[0]

@@ -71,9 +71,10 @@ VERSION = 1
 HEADER = struct.Struct("<HBBIQ")  # magic, version, type, payload length, sequence
 HEADER_SIZE = HEADER.size  # 16
 
-ACTIONS, STATE, OBSERVATION, RESET, ERROR, WORLD, RAW = 1, 2, 3, 4, 5, 6, 7
+ACTIONS, STATE, OBSERVATION, RESET, ERROR, WORLD, RAW, UDP = 1, 2, 3, 4, 5, 6, 7, 8
 TYPES = {ACTIONS: "ACTIONS", STATE: "STATE", OBSERVATION: "OBSERVATION", RESET: "RESET",
-         ERROR: "ERROR", WORLD: "WORLD", RAW: "RAW"}
+         ERROR: "ERROR", WORLD: "WORLD", RAW: "RAW",
+         UDP: "UDP"}
 ACTION_SIZE = 48
 STATE_SIZE = 8592
 OBS_SUBHEADER = 8
@@ -104,6 +105,8 @@ def payload_ok(ftype: int, payload: bytes) -> bool:
             return False
         count, record_bytes = struct.unpack_from("<HH", payload, 2)
         return n == 16 + count * record_bytes
+    if ftype == UDP:  # u16 client port, u16 server port, u16 max datagram, u16 0 (docs/mod.md §7)
+        return n == 8
     return False
 
 

@@ -47,6 +47,7 @@ class FrameType(IntEnum):
     ERROR = 5
     WORLD = 6
     RAW = 7
+    UDP = 8
 
 class ObservationBatch(NamedTuple):
     scenario_id: int

@@ -317,6 +317,7 @@ class FrameType(IntEnum):
     ERROR = FF_FRAME_ERROR
     WORLD = FF_FRAME_WORLD
     RAW = FF_FRAME_RAW
+    UDP = FF_FRAME_UDP
 
 
 class ObservationBatch(NamedTuple):
@@ -334,7 +335,7 @@ _FRAME_TYPES = {int(t): t for t in FrameType}
 class Frame(NamedTuple):
     """A decoded frame. ``payload`` is typed by ``type``: ACTIONS -> ACTION_DTYPE array,
     STATE -> STATE_DTYPE array, OBSERVATION -> ObservationBatch, RESET -> uint64 seeds,
-    ERROR -> str, WORLD and RAW (the mod's frames, docs/mod.md) -> bytes."""
+    ERROR -> str, WORLD, RAW and UDP (the mod's frames, docs/mod.md) -> bytes."""
     type: FrameType
     sequence: int
     payload: object
@@ -543,7 +544,7 @@ def decode_frame(buf, *, max_payload=DEFAULT_MAX_PAYLOAD):
     body = PyBytes_FromStringAndSize(<const char *>payload, hdr.length)
     if ftype == FrameType.RESET:
         value = np.frombuffer(body, dtype="<u8").astype(np.uint64)
-    elif hdr.type == FF_FRAME_WORLD or hdr.type == FF_FRAME_RAW:
+    elif hdr.type == FF_FRAME_WORLD or hdr.type == FF_FRAME_RAW or hdr.type == FF_FRAME_UDP:
         value = body
     elif ftype == FrameType.ERROR:
         try:

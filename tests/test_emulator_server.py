@@ -20,6 +20,7 @@ import pytest
 
 pytest.importorskip("lupa.lua52")
 
+import factorio_fast  # noqa: E402
 from factorio_fast.emulator import server as srv  # noqa: E402
 from factorio_fast.emulator.modfiles import write_zip  # noqa: E402
 
@@ -408,13 +409,13 @@ def test_server_finds_the_mod_as_mod_list_json_says(tmp_path):
     mods.mkdir()
     assert srv.find_mod(mods, log)[0] is None  # nothing there: no mod, not an error
     zipped = write_zip(mods)
-    assert srv.find_mod(mods, log)[:2] == (zipped, "0.1.0")  # not listed: enabled
+    assert srv.find_mod(mods, log)[:2] == (zipped, factorio_fast.__version__)  # not listed: enabled
     (mods / "mod-list.json").write_text(json.dumps({"mods": [
         {"name": "base", "enabled": True}, {"name": "factorio_fast", "enabled": False}]}))
     path, _, why = srv.find_mod(mods, log)
     assert path is None and "disabled" in why
     zipped.unlink()  # as a folder, named with its version
-    folder = mods / "factorio_fast_0.1.0"
+    folder = mods / f"factorio_fast_{factorio_fast.__version__}"
     shutil.copytree(mod_dir(), folder)
     (mods / "mod-list.json").write_text(json.dumps({"mods": [
         {"name": "factorio_fast", "enabled": True}]}))

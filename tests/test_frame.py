@@ -210,7 +210,9 @@ def _raw_payload(count, record_bytes, fill=b"\x5a"):
 def test_frame_world_and_raw_round_trip_as_bytes():
     world = struct.pack("<BBHHHHHI", 1, 0, 4, 0, 10, 32, 32, 0)
     raw = _raw_payload(3, 276)
-    for ftype, body in ((FrameType.WORLD, world), (FrameType.RAW, raw), (FrameType.RAW, b"")):
+    udp = struct.pack("<HHHH", 40000, 40001, 0, 0)
+    for ftype, body in ((FrameType.WORLD, world), (FrameType.RAW, raw), (FrameType.RAW, b""),
+                        (FrameType.UDP, udp)):
         frame = codec.encode_frame(ftype, body, 77)
         assert frame == ref.encode_frame(int(ftype), body, 77)
         back = codec.decode_frame(frame)
@@ -223,6 +225,8 @@ def test_frame_world_and_raw_round_trip_as_bytes():
     (FrameType.RAW, _raw_payload(3, 276)[:-1]),          # one byte short of count * record
     (FrameType.RAW, _raw_payload(3, 276) + b"\0"),       # one byte over
     (FrameType.RAW, _raw_payload(0, 276) + b"\0" * 276),  # records the count does not declare
+    (FrameType.UDP, b"\0" * 7),
+    (FrameType.UDP, b"\0" * 9),
 ])
 def test_frame_world_and_raw_sizes_are_checked(ftype, body):
     with pytest.raises(InvalidArgumentError, match="malformed"):

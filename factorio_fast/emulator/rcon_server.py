@@ -55,6 +55,7 @@ _SIOCOUTQ = getattr(termios, "TIOCOUTQ", None)  # == SIOCOUTQ on Linux
 
 
 def packet(pid: int, ptype: int, body: bytes) -> bytes:
+    """One Source RCON packet: size, id, type, body and its two NUL bytes."""
     return struct.pack("<iii", len(body) + 10, pid, ptype) + body + b"\0\0"
 
 
@@ -94,6 +95,7 @@ class RconConnection:
         self.closed = False
 
     def fileno(self) -> int:
+        """The socket's descriptor, for select()."""
         return self.sock.fileno()
 
     # ---- input ----
@@ -159,6 +161,7 @@ class RconConnection:
     # ---- output ----
 
     def pending(self) -> bool:
+        """Whether reply bytes are still to be sent."""
         return bool(self._out) or len(self._cur) > 0
 
     def wants_flush(self, now: float) -> bool:
@@ -207,6 +210,7 @@ class RconConnection:
             self.close()
 
     def close(self) -> None:
+        """Close the connection (at most once)."""
         if not self.closed:
             self.closed = True
             try:

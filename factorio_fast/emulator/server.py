@@ -666,6 +666,7 @@ def write_launcher(directory, name: str = "factorio") -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The `factorio-fast-emulator` command (the headless server's command line)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     log = Log()
     try:

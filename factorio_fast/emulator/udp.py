@@ -21,6 +21,10 @@ RECEIVE_BUFFER = 256 * 1024
 
 
 class LuaUdpSocket:
+    """The one socket `--enable-lua-udp PORT` binds on 127.0.0.1: sends of `helpers.send_udp`,
+    and the datagrams received, queued for the next update (as the game turns them into input
+    actions)."""
+
     def __init__(self, sock: socket.socket):
         self.sock = sock
         sock.setblocking(False)
@@ -34,6 +38,8 @@ class LuaUdpSocket:
         self.dropped = 0
 
     def send(self, port: int, data: bytes) -> None:
+        """Send one datagram to 127.0.0.1:port; one over the frame cap or undeliverable is
+        dropped silently, as the game does."""
         if len(data) > FRAME_CAP:
             self.dropped += 1
             return
@@ -57,8 +63,10 @@ class LuaUdpSocket:
             self._queue.append((data, port))
 
     def pending(self) -> bool:
+        """Whether datagrams wait for the next update."""
         return bool(self._queue)
 
     def take(self) -> list[tuple[bytes, int]]:
+        """The queued datagrams (data, source port), emptying the queue."""
         q, self._queue = self._queue, []
         return q
