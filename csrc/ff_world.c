@@ -147,6 +147,23 @@ int ff_world_set_tile(ff_world_t *wd, int32_t tx, int32_t ty, uint8_t tile) {
     return FF_OK;
 }
 
+int ff_world_fill_tiles(ff_world_t *wd, int32_t tx, int32_t ty, int32_t nx, int32_t ny, uint8_t tile) {
+    if (!wd) return FF_EINVAL;
+    if (nx < 1 || ny < 1 || !ff_in_map(wd, tx, ty) || !ff_in_map(wd, tx + nx - 1, ty + ny - 1) ||
+        tile >= FF_NUM_TILES)
+        return FF_ERANGE;
+    for (int32_t y = ty; y < ty + ny; y++) {
+        uint8_t *row = wd->tile + y * wd->w;
+        for (int32_t x = tx; x < tx + nx; x++) {
+            row[x] = (uint8_t)((row[x] & ~FF_TILE_ID_MASK) | tile);
+            if (tile != FF_TILE_GRASS) wd->nonplain[y][x >> 6] |= 1ull << (x & 63); /* never plain */
+            else ff_mark_plain(wd, x, y);
+        }
+    }
+    wd->map_version++; /* one edit: the version only has to move */
+    return FF_OK;
+}
+
 int ff_world_get_tile(const ff_world_t *wd, int32_t tx, int32_t ty, uint8_t *tile) {
     if (!wd || !tile) return FF_EINVAL;
     if (!ff_in_map(wd, tx, ty)) return FF_ERANGE;

@@ -342,6 +342,9 @@ void ff_world_destroy(ff_world_t *wd);
 
 /* Map editing. FF_ERANGE outside the map / bad ids. */
 int ff_world_set_tile(ff_world_t *wd, int32_t tx, int32_t ty, uint8_t tile);
+/* ff_world_set_tile on every tile of the nx x ny rectangle from (tx, ty) (all in the map), as
+ * one map edit (map_version moves once): the generators' ponds. */
+int ff_world_fill_tiles(ff_world_t *wd, int32_t tx, int32_t ty, int32_t nx, int32_t ny, uint8_t tile);
 int ff_world_get_tile(const ff_world_t *wd, int32_t tx, int32_t ty, uint8_t *tile);
 /* Add a resource entity (iron-ore, copper-ore, coal, stone) at a tile centre. FF_ESTATE if the
  * tile already has one or the list is full. */
