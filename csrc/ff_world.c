@@ -1224,6 +1224,14 @@ int ff_world_pick_ground(ff_world_t *wd, int32_t tx, int32_t ty, int check_reach
     return FF_OK;
 }
 
+int ff_world_remove_ground(ff_world_t *wd, int32_t tx, int32_t ty) {
+    if (!wd) return FF_EINVAL;
+    int32_t i = ff_world_ground_at(wd, tx, ty);
+    if (i < 0) return FF_ESTATE;
+    ff_remove_ground(wd, i);
+    return FF_OK;
+}
+
 int ff_world_add_ground(ff_world_t *wd, int32_t tx, int32_t ty, uint8_t item, uint8_t count) {
     if (!wd) return FF_EINVAL;
     if (!ff_in_map(wd, tx, ty) || item == 0 || item >= FF_NUM_ITEMS || count == 0) return FF_ERANGE;

@@ -451,6 +451,9 @@ void ff_ground_position(int32_t tx, int32_t ty, int32_t *x, int32_t *y);
  * only within reach 10 of its position. *moved gets the count. FF_ESTATE: none there, out of
  * reach or no room. */
 int ff_world_pick_ground(ff_world_t *wd, int32_t tx, int32_t ty, int check_reach, int32_t *moved);
+/* Remove the stack on tile (tx, ty) without taking it (LuaEntity::destroy of the
+ * item-on-ground entity). FF_ESTATE if none lies there. */
+int ff_world_remove_ground(ff_world_t *wd, int32_t tx, int32_t ty);
 /* Put a stack on tile (tx, ty) (map setup, the emulator's rebuild). FF_ESTATE if the tile holds
  * one or the list is full; FF_ERANGE outside the map / bad item or count. */
 int ff_world_add_ground(ff_world_t *wd, int32_t tx, int32_t ty, uint8_t item, uint8_t count);

@@ -128,6 +128,7 @@ cdef extern from "ff_world.h" nogil:
     void ff_ground_position(int32_t tx, int32_t ty, int32_t *x, int32_t *y) noexcept
     int ff_world_pick_ground(ff_world_t *wd, int32_t tx, int32_t ty, int check_reach,
                              int32_t *moved) noexcept
+    int ff_world_remove_ground(ff_world_t *wd, int32_t tx, int32_t ty) noexcept
     int ff_world_add_ground(ff_world_t *wd, int32_t tx, int32_t ty, uint8_t item,
                             uint8_t count) noexcept
     void ff_world_tick(ff_world_t *wd) noexcept

@@ -701,6 +701,14 @@ cdef class World:
         check(rc, "World.pick_ground")
         return moved
 
+    def remove_ground(self, int x, int y):
+        """Remove the stack on tile (x, y) without taking it; returns False if none lies there."""
+        rc = ff_world_remove_ground(self._live(), x, y)
+        if rc == FF_ESTATE:
+            return False
+        check(rc, "World.remove_ground")
+        return True
+
     def add_ground(self, int x, int y, int item, int count=1):
         """Put a stack on tile (x, y) (map setup)."""
         if not 0 < item < 16 or not 0 < count < 256:

@@ -348,6 +348,13 @@ class RefAPI:
     def pick_ground(self, x, y, check_reach=True):
         return self.w.pick_ground(x, y, check_reach)
 
+    def remove_ground(self, x, y):
+        i = self.w.ground_at(x, y)
+        if i < 0:
+            return False
+        del self.w.ground[i]
+        return True
+
     def add_ground(self, x, y, item, count=1):
         from factorio_fast.errors import StateError
         if not self.w.add_ground(x, y, item, count):
