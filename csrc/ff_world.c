@@ -21,11 +21,11 @@ const int8_t ff_dir_dx[8] = {0, 1, 1, 1, 0, -1, -1, -1};
 const int8_t ff_dir_dy[8] = {-1, -1, 0, 1, 1, 1, 0, -1};
 
 const ff_recipe_t ff_recipe_table[FF_NUM_RECIPES] = {
-    [FF_RECIPE_GEAR] = {{FF_ITEM_IRON_PLATE, 0, 0}, {2, 0, 0}, FF_ITEM_GEAR, 1, 30},
-    [FF_RECIPE_STONE_FURNACE] = {{FF_ITEM_STONE, 0, 0}, {5, 0, 0}, FF_ITEM_STONE_FURNACE, 1, 30},
+    [FF_RECIPE_GEAR] = {{FF_ITEM_IRON_PLATE, 0, 0}, {2, 0, 0}, FF_ITEM_GEAR, 1, 31},
+    [FF_RECIPE_STONE_FURNACE] = {{FF_ITEM_STONE, 0, 0}, {5, 0, 0}, FF_ITEM_STONE_FURNACE, 1, 31},
     [FF_RECIPE_BURNER_DRILL] = {{FF_ITEM_GEAR, FF_ITEM_STONE_FURNACE, FF_ITEM_IRON_PLATE},
-                                {3, 1, 3}, FF_ITEM_BURNER_DRILL, 1, 120},
-    [FF_RECIPE_BELT] = {{FF_ITEM_IRON_PLATE, FF_ITEM_GEAR, 0}, {1, 1, 0}, FF_ITEM_BELT, 2, 30},
+                                {3, 1, 3}, FF_ITEM_BURNER_DRILL, 1, 121},
+    [FF_RECIPE_BELT] = {{FF_ITEM_IRON_PLATE, FF_ITEM_GEAR, 0}, {1, 1, 0}, FF_ITEM_BELT, 2, 31},
 };
 
 /* floor(a / 1280) (the tile of a 1/1280 coordinate) for every int32 a: shifted to a
@@ -84,12 +84,13 @@ void ff_world_clear(ff_world_t *wd, uint8_t tile) {
      * a non-zero). Plain stores, no reads: a reset meets these lines cold, and a sparse rewrite
      * that first reads the nonplain bits measured slower. */
     uint32_t version = wd->map_version + 1;
-    size_t n = (size_t)wd->w * (size_t)wd->h, n_res = wd->n_res, n_bld = wd->n_bld;
+    size_t n = (size_t)wd->w * (size_t)wd->h, n_res = wd->n_res, n_bld = wd->n_bld, n_gr = wd->n_ground;
     uint8_t *t = wd->tile, *r = wd->resg;
     int32_t w = wd->w, h = wd->h;
     memset(wd, 0, FF_WORLD_HEAD_BYTES);
     memset(wd->res, 0, n_res * sizeof wd->res[0]);
     memset(wd->bld, 0, n_bld * sizeof wd->bld[0]);
+    if (n_gr) memset(wd->ground, 0, n_gr * sizeof wd->ground[0]);
     memset(wd->nonplain, (tile & FF_TILE_ID_MASK) == FF_TILE_GRASS ? 0 : 0xFF,
            (size_t)h * sizeof wd->nonplain[0]);
     memset(t, tile & FF_TILE_ID_MASK, n);
@@ -144,6 +145,23 @@ int ff_world_set_tile(ff_world_t *wd, int32_t tx, int32_t ty, uint8_t tile) {
     *c = (uint8_t)((*c & ~FF_TILE_ID_MASK) | tile);
     ff_mark_plain(wd, tx, ty);
     wd->map_version++;
+    return FF_OK;
+}
+
+int ff_world_fill_tiles(ff_world_t *wd, int32_t tx, int32_t ty, int32_t nx, int32_t ny, uint8_t tile) {
+    if (!wd) return FF_EINVAL;
+    if (nx < 1 || ny < 1 || !ff_in_map(wd, tx, ty) || !ff_in_map(wd, tx + nx - 1, ty + ny - 1) ||
+        tile >= FF_NUM_TILES)
+        return FF_ERANGE;
+    for (int32_t y = ty; y < ty + ny; y++) {
+        uint8_t *row = wd->tile + y * wd->w;
+        for (int32_t x = tx; x < tx + nx; x++) {
+            row[x] = (uint8_t)((row[x] & ~FF_TILE_ID_MASK) | tile);
+            if (tile != FF_TILE_GRASS) wd->nonplain[y][x >> 6] |= 1ull << (x & 63); /* never plain */
+            else ff_mark_plain(wd, x, y);
+        }
+    }
+    wd->map_version++; /* one edit: the version only has to move */
     return FF_OK;
 }
 
@@ -247,9 +265,13 @@ int ff_world_set_mining(ff_world_t *wd, int mining, int32_t tx, int32_t ty) {
     if (!mining) {
         wd->mining = 0;
         wd->mine_progress = 0;
+        wd->mine_kind = 0;
         return FF_OK;
     }
-    if (!wd->mining || wd->mine_tx != tx || wd->mine_ty != ty) wd->mine_progress = 0;
+    if (!wd->mining || wd->mine_tx != tx || wd->mine_ty != ty) {
+        wd->mine_progress = 0;
+        wd->mine_kind = 0;
+    }
     wd->mining = 1;
     wd->mine_tx = tx;
     wd->mine_ty = ty;
@@ -299,30 +321,201 @@ int32_t ff_world_insert_item(ff_world_t *wd, uint8_t item, int32_t n) {
 
 /* ---- crafting ---- */
 
+/* The recipe that makes `item` for chain crafting, or -1 (raw: ore, stone, coal, plates). */
+static int32_t ff_item_recipe(uint8_t item) {
+    switch (item) {
+    case FF_ITEM_GEAR: return FF_RECIPE_GEAR;
+    case FF_ITEM_STONE_FURNACE: return FF_RECIPE_STONE_FURNACE;
+    default: return -1;
+    }
+}
+
+typedef struct ff_craft_plan {
+    int32_t n;                 /* entries */
+    uint8_t recipe[4];
+    int32_t count[4];
+    uint8_t prereq[4];
+} ff_craft_plan_t;
+
+/* Plan n crafts of `recipe` on the inventory copy inv: per ingredient in recipe order, use what
+ * the inventory holds, craft the rest by its recipe first (depth 1: our intermediates are made
+ * from raw items). Appends the entries to *p (prerequisites before the craft). 0 if impossible. */
+static int ff_craft_plan(uint32_t *inv, int32_t recipe, int32_t n, ff_craft_plan_t *p, int prereq) {
+    const ff_recipe_t *r = &ff_recipe_table[recipe];
+    for (int k = 0; k < 3; k++) {
+        if (!r->in_count[k]) continue;
+        uint8_t it = r->in_item[k];
+        uint32_t need = (uint32_t)n * r->in_count[k];
+        uint32_t use = inv[it] < need ? inv[it] : need;
+        inv[it] -= use;
+        if (use == need) continue;
+        int32_t sub = ff_item_recipe(it);
+        if (sub < 0 || prereq) return 0;
+        const ff_recipe_t *s = &ff_recipe_table[sub];
+        int32_t m = (int32_t)((need - use + s->out_count - 1) / s->out_count);
+        if (!ff_craft_plan(inv, sub, m, p, 1)) return 0;
+        /* a product beyond what the craft uses (none for our 1-product intermediates) stays
+         * reserved: UNCERTAIN, the game would put it in the inventory */
+    }
+    if (p->n >= 4) return 0;
+    p->recipe[p->n] = (uint8_t)recipe;
+    p->count[p->n] = n;
+    p->prereq[p->n] = (uint8_t)prereq;
+    p->n++;
+    return 1;
+}
+
+/* Plan n crafts on a copy of the inventory; on success *inv_after holds the inventory left. */
+static int ff_craft_try(const ff_world_t *wd, int32_t recipe, int32_t n, ff_craft_plan_t *p,
+                        uint32_t *inv_after) {
+    for (int i = 0; i < FF_WORLD_ITEMS; i++) inv_after[i] = wd->inv[i];
+    p->n = 0;
+    return ff_craft_plan(inv_after, recipe, n, p, 0);
+}
+
+/* The most crafts of `recipe` (at most count) the inventory allows with chain crafting, and
+ * their plan in *p / *inv (feasibility is monotone in n). 0 if none. */
+static int32_t ff_craft_most(const ff_world_t *wd, int32_t recipe, int32_t count, ff_craft_plan_t *p,
+                             uint32_t *inv) {
+    int32_t n = count;
+    if (n <= 0) return 0;
+    if (ff_craft_try(wd, recipe, n, p, inv)) return n;
+    int32_t lo = 0, hi = n; /* lo feasible (0 trivially), hi not */
+    while (hi - lo > 1) {
+        int32_t mid = lo + (hi - lo) / 2;
+        if (ff_craft_try(wd, recipe, mid, p, inv)) lo = mid;
+        else hi = mid;
+    }
+    if (lo > 0) ff_craft_try(wd, recipe, lo, p, inv);
+    return lo;
+}
+
+int ff_world_craftable(const ff_world_t *wd, int32_t recipe, int32_t count, int32_t *n) {
+    if (!wd || !n) return FF_EINVAL;
+    *n = 0;
+    if (recipe < 0 || recipe >= FF_NUM_RECIPES || count < 0) return FF_ERANGE;
+    ff_craft_plan_t p;
+    uint32_t inv[FF_WORLD_ITEMS];
+    *n = ff_craft_most(wd, recipe, count > 0xFFFF ? 0xFFFF : count, &p, inv);
+    return FF_OK;
+}
+
+int ff_world_craft_entry(const ff_world_t *wd, int32_t i, int32_t *recipe, int32_t *count,
+                         int32_t *prereq) {
+    if (!wd || !recipe || !count || !prereq) return FF_EINVAL;
+    if (i < 0 || i >= wd->cq_len) return FF_ERANGE;
+    int32_t slot = (wd->cq_head + i) % FF_WORLD_CRAFT_QUEUE;
+    *recipe = wd->cq_recipe[slot];
+    *count = wd->cq_count[slot];
+    *prereq = wd->cq_prereq[slot];
+    return FF_OK;
+}
+
+int ff_world_craft_push(ff_world_t *wd, int32_t recipe, int32_t count, int32_t prereq) {
+    if (!wd) return FF_EINVAL;
+    if (recipe < 0 || recipe >= FF_NUM_RECIPES || count < 1 || count > 0xFFFF) return FF_ERANGE;
+    if (wd->cq_len >= FF_WORLD_CRAFT_QUEUE) return FF_ESTATE;
+    int32_t slot = (wd->cq_head + wd->cq_len) % FF_WORLD_CRAFT_QUEUE;
+    wd->cq_recipe[slot] = (uint8_t)recipe;
+    wd->cq_count[slot] = (uint16_t)count;
+    wd->cq_prereq[slot] = (uint8_t)(prereq != 0);
+    wd->cq_len++;
+    return FF_OK;
+}
+
+/* Add n of item to the inventory without the slot check, saturating (a cancel's refund). */
+static void ff_refund(ff_world_t *wd, uint8_t item, uint32_t n) {
+    uint32_t v = wd->inv[item] + n;
+    wd->inv[item] = (uint16_t)(v > 0xFFFF ? 0xFFFF : v);
+}
+
+int ff_world_cancel_craft(ff_world_t *wd, int32_t i, int32_t count, int32_t *cancelled) {
+    if (!wd || !cancelled) return FF_EINVAL;
+    *cancelled = 0;
+    if (i < 0 || i >= wd->cq_len || count < 1) return FF_ERANGE;
+#define FF_CQ(k) ((wd->cq_head + (k)) % FF_WORLD_CRAFT_QUEUE)
+    int32_t main = i;
+    while (main < wd->cq_len && wd->cq_prereq[FF_CQ(main)]) main++;
+    if (main >= wd->cq_len) return FF_ERANGE; /* not produced by ff_world_craft: no consumer */
+    int32_t first = main; /* the prerequisites made for this entry sit right before it */
+    while (first > 0 && wd->cq_prereq[FF_CQ(first - 1)]) first--;
+    int32_t ms = FF_CQ(main);
+    int32_t k = wd->cq_count[ms];
+    if (first == main && i == main && count < k) k = count; /* no prerequisites: part of it */
+    /* refund: each prerequisite's inputs for its crafts still to make; the entry's inputs for
+     * its k crafts, less the intermediates those prerequisites would still have made (the
+     * ones already made come back as items) */
+    uint32_t owed[FF_WORLD_ITEMS] = {0};
+    const ff_recipe_t *r = &ff_recipe_table[wd->cq_recipe[ms]];
+    for (int j = 0; j < 3; j++)
+        if (r->in_count[j]) owed[r->in_item[j]] += (uint32_t)k * r->in_count[j];
+    for (int32_t e = first; e < main; e++) {
+        int32_t s = FF_CQ(e);
+        const ff_recipe_t *q = &ff_recipe_table[wd->cq_recipe[s]];
+        for (int j = 0; j < 3; j++)
+            if (q->in_count[j]) ff_refund(wd, q->in_item[j], (uint32_t)wd->cq_count[s] * q->in_count[j]);
+        uint32_t made = (uint32_t)wd->cq_count[s] * q->out_count;
+        owed[q->out_item] = owed[q->out_item] > made ? owed[q->out_item] - made : 0;
+    }
+    for (int it = 0; it < FF_WORLD_ITEMS; it++)
+        if (owed[it]) ff_refund(wd, (uint8_t)it, owed[it]);
+    *cancelled = k;
+    if (k < wd->cq_count[ms]) { /* the crafts not started go: the one in progress stays */
+        wd->cq_count[ms] = (uint16_t)(wd->cq_count[ms] - k);
+        return FF_OK;
+    }
+    if (first == 0) wd->craft_progress = 0; /* the craft in progress is among them */
+    /* drop entries first..main, keeping the order of the rest */
+    int32_t gone = main - first + 1, len = wd->cq_len;
+    for (int32_t e = first; e + gone < len; e++) {
+        int32_t d = FF_CQ(e), s = FF_CQ(e + gone);
+        wd->cq_recipe[d] = wd->cq_recipe[s];
+        wd->cq_count[d] = wd->cq_count[s];
+        wd->cq_prereq[d] = wd->cq_prereq[s];
+    }
+    wd->cq_len = (uint8_t)(len - gone);
+#undef FF_CQ
+    return FF_OK;
+}
+
 int ff_world_craft(ff_world_t *wd, int32_t recipe, int32_t count, int32_t *started) {
     if (!wd || !started) return FF_EINVAL;
     *started = 0;
     if (recipe < 0 || recipe >= FF_NUM_RECIPES || count < 0) return FF_ERANGE;
-    const ff_recipe_t *r = &ff_recipe_table[recipe];
-    int32_t n = count;
-    for (int k = 0; k < 3; k++)
-        if (r->in_count[k]) {
-            int32_t can = wd->inv[r->in_item[k]] / r->in_count[k];
-            if (can < n) n = can;
-        }
+    if (count > 0xFFFF) count = 0xFFFF;
+    ff_craft_plan_t p;
+    uint32_t inv[FF_WORLD_ITEMS];
+    int32_t n = ff_craft_most(wd, recipe, count, &p, inv);
     if (n <= 0) return FF_OK;
-    int32_t last = (wd->cq_head + wd->cq_len - 1) % FF_WORLD_CRAFT_QUEUE;
-    if (wd->cq_len && wd->cq_recipe[last] == recipe && wd->cq_count[last] + n <= 0xFFFF) {
-        wd->cq_count[last] = (uint16_t)(wd->cq_count[last] + n);
-    } else {
-        if (wd->cq_len >= FF_WORLD_CRAFT_QUEUE) return FF_OK;
+    /* room: each entry merges into the tail if it is the same recipe and kind, else a slot */
+    int32_t len = wd->cq_len, last = (wd->cq_head + wd->cq_len - 1) % FF_WORLD_CRAFT_QUEUE;
+    int32_t tail_recipe = len ? wd->cq_recipe[last] : -1, tail_prereq = len ? wd->cq_prereq[last] : -1;
+    int32_t tail_count = len ? wd->cq_count[last] : 0;
+    for (int32_t e = 0; e < p.n; e++) {
+        if (tail_recipe == p.recipe[e] && tail_prereq == p.prereq[e] && tail_count + p.count[e] <= 0xFFFF) {
+            tail_count += p.count[e];
+            continue;
+        }
+        if (len >= FF_WORLD_CRAFT_QUEUE) return FF_OK;
+        len++;
+        tail_recipe = p.recipe[e];
+        tail_prereq = p.prereq[e];
+        tail_count = p.count[e];
+    }
+    for (int32_t e = 0; e < p.n; e++) {
+        last = (wd->cq_head + wd->cq_len - 1) % FF_WORLD_CRAFT_QUEUE;
+        if (wd->cq_len && wd->cq_recipe[last] == p.recipe[e] && wd->cq_prereq[last] == p.prereq[e] &&
+            wd->cq_count[last] + p.count[e] <= 0xFFFF) {
+            wd->cq_count[last] = (uint16_t)(wd->cq_count[last] + p.count[e]);
+            continue;
+        }
         int32_t slot = (wd->cq_head + wd->cq_len) % FF_WORLD_CRAFT_QUEUE;
-        wd->cq_recipe[slot] = (uint8_t)recipe;
-        wd->cq_count[slot] = (uint16_t)n;
+        wd->cq_recipe[slot] = p.recipe[e];
+        wd->cq_count[slot] = (uint16_t)p.count[e];
+        wd->cq_prereq[slot] = p.prereq[e];
         wd->cq_len++;
     }
-    for (int k = 0; k < 3; k++)
-        if (r->in_count[k]) wd->inv[r->in_item[k]] = (uint16_t)(wd->inv[r->in_item[k]] - n * r->in_count[k]);
+    for (int i = 0; i < FF_WORLD_ITEMS; i++) wd->inv[i] = (uint16_t)inv[i];
     *started = n;
     return FF_OK;
 }
@@ -333,9 +526,12 @@ static void ff_craft_tick(ff_world_t *wd) {
     if (wd->craft_progress < r->ticks) wd->craft_progress++;
     if (wd->craft_progress < r->ticks) return;
     /* Done: the product goes in if it fits; otherwise the craft waits (UNCERTAIN: Factorio
-     * would spill it on the ground). */
-    if (ff_world_can_insert(wd, r->out_item) < r->out_count) return;
-    wd->inv[r->out_item] = (uint16_t)(wd->inv[r->out_item] + r->out_count);
+     * would spill it on the ground). An intermediate's product is already counted into the
+     * craft that uses it. */
+    if (!wd->cq_prereq[wd->cq_head]) {
+        if (ff_world_can_insert(wd, r->out_item) < r->out_count) return;
+        wd->inv[r->out_item] = (uint16_t)(wd->inv[r->out_item] + r->out_count);
+    }
     wd->crafted_total += r->out_count;
     wd->craft_progress = 0;
     if (--wd->cq_count[wd->cq_head] == 0) {
@@ -514,14 +710,101 @@ static void ff_remove_resource(ff_world_t *wd, int32_t ri) {
     wd->map_version++;
 }
 
+static int ff_in_reach_of(const ff_world_t *wd, const ff_building_t *b);
+
+/* Hand-mining ticks of a building entity (0: not minable here). */
+static int32_t ff_building_mine_ticks(uint8_t e) {
+    switch (e) {
+    case FF_ENT_WOODEN_CHEST: return FF_MINE_CHEST_TICKS;
+    case FF_ENT_STONE_FURNACE: return FF_MINE_FURNACE_TICKS;
+    case FF_ENT_BURNER_DRILL: return FF_MINE_DRILL_TICKS;
+    case FF_ENT_BELT: return FF_MINE_BELT_TICKS;
+    default: return 0;
+    }
+}
+
+static uint8_t ff_entity_item(uint8_t e) {
+    switch (e) {
+    case FF_ENT_WOODEN_CHEST: return FF_ITEM_WOODEN_CHEST;
+    case FF_ENT_STONE_FURNACE: return FF_ITEM_STONE_FURNACE;
+    case FF_ENT_BURNER_DRILL: return FF_ITEM_BURNER_DRILL;
+    case FF_ENT_BELT: return FF_ITEM_BELT;
+    default: return 0;
+    }
+}
+
+/* Remove building bi: free its tiles, close the gap in bld (the order of the others stays). */
+static void ff_remove_building(ff_world_t *wd, int32_t bi) {
+    ff_building_t *b = &wd->bld[bi];
+    int32_t fp = ff_entity_table[b->type].footprint;
+    for (int32_t y = b->ty; y < b->ty + fp; y++)
+        for (int32_t x = b->tx; x < b->tx + fp; x++) {
+            wd->tile[y * wd->w + x] &= (uint8_t)~FF_TILE_BUILDING;
+            ff_mark_plain(wd, x, y);
+        }
+    if (b->type == FF_ENT_STONE_FURNACE || b->type == FF_ENT_BURNER_DRILL) wd->n_machines--;
+    for (int32_t i = bi; i + 1 < wd->n_bld; i++) wd->bld[i] = wd->bld[i + 1];
+    wd->n_bld--;
+    memset(&wd->bld[wd->n_bld], 0, sizeof wd->bld[0]);
+    wd->map_version++;
+}
+
+/* Pick building bi up: its item and its contents (coal, ore, plates; a furnace's craft in
+ * progress gives back its ore, the fuel burning is lost) go into the inventory, all or nothing
+ * (UNCERTAIN: the game moves what fits and leaves the building while anything is left).
+ * Returns 1 if it was picked up. */
+static int ff_pick_up(ff_world_t *wd, int32_t bi) {
+    const ff_building_t *b = &wd->bld[bi];
+    uint16_t saved[FF_WORLD_ITEMS];
+    memcpy(saved, wd->inv, sizeof saved);
+    int ok = ff_world_insert_item(wd, ff_entity_item(b->type), 1) == 1;
+    if (ok && b->fuel) ok = ff_world_insert_item(wd, FF_ITEM_COAL, b->fuel) == b->fuel;
+    if (b->type == FF_ENT_STONE_FURNACE) {
+        int32_t ore = b->src + (b->work > 0.0 ? 1 : 0);
+        if (ok && ore) ok = ff_world_insert_item(wd, FF_ITEM_IRON_ORE, ore) == ore;
+        if (ok && b->out) ok = ff_world_insert_item(wd, FF_ITEM_IRON_PLATE, b->out) == b->out;
+    } else if (b->type == FF_ENT_BURNER_DRILL && b->src) {
+        if (ok) ok = ff_world_insert_item(wd, (uint8_t)b->src, 1) == 1;
+    }
+    if (!ok) {
+        memcpy(wd->inv, saved, sizeof saved);
+        return 0;
+    }
+    ff_remove_building(wd, bi);
+    return 1;
+}
+
 static void ff_mine_tick(ff_world_t *wd) {
     int32_t tx = wd->mine_tx, ty = wd->mine_ty;
+    if (wd->n_bld && ff_in_map(wd, tx, ty) && (wd->tile[ty * wd->w + tx] & FF_TILE_BUILDING)) {
+        /* the building is selected, not the ore under it */
+        int32_t bi = ff_world_building_at(wd, tx, ty);
+        int32_t goal = bi >= 0 ? ff_building_mine_ticks(wd->bld[bi].type) : 0;
+        if (!goal || !ff_in_reach_of(wd, &wd->bld[bi])) {
+            wd->mine_progress = 0;
+            return;
+        }
+        if (wd->mine_kind != wd->bld[bi].type) {
+            wd->mine_kind = wd->bld[bi].type;
+            wd->mine_progress = 0;
+        }
+        if (wd->mine_progress < goal) wd->mine_progress++;
+        if (wd->mine_progress < goal) return;
+        if (!ff_pick_up(wd, bi)) return; /* a full inventory holds the finished cycle */
+        wd->mine_progress = 0;
+        wd->mine_kind = 0;
+        return;
+    }
     int32_t ri = ff_in_map(wd, tx, ty) && ff_np(wd, tx, ty) ? wd->resg[ty * wd->w + tx] : 0;
     if (!ri || !ff_world_in_resource_reach(wd, tx, ty)) {
         wd->mine_progress = 0;
         return;
     }
     ff_resource_t *r = &wd->res[ri - 1];
+    if (wd->mine_kind != r->type) {
+        wd->mine_kind = r->type;
+        wd->mine_progress = 0;
+    }
     if (wd->mine_progress < FF_HAND_MINING_TICKS) wd->mine_progress++;
     if (wd->mine_progress < FF_HAND_MINING_TICKS) return;
     /* Resource entity ids 1..4 are the same numbers as their item ids. A full inventory holds
@@ -534,40 +817,98 @@ static void ff_mine_tick(ff_world_t *wd) {
 
 /* ---- machines ---- */
 
-static int ff_burn(ff_building_t *b, int32_t joules_per_tick) {
-    if (b->energy < joules_per_tick) {
-        if (!b->fuel) return 0;
-        b->fuel--;
-        b->energy += FF_COAL_JOULES;
-    }
-    b->energy -= joules_per_tick;
-    return 1;
+/* Burner::extractEnergyAndPollute: up to `want` J from the heat buffer. */
+static inline double ff_burner_extract(ff_building_t *b, double want) {
+    double got = want < b->heat ? want : b->heat;
+    b->heat -= got;
+    return got;
 }
 
+/* Burner::transferHeat: refill the buffer from the burning fuel item. */
+static inline void ff_burner_transfer(ff_building_t *b, double cap) {
+    double r = cap - b->heat;
+    if (r > b->burning) r = b->burning;
+    if (r != 0.0) {
+        double h = b->heat + r;
+        b->heat = cap < h ? cap : h;
+        double left = b->burning - r;
+        b->burning = left > 0.0 ? left : 0.0;
+    }
+}
+
+/* Burner::update, after the machine drew its energy: refill; when the item has burnt out and
+ * the buffer is not full, take the next coal from the fuel slot. The buffer starts empty, so a
+ * machine's first tick after fuelling does no work. */
+static inline void ff_burner_tick(ff_building_t *b, double use) {
+    double cap = use * (16.0 / 15.0);
+    if (b->burning > 0.0 && b->heat < cap) ff_burner_transfer(b, cap);
+    if (b->heat < cap && b->burning <= 0.0 && b->fuel) {
+        b->burning = (double)FF_COAL_JOULES;
+        b->fuel--;
+        ff_burner_transfer(b, cap);
+    }
+}
+
+/* CraftingMachine::update for the iron-plate recipe: a finished craft (work >= 3.2) moves its
+ * plate to the result slot and keeps the excess; a new craft takes its ore from the source slot
+ * when the first energy arrives (so the ore is consumed at the start, not the end) and starts
+ * from the kept excess. A full result slot holds the finished craft and starts no new one
+ * (UNCERTAIN: the replay tool's model never fills it). */
 static void ff_furnace_tick(ff_world_t *wd, ff_building_t *b) {
-    if (b->progress == 0 && (b->src == 0 || b->out >= FF_FURNACE_OUT_MAX)) return;
-    if (!ff_burn(b, FF_FURNACE_J_PER_TICK)) return;
-    if (++b->progress < FF_SMELT_TICKS) return;
-    b->progress = 0;
-    b->src--;
-    b->out++;
-    b->produced++;
-    wd->smelted_total++;
+    if (b->work >= FF_SMELT_S) {
+        if (b->out >= FF_FURNACE_OUT_MAX) return;
+        double x = b->work - FF_SMELT_S;
+        b->extra = x > 0.0 ? x : 0.0;
+        b->work = 0.0;
+        b->progress = 0;
+        b->out++;
+        b->produced++;
+        wd->smelted_total++;
+    }
+    int fresh = b->work == 0.0;
+    if (fresh && (b->src == 0 || b->out >= FF_FURNACE_OUT_MAX)) return;
+    double speed = ff_burner_extract(b, FF_FURNACE_USE) / FF_FURNACE_USE * 1.0;
+    if (speed > 0.0) {
+        b->work += speed / 60.0;
+        b->progress++;
+        if (fresh) {
+            b->src--;
+            b->work += b->extra;
+            b->extra = 0.0;
+        }
+    }
+    ff_burner_tick(b, FF_FURNACE_USE);
 }
 
 /* The drill drops its ore at centre + vector_to_place_result {-0.5, -1.3} (facing north): the
- * tile above its top-left tile. A furnace there takes iron ore into its source slot; with no
- * entity there the ore lies on the ground and the drill waits (ground items are not modelled). */
+ * tile above its top-left tile. A furnace there takes iron ore into its source slot (another
+ * building there takes nothing: UNCERTAIN for chests and belts, which would take it in the
+ * game); with no building there the ore goes onto the ground as one stack, unless a stack
+ * already lies there (it blocks the output until picked up), the tile is off the map or blocks
+ * (water: UNCERTAIN, by the tile id), or the ground list is full. Otherwise the drill waits
+ * holding the ore. */
 static void ff_drill_output(ff_world_t *wd, ff_building_t *b) {
-    int32_t fi = ff_world_building_at(wd, b->tx, (int32_t)b->ty - 1);
-    if (fi < 0) return;
-    ff_building_t *f = &wd->bld[fi];
-    if (f->type == FF_ENT_STONE_FURNACE && b->src == FF_ITEM_IRON_ORE &&
-        f->src < FF_ENTITY_SLOT_MAX) {
-        f->src++;
-        b->src = 0;
-        wd->fed_total++;
+    int32_t dx = b->tx, dy = (int32_t)b->ty - 1;
+    int32_t fi = ff_world_building_at(wd, dx, dy);
+    if (fi >= 0) {
+        ff_building_t *f = &wd->bld[fi];
+        if (f->type == FF_ENT_STONE_FURNACE && b->src == FF_ITEM_IRON_ORE &&
+            f->src < FF_ENTITY_SLOT_MAX) {
+            f->src++;
+            b->src = 0;
+            wd->fed_total++;
+        }
+        return;
     }
+    if (!ff_in_map(wd, dx, dy) || ff_tile_blocks[wd->tile[dy * wd->w + dx] & FF_TILE_ID_MASK] ||
+        wd->n_ground >= FF_WORLD_MAX_GROUND || ff_world_ground_at(wd, dx, dy) >= 0)
+        return;
+    ff_ground_t *g = &wd->ground[wd->n_ground++];
+    g->tx = (uint8_t)dx;
+    g->ty = (uint8_t)dy;
+    g->item = (uint8_t)b->src;
+    g->count = 1;
+    b->src = 0;
 }
 
 static void ff_drill_tick(ff_world_t *wd, ff_building_t *b) {
@@ -579,8 +920,18 @@ static void ff_drill_tick(ff_world_t *wd, ff_building_t *b) {
     for (int32_t y = b->ty; y < b->ty + 2 && !ri; y++)
         for (int32_t x = b->tx; x < b->tx + 2 && !ri; x++) ri = wd->resg[y * wd->w + x];
     if (!ri) return;
-    if (!ff_burn(b, FF_DRILL_J_PER_TICK)) return;
-    if (++b->progress < FF_DRILL_MINING_TICKS) return;
+    /* MiningDrill::update: progress by the energy satisfaction, then the burner, then
+     * performMining at progress >= 1 (the remainder is kept: 241 ticks of progress for the
+     * first ore, 240 for the next ones). */
+    double got = ff_burner_extract(b, FF_DRILL_USE);
+    if (got != 0.0) {
+        double sat = got / FF_DRILL_USE;
+        b->work += (sat * FF_DRILL_SPEED) * (1.0 / 60.0);
+        b->progress++;
+    }
+    ff_burner_tick(b, FF_DRILL_USE);
+    if (b->work < 1.0) return;
+    b->work -= 1.0;
     ff_resource_t *r = &wd->res[ri - 1];
     b->progress = 0;
     b->produced++;
@@ -725,13 +1076,15 @@ static int ff_machines_idle(const ff_world_t *wd) {
     for (int32_t i = 0; i < wd->n_bld; i++) {
         const ff_building_t *b = &wd->bld[i];
         if (b->type == FF_ENT_STONE_FURNACE) {
-            if (b->progress == 0 && (b->src == 0 || b->out >= FF_FURNACE_OUT_MAX)) continue;
-            if (b->energy < FF_FURNACE_J_PER_TICK && !b->fuel) continue;
+            /* the early returns of ff_furnace_tick, and no energy to draw or load */
+            if (b->work == 0.0 && (b->src == 0 || b->out >= FF_FURNACE_OUT_MAX)) continue;
+            if (b->work >= FF_SMELT_S && b->out >= FF_FURNACE_OUT_MAX) continue;
+            if (b->work < FF_SMELT_S && b->heat == 0.0 && b->burning <= 0.0 && !b->fuel) continue;
             return 0;
         }
         if (b->type == FF_ENT_BURNER_DRILL) {
             if (b->src) return 0;
-            if (b->energy < FF_DRILL_J_PER_TICK && !b->fuel) continue;
+            if (b->heat == 0.0 && b->burning <= 0.0 && !b->fuel) continue; /* work < 1 here */
             for (int32_t y = b->ty; y < b->ty + 2; y++)
                 for (int32_t x = b->tx; x < b->tx + 2; x++)
                     if (wd->resg[y * wd->w + x]) return 0;
@@ -797,11 +1150,25 @@ void ff_world_run(ff_world_t *wd, int32_t nticks) {
                 return;
             }
             int32_t mx = wd->mine_tx, my = wd->mine_ty;
-            int32_t ri = ff_in_map(wd, mx, my) && ff_np(wd, mx, my) ? wd->resg[my * wd->w + mx] : 0;
+            /* n_bld first: without buildings the tile grid's line is not read (a step here is
+             * memory-bound); a building tile is never plain */
+            int on_building = wd->n_bld && ff_in_map(wd, mx, my) && ff_np(wd, mx, my) &&
+                              (wd->tile[my * wd->w + mx] & FF_TILE_BUILDING);
+            int32_t ri = !on_building && ff_in_map(wd, mx, my) && ff_np(wd, mx, my) ? wd->resg[my * wd->w + mx] : 0;
+            if (on_building) {
+                ff_world_tick(wd); /* mining a building: short, tick by tick */
+                left--;
+                continue;
+            }
             if (!ri || !ff_world_in_resource_reach(wd, mx, my)) {
                 wd->mine_progress = 0;
                 wd->tick += (uint64_t)left;
                 return;
+            }
+            if (wd->mine_kind != wd->res[ri - 1].type) {
+                /* what ff_mine_tick does first on a new entity in reach (nothing else runs) */
+                wd->mine_kind = wd->res[ri - 1].type;
+                wd->mine_progress = 0;
             }
             /* k more increments leave progress < FF_HAND_MINING_TICKS: no cycle ends */
             int32_t k = FF_HAND_MINING_TICKS - 1 - (int32_t)wd->mine_progress;
@@ -816,6 +1183,65 @@ void ff_world_run(ff_world_t *wd, int32_t nticks) {
         ff_world_tick(wd);
         left--;
     }
+}
+
+/* ---- items on the ground ---- */
+
+int32_t ff_world_ground_at(const ff_world_t *wd, int32_t tx, int32_t ty) {
+    for (int32_t i = 0; i < wd->n_ground; i++)
+        if (wd->ground[i].tx == tx && wd->ground[i].ty == ty) return i;
+    return -1;
+}
+
+void ff_ground_position(int32_t tx, int32_t ty, int32_t *x, int32_t *y) {
+    *x = tx * 256 + 128;
+    *y = ty * 256 + 256 - 77;
+}
+
+/* Remove stack i, closing the gap (the order of the others stays). */
+static void ff_remove_ground(ff_world_t *wd, int32_t i) {
+    for (int32_t k = i; k + 1 < wd->n_ground; k++) wd->ground[k] = wd->ground[k + 1];
+    wd->n_ground--;
+    memset(&wd->ground[wd->n_ground], 0, sizeof wd->ground[0]);
+}
+
+int ff_world_pick_ground(ff_world_t *wd, int32_t tx, int32_t ty, int check_reach, int32_t *moved) {
+    if (!wd || !moved) return FF_EINVAL;
+    *moved = 0;
+    int32_t i = ff_world_ground_at(wd, tx, ty);
+    if (i < 0) return FF_ESTATE;
+    ff_ground_t *g = &wd->ground[i];
+    if (check_reach) {
+        int32_t gx, gy;
+        ff_ground_position(tx, ty, &gx, &gy);
+        int64_t dx = (int64_t)(gx - wd->px) * 5, dy = (int64_t)(gy - wd->py) * 5;
+        if (dx * dx + dy * dy > (int64_t)FF_REACH_5 * FF_REACH_5) return FF_ESTATE;
+    }
+    if (ff_world_can_insert(wd, g->item) < g->count) return FF_ESTATE;
+    int32_t n = ff_world_insert_item(wd, g->item, g->count);
+    ff_remove_ground(wd, i);
+    *moved = n;
+    return FF_OK;
+}
+
+int ff_world_remove_ground(ff_world_t *wd, int32_t tx, int32_t ty) {
+    if (!wd) return FF_EINVAL;
+    int32_t i = ff_world_ground_at(wd, tx, ty);
+    if (i < 0) return FF_ESTATE;
+    ff_remove_ground(wd, i);
+    return FF_OK;
+}
+
+int ff_world_add_ground(ff_world_t *wd, int32_t tx, int32_t ty, uint8_t item, uint8_t count) {
+    if (!wd) return FF_EINVAL;
+    if (!ff_in_map(wd, tx, ty) || item == 0 || item >= FF_NUM_ITEMS || count == 0) return FF_ERANGE;
+    if (wd->n_ground >= FF_WORLD_MAX_GROUND || ff_world_ground_at(wd, tx, ty) >= 0) return FF_ESTATE;
+    ff_ground_t *g = &wd->ground[wd->n_ground++];
+    g->tx = (uint8_t)tx;
+    g->ty = (uint8_t)ty;
+    g->item = item;
+    g->count = count;
+    return FF_OK;
 }
 
 /* ---- placing, inserting, taking ---- */
@@ -842,6 +1268,26 @@ int ff_world_place(ff_world_t *wd, uint8_t item, int32_t tx, int32_t ty, uint8_t
         for (int32_t y = ty; y < ty + 2; y++)
             for (int32_t x = tx; x < tx + 2; x++) any |= wd->resg[y * wd->w + x] != 0;
         if (!any) return FF_ESTATE;
+    }
+    if (wd->n_ground) {
+        /* building over items on the ground collects them: all must fit, after the item
+         * placed leaves the inventory (it frees its slot first: UNCERTAIN) */
+        uint16_t saved[FF_WORLD_ITEMS];
+        memcpy(saved, wd->inv, sizeof saved);
+        wd->inv[item]--;
+        for (int32_t k = 0; k < wd->n_ground; k++) {
+            const ff_ground_t *g = &wd->ground[k];
+            if (g->tx < tx || g->tx >= tx + fp || g->ty < ty || g->ty >= ty + fp) continue;
+            if (ff_world_insert_item(wd, g->item, g->count) != g->count) {
+                memcpy(wd->inv, saved, sizeof saved);
+                return FF_ESTATE;
+            }
+        }
+        for (int32_t k = wd->n_ground - 1; k >= 0; k--) {
+            const ff_ground_t *g = &wd->ground[k];
+            if (g->tx >= tx && g->tx < tx + fp && g->ty >= ty && g->ty < ty + fp) ff_remove_ground(wd, k);
+        }
+        wd->inv[item]++; /* taken below */
     }
     int32_t i = ff_add_building_unchecked(wd, e, tx, ty, dir);
     wd->inv[item]--;
@@ -883,7 +1329,7 @@ int ff_world_take(ff_world_t *wd, int32_t tx, int32_t ty, int32_t *moved) {
     if (!wd || !moved) return FF_EINVAL;
     *moved = 0;
     int32_t bi = ff_world_building_at(wd, tx, ty);
-    if (bi < 0) return FF_ESTATE;
+    if (bi < 0) return wd->n_ground ? ff_world_pick_ground(wd, tx, ty, 1, moved) : FF_ESTATE;
     ff_building_t *b = &wd->bld[bi];
     if (b->type != FF_ENT_STONE_FURNACE || !ff_in_reach_of(wd, b)) return FF_ESTATE;
     int32_t k = ff_world_insert_item(wd, FF_ITEM_IRON_PLATE, b->out);

@@ -592,7 +592,8 @@ cdef class World:
         return ff_world_insert_item(self._live(), <uint8_t>item, count)
 
     def craft(self, int recipe, int count=1):
-        """Queue crafts (``RECIPES`` index); returns how many were started."""
+        """Queue crafts (``RECIPES`` index), crafting a missing gear or stone furnace first (as
+        the game does); returns how many crafts of the recipe were started (0: none possible)."""
         cdef int32_t started = 0
         check(ff_world_craft(self._live(), recipe, count, &started), "World.craft")
         return started
@@ -600,6 +601,48 @@ cdef class World:
     @property
     def craft_queue_length(self):
         return self._live().cq_len
+
+    @property
+    def craft_progress(self):
+        """Ticks the head craft of the queue has run (0 with an empty queue)."""
+        return self._live().craft_progress
+
+    def craft_queue(self):
+        """The crafting queue, head first: a list of ``(recipe, count, prerequisite)``, as
+        ``LuaControl::crafting_queue`` reports it (prerequisite: the entry crafts a missing
+        intermediate for the entry after it)."""
+        cdef ff_world_t *w = self._live()
+        cdef int32_t r = 0, c = 0, p = 0
+        out = []
+        for i in range(w.cq_len):
+            check(ff_world_craft_entry(w, i, &r, &c, &p), "World.craft_queue")
+            out.append((r, c, bool(p)))
+        return out
+
+    def craftable(self, int recipe, int count=0xFFFF):
+        """How many crafts of the recipe (at most count) ``craft`` could start now, with chain
+        crafting (``LuaControl::get_craftable_count``); nothing changes."""
+        cdef int32_t n = 0
+        check(ff_world_craftable(self._live(), recipe, count, &n), "World.craftable")
+        return n
+
+    def push_craft(self, int recipe, int count, bint prerequisite=False):
+        """Append a queue entry as is, taking no items (restoring a saved queue). Raises
+        ``StateError`` (via the status) if the queue is full."""
+        check(ff_world_craft_push(self._live(), recipe, count, prerequisite), "World.push_craft")
+
+    def cancel_craft(self, int index, int count):
+        """Cancel up to count crafts of queue entry ``index`` (0 = head), refunding as
+        ``ff_world_cancel_craft`` documents (a craft with prerequisites goes whole with them);
+        returns the crafts of the consuming entry cancelled."""
+        cdef int32_t n = 0
+        check(ff_world_cancel_craft(self._live(), index, count, &n), "World.cancel_craft")
+        return n
+
+    @property
+    def building_count(self):
+        """Buildings in the world (mining one picks it up: the later ones move down a slot)."""
+        return self._live().n_bld
 
     def place(self, int item, int x, int y, int direction=0):
         """Place a building item with its footprint's top-left tile at (x, y).
@@ -634,6 +677,44 @@ cdef class World:
             return 0
         check(rc, "World.take")
         return moved
+
+    def ground_items(self):
+        """The stacks lying on the ground: a list of ``(item, x, y, count)`` (tile x, y)."""
+        cdef ff_world_t *w = self._live()
+        return [(w.ground[i].item, w.ground[i].tx, w.ground[i].ty, w.ground[i].count)
+                for i in range(w.n_ground)]
+
+    @staticmethod
+    def ground_position(int x, int y):
+        """The 1/256 position of a stack on tile (x, y) as a drill drops it."""
+        cdef int32_t gx = 0, gy = 0
+        ff_ground_position(x, y, &gx, &gy)
+        return (gx, gy)
+
+    def pick_ground(self, int x, int y, bint check_reach=True):
+        """Pick the stack on tile (x, y) up into the inventory, whole or not at all (with
+        check_reach: within reach 10 of it); returns the count (0: refused)."""
+        cdef int32_t moved = 0
+        rc = ff_world_pick_ground(self._live(), x, y, check_reach, &moved)
+        if rc == FF_ESTATE:
+            return 0
+        check(rc, "World.pick_ground")
+        return moved
+
+    def remove_ground(self, int x, int y):
+        """Remove the stack on tile (x, y) without taking it; returns False if none lies there."""
+        rc = ff_world_remove_ground(self._live(), x, y)
+        if rc == FF_ESTATE:
+            return False
+        check(rc, "World.remove_ground")
+        return True
+
+    def add_ground(self, int x, int y, int item, int count=1):
+        """Put a stack on tile (x, y) (map setup)."""
+        if not 0 < item < 16 or not 0 < count < 256:
+            raise InvalidArgumentError("item must be 1..15 and count 1..255")
+        check(ff_world_add_ground(self._live(), x, y, <uint8_t>item, <uint8_t>count),
+              "World.add_ground")
 
     def tick(self, int n=1):
         """Advance n ticks (without the GIL: ``close()`` of this world, or of the ``BatchSim``
@@ -679,12 +760,17 @@ cdef class World:
                 for i in range(w.n_res) if w.res[i].type]
 
     def buildings(self):
-        """List of buildings as dicts (entity, x, y, fuel, src, out, progress, produced, energy)."""
+        """List of buildings as dicts (entity, x, y, direction, fuel, src, out, progress, produced,
+        energy, heat, work). energy: joules held (the burner's heat buffer plus what is left of
+        the fuel item burning); heat: the buffer alone; work: the drill's mining progress (1 =
+        one ore) or the furnace's seconds of smelting done (3.2 = one plate)."""
         cdef ff_world_t *w = self._live()
         return [{"entity": w.bld[i].type, "x": w.bld[i].tx, "y": w.bld[i].ty,
                  "direction": w.bld[i].dir, "fuel": w.bld[i].fuel, "src": w.bld[i].src,
                  "out": w.bld[i].out, "progress": w.bld[i].progress,
-                 "produced": w.bld[i].produced, "energy": w.bld[i].energy}
+                 "produced": w.bld[i].produced,
+                 "energy": w.bld[i].heat + w.bld[i].burning, "heat": w.bld[i].heat,
+                 "work": w.bld[i].work}
                 for i in range(w.n_bld)]
 
     def building_at(self, int x, int y):

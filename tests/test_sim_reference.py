@@ -323,11 +323,55 @@ class RefAPI:
     def buildings(self):
         return [{"entity": b.type, "x": b.tx, "y": b.ty, "direction": b.dir, "fuel": b.fuel,
                  "src": b.src, "out": b.out, "progress": b.progress, "produced": b.produced,
-                 "energy": b.energy} for b in self.w.bld]
+                 "energy": b.energy, "heat": b.heat, "work": b.work} for b in self.w.bld]
 
     @property
     def mining_progress(self):
         return self.w.mine_progress
+
+    @property
+    def craft_queue_length(self):
+        return len(self.w.queue)
+
+    @property
+    def craft_progress(self):
+        return self.w.craft_progress
+
+    def ground_items(self):
+        return [(item, x, y, n) for x, y, item, n in self.w.ground]
+
+    @staticmethod
+    def ground_position(x, y):
+        from factorio_fast._reference_sim import RefWorld
+        return RefWorld.ground_position(x, y)
+
+    def pick_ground(self, x, y, check_reach=True):
+        return self.w.pick_ground(x, y, check_reach)
+
+    def remove_ground(self, x, y):
+        i = self.w.ground_at(x, y)
+        if i < 0:
+            return False
+        del self.w.ground[i]
+        return True
+
+    def add_ground(self, x, y, item, count=1):
+        from factorio_fast.errors import StateError
+        if not self.w.add_ground(x, y, item, count):
+            raise StateError("ground stack refused")
+
+    def craft_queue(self):
+        return [(r, c, bool(p)) for r, c, p in self.w.queue]
+
+    def craftable(self, recipe, count=0xFFFF):
+        return self.w.craftable(recipe, count)
+
+    def cancel_craft(self, index, count):
+        from factorio_fast.errors import InvalidArgumentError
+        try:
+            return self.w.cancel_craft(index, count)
+        except IndexError as e:
+            raise InvalidArgumentError(str(e)) from None
 
     def cells(self):
         return np.array([[self.w.cell(x, y) for x in range(self.w.w)] for y in range(self.w.h)],

@@ -23,7 +23,7 @@ import numpy as np
 
 from factorio_fast import codec
 from factorio_fast._rawobs import ENTITY_INFO
-from factorio_fast._sim import HAND_MINING_TICKS, RECIPES, SMELT_TICKS, World
+from factorio_fast._sim import RECIPES, SMELT_TICKS, World
 from factorio_fast.emulator.shim import (
     NOT_EMULATED,
     LuaApiError,
@@ -45,19 +45,36 @@ ITEM_IDS = codec.ITEM_IDS
 ITEM_NAMES = codec.ITEM_NAMES
 LAB_TILE = TILE_IDS["lab-dark-1"]
 KIND_RESOURCE, KIND_BUILDING, KIND_BELT, KIND_CHARACTER = 1, 2, 3, 4
+KIND_GROUND = 5  # an item-on-ground entity: a stack the World keeps on a tile (ground_items)
+GROUND = "item-on-ground"
+# item-on-ground's collision box +-0.14 (Factorio 2.0.77 base/prototypes/entity/entities.lua,
+# the item-on-ground prototype)
+GROUND_HALF = 0.14
 # Prototype types of the entities the World knows (base game data: resources.lua, furnace.lua,
 # mining-drill.lua, transport-belt.lua, entities.lua).
 ENTITY_TYPE = {"iron-ore": "resource", "copper-ore": "resource", "coal": "resource",
                "stone": "resource", "stone-furnace": "furnace",
                "burner-mining-drill": "mining-drill", "transport-belt": "transport-belt",
                "wooden-chest": "container", "character": "character"}
+# ... and of the entities the World keeps without a prototype of its own here (LuaEntity::type)
+TYPE_OF = {**ENTITY_TYPE, GROUND: "item-entity"}
 # The recipes' names are their products' item names (base game data recipe.lua).
 RECIPE_NAMES = tuple(ITEM_NAMES[r["output"][0]] for r in RECIPES)
 RECIPE_IDS = {n: i for i, n in enumerate(RECIPE_NAMES)}
 # Character prototype values (docs/factorio-facts.md §4.1).
 CHARACTER = {"build_distance": 10, "reach_distance": 10, "resource_reach_distance": 2.7}
 DRILL_TICKS = 240  # burner drill: iron ore mining_time 1 / mining_speed 0.25 (§4.3)
-HAND_TICKS = HAND_MINING_TICKS
+# The progress fractions LuaControl reports are the engine's sums over the goal: after k ticks
+# of hand mining k * (0.5 / 60) / mining_time (character mining_speed 0.5), so 1/120 a tick for
+# an ore (mining_time 1) although the ore takes HAND_MINING_TICKS (121) ticks: the double sum
+# reaches 1 one tick late (docs/mechanics.md "Timers").
+HAND_RATE = 0.5 / 60
+# minable.mining_time of what the character can mine here (Factorio 2.0.77 base/prototypes/
+# entity/resources.lua: ores and stone 1; entities.lua:1535 wooden-chest 0.1, :1021
+# stone-furnace 0.2; mining-drill.lua:1574 burner-mining-drill 0.3; transport-belts.lua:154
+# transport-belt 0.1), the same values as ff_world.h's FF_MINE_*_TICKS
+MINING_TIME = {"wooden-chest": 0.1, "stone-furnace": 0.2, "burner-mining-drill": 0.3,
+               "transport-belt": 0.1}
 # defines.inventory names the shim's inventories answer to
 INV_MAIN, INV_FUEL, INV_SOURCE, INV_RESULT = "character_main", "fuel", "furnace_source", \
     "furnace_result"
@@ -139,8 +156,10 @@ class MapState:
         self._walk_set = None  # what the World holds
         self.mining = None     # the mining target tile (world coordinates)
         self.selected = None
-        self.queue: list[list[int]] = []  # crafting queue: [recipe, count] (see _craft_tick)
-        self.craft_progress = 0
+        self.surface = None    # the LuaSurface (set by it)
+        self._ground = None
+        self.grounds: dict[tuple[int, int], LuaEntity] = {}  # tile -> item-on-ground entity
+        self.ground_gone: set[tuple[int, int]] = set()  # stacks destroyed before a rebuild
 
     # ---- the World, its caches ----
 
@@ -152,6 +171,7 @@ class MapState:
     def touched(self, tiles=True):
         self._res = None
         self._bld = None
+        self._ground = None
         if tiles:
             self._tiles = None
 
@@ -159,6 +179,32 @@ class MapState:
         if self._res is None:
             self._res = {(x, y): (t, a) for t, x, y, a in self.live().resources()}
         return self._res
+
+    def ground_table(self) -> dict:
+        """The World's stacks on the ground: tile -> (item, count)."""
+        if self._ground is None:
+            self._ground = {(x, y): (i, n) for i, x, y, n in self.live().ground_items()}
+        return self._ground
+
+    def ground_entities(self) -> list:
+        """An item-on-ground entity per stack the World holds: a stack that appeared (a drill
+        dropped it) gets a new one; an entity whose stack is gone (picked up, collected) is
+        invalid."""
+        table = self.ground_table()
+        out = []
+        for k, (item, _n) in table.items():
+            e = self.grounds.get(k)
+            if e is None or not e._valid or e._item != item:
+                if e is not None:
+                    e._valid = False
+                e = LuaEntity(self.surface, GROUND, 0, KIND_GROUND, *k)
+                e._item = item
+                e._bbox = e._box()
+                self.grounds[k] = e
+            out.append(e)
+        for k in [k for k in self.grounds if k not in table]:
+            self.grounds.pop(k)._valid = False
+        return out
 
     def bld_table(self) -> list:
         if self._bld is None:
@@ -174,10 +220,10 @@ class MapState:
         return 0 <= wx < self.w and 0 <= wy < self.h
 
     def _rebuild(self):
-        """World has no call to remove an entity or cancel a craft: a new World gets everything
-        that is left. Exact only if what is left holds no running state the World API cannot
-        set again (buildings as placed, no hand-mining progress, the head craft not started);
-        otherwise this refuses."""
+        """World has no call to remove an entity: a new World gets everything that is left.
+        Exact only if what is left holds no running state the World API cannot set again
+        (buildings as placed, no hand-mining progress, the head craft not started); otherwise
+        this refuses."""
         old = self.world
         self.dirty = False
         new = World(self.w, self.h, LAB_TILE)
@@ -188,6 +234,10 @@ class MapState:
             ent = self.resources.get((x, y))
             if ent is not None and ent._valid:
                 new.add_resource(x, y, t, a)
+        for item, x, y, n in old.ground_items():
+            if (x, y) not in self.ground_gone:
+                new.add_ground(x, y, item, n)
+        self.ground_gone.clear()
         blds = old.buildings()
         keep = []
         for ent in self.buildings:
@@ -212,15 +262,12 @@ class MapState:
                 raise LuaApiError(NOT_EMULATED + "destroying an entity while the character is "
                                   "half-way through mining")
             new.set_mining(self.mining)
-        if self.queue and self.craft_progress:
+        queue = old.craft_queue()
+        if queue and old.craft_progress:
             self.dirty = True
             raise LuaApiError(NOT_EMULATED + "editing the surface while a craft is in progress")
-        for recipe, count in self.queue:
-            have = new.inventory()
-            for item, n in RECIPES[recipe]["inputs"]:
-                new.set_item(item, int(have[item]) + n * count)
-            if new.craft(recipe, count) != count:
-                raise LuaApiError(NOT_EMULATED + "re-queueing the crafting queue")
+        for recipe, count, prerequisite in queue:  # the ingredients are taken already
+            new.push_craft(recipe, count, prerequisite)
         self.world = new
         self._walk_set = None
         self.touched()
@@ -232,38 +279,40 @@ class MapState:
         if self.walk != self._walk_set:
             w.set_walking(self.walk)
             self._walk_set = self.walk
-        q = self.queue
-        before = 0
-        if q:
-            out_item = RECIPES[q[0][0]]["output"][0]
-            before = int(w.inventory()[out_item])
+        n_bld = w.building_count
         w.tick(1)
         # walking_state is one-shot: "will only make the player walk for one tick" (API
         # LuaControl::walking_state, docs/factorio-facts.md §3.1)
         self.walk = None
         self.touched(tiles=False)
-        if q:
-            self._craft_tick(w, before)
+        if w.building_count != n_bld:
+            self._picked_up()
 
-    def _craft_tick(self, w, before):
-        """World has no accessor for its crafting queue or progress, which LuaControl exposes
-        (crafting_queue, crafting_queue_progress): the shim keeps the queue it submitted and
-        counts the head's ticks as ff_world.c does (progress up to the recipe's ticks, then the
-        craft completes when its product fits). A completion is read from the World (the
-        product arrived: only crafting makes these items), and the queue length is checked
-        against the World's every tick."""
-        recipe, _count = self.queue[0]
-        r = RECIPES[recipe]
-        out_item, out_n = r["output"]
-        if self.craft_progress < r["ticks"]:
-            self.craft_progress += 1
-        if self.craft_progress >= r["ticks"] and int(w.inventory()[out_item]) - before == out_n:
-            self.craft_progress = 0
-            self.queue[0][1] -= 1
-            if self.queue[0][1] == 0:
-                self.queue.pop(0)
-        if len(self.queue) != w.craft_queue_length:
-            raise LuaApiError(NOT_EMULATED + "the crafting queue diverged from the World's")
+    def mined_building(self):
+        """The building the character mines now (covering the mining target tile), or None."""
+        if self.mining is None:
+            return None
+        e = self.bld_tiles.get(self.mining)
+        return e if e is not None and e._valid else None
+
+    def _picked_up(self):
+        """The World picked up the building under the mining target (the character mines what
+        is selected there: ff_world.h ff_world_set_mining): its entity becomes invalid and the
+        buildings after it move down one slot of the World's list, as they do there."""
+        e = self.mined_building()
+        if e is None:
+            raise LuaApiError(NOT_EMULATED + "a building left the World other than by mining")
+        e._valid = False
+        for k in [k for k, v in self.bld_tiles.items() if v is e]:
+            del self.bld_tiles[k]
+        gone = e._index
+        for b in self.buildings:
+            if b._valid and b._index > gone:
+                b._index -= 1
+        self.buildings = [b for b in self.buildings if b._valid]
+        if self.selected is e:
+            self.selected = None
+        self.touched()
 
     # ---- geometry ----
 
@@ -277,9 +326,11 @@ class MapState:
     def entities(self, area=None):
         """Valid entities: resources, buildings, the character; with area (x1, y1, x2, y2 in
         surface coordinates) only those whose collision box overlaps it (strictly)."""
+        grounds = self.ground_entities() if self.ground_table() or self.grounds else []
         if area is None:
             out = [e for e in self.resources.values() if e.is_valid()]
             out += [e for e in self.buildings if e._valid]
+            out += grounds
             if self.character is not None:
                 out.append(self.character)
             return out
@@ -292,6 +343,10 @@ class MapState:
         for e in self.buildings:
             x1, y1, x2, y2 = e._bbox
             if x1 < a2 and x2 > a1 and y1 < b2 and y2 > b1 and e._valid:
+                out.append(e)
+        for e in grounds:
+            x1, y1, x2, y2 = e._bbox
+            if x1 < a2 and x2 > a1 and y1 < b2 and y2 > b1:
                 out.append(e)
         c = self.character
         if c is not None and _overlaps(c._box(), area):
@@ -319,6 +374,8 @@ class LuaSurface(ValidObject):
         w, h = int(self._settings.get("width") or 0), int(self._settings.get("height") or 0)
         # nauvis (the game's default surface) holds no World: the mod does not play on it
         self.map = MapState(w, h) if (w or h) else None
+        if self.map is not None:
+            self.map.surface = self
         self._lab = False
         self._peaceful = bool(self._settings.get("peaceful_mode", False))
         self._no_enemies = bool(self._settings.get("no_enemies_mode", False))
@@ -562,7 +619,7 @@ class LuaSurface(ValidObject):
 
         def keep(e):
             ok = (names is None or e._ename in names) and \
-                 (types is None or ENTITY_TYPE[e._ename] in types) and \
+                 (types is None or TYPE_OF[e._ename] in types) and \
                  (force is None or e._force() == force)
             return ok != invert
 
@@ -667,6 +724,7 @@ class LuaEntity(ValidObject):
         self._valid = True
         self._unit = None
         self._invs: dict[str, LuaInventory] = {}
+        self._item = 0  # an item-on-ground's item id
 
     # ---- validity, geometry ----
 
@@ -681,6 +739,10 @@ class LuaEntity(ValidObject):
             if got is None or got[0] != self._ent:
                 self._valid = False  # mined out
                 self._m().resources.pop((self._wx, self._wy), None)
+        elif self._kind == KIND_GROUND:
+            got = self._m().ground_table().get((self._wx, self._wy))
+            if got is None or got[0] != self._item:
+                self._valid = False  # picked up or collected
         return self._valid
 
     def _bld(self) -> dict:
@@ -691,23 +753,26 @@ class LuaEntity(ValidObject):
         if self._kind == KIND_CHARACTER:
             px, py = m.char_position()
             return px / 256 - m.ox, py / 256 - m.oy
+        if self._kind == KIND_GROUND:  # where the drill dropped it (World.ground_position)
+            gx, gy = World.ground_position(self._wx, self._wy)
+            return gx / 256 - m.ox, gy / 256 - m.oy
         fp = _footprint(self._ent)
         return self._wx - m.ox + fp / 2, self._wy - m.oy + fp / 2
 
     def _box(self):
         cx, cy = self._centre()
-        h = _half(self._ent)
+        h = GROUND_HALF if self._kind == KIND_GROUND else _half(self._ent)
         return cx - h, cy - h, cx + h, cy + h
 
     def _force(self):
-        return "neutral" if self._kind == KIND_RESOURCE else "player"
+        return "neutral" if self._kind in (KIND_RESOURCE, KIND_GROUND) else "player"
 
     def _need(self, *kinds, what):
         if self._kind not in kinds:
             raise LuaApiError(f"{what}: not supported by {self._ename}")
 
     def _need_type(self, types, what):
-        if ENTITY_TYPE[self._ename] not in types:
+        if TYPE_OF[self._ename] not in types:
             raise LuaApiError(f"{what}: entity is not a {' or '.join(types)}")
 
     # ---- LuaEntity ----
@@ -718,7 +783,7 @@ class LuaEntity(ValidObject):
 
     @attribute
     def type(self):
-        return ENTITY_TYPE[self._ename]
+        return TYPE_OF[self._ename]
 
     @attribute
     def position(self):
@@ -763,6 +828,15 @@ class LuaEntity(ValidObject):
         if self._kind == KIND_CHARACTER:
             raise LuaApiError(NOT_EMULATED + "destroying the character (the World keeps one)")
         m = self._m()
+        if self._kind == KIND_GROUND:  # the World removes a stack itself: no rebuild
+            if m.dirty:  # a rebuild is due (another entity was destroyed): it leaves this out
+                m.ground_gone.add((self._wx, self._wy))
+            elif self.is_valid():
+                m.live().remove_ground(self._wx, self._wy)
+                m.touched(tiles=False)
+            self._valid = False
+            m.grounds.pop((self._wx, self._wy), None)
+            return True
         self._valid = False
         if self._kind == KIND_RESOURCE:
             m.resources.pop((self._wx, self._wy), None)
@@ -771,6 +845,18 @@ class LuaEntity(ValidObject):
                 del m.bld_tiles[k]
         m.dirty = True  # World has no removal: MapState._rebuild
         return True
+
+    @attribute
+    def stack(self):
+        """An item-on-ground's stack (LuaEntity::stack): a table of the LuaItemStack fields
+        valid_for_read, name, count (a snapshot; no LuaItemStack class is registered with the
+        bridge)."""
+        if self._kind != KIND_GROUND:
+            raise LuaApiError("LuaEntity::stack: entity is not an item-entity")
+        got = self._m().ground_table().get((self._wx, self._wy))
+        if got is None:
+            return {"valid_for_read": False, "count": 0}
+        return {"valid_for_read": True, "name": ITEM_NAMES[got[0]], "count": got[1]}
 
     # ---- machines (furnace, drill) ----
 
@@ -826,7 +912,7 @@ class LuaEntity(ValidObject):
 
     @method
     def is_crafting(self):
-        if ENTITY_TYPE[self._ename] != "furnace":
+        if TYPE_OF[self._ename] != "furnace":
             return False
         return self._bld()["progress"] > 0
 
@@ -849,7 +935,7 @@ class LuaEntity(ValidObject):
         World's state): waiting_for_space_in_destination while a drill holds an ore it could not
         drop, no_fuel without fuel and energy, no_minable_resources, else working."""
         from factorio_fast.emulator.game import define_value
-        if ENTITY_TYPE[self._ename] not in ("furnace", "mining-drill"):
+        if TYPE_OF[self._ename] not in ("furnace", "mining-drill"):
             return None
         b = self._bld()
         if self._ename == "burner-mining-drill":
@@ -1003,7 +1089,8 @@ class LuaEntity(ValidObject):
     @attribute
     def character_mining_progress(self):
         m = self._char("LuaControl::character_mining_progress")
-        return m.live().mining_progress / HAND_TICKS
+        b = m.mined_building()
+        return m.live().mining_progress * HAND_RATE / (MINING_TIME[b._ename] if b else 1.0)
 
     @attribute
     def build_distance(self):
@@ -1033,24 +1120,55 @@ class LuaEntity(ValidObject):
         dx, dy = (cx - px) * 5, (cy - py) * 5
         return dx * dx + dy * dy <= 12800 * 12800
 
+    @method
+    def mine_entity(self, entity, force=None):
+        """Mines an item-on-ground at once (a script's mine: no reach check, INFERRED): its stack
+        goes into the inventory whole or not at all (World.pick_ground); true if it did. Other
+        entities: not emulated (the scenarios mine by mining_state)."""
+        m = self._char("LuaControl::mine_entity")
+        if not isinstance(entity, LuaEntity) or not entity.is_valid():
+            raise LuaApiError("LuaControl::mine_entity: valid LuaEntity expected")
+        if entity._kind != KIND_GROUND:
+            raise LuaApiError(NOT_EMULATED + "mine_entity of anything but an item-on-ground")
+        got = m.live().pick_ground(entity._wx, entity._wy, False)
+        m.touched(tiles=False)
+        if got:
+            entity._valid = False
+            m.grounds.pop((entity._wx, entity._wy), None)
+        return bool(got)
+
     @attribute
     def crafting_queue_size(self):
-        return len(self._char("LuaControl::crafting_queue_size").queue)
+        return self._char("LuaControl::crafting_queue_size").live().craft_queue_length
 
     @attribute
     def crafting_queue(self):
-        m = self._char("LuaControl::crafting_queue")
-        if not m.queue:
+        """The World's queue (one queue: the shim keeps no copy), chain-crafted entries with
+        prerequisite = true."""
+        q = self._char("LuaControl::crafting_queue").live().craft_queue()
+        if not q:
             return None
         return Records(("index", "recipe", "count", "prerequisite"),
-                       [(i + 1, RECIPE_NAMES[r], c, False) for i, (r, c) in enumerate(m.queue)])
+                       [(i + 1, RECIPE_NAMES[r], c, p) for i, (r, c, p) in enumerate(q)])
 
     @attribute
     def crafting_queue_progress(self):
-        m = self._char("LuaControl::crafting_queue_progress")
-        if not m.queue:
+        """The head craft's ticks over the recipe's ticks as LuaRecipePrototype::energy gives
+        them here (game.py: RECIPES' ticks / 60), so energy * 60 * progress is the tick count."""
+        w = self._char("LuaControl::crafting_queue_progress").live()
+        q = w.craft_queue()
+        if not q:
             return 0.0
-        return m.craft_progress / RECIPES[m.queue[0][0]]["ticks"]
+        return w.craft_progress / RECIPES[q[0][0]]["ticks"]
+
+    @method
+    def get_craftable_count(self, recipe):
+        m = self._char("LuaControl::get_craftable_count")
+        if hasattr(recipe, "_rname"):
+            recipe = recipe._rname
+        if recipe not in RECIPE_IDS:
+            raise LuaApiError(f"Unknown recipe: {recipe}")
+        return m.live().craftable(RECIPE_IDS[recipe])
 
     @crafting_queue_progress.setter
     def crafting_queue_progress(self, value):
@@ -1068,44 +1186,23 @@ class LuaEntity(ValidObject):
         count = int(_num(count, "count"))
         if count < 1:
             raise LuaApiError("begin_crafting: count must be positive")
-        r = RECIPE_IDS[recipe]
-        started = m.live().craft(r, count)
+        started = m.live().craft(RECIPE_IDS[recipe], count)
         if started:
-            q = m.queue
-            # the World's queue merges a craft into its last entry when it is the same recipe
-            # (ff_world_craft); the shim's copy does the same
-            if q and q[-1][0] == r and q[-1][1] + started <= 0xFFFF:
-                q[-1][1] += started
-            else:
-                q.append([r, started])
-            if len(q) != m.live().craft_queue_length:
-                raise LuaApiError(NOT_EMULATED + "the crafting queue diverged from the World's")
             m.touched(tiles=False)
         return started
 
     @method(table=("index", "count"))
     def cancel_crafting(self, opts):
-        """Refunds the ingredients (as the game does). World has no cancel: the surface's World
-        is rebuilt without the cancelled crafts (MapState._rebuild)."""
+        """Refunds the ingredients (World.cancel_craft: a chain-crafted entry goes with its
+        prerequisites, UNCERTAIN in ff_world.h)."""
         m = self._char("LuaControl::cancel_crafting")
         index = int(_num(opts.get("index"), "index"))
         count = int(_num(opts.get("count"), "count"))
-        if not 1 <= index <= len(m.queue) or count < 1:
-            raise LuaApiError("cancel_crafting: no such crafting queue entry")
-        entry = m.queue[index - 1]
-        count = min(count, entry[1])
-        if index == 1 and m.craft_progress and count < entry[1]:
-            raise LuaApiError(NOT_EMULATED + "cancelling part of the craft in progress")
-        if index == 1 and count == entry[1]:
-            m.craft_progress = 0
         w = m.live()
-        have = w.inventory()
-        for item, n in RECIPES[entry[0]]["inputs"]:
-            w.set_item(item, int(have[item]) + n * count)
-        entry[1] -= count
-        if entry[1] == 0:
-            m.queue.pop(index - 1)
-        m.dirty = True
+        if not 1 <= index <= w.craft_queue_length or count < 1:
+            raise LuaApiError("cancel_crafting: no such crafting queue entry")
+        w.cancel_craft(index - 1, count)
+        m.touched(tiles=False)
         return None
 
 
@@ -1134,9 +1231,9 @@ class LuaInventory(ValidObject):
         if self._kind == INV_FUEL:
             return {ITEM_IDS["coal"]: b["fuel"]} if b["fuel"] else {}
         if self._kind == INV_SOURCE:
-            # the World counts the ore being smelted in the source slot; the game has taken it
-            # out of the slot while it smelts (is_crafting)
-            n = b["src"] - (1 if b["progress"] > 0 else 0)
+            # the slot alone: the ore being smelted left it when its craft started, in the
+            # World as in the game (is_crafting)
+            n = b["src"]
             return {ITEM_IDS["iron-ore"]: n} if n > 0 else {}
         return {ITEM_IDS["iron-plate"]: b["out"]} if b["out"] else {}
 
