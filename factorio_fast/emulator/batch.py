@@ -106,17 +106,21 @@ class ModBatch:
         A scenario name.
     num_envs : int
         Envs on the server (each on its own surface, stepped in lockstep).
-    send : callable
-        One request's text -> the reply's text (an RCON command ``/ff <text>``).
+    send : callable or None
+        One request's text -> the reply's text (an RCON command ``/ff <text>``). None: the
+        caller drives the ``*_gen`` generators itself (many servers at once).
     ticks_per_step, obstacles, goal
         As ``BatchSim``.
     encoding : {"Z", "B"}
         How frames travel: deflate + base64 (``helpers.encode_string``) or plain base64.
+    max_polls : int or None
+        Polls for a step's states before giving up; None: no count (the caller bounds the wait
+        by time, as the factorio backend does).
     """
 
-    def __init__(self, scenario: str, num_envs: int, send: Callable[[str], str], *,
+    def __init__(self, scenario: str, num_envs: int, send: Callable[[str], str] | None, *,
                  ticks_per_step=None, obstacles=None, goal=None, encoding: str = "Z",
-                 max_polls: int = 1000):
+                 max_polls: int | None = 1000):
         info = scenario_info(scenario)
         if goal is None and info["goal"]:
             goal = info["goal"]
@@ -141,20 +145,42 @@ class ModBatch:
         self._needs_reset = np.zeros(self.num_envs, np.bool_)
         self._started = False
         self.requests = 0
+        self._pos = np.zeros((self.num_envs, 2), np.int32)
+        self._tick0 = np.zeros(self.num_envs, np.int64)
+        self._tick = np.zeros(self.num_envs, np.int64)
+        self._inv = np.zeros((self.num_envs, 16), np.uint16)
 
     # ---- the wire ----
+    #
+    # Every operation is a generator of request texts: ``reply = yield text`` is one round trip.
+    # ``drive`` runs one with ``send``; ``factorio_fast.factorio_backend`` runs the generators of
+    # many servers at once, sending each server its next request as soon as its reply is in, so
+    # the client never waits on one server while another is ready (the send and collect phases
+    # of a step are the two sides of each ``yield``).
 
-    def request(self, ftype: int, payload: bytes) -> tuple[int, bytes]:
+    def drive(self, gen):
+        """Run an operation's generator to its end with ``send``; returns its value."""
+        if self._send is None:
+            raise InvalidArgumentError("this ModBatch has no send(); drive its generators")
+        try:
+            text = next(gen)
+            while True:
+                text = gen.send(self._send(text))
+        except StopIteration as stop:
+            return stop.value
+
+    def request(self, ftype: int, payload: bytes):
+        """Generator: one request frame as text, its reply checked -> (type, payload)."""
         self._seq += 1
         self.requests += 1
-        reply = self._send(wire.to_text(wire.frame(ftype, payload, self._seq), self._how))
-        rtype, seq, body = wire.unframe(wire.from_text(reply))
+        seq = self._seq
+        reply = yield wire.to_text(wire.frame(ftype, payload, seq), self._how)
+        rtype, rseq, body = wire.unframe(wire.from_text(reply))
         if rtype == wire.T_ERROR:
             raise FactorioServerError("the mod refused the request: "
                                       + body.decode("utf-8", "replace"))
-        if rtype != wire.T_RAW or seq != self._seq:
-            raise ProtocolError(f"unexpected reply (type {rtype}, sequence {seq} for "
-                                f"{self._seq})")
+        if rtype != wire.T_RAW or rseq != seq:
+            raise ProtocolError(f"unexpected reply (type {rtype}, sequence {rseq} for {seq})")
         return rtype, body
 
     def _reset(self, ids, worlds, obs):
@@ -166,14 +192,17 @@ class ModBatch:
         w, h = self.map_size
         payload = wire.world_payload(SCENARIO_IDS[self.scenario], self.num_envs,
                                      self.ticks_per_step, w, h, recs)
-        _, body = self.request(wire.T_WORLD, payload)
+        _, body = yield from self.request(wire.T_WORLD, payload)
         got = self.encoder.begin(body, self._targets, obs)
         if sorted(got.tolist()) != sorted(int(i) for i in ids):
             raise ProtocolError("the WORLD reply holds other envs than were reset")
+        self._note_states(body, started=True)
 
     def _states(self):
-        for _ in range(self._max_polls):
-            _, body = self.request(wire.T_RAW, b"")
+        polls = 0
+        while self._max_polls is None or polls < self._max_polls:
+            polls += 1
+            _, body = yield from self.request(wire.T_RAW, b"")
             status = self.encoder.header(body)[0]
             if status == STATUS_STATES:
                 return body
@@ -181,19 +210,52 @@ class ModBatch:
                 raise ProtocolError(f"unexpected RAW status {status}")
         raise FactorioServerError(f"the step did not finish within {self._max_polls} polls")
 
+    def _note_states(self, body, started: bool = False):
+        """Keep each env's position, tick and inventory from a RAW payload (the infos)."""
+        hdr = self.encoder.header(body)
+        count, rb = hdr[2], hdr[3]
+        if count == 0:
+            return
+        recs = np.frombuffer(body, np.uint8, count * rb, 16).reshape(count, rb)
+        env = recs[:, 0:2].copy().view(np.uint16)[:, 0].astype(np.int64)
+        if env.size and int(env.max()) >= self.num_envs:
+            raise ProtocolError(f"a RAW record names env {int(env.max())} of {self.num_envs}")
+        self._pos[env] = recs[:, 4:12].copy().view(np.int32)
+        tick = recs[:, 12:16].copy().view(np.uint32)[:, 0]
+        if started:
+            self._tick0[env] = tick
+        self._tick[env] = tick
+        self._inv[env] = recs[:, 16:48].copy().view(np.uint16)
+
     # ---- BatchSim's API ----
 
-    def reset(self, seeds, *, obs):
-        seeds = np.asarray(seeds, np.uint64)
-        if seeds.shape != (self.num_envs,):
-            raise InvalidArgumentError(f"need {self.num_envs} seeds")
-        worlds = [self.source.first(i, int(s)) for i, s in enumerate(seeds)]
-        self._reset(range(self.num_envs), worlds, obs)
-        self._needs_reset[:] = False
+    def reset(self, seeds, env_ids=None, *, obs):
+        return self.drive(self.reset_gen(seeds, env_ids, obs=obs))
+
+    def reset_gen(self, seeds, env_ids=None, *, obs):
+        seeds = np.asarray(seeds, np.uint64).reshape(-1)
+        ids = np.arange(self.num_envs) if env_ids is None else \
+            np.asarray(env_ids, np.int64).reshape(-1)
+        if seeds.shape != ids.shape or (ids.size and (ids.min() < 0 or ids.max() >= self.num_envs)):
+            raise InvalidArgumentError(f"need one seed per env id (ids in 0..{self.num_envs - 1})")
+        if not self._started and ids.size != self.num_envs:
+            # the first WORLD request configures the server for every env
+            raise InvalidArgumentError("the first reset must reset every env")
+        if ids.size == 0:
+            return
+        worlds = [self.source.first(int(i), int(s)) for i, s in zip(ids, seeds)]
+        yield from self._reset(ids.tolist(), worlds, obs)
+        self._needs_reset[ids] = False
         self._started = True
 
     def step(self, actions, *, obs, rewards, terminated, truncated, autoreset="next_step",
              final_obs=None, final_mask=None):
+        return self.drive(self.step_gen(actions, obs=obs, rewards=rewards, terminated=terminated,
+                                        truncated=truncated, autoreset=autoreset,
+                                        final_obs=final_obs, final_mask=final_mask))
+
+    def step_gen(self, actions, *, obs, rewards, terminated, truncated, autoreset="next_step",
+                 final_obs=None, final_mask=None):
         if not self._started:
             from factorio_fast.errors import ResetNeededError
             raise ResetNeededError("reset() first")
@@ -214,18 +276,19 @@ class ModBatch:
         records = self.encoder.actions(a, stand=resets, command_id=self._seq + 1)
         if resets.any():
             ids = np.flatnonzero(resets)
-            self._reset(ids, [self.source.next(int(i)) for i in ids], obs)
+            yield from self._reset(ids, [self.source.next(int(i)) for i in ids], obs)
             rewards[ids] = 0.0
             terminated[ids] = False
             truncated[ids] = False
-        _, body = self.request(wire.T_ACTIONS, records)
+        _, body = yield from self.request(wire.T_ACTIONS, records)
         if self.encoder.header(body)[0] != STATUS_ACCEPTED:
             raise ProtocolError("the mod did not accept the step")
-        body = self._states()
+        body = yield from self._states()
         mask = ~resets
         term = terminated.view(np.uint8)
         trunc = truncated.view(np.uint8)
         self.encoder.step(body, a, mask, obs, rewards, term, trunc)
+        self._note_states(body)
         done = (terminated | truncated) & mask
         if autoreset == "next_step":
             self._needs_reset = done
@@ -234,7 +297,18 @@ class ModBatch:
             if done.any():
                 ids = np.flatnonzero(done)
                 final_obs[ids] = obs[ids]
-                self._reset(ids, [self.source.next(int(i)) for i in ids], obs)
+                yield from self._reset(ids, [self.source.next(int(i)) for i in ids], obs)
+
+    def positions(self):
+        """Each env's character position in 1/256 tile, from the last state the mod sent."""
+        return self._pos.copy()
+
+    def ticks(self):
+        """Game ticks since each env's episode began, from the mod's states."""
+        return (self._tick - self._tick0).astype(np.uint64)
+
+    def inventories(self):
+        return self._inv.copy()
 
     def close(self):
         self.source.close()
