@@ -90,9 +90,26 @@ def find_executable(factorio_path: str | os.PathLike | None = None) -> Path:
     return p
 
 
+_versions: dict = {}
+
+
 def read_version(exe: Path, timeout: float = 60.0) -> tuple[int, int, int]:
     """``exe --version`` parsed (``Version: 2.0.45 (build ...)``); FactorioServerError if it
-    does not answer like Factorio."""
+    does not answer like Factorio. Remembered per file (path, size, mtime): a farm asks once."""
+    try:
+        st = os.stat(exe)
+        key = (str(exe), st.st_size, st.st_mtime_ns)
+    except OSError:
+        key = None
+    if key in _versions:
+        return _versions[key]
+    v = _read_version(exe, timeout)
+    if key is not None:
+        _versions[key] = v
+    return v
+
+
+def _read_version(exe: Path, timeout: float) -> tuple[int, int, int]:
     try:
         out = subprocess.run([str(exe), "--version"], capture_output=True, timeout=timeout,
                              stdin=subprocess.DEVNULL)

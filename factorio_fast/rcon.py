@@ -457,13 +457,25 @@ class RconMux:
         self._sel = selectors.DefaultSelector()
         self.clients: list[RconClient] = []
         self._inflight: dict[RconClient, deque] = {}
+        self._socks: dict[RconClient, socket.socket] = {}
         for c in clients:
             self.add(c)
 
     def add(self, client: RconClient) -> None:
         self.clients.append(client)
         self._inflight[client] = deque()
+        self._socks[client] = client.sock
         self._sel.register(client.sock, selectors.EVENT_READ, client)
+
+    def discard(self, client: RconClient) -> None:
+        """Stop watching ``client`` (closed, or failed)."""
+        if client in self._inflight:
+            del self._inflight[client]
+            self.clients.remove(client)
+            try:
+                self._sel.unregister(self._socks.pop(client))  # found even once closed
+            except (KeyError, ValueError, OSError):
+                pass
 
     def send(self, client: RconClient, text: str, tag=None) -> None:
         """Send one command to ``client``; its reply comes out of :meth:`collect` with ``tag``."""
@@ -497,16 +509,23 @@ class RconMux:
                 return out
             left = deadline - time.monotonic()
             if left <= 0:
-                waiting = [c.address for c, q in self._inflight.items() if q]
-                raise WaitTimeoutError(f"RCON: no reply from {', '.join(waiting)} within "
-                                       f"{timeout:g} s")
+                waiting = [c for c, q in self._inflight.items() if q]
+                e = WaitTimeoutError(f"RCON: no reply from {', '.join(c.address for c in waiting)}"
+                                     f" within {timeout:g} s")
+                e.rcon_client = waiting[0]
+                raise e
             for key, mask in self._sel.select(left):
                 c = key.data
-                if mask & selectors.EVENT_WRITE:
-                    c.flush()
-                    self._update(c)
-                if mask & selectors.EVENT_READ:
-                    c.on_readable()
+                try:
+                    if mask & selectors.EVENT_WRITE:
+                        c.flush()
+                        self._update(c)
+                    if mask & selectors.EVENT_READ:
+                        c.on_readable()
+                except Exception as e:
+                    e.rcon_client = c  # which connection failed, for the caller's message
+                    self.discard(c)
+                    raise
 
     def exchange(self, commands: dict, timeout: float = 10.0) -> dict:
         """Send ``{client: text}`` to every client at once; return ``{client: reply}``."""
