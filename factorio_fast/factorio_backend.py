@@ -63,8 +63,9 @@ class FactorioStepper:
         ``factorio-fast-emulator`` also works).
     game_speed : float, optional
         ``game.speed`` of the servers (default: the mod's, 1000: as fast as the server runs).
-    timeout : float
-        Seconds one reset or step may take on any server before ``WaitTimeoutError``.
+    server_timeout : float
+        Seconds one reset or step may take on any server before ``WaitTimeoutError`` (the
+        vector env's ``timeout`` is its wait for worker processes).
     ready_timeout : float
         Seconds a server may take to start.
     encoding : {"Z", "B"}
@@ -75,7 +76,7 @@ class FactorioStepper:
 
     def __init__(self, scenario: str, num_envs: int, *, num_servers: int | None = None,
                  envs_per_server: int | None = None, factorio_path=None,
-                 game_speed: float | None = None, timeout: float = 30.0,
+                 game_speed: float | None = None, server_timeout: float = 30.0,
                  ready_timeout: float = 120.0, encoding: str = "Z",
                  ticks_per_step=None, obstacles=None, goal=None):
         if scenario in PLANNED_SCENARIOS:
@@ -93,8 +94,8 @@ class FactorioStepper:
             raise InvalidArgumentError(f"envs_per_server must be <= {_MAX_ENVS_PER_SERVER}")
         if encoding not in ("Z", "B"):
             raise InvalidArgumentError(f"encoding must be 'Z' or 'B', got {encoding!r}")
-        if not isinstance(timeout, (int, float)) or not timeout > 0:
-            raise InvalidArgumentError(f"timeout must be > 0 seconds, got {timeout!r}")
+        if not isinstance(server_timeout, (int, float)) or not server_timeout > 0:
+            raise InvalidArgumentError(f"server_timeout must be > 0 seconds, got {server_timeout!r}")
         self.scenario = scenario
         self._kw = {"ticks_per_step": ticks_per_step, "obstacles": obstacles, "goal": goal}
         probe = BatchSim(scenario, 1, **{k: v for k, v in self._kw.items() if v is not None})
@@ -112,9 +113,9 @@ class FactorioStepper:
         finally:
             probe.close()
         self._exe = find_executable(factorio_path)  # a missing binary fails at make time
-        self._server_kw = {"game_speed": game_speed, "timeout": float(timeout),
+        self._server_kw = {"game_speed": game_speed, "timeout": float(server_timeout),
                            "ready_timeout": float(ready_timeout)}
-        self.timeout = float(timeout)
+        self.timeout = float(server_timeout)
         self._encoding = encoding
         self.farm = None
         self.mods: list = []
@@ -195,7 +196,7 @@ class FactorioStepper:
                 if left <= 0:
                     raise WaitTimeoutError(
                         f"servers {sorted(active)} did not finish the request within "
-                        f"{self.timeout:g} s (timeout=)")
+                        f"{self.timeout:g} s (server_timeout=)")
                 for c, k, text in mux.collect(left):
                     g = active[k]
                     try:

@@ -1,0 +1,236 @@
+"""``backend="factorio"`` over the wire: launcher -> server process -> RCON -> mod -> back.
+
+These run against ``FACTORIO_PATH`` (a real headless server: ``FACTORIO_PATH=/path/to/factorio
+pytest -m factorio``) and, when it is unset, against the project's emulator started as a server
+executable, so CI never skips them. Parity: the same seeds and actions give byte-identical
+observations, rewards and flags through ``backend="sim"`` and ``backend="factorio"``, with 1 and
+4 servers, 1 and 16 envs per server, sync and async, in process and with workers (short here;
+10,000 actions under ``-m slow``).
+"""
+
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import factorio_fast
+from factorio_fast.errors import (
+    FactorioServerError,
+    InvalidArgumentError,
+    StateError,
+    WaitTimeoutError,
+)
+
+from conftest import wait_gone
+
+pytestmark = pytest.mark.factorio
+
+
+@pytest.fixture(scope="module")
+def factorio_path():
+    """FACTORIO_PATH, else the emulator as an executable running this checkout's package."""
+    env = os.environ.get("FACTORIO_PATH")
+    if env:
+        yield env
+        return
+    d = tempfile.mkdtemp(prefix="ff_test_emu_")
+    try:
+        try:
+            from factorio_fast.emulator.server import write_launcher
+            exe = write_launcher(d)
+        except ImportError:
+            found = shutil.which("factorio-fast-emulator") or \
+                Path(sys.executable).with_name("factorio-fast-emulator")
+            if not Path(found).is_file():
+                pytest.fail("no server: set FACTORIO_PATH or install factorio-fast-emulator")
+            exe = found
+        yield str(exe)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def _server_dirs():
+    return set(Path(tempfile.gettempdir()).glob("factorio_fast_srv_*"))
+
+
+@pytest.fixture
+def no_leftovers():
+    before = _server_dirs()
+    yield
+    deadline = time.monotonic() + 10
+    while _server_dirs() - before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _server_dirs() - before == set()
+
+
+def _actions(env, rng, n):
+    space = getattr(env, "single_action_space", None) or env.action_space
+    if hasattr(space, "nvec"):
+        return np.stack([rng.integers(0, v, n) for v in space.nvec], 1)
+    return rng.integers(0, space.n, n)
+
+
+def _same(a, b, where):
+    for k, (x, y) in enumerate(zip(a, b)):
+        assert np.array_equal(x, y), f"{where}: result {k} differs"
+
+
+def run_parity(name, num_envs, steps, factorio_path, seed=0, **kw):
+    """Step ``sim`` and ``factorio`` with the same seeds and random actions; compare all."""
+    kw_f = dict(kw)
+    kw_f.setdefault("factorio_path", factorio_path)
+    common = {k: kw.pop(k) for k in ("autoreset_mode", "batch_size", "infos", "copy")
+              if k in kw}
+    for k in common:
+        kw_f.pop(k, None)
+    for k in ("envs_per_server", "num_servers", "factorio_path", "server_timeout",
+              "num_workers", "start_method"):
+        kw.pop(k, None)
+    ref = factorio_fast.make_vec(name, num_envs, **common, **kw)
+    env = factorio_fast.make_vec(name, num_envs, backend="factorio", **common, **kw_f)
+    rng = np.random.default_rng(seed)
+    episodes = 0
+    try:
+        if env.is_async:  # in process: both return the same groups in the same order
+            env.async_reset(seed=seed)
+            ref.async_reset(seed=seed)
+            for i in range(steps):
+                got, want = env.recv(), ref.recv()
+                ids = got[4]["env_id"]
+                assert np.array_equal(ids, want[4]["env_id"]), f"step {i}: env ids"
+                _same(got[:4], want[:4], f"step {i}")
+                a = _actions(env, rng, len(ids))
+                env.send(a, ids)
+                ref.send(a, ids)
+                episodes += int((got[2] | got[3]).sum())
+        else:
+            (o1, i1), (o2, i2) = env.reset(seed=seed), ref.reset(seed=seed)
+            assert np.array_equal(o1, o2) and i1.keys() == i2.keys()
+            for key in i2:
+                assert np.array_equal(i1[key], i2[key]), f"reset: {key}"
+            for i in range(steps):
+                a = _actions(env, rng, num_envs)
+                got, want = env.step(a), ref.step(a)
+                _same(got[:4], want[:4], f"step {i}")
+                for key in ("final_obs", "_final_obs", "position", "tick", "inventory"):
+                    if key in want[4]:
+                        assert np.array_equal(got[4][key], want[4][key]), f"step {i}: {key}"
+                episodes += int((got[2] | got[3]).sum())
+    finally:
+        env.close()
+        ref.close()
+    return episodes
+
+
+def test_parity_four_servers_one_env_each(factorio_path, no_leftovers):
+    run_parity("movement_micro", 4, 60, factorio_path, envs_per_server=1,
+               infos=("position", "tick"))
+
+
+def test_parity_sixteen_envs_on_one_server_same_step(factorio_path, no_leftovers):
+    run_parity("mining_micro", 16, 40, factorio_path, envs_per_server=16,
+               autoreset_mode="same_step", infos=("inventory", "tick"))
+
+
+def test_parity_async_groups(factorio_path, no_leftovers):
+    run_parity("building_micro", 4, 30, factorio_path, batch_size=2, envs_per_server=2, seed=3)
+
+
+def test_parity_with_worker_processes(factorio_path, no_leftovers):
+    run_parity("movement_micro", 4, 30, factorio_path, num_workers=2, start_method="fork",
+               envs_per_server=2, seed=5, autoreset_mode="same_step")
+
+
+def test_single_env_make(factorio_path, no_leftovers):
+    ref = factorio_fast.make("mining_micro")
+    env = factorio_fast.make("mining_micro", backend="factorio", factorio_path=factorio_path)
+    try:
+        o1, i1 = env.reset(seed=11)
+        o2, i2 = ref.reset(seed=11)
+        assert np.array_equal(o1, o2) and i1 == i2
+        rng = np.random.default_rng(1)
+        for _ in range(20):
+            a = _actions(env, rng, 1)[0]
+            got, want = env.step(a), ref.step(a)
+            assert np.array_equal(got[0], want[0]) and got[1:] == want[1:]
+            if got[2] or got[3]:
+                env.reset()
+                ref.reset()
+        with pytest.raises(StateError, match="render"):
+            env.unwrapped._sim.render(0)
+    finally:
+        env.close()
+        ref.close()
+
+
+def test_server_killed_mid_episode(factorio_path, no_leftovers):
+    env = factorio_fast.make_vec("movement_micro", 2, backend="factorio",
+                                 factorio_path=factorio_path, envs_per_server=1,
+                                 server_timeout=20)
+    try:
+        env.reset(seed=1)
+        env.step(np.zeros(2, np.int64))
+        pids = [s.proc.pid for s in env._sims[0].servers]
+        os.kill(pids[1], signal.SIGKILL)
+        with pytest.raises(FactorioServerError, match=r"died with signal 9 \(SIGKILL\)"):
+            env.step(np.zeros(2, np.int64))
+        with pytest.raises(StateError, match="failed earlier"):
+            env.step(np.zeros(2, np.int64))
+    finally:
+        env.close()
+    assert wait_gone(pids, 5) == []
+
+
+def test_server_not_answering_times_out(factorio_path, no_leftovers):
+    env = factorio_fast.make_vec("movement_micro", 1, backend="factorio",
+                                 factorio_path=factorio_path, server_timeout=1.5)
+    srv = None
+    try:
+        env.reset(seed=1)
+        srv = env._sims[0].servers[0]
+        os.kill(srv.proc.pid, signal.SIGSTOP)
+        t = time.monotonic()
+        with pytest.raises(WaitTimeoutError):
+            env.step(np.zeros(1, np.int64))
+        assert time.monotonic() - t < 5
+    finally:
+        if srv is not None and srv.running:
+            os.kill(srv.proc.pid, signal.SIGCONT)
+        pids = [s.proc.pid for s in env._sims[0].servers] if env._sims else []
+        env.close()
+    assert wait_gone(pids, 5) == []
+
+
+def test_errors_at_make_time(factorio_path, tmp_path):
+    with pytest.raises(FactorioServerError, match="FACTORIO_PATH|factorio_path"):
+        factorio_fast.make_vec("movement_micro", 2, backend="factorio",
+                               factorio_path=str(tmp_path / "missing"))
+    with pytest.raises(InvalidArgumentError, match="full_game.*planned for backend='factorio'"):
+        factorio_fast.make("full_game", backend="factorio", factorio_path=factorio_path)
+    with pytest.raises(InvalidArgumentError, match="envs_per_server"):
+        factorio_fast.make_vec("movement_micro", 2, backend="factorio",
+                               factorio_path=factorio_path, envs_per_server=0)
+
+
+SLOW_CASES = [
+    ("movement_micro", 4, dict(envs_per_server=1)),
+    ("mining_micro", 16, dict(envs_per_server=16, autoreset_mode="same_step")),
+    ("building_micro", 64, dict(envs_per_server=16)),
+    ("movement_micro", 16, dict(envs_per_server=4, batch_size=8)),
+    ("building_micro", 4, dict(envs_per_server=1, autoreset_mode="same_step", batch_size=1)),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, n, kw", SLOW_CASES)
+def test_parity_ten_thousand_actions(factorio_path, no_leftovers, name, n, kw):
+    """10,000 random actions per case (steps x envs), sync and async, 1/4 servers, 1/16 envs."""
+    steps = max(10_000 // n, 300)
+    episodes = run_parity(name, n, steps, factorio_path, seed=7, **kw)
+    assert episodes > 0
