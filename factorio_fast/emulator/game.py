@@ -29,6 +29,7 @@ import binascii
 import functools
 import time
 import zlib
+from collections.abc import Callable
 
 from factorio_fast._sim import RECIPES
 from factorio_fast.emulator.api import api_spec
@@ -440,6 +441,19 @@ class LuaHelpers(ShimObject):
             return None
 
 
+def _duration_text(seconds: int) -> str:
+    """/time's answer: "1 day, 11 hours, 1 minute and 26 seconds" (the shape a real server's
+    reply has, TheLQ/facto-loop-miner factorio-rcon-protocol-docs.md); zero parts are left out."""
+    parts = []
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        n, seconds = divmod(seconds, size)
+        if n:
+            parts.append(f"{n} {unit}{'s' if n != 1 else ''}")
+    if not parts:
+        return "0 seconds"
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
 def inflate(raw: bytes) -> bytes:
     """A zlib or a raw deflate stream."""
     try:
@@ -471,13 +485,17 @@ class Emulator:
     command and then waits sees the same thing as with a real server running at full speed.
     """
 
-    def __init__(self, mod_dir=None, mod_name: str = "factorio_fast", *, profile: bool = False):
+    def __init__(self, mod_dir=None, mod_name: str = "factorio_fast", *, profile: bool = False,
+                 load_mod: bool = True, version: str = "2.0.45",
+                 on_print: Callable[[str], None] | None = None,
+                 on_log: Callable[[str], None] | None = None):
         if mod_dir is None:
             from factorio_fast.emulator.modfiles import mod_dir as installed
             mod_dir = installed()
         self.mod_name = mod_name
+        self.version = version
         self.console: list[str] = []
-        self.sandbox = Sandbox(mod_dir, mod_name)
+        self.sandbox = Sandbox(mod_dir, mod_name, on_print=on_print, on_log=on_log)
         self.lua = self.sandbox.lua
         self._bridge = Bridge(self.lua, SHIM_CLASSES, profile=profile)
         self._profile = profile
@@ -492,18 +510,34 @@ class Emulator:
                                                "tick": 0})
         env = self.sandbox.env
         b = self._bridge
+        rcon = b.proxy(LuaRCON(self))
+        helpers = b.proxy(LuaHelpers())
+        prototypes = b.proxy(LuaPrototypes(self))
+        defines = b.table(_defines_tree())
         env.script = b.proxy(LuaBootstrap(self))
         env.commands = b.proxy(LuaCommandProcessor(self))
-        env.rcon = b.proxy(LuaRCON(self))
-        env.helpers = b.proxy(LuaHelpers())
-        env.prototypes = b.proxy(LuaPrototypes(self))
-        env.defines = b.table(_defines_tree())
+        env.rcon = rcon
+        env.helpers = helpers
+        env.prototypes = prototypes
+        env.defines = defines
         env.storage = self.lua.table()
-        try:
-            self.sandbox.load_main("control.lua")
-        except LuaError as e:
-            raise ModError(f"control.lua failed to load: {e}") from None
-        env.game = b.proxy(self.game)
+        # The console's Lua (/c, /silent-command) runs in the level's script environment, not in a
+        # mod's: the same game objects, its own globals and storage, no access to the mod's
+        # locals or storage (https://lua-api.factorio.com/latest/auxiliary/data-lifecycle.html).
+        # The emulator has no scenario script, so the level offers no script/commands objects.
+        self._level = Sandbox(mod_dir, "level", lua=self.lua, on_print=on_print, on_log=on_log)
+        lenv = self._level.env
+        lenv.rcon = rcon
+        lenv.helpers = helpers
+        lenv.prototypes = prototypes
+        lenv.defines = defines
+        lenv.storage = self.lua.table()
+        if load_mod:
+            try:
+                self.sandbox.load_main("control.lua")
+            except LuaError as e:
+                raise ModError(f"control.lua failed to load: {e}") from None
+        env.game = lenv.game = b.proxy(self.game)
         if self._on_init is not None:
             self._call(self._on_init, None, "on_init")
 
@@ -528,12 +562,16 @@ class Emulator:
 
     def command(self, line: str) -> str:
         """Run one console command (``/name parameter``) between ticks, as RCON delivers it.
-        Returns the text the mod printed with ``rcon.print`` (each print ends with a newline)."""
+        Returns the text the mod printed with ``rcon.print`` (each print ends with a newline),
+        or what the game's built-in command answers (see :meth:`console_command`)."""
         if not isinstance(line, str) or not line.startswith("/"):
             raise InvalidArgumentError("a command starts with '/'")
         name, _, param = line[1:].partition(" ")
         entry = self._commands.get(name)
         if entry is None:
+            builtin = self._builtin(name, param)
+            if builtin is not None:
+                return builtin
             return f"Unknown command \"{name}\".\n"
         data = self._bridge.table({"name": name, "tick": self.game._tick,
                                    **({"parameter": param} if param else {})})
@@ -543,6 +581,52 @@ class Emulator:
             return "".join(self._rcon_out)
         finally:
             self._rcon_out = None
+
+    def console_command(self, line: str) -> str:
+        """One line of the server console, as RCON delivers it: a command (``/...``) or, without
+        the slash, a chat message from the server (which answers nothing)."""
+        if not isinstance(line, str):
+            raise InvalidArgumentError("a console line is text")
+        if not line.startswith("/"):
+            self.console.append(f"[CHAT] <server>: {line}")
+            return ""
+        return self.command(line)
+
+    # Built-in console commands (https://wiki.factorio.com/Console): the ones users and tools send
+    # over RCON. A mod's command of the same name takes precedence here; the game refuses to
+    # register one ("already exists"), which the mod's own commands never hit.
+    _LUA_COMMANDS = ("c", "command", "silent-command", "sc")
+
+    def _builtin(self, name: str, param: str) -> str | None:
+        if name in self._LUA_COMMANDS:
+            return self._run_console_lua(param, silent=name in ("silent-command", "sc"))
+        if name == "version":
+            return self.version + "\n"
+        if name == "time":
+            return _duration_text(self.game._played // 60) + "\n"
+        return None
+
+    def _run_console_lua(self, source: str, silent: bool) -> str:
+        """``/c`` and ``/silent-command``: run the text as a Lua chunk in the level's environment;
+        the reply is what it ``rcon.print``-ed. A failing chunk's message ("Cannot execute
+        command. Error: ...") comes back over RCON for /silent-command only; /c reports it to the
+        console (reported: TheLQ/facto-loop-miner, factorio-rcon-protocol-docs.md)."""
+        if not silent:
+            self.console.append(f"[COMMAND] <server> (command): {source}")
+        self._rcon_out = []
+        try:
+            # the chunk is named after its text, as load() names a string chunk: errors read
+            # [string "rcon.print(x.y)"]:1: ...
+            ok, err = self._level.run(source, source)
+            out = "".join(self._rcon_out)
+        finally:
+            self._rcon_out = None
+        if not ok:
+            msg = f"Cannot execute command. Error: {err}"
+            self.console.append(msg)
+            if silent:
+                out += msg + "\n"
+        return out
 
     def tick(self) -> None:
         """One game tick: game.tick advances, on_tick, then each surface's entity update."""
