@@ -20,6 +20,7 @@ num_workers=k)``) each worker's stepper starts and drives the servers of its own
 
 from __future__ import annotations
 
+import heapq
 import math
 import time
 
@@ -182,30 +183,52 @@ class FactorioStepper:
         mux = self._mux
         deadline = time.monotonic() + self.timeout
         active = {}
+        later: list = []  # (due, server, text): polls held back while a step's ticks run
+
+        def send(k, text):
+            delay = self.mods[k].poll_delay
+            if delay > 0:
+                heapq.heappush(later, (time.monotonic() + delay, k, text))
+            else:
+                mux.send(self.farm[k].rcon, "/ff " + text, k)
+                self.requests += 1
         try:
             for k, g in gens.items():
                 try:
                     text = next(g)
                 except StopIteration:
                     continue
-                mux.send(self.farm[k].rcon, "/ff " + text, k)
-                self.requests += 1
                 active[k] = g
+                send(k, text)
             while active:
-                left = deadline - time.monotonic()
+                now = time.monotonic()
+                while later and later[0][0] <= now:
+                    _, k, text = heapq.heappop(later)
+                    mux.send(self.farm[k].rcon, "/ff " + text, k)
+                    self.requests += 1
+                left = deadline - now
                 if left <= 0:
                     raise WaitTimeoutError(
                         f"servers {sorted(active)} did not finish the request within "
                         f"{self.timeout:g} s (server_timeout=)")
-                for c, k, text in mux.collect(left):
+                if not mux.inflight:
+                    time.sleep(max(0.0, min(left, later[0][0] - now)))
+                    continue
+                wait = left if not later else max(0.0, min(left, later[0][0] - now))
+                try:
+                    got = mux.collect(wait)
+                except WaitTimeoutError:
+                    if later and time.monotonic() < deadline:
+                        continue  # a held-back poll is due: not a timeout
+                    raise
+                for _c, k, text in got:
                     g = active[k]
                     try:
                         nxt = g.send(text)
                     except StopIteration:
                         del active[k]
                         continue
-                    mux.send(c, "/ff " + nxt, k)
-                    self.requests += 1
+                    send(k, nxt)
         except BaseException as e:
             # Some servers may still owe replies to requests nobody will read: the batch can
             # not go on. The error names the server and, if it died, its status and log.

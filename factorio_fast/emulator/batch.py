@@ -8,6 +8,7 @@ same bytes ``BatchSim`` gives for the same worlds and actions.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -20,6 +21,8 @@ from factorio_fast.errors import FactorioServerError, InvalidArgumentError, Prot
 __all__ = ["WorldSource", "ModBatch", "EmulatorLink"]
 
 SCENARIO_IDS = {"movement_micro": 0, "mining_micro": 1, "building_micro": 2}
+POLL_FIRST_S = 0.0002  # the first wait of a pending step, before the tick rate is known
+POLL_MAX_S = 0.02
 
 
 class WorldSource:
@@ -145,6 +148,10 @@ class ModBatch:
         self._needs_reset = np.zeros(self.num_envs, np.bool_)
         self._started = False
         self.requests = 0
+        self.poll_delay = 0.0
+        # drive() sleeps poll_delay before a poll: a server runs its ticks between commands;
+        # an in-process link runs them inside send(), so it need not wait (EmulatorLink)
+        self.poll_sleeps = not isinstance(send, EmulatorLink)
         self._pos = np.zeros((self.num_envs, 2), np.int32)
         self._tick0 = np.zeros(self.num_envs, np.int64)
         self._tick = np.zeros(self.num_envs, np.int64)
@@ -159,13 +166,17 @@ class ModBatch:
     # of a step are the two sides of each ``yield``).
 
     def drive(self, gen):
-        """Run an operation's generator to its end with ``send``; returns its value."""
+        """Run an operation's generator to its end with ``send``; returns its value.
+        A poll waits ``poll_delay`` first (the step's ticks still to run, see _next_poll)."""
         if self._send is None:
             raise InvalidArgumentError("this ModBatch has no send(); drive its generators")
         try:
             text = next(gen)
             while True:
-                text = gen.send(self._send(text))
+                reply = self._send(text)
+                text = gen.send(reply)
+                if self.poll_delay > 0 and self.poll_sleeps:
+                    time.sleep(self.poll_delay)
         except StopIteration as stop:
             return stop.value
 
@@ -200,15 +211,37 @@ class ModBatch:
 
     def _states(self):
         polls = 0
-        while self._max_polls is None or polls < self._max_polls:
-            polls += 1
-            _, body = yield from self.request(wire.T_RAW, b"")
-            status = self.encoder.header(body)[0]
-            if status == STATUS_STATES:
-                return body
-            if status != STATUS_PENDING:
-                raise ProtocolError(f"unexpected RAW status {status}")
-        raise FactorioServerError(f"the step did not finish within {self._max_polls} polls")
+        first = None
+        self.poll_delay = 0.0
+        try:
+            while self._max_polls is None or polls < self._max_polls:
+                polls += 1
+                _, body = yield from self.request(wire.T_RAW, b"")
+                status, _, _, _, tick, end = self.encoder.header(body)
+                if status == STATUS_STATES:
+                    return body
+                if status != STATUS_PENDING:
+                    raise ProtocolError(f"unexpected RAW status {status}")
+                self.poll_delay = self._next_poll(first, tick, end)
+                if first is None:
+                    first = (time.perf_counter(), tick)
+            raise FactorioServerError(f"the step did not finish within {self._max_polls} polls")
+        finally:
+            self.poll_delay = 0.0
+
+    def _next_poll(self, first, tick: int, end: int) -> float:
+        """How long to wait before polling again: the step's ticks still to run at the rate
+        the server has been running them (the header's tick and end tick), so a server paced
+        at 60 x game.speed is not polled hundreds of times a step; never more than 20 ms, and
+        a first short wait while the rate is unknown."""
+        if first is None:
+            return POLL_FIRST_S
+        t0, tick0 = first
+        dt = time.perf_counter() - t0
+        if tick <= tick0 or dt <= 0:
+            return min(POLL_MAX_S, max(POLL_FIRST_S, 2 * self.poll_delay))
+        rate = (tick - tick0) / dt
+        return min(POLL_MAX_S, max(0.0, 0.8 * (end - tick) / rate))
 
     def _note_states(self, body, started: bool = False):
         """Keep each env's position, tick and inventory from a RAW payload (the infos)."""
