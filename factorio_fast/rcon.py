@@ -27,6 +27,7 @@ message, ``repr`` or log line.
 
 from __future__ import annotations
 
+import select
 import selectors
 import socket
 import struct
@@ -136,6 +137,8 @@ class RconClient:
         self._trailers: set[int] = set()        # multi_packet: ids whose srcds trailer may come
         self._done: dict[int, str] = {}         # complete replies not yet taken
         self.bytes_sent = self.bytes_received = 0
+        self._poller = None
+        self._poll_out = False
         if connect:
             self.connect()
 
@@ -200,6 +203,7 @@ class RconClient:
     def close(self) -> None:
         """Close the connection (idempotent); outstanding commands are dropped."""
         sock, self.sock = self.sock, None
+        self._poller = None
         if sock is not None:
             try:
                 sock.close()
@@ -401,18 +405,28 @@ class RconClient:
         if left <= 0:
             raise WaitTimeoutError(f"RCON {self.address}: no answer to {what} within "
                                    f"{self.timeout:g} s")
-        with selectors.DefaultSelector() as sel:
-            sel.register(self.sock, selectors.EVENT_READ
-                         | (selectors.EVENT_WRITE if self._out else 0))
-            events = sel.select(left)
-        if not events:
+        mask = self._poll_once(left)
+        if not mask:
             raise WaitTimeoutError(f"RCON {self.address}: no answer to {what} within "
                                    f"{self.timeout:g} s")
-        mask = events[0][1]
-        if mask & selectors.EVENT_WRITE:
+        if mask & select.POLLOUT:
             self.flush()
-        if mask & selectors.EVENT_READ:
+        if mask & (select.POLLIN | select.POLLHUP | select.POLLERR):
             self.on_readable()
+
+    def _poll_once(self, left: float) -> int:
+        """One poll(2) of this socket (a poll object kept per connection: one system call a
+        wait, where a new selector would cost four)."""
+        if self._poller is None:
+            self._poller = select.poll()
+            self._poller.register(self.sock, select.POLLIN)
+            self._poll_out = False
+        want_out = bool(self._out)
+        if want_out != self._poll_out:
+            self._poller.modify(self.sock, select.POLLIN | (select.POLLOUT if want_out else 0))
+            self._poll_out = want_out
+        events = self._poller.poll(max(1, int(left * 1000 + 0.999)))
+        return events[0][1] if events else 0
 
     def _read_packet(self, deadline: float, what: str):
         """The next packet, bypassing reply matching (the login)."""

@@ -8,7 +8,11 @@ same bytes ``BatchSim`` gives for the same worlds and actions.
 
 from __future__ import annotations
 
+import binascii
+import struct
+import sys
 import time
+import zlib
 from collections.abc import Callable
 
 import numpy as np
@@ -23,6 +27,53 @@ __all__ = ["WorldSource", "ModBatch", "EmulatorLink"]
 SCENARIO_IDS = {"movement_micro": 0, "mining_micro": 1, "building_micro": 2}
 POLL_FIRST_S = 0.0002  # the first wait of a pending step, before the tick rate is known
 POLL_MAX_S = 0.02
+
+
+def _stored_zlib(data: bytes) -> bytes:
+    """``data`` as a zlib stream of stored (uncompressed) deflate blocks (RFC 1950/1951).
+    A request is small (48 bytes an env) and a server inflates it natively
+    (``helpers.decode_string``), so compressing it buys nothing; building the stream by hand
+    costs a few µs where ``zlib.compress`` costs tens (it sets up a full deflate state)."""
+    out = [b"\x78\x01"]
+    n = len(data)
+    pos = 0
+    while True:
+        chunk = data[pos:pos + 65535]
+        pos += len(chunk)
+        last = pos >= n
+        out.append(struct.pack("<BHH", 1 if last else 0, len(chunk), len(chunk) ^ 0xFFFF))
+        out.append(chunk)
+        if last:
+            break
+    out.append(struct.pack(">I", zlib.adler32(data)))
+    return b"".join(out)
+
+
+def _request_text(frame: bytes, how: str) -> str:
+    if how == "Z":
+        return "Z" + binascii.b2a_base64(_stored_zlib(frame), newline=False).decode("ascii")
+    return wire.to_text(frame, how)
+
+
+def _reply_bytes(text: str) -> bytes:
+    """wire.from_text, with the strict base64 decoder of Python >= 3.11 where there is one
+    (several times faster than base64.b64decode(validate=True) on a large reply)."""
+    t = text.strip()
+    if _STRICT_B64 and len(t) >= 2 and t[0] in "BZ":
+        try:
+            raw = binascii.a2b_base64(t[1:], strict_mode=True)
+            if t[0] == "B":
+                return raw
+            try:
+                return zlib.decompress(raw)
+            except zlib.error:
+                return zlib.decompress(raw, -15)  # raw deflate
+        except (binascii.Error, zlib.error, ValueError) as e:
+            raise ProtocolError(f"the reply's text does not decode: {e}") from None
+    return wire.from_text(text)
+
+
+_STRICT_B64 = sys.version_info >= (3, 11)
 
 
 class WorldSource:
@@ -152,6 +203,7 @@ class ModBatch:
         # drive() sleeps poll_delay before a poll: a server runs its ticks between commands;
         # an in-process link runs them inside send(), so it need not wait (EmulatorLink)
         self.poll_sleeps = not isinstance(send, EmulatorLink)
+        self._unparsed: list = []
         self._pos = np.zeros((self.num_envs, 2), np.int32)
         self._tick0 = np.zeros(self.num_envs, np.int64)
         self._tick = np.zeros(self.num_envs, np.int64)
@@ -185,8 +237,8 @@ class ModBatch:
         self._seq += 1
         self.requests += 1
         seq = self._seq
-        reply = yield wire.to_text(wire.frame(ftype, payload, seq), self._how)
-        rtype, rseq, body = wire.unframe(wire.from_text(reply))
+        reply = yield _request_text(wire.frame(ftype, payload, seq), self._how)
+        rtype, rseq, body = wire.unframe(_reply_bytes(reply))
         if rtype == wire.T_ERROR:
             raise FactorioServerError("the mod refused the request: "
                                       + body.decode("utf-8", "replace"))
@@ -244,7 +296,21 @@ class ModBatch:
         return min(POLL_MAX_S, max(0.0, 0.8 * (end - tick) / rate))
 
     def _note_states(self, body, started: bool = False):
-        """Keep each env's position, tick and inventory from a RAW payload (the infos)."""
+        """Keep each env's position, tick and inventory from a RAW payload (the infos).
+        A step's states (every env) are kept as they are and parsed when asked for; a reset's
+        are parsed at once (they start the envs' tick counts)."""
+        if not started and self.encoder.header(body)[2] == self.num_envs:
+            self._unparsed = [body]
+            return
+        self._parse_pending()
+        self._parse_states(body, started)
+
+    def _parse_pending(self):
+        pending, self._unparsed = self._unparsed, []
+        for b in pending:
+            self._parse_states(b, False)
+
+    def _parse_states(self, body, started: bool):
         hdr = self.encoder.header(body)
         count, rb = hdr[2], hdr[3]
         if count == 0:
@@ -334,13 +400,16 @@ class ModBatch:
 
     def positions(self):
         """Each env's character position in 1/256 tile, from the last state the mod sent."""
+        self._parse_pending()
         return self._pos.copy()
 
     def ticks(self):
         """Game ticks since each env's episode began, from the mod's states."""
+        self._parse_pending()
         return (self._tick - self._tick0).astype(np.uint64)
 
     def inventories(self):
+        self._parse_pending()
         return self._inv.copy()
 
     def close(self):
