@@ -200,6 +200,7 @@ class ModBatch:
         self._started = False
         self.requests = 0
         self.poll_delay = 0.0
+        self._tick_rate = 0.0  # ticks a second the server ran during the last pending poll
         # drive() sleeps poll_delay before a poll: a server runs its ticks between commands;
         # an in-process link runs them inside send(), so it need not wait (EmulatorLink)
         self.poll_sleeps = not isinstance(send, EmulatorLink)
@@ -285,14 +286,16 @@ class ModBatch:
         """How long to wait before polling again: the step's ticks still to run at the rate
         the server has been running them (the header's tick and end tick), so a server paced
         at 60 x game.speed is not polled hundreds of times a step; never more than 20 ms, and
-        a first short wait while the rate is unknown."""
+        a first short wait while no step has shown the rate."""
         if first is None:
+            if self._tick_rate:  # the rate the previous step showed
+                return min(POLL_MAX_S, max(0.0, 0.8 * (end - tick) / self._tick_rate))
             return POLL_FIRST_S
         t0, tick0 = first
         dt = time.perf_counter() - t0
         if tick <= tick0 or dt <= 0:
             return min(POLL_MAX_S, max(POLL_FIRST_S, 2 * self.poll_delay))
-        rate = (tick - tick0) / dt
+        self._tick_rate = rate = (tick - tick0) / dt
         return min(POLL_MAX_S, max(0.0, 0.8 * (end - tick) / rate))
 
     def _note_states(self, body, started: bool = False):
