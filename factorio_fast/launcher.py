@@ -331,7 +331,8 @@ class FactorioServer:
         _live.add(self)
         self._deadline = time.monotonic() + self.ready_timeout
         try:
-            self.dir = Path(tempfile.mkdtemp(prefix="factorio_fast_srv_"))
+            # the trainer's pid in the name: whose server a leftover was is plain to see
+            self.dir = Path(tempfile.mkdtemp(prefix=f"factorio_fast_srv_{os.getpid()}_"))
             os.chmod(self.dir, 0o700)
             self._write_files()
             self._create_map(self._deadline)

@@ -56,7 +56,7 @@ def factorio_path():
 
 
 def _server_dirs():
-    return set(Path(tempfile.gettempdir()).glob("factorio_fast_srv_*"))
+    return set(Path(tempfile.gettempdir()).glob(f"factorio_fast_srv_{os.getpid()}_*"))
 
 
 @pytest.fixture
@@ -234,3 +234,20 @@ def test_parity_ten_thousand_actions(factorio_path, no_leftovers, name, n, kw):
     steps = max(10_000 // n, 300)
     episodes = run_parity(name, n, steps, factorio_path, seed=7, **kw)
     assert episodes > 0
+
+
+def test_launcher_against_the_server(factorio_path, no_leftovers, monkeypatch, tmp_path):
+    """game_speed reaches the game; the version gate for --enable-lua-udp; the console."""
+    from factorio_fast.launcher import UDP_VERSION, FactorioServer
+
+    with FactorioServer(factorio_path, game_speed=3) as srv:
+        assert srv.command("/silent-command rcon.print(game.speed)").strip() in ("3", "3.0")
+        assert srv.password.reveal() not in srv._read_log()
+    if not os.environ.get("FACTORIO_PATH"):  # the emulator can claim an older version
+        from factorio_fast.emulator.server import write_launcher
+
+        monkeypatch.setenv("FACTORIO_FAST_EMULATOR_VERSION", "2.0.45")
+        old = write_launcher(tmp_path)  # another file: versions are remembered per file
+        with pytest.raises(FactorioServerError, match="udp=True needs Factorio 2.0.59"):
+            FactorioServer(old, udp=True)
+        assert UDP_VERSION == (2, 0, 59)

@@ -98,7 +98,7 @@ def fake_exe(tmp_path, monkeypatch):
 
 def _server_dirs():
     import tempfile
-    return {p for p in Path(tempfile.gettempdir()).glob("factorio_fast_srv_*")}
+    return {p for p in Path(tempfile.gettempdir()).glob(f"factorio_fast_srv_{os.getpid()}_*")}
 
 
 def test_start_command_close(fake_exe):
