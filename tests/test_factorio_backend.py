@@ -231,7 +231,10 @@ SLOW_CASES = [
 @pytest.mark.parametrize("name, n, kw", SLOW_CASES)
 def test_parity_ten_thousand_actions(factorio_path, no_leftovers, name, n, kw):
     """10,000 random actions per case (steps x envs), sync and async, 1/4 servers, 1/16 envs."""
-    steps = max(10_000 // n, 300)
+    from factorio_fast._sim import scenario_info
+
+    # at least 10,000 actions, and past one episode so every env autoresets at least once
+    steps = max(10_000 // n, scenario_info(name)["episode_steps"] + 20)
     episodes = run_parity(name, n, steps, factorio_path, seed=7, **kw)
     assert episodes > 0
 
