@@ -7,6 +7,10 @@ local rpc = require("ff_rpc")
 
 script.on_init(setup.on_init)
 script.on_event(defines.events.on_tick, rpc.on_tick)
+-- Lua UDP exists from Factorio 2.0.59 on; older servers have no such event (RCON only).
+if defines.events.on_udp_packet_received ~= nil then
+  script.on_event(defines.events.on_udp_packet_received, rpc.on_udp_packet)
+end
 -- Registered at the top level: command registrations do not persist through save/load, and
 -- this file runs on every load (API LuaCommandProcessor::add_command).
 commands.add_command("ff", "factorio_fast: one request frame as text (B<base64> or Z<helpers."

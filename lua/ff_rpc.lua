@@ -6,6 +6,8 @@
 --   RAW (7)      (empty) collect the states after the step      -> RAW: every env's state, or
 --                                                                   status "pending" while the
 --                                                                   step's ticks still run
+--   UDP (8)      subscribe to the UDP push of each step's states -> RAW, status "accepted"
+--                (ff_udp.lua; Factorio >= 2.0.59 with --enable-lua-udp)
 -- Anything malformed (bad text or base64, frame magic, version or length, wrong env count, an
 -- action out of range, a request at the wrong time) answers an ERROR frame and changes nothing.
 --
@@ -17,6 +19,7 @@ local wire = require("ff_wire")
 local world = require("ff_world")
 local act = require("ff_act")
 local obs = require("ff_obs")
+local udp = require("ff_udp")
 
 local M = {}
 
@@ -52,6 +55,7 @@ local function all_envs(st)
 end
 
 local function on_world(payload)
+  udp.cancel()
   local cfg, recs = world.parse(payload)
   if cfg == nil then return nil, recs end
   local st = storage.ff
@@ -73,7 +77,7 @@ local function on_world(payload)
   return obs.payload(st, STATES, envs, st.step_end)
 end
 
-local function on_actions(payload)
+local function on_actions(payload, how, seq)
   local st = storage.ff
   if st == nil then return nil, "no envs yet: send a WORLD request first" end
   if stepping(st) then return nil, "a step is still running" end
@@ -85,6 +89,7 @@ local function on_actions(payload)
   for i = 0, st.n - 1 do act.apply(st, st.envs[i], actions[i]) end
   st.step_end = game.tick + st.tps
   game.ticks_to_run = st.tps
+  udp.start(how, seq)  -- with a UDP subscription: the states follow as datagrams (ff_udp.lua)
   return obs.payload(st, ACCEPTED, nil, st.step_end)
 end
 
@@ -96,10 +101,19 @@ local function on_poll(payload)
   for i = 0, st.n - 1 do
     if not st.envs[i].built then return nil, "env " .. i .. " has no world yet" end
   end
+  udp.cancel()  -- the client has the states: no datagrams for them
   return obs.payload(st, STATES, all_envs(st), st.step_end)
 end
 
-local HANDLERS = {[wire.T_WORLD] = on_world, [wire.T_ACTIONS] = on_actions, [wire.T_RAW] = on_poll}
+-- UDP (8): subscribe to (or stop) the UDP push of each step's states (docs/mod.md §7).
+local function on_udp(payload)
+  local err = udp.subscribe(payload)
+  if err ~= nil then return nil, err end
+  return obs.payload(storage.ff, ACCEPTED, nil, storage.ff and storage.ff.step_end)
+end
+
+local HANDLERS = {[wire.T_WORLD] = on_world, [wire.T_ACTIONS] = on_actions, [wire.T_RAW] = on_poll,
+                  [udp.T_UDP] = on_udp}
 
 -- The reply text for one request text. Never raises.
 function M.handle(text)
@@ -117,7 +131,7 @@ function M.handle(text)
     storage.tick_error = nil
     return encode_text(how, wire.frame(wire.T_ERROR, "on_tick failed: " .. e, seq))
   end
-  local ok, reply, why = pcall(handler, payload)
+  local ok, reply, why = pcall(handler, payload, how, seq)
   if not ok then
     return encode_text(how, wire.frame(wire.T_ERROR, "internal error: " .. tostring(reply), seq))
   end
@@ -127,6 +141,29 @@ end
 
 function M.command(cmd)
   rcon.print(M.handle(cmd.parameter))
+end
+
+-- The reply a RAW poll gets now, for the request with sequence seq (the UDP push sends it).
+local function poll_reply(how, seq)
+  if storage.tick_error ~= nil then
+    local e = storage.tick_error
+    storage.tick_error = nil
+    return encode_text(how, wire.frame(wire.T_ERROR, "on_tick failed: " .. e, seq))
+  end
+  local ok, reply, why = pcall(on_poll, "")
+  if not ok then
+    return encode_text(how, wire.frame(wire.T_ERROR, "internal error: " .. tostring(reply), seq))
+  end
+  if reply == nil then return encode_text(how, wire.frame(wire.T_ERROR, why, seq)) end
+  return encode_text(how, wire.frame(wire.T_RAW, reply, seq))
+end
+udp.set_reply_builder(poll_reply)
+
+M.stepping = stepping
+
+-- on_udp_packet_received (Factorio >= 2.0.59): the UDP push's trigger (ff_udp.lua).
+function M.on_udp_packet(event)
+  udp.on_packet(event, stepping)
 end
 
 -- on_tick: re-apply walking (one-shot in the game). Never raises inside a tick: a failure is

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -397,3 +398,36 @@ def test_write_launcher_runs_the_emulator(tmp_path):
     exe = srv.write_launcher(tmp_path / "bin")
     r = subprocess.run([str(exe), "--version"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and r.stdout.startswith("Version: ")
+
+
+def test_server_finds_the_mod_as_mod_list_json_says(tmp_path):
+    from factorio_fast.emulator.modfiles import mod_dir
+    log = srv.Log()
+    mods = tmp_path / "mods"
+    mods.mkdir()
+    assert srv.find_mod(mods, log)[0] is None  # nothing there: no mod, not an error
+    zipped = write_zip(mods)
+    assert srv.find_mod(mods, log)[:2] == (zipped, "0.1.0")  # not listed: enabled
+    (mods / "mod-list.json").write_text(json.dumps({"mods": [
+        {"name": "base", "enabled": True}, {"name": "factorio_fast", "enabled": False}]}))
+    path, _, why = srv.find_mod(mods, log)
+    assert path is None and "disabled" in why
+    zipped.unlink()  # as a folder, named with its version
+    folder = mods / "factorio_fast_0.1.0"
+    shutil.copytree(mod_dir(), folder)
+    (mods / "mod-list.json").write_text(json.dumps({"mods": [
+        {"name": "factorio_fast", "enabled": True}]}))
+    assert srv.find_mod(mods, log)[0] == folder
+    assert srv.unpack_mod(folder, tmp_path) == folder
+    # another enabled mod, or ours listed but missing: the emulator refuses
+    other = mods / "other-mod"
+    other.mkdir()
+    (other / "info.json").write_text(json.dumps({"name": "other-mod", "version": "1.0.0"}))
+    (mods / "mod-list.json").write_text(json.dumps({"mods": [
+        {"name": "factorio_fast", "enabled": True}, {"name": "other-mod", "enabled": True}]}))
+    with pytest.raises(srv.UsageError, match="runs only"):
+        srv.find_mod(mods, log)
+    shutil.rmtree(folder)
+    shutil.rmtree(other)
+    with pytest.raises(srv.UsageError, match="enabled in"):
+        srv.find_mod(mods, log)

@@ -32,7 +32,7 @@ import zlib
 from collections.abc import Callable
 
 from factorio_fast._sim import RECIPES
-from factorio_fast.emulator.api import api_spec
+from factorio_fast.emulator.api import NEWER_API, api_spec
 from factorio_fast.emulator.sandbox import LuaError, Sandbox
 from factorio_fast.emulator.shim import (
     NOT_EMULATED,
@@ -58,6 +58,10 @@ from factorio_fast.emulator.world import (
 from factorio_fast.errors import FactorioServerError, InvalidArgumentError
 
 __all__ = ["Emulator", "ModError", "define_value", "define_name", "SHIM_CLASSES"]
+
+
+def _version(text: str) -> tuple:
+    return tuple(int(p) for p in text.split("."))
 
 
 class ModError(FactorioServerError):
@@ -99,9 +103,13 @@ def define_name(group: str, value) -> str:
         raise LuaApiError(f"{group}: unknown value {value!r}") from None
 
 
-def _defines_tree() -> dict:
+def _defines_tree(newer: bool = True) -> dict:
+    """The defines table; without the names newer than the API JSON (api.NEWER_API) when the
+    emulated version predates them."""
     tree: dict = {}
     for group, values in _define_tables()[0].items():
+        if not newer and group == "defines.events":
+            values = {k: v for k, v in values.items() if k not in NEWER_API["events"]}
         node = tree
         for part in group.split(".")[1:]:
             node = node.setdefault(part, {})
@@ -420,6 +428,45 @@ class LuaRCON(ShimObject):
 class LuaHelpers(ShimObject):
     API_CLASS = "LuaHelpers"
 
+    def __init__(self, emu=None):
+        self._emu = emu
+
+    def _udp(self, key):
+        emu = self._emu
+        if emu is None or not emu.has_udp_api:
+            # builds before 2.0.59 have no such member (bridge.lua cannot hide a method by
+            # version, so the emulator refuses the call instead of the lookup)
+            raise LuaApiError(f"LuaHelpers doesn't contain key {key}.")
+        if emu.udp is None:
+            raise LuaApiError(f"LuaHelpers::{key}: Lua UDP is not enabled (start the server with "
+                              "--enable-lua-udp PORT)")  # the message is the emulator's
+        return emu.udp
+
+    @method
+    def send_udp(self, port, data, for_player=None):
+        """Send data from the server's one Lua UDP socket to 127.0.0.1:port (API
+        LuaHelpers::send_udp, >= 2.0.59). A datagram above the reported frame cap is dropped
+        without an error, as reported for the game (docs/factorio-facts.md §2.2)."""
+        udp = self._udp("send_udp")
+        if isinstance(port, bool) or not isinstance(port, (int, float)) or port != int(port) \
+                or not 0 < port <= 65535:
+            raise LuaApiError("LuaHelpers::send_udp: port must be a uint16 above 0")
+        if not isinstance(data, (str, int, float)):
+            raise LuaApiError(NOT_EMULATED + "LuaHelpers::send_udp with a LocalisedString table")
+        _check_server_player(for_player, "send_udp")
+        udp.send(int(port), str(data).encode("latin-1"))
+        return None
+
+    @method
+    def recv_udp(self, for_player=None):
+        """Take the packets the socket received since the last call; each becomes an input
+        action, raised as on_udp_packet_received at the next update (API LuaHelpers::recv_udp,
+        docs/factorio-facts.md §2.2)."""
+        udp = self._udp("recv_udp")
+        _check_server_player(for_player, "recv_udp")
+        udp.receive()
+        return None
+
     @method
     def encode_string(self, string):
         """Deflate and base64 (API LuaHelpers::encode_string). The stream is zlib-wrapped, as the
@@ -439,6 +486,13 @@ class LuaHelpers(ShimObject):
             return inflate(raw).decode("latin-1")
         except (binascii.Error, zlib.error, ValueError):
             return None
+
+
+def _check_server_player(for_player, what):
+    # a headless server has no players: 0 (the server) or nothing
+    if for_player is not None and for_player != 0:
+        raise LuaApiError(NOT_EMULATED + f"LuaHelpers::{what} for a player (a headless server "
+                          "has none; give 0 or nothing)")
 
 
 def _duration_text(seconds: int) -> str:
@@ -486,7 +540,7 @@ class Emulator:
     """
 
     def __init__(self, mod_dir=None, mod_name: str = "factorio_fast", *, profile: bool = False,
-                 load_mod: bool = True, version: str = "2.0.45",
+                 load_mod: bool = True, version: str = "2.0.45", udp=None,
                  on_print: Callable[[str], None] | None = None,
                  on_log: Callable[[str], None] | None = None):
         if mod_dir is None:
@@ -494,6 +548,9 @@ class Emulator:
             mod_dir = installed()
         self.mod_name = mod_name
         self.version = version
+        self.has_udp_api = _version(version) >= _version(NEWER_API["version"])
+        self.udp = udp  # a LuaUdpSocket (emulator.udp) when --enable-lua-udp is given
+        self._udp_events_id = define_value("defines.events", "on_udp_packet_received")
         self.console: list[str] = []
         self.sandbox = Sandbox(mod_dir, mod_name, on_print=on_print, on_log=on_log)
         self.lua = self.sandbox.lua
@@ -511,9 +568,9 @@ class Emulator:
         env = self.sandbox.env
         b = self._bridge
         rcon = b.proxy(LuaRCON(self))
-        helpers = b.proxy(LuaHelpers())
+        helpers = b.proxy(LuaHelpers(self))
         prototypes = b.proxy(LuaPrototypes(self))
-        defines = b.table(_defines_tree())
+        defines = b.table(_defines_tree(self.has_udp_api))
         env.script = b.proxy(LuaBootstrap(self))
         env.commands = b.proxy(LuaCommandProcessor(self))
         env.rcon = rcon
@@ -628,9 +685,32 @@ class Emulator:
                 out += msg + "\n"
         return out
 
+    def pending_input(self) -> bool:
+        """Input actions wait for the next update (UDP packets that recv_udp took)."""
+        return self.udp is not None and self.udp.pending()
+
+    def deliver_input(self) -> None:
+        """An update's input actions: each packet recv_udp took is raised as
+        on_udp_packet_received (payload, source_port, player_index 0, tick). The server runs
+        this at every update, paused or not (input actions run while tick_paused: RCON does,
+        docs/factorio-facts.md §2.1); a tick runs it first, before game.tick advances (INFERRED
+        order; the mod's UDP path does not depend on it, docs/mod.md §7)."""
+        if self.udp is None:
+            return
+        packets = self.udp.take()
+        handler = self._handlers.get(self._udp_events_id)
+        for payload, port in packets:
+            if handler is not None:
+                ev = self._bridge.table({"name": self._udp_events_id, "tick": self.game._tick,
+                                         "payload": payload.decode("latin-1"),
+                                         "source_port": port, "player_index": 0})
+                self._call(handler, ev, "on_udp_packet_received")
+
     def tick(self) -> None:
-        """One game tick: game.tick advances, on_tick, then each surface's entity update."""
+        """One game tick: the update's input actions, game.tick advances, on_tick, then each
+        surface's entity update."""
         g = self.game
+        self.deliver_input()
         g._tick += 1
         g._played += 1
         handler = self._handlers.get(0)
@@ -643,15 +723,21 @@ class Emulator:
 
     def run(self, max_ticks: int | None = None) -> int:
         """Run the game loop until it pauses (or max_ticks ticks passed; None: no limit, which
-        requires the game to be paused). Returns the ticks run."""
+        requires the game to be paused). A paused game still runs updates while input actions
+        wait (UDP packets), as the server does. Returns the ticks run."""
         g = self.game
         n = 0
         if max_ticks is None and not g._paused:
             raise InvalidArgumentError("the game is not paused: give max_ticks")
-        while max_ticks is None or n < max_ticks:
-            if g._paused:
-                if g._to_run <= 0:
+        for _ in range(1_000_000):  # bounded: a mod that re-arms forever cannot hang a test
+            if max_ticks is not None and n >= max_ticks:
+                break
+            if g._paused and g._to_run <= 0:
+                if not self.pending_input():
                     break
+                self.deliver_input()  # a paused update
+                continue
+            if g._paused:
                 g._to_run -= 1
             self.tick()
             n += 1

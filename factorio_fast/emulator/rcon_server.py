@@ -12,12 +12,16 @@ What the game does, and so this server (docs/factorio-facts.md §2.1):
   the reply (reported: the ``factorio-rcon`` crate's README; pmrowla/pysrcds#5).
 * That packet leaves in **4096-byte writes, each after the peer acknowledged the previous one**,
   on a socket with Nagle's algorithm on (the default). This is the emulator's model of the
-  reported stall (issue 11: "~40 ms per 4 KB reply fragment", FLE PR #407, 1 MB in 9.7 s): a
-  client that delays its ACKs (Linux's default delayed ACK, 40 ms minimum) waits that long per
-  fragment; one that sets TCP_QUICKACK (re-armed after each read) does not. Waiting for the
-  ACK (SIOCOUTQ, the unacknowledged bytes, Linux only) rather than leaving the writes to Nagle
-  makes the stall per fragment as reported instead of per coalesced segment on loopback (MSS
-  64 KB there). The game's own mechanism is not known (INFERRED from the measurement).
+  stall measured on the game (JackHopkins/factorio-learning-environment PR #407: "~40 ms per
+  4 KB response fragment (Nagle/delayed-ACK)", 1 MB of text in 9.7 s, 17 ms compressed): the
+  second fragment waits for the client's ACK, and a client that leaves its ACKs delayed
+  (Linux's delayed ACK, 40 ms at least) makes it wait that long; one that sets TCP_QUICKACK
+  (re-armed after each read) does not. How many fragments of one reply wait depends on the
+  client's kernel: on Linux loopback an 8 KB or a 64 KB reply took ~45 ms without QUICKACK and
+  ~3 ms with it (one wait per reply: Linux acknowledges at once while the reader keeps reading).
+  Waiting for the ACK (SIOCOUTQ, the unacknowledged bytes, Linux only) rather than leaving the
+  writes to Nagle keeps the wait per fragment instead of per coalesced segment (loopback's MSS
+  is 64 KB). The game's own mechanism is not known (INFERRED from the measurement).
 * An empty EXECCOMMAND gets no answer (reported: panicbit/rust-rcon#13, the game "ignores the
   empty send"). An empty RESPONSE_VALUE from the client (the "empty packet trick" clients use to
   find the end of a split reply) is answered, in order, by one empty RESPONSE_VALUE with its

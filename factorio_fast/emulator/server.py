@@ -158,7 +158,10 @@ class Log:
 
     def line(self, text: str) -> None:
         out = f"{time.monotonic() - self.t0:8.3f} {text}"
-        print(out, flush=True)
+        try:
+            print(out, flush=True)
+        except (BrokenPipeError, ValueError):
+            pass  # nobody reads stdout any more: the server goes on (the file still gets it)
         if self.file is not None:
             self.file.write(out + "\n")
             self.file.flush()
@@ -392,11 +395,12 @@ class Server:
                  f"{game_sock.getsockname()[1]}}}))")
         log.line(f"Hosting game at IP ADDR:({{{game_host}:{game_sock.getsockname()[1]}}})")
         self.game_sock = game_sock
-        self.udp = None
         if lua_udp is not None:
-            self.udp = self._bind(socket.SOCK_DGRAM, ("127.0.0.1", lua_udp), "--enable-lua-udp")
-            log.info("LuaHelpers.cpp:1", f"Lua UDP socket at (IP ADDR:({{127.0.0.1:"
-                     f"{self.udp.getsockname()[1]}}}))")
+            from factorio_fast.emulator.udp import LuaUdpSocket
+            sock = self._bind(socket.SOCK_DGRAM, ("127.0.0.1", lua_udp), "--enable-lua-udp")
+            self.emu.udp = LuaUdpSocket(sock)
+            log.info("UDPSocket.cpp:27", f"Opening socket for Lua UDP at (IP ADDR:({{127.0.0.1:"
+                     f"{self.emu.udp.port}}}))")
         self.listener = None
         if rcon_addr is not None:
             self.password = str(password)
@@ -471,11 +475,23 @@ class Server:
             return False  # no player ever connects, so an auto-paused server never ticks
         return not g._paused or g._to_run > 0
 
-    def _tick(self) -> None:
+    def _update_wanted(self) -> bool:
+        """A tick to run, or (paused) input actions waiting for the next update. An auto-paused
+        server runs no updates at all."""
+        if self.settings.get("auto_pause", True):
+            return False
+        return self._running() or self.emu.pending_input()
+
+    def _update(self) -> None:
+        """One update: a tick (whose input actions come first), or a paused update that only
+        runs the input actions."""
         g = self.emu.game
-        if g._paused:
-            g._to_run -= 1
-        self.emu.tick()
+        if self._running():
+            if g._paused:
+                g._to_run -= 1
+            self.emu.tick()
+        else:
+            self.emu.deliver_input()
 
     def serve(self) -> int:
         """The game loop: select() on the sockets, commands between ticks, ticks at most
@@ -491,9 +507,8 @@ class Server:
         try:
             while self.stop_signal is None and self.crash is None:
                 now = time.monotonic()
-                running = self._running()
                 timeout = 0.5
-                if running:
+                if self._update_wanted():
                     if self.unthrottled:
                         timeout = 0.0
                     else:
@@ -506,8 +521,9 @@ class Server:
                     t = c.ack_poll_interval(now)
                     if t is not None:
                         timeout = min(timeout, t)
+                # (the Lua UDP socket is not read here: recv_udp reads it, as in the game)
                 rlist = [wake_r, self.game_sock] + ([self.listener] if self.listener else []) \
-                    + ([self.udp] if self.udp else []) + [c for c in self.conns if not c.closed]
+                    + [c for c in self.conns if not c.closed]
                 wlist = [c for c in self.conns if c.wants_flush(now)]
                 try:
                     r, w, _ = select.select(rlist, wlist, [], timeout)
@@ -521,7 +537,7 @@ class Server:
                             pass
                     elif s is self.listener:
                         self._accept()
-                    elif s is self.game_sock or s is self.udp:
+                    elif s is self.game_sock:
                         self._drain_udp(s)
                     else:
                         s.read()
@@ -534,17 +550,17 @@ class Server:
                 self.conns = [c for c in self.conns if not c.closed]
                 if self.crash is not None:
                     break
-                # ticks due now (up to 1 ms early, so a high game.speed costs ~1,000 wakeups a
-                # second rather than one per tick)
-                if self._running():
+                # updates due now (up to 1 ms early, so a high game.speed costs ~1,000 wakeups
+                # a second rather than one per tick)
+                if self._update_wanted():
                     if self.unthrottled:
                         deadline = time.monotonic() + 0.002
-                        while self._running() and time.monotonic() < deadline:
-                            self._tick()
+                        while self._update_wanted() and time.monotonic() < deadline:
+                            self._update()
                     else:
                         now = time.monotonic()
-                        while self._running() and next_due <= now + 0.001:
-                            self._tick()
+                        while self._update_wanted() and next_due <= now + 0.001:
+                            self._update()
                             next_due += 1.0 / (60.0 * self.emu.game._speed)
                             if time.monotonic() - now > 0.01:
                                 break  # serve the sockets at least every 10 ms
