@@ -71,6 +71,13 @@ class FactorioStepper:
         Seconds a server may take to start.
     encoding : {"Z", "B"}
         Frames as deflate + base64 (``helpers.encode_string``, smaller) or plain base64.
+    udp : bool
+        Let the mod push each step's states by Lua UDP (Factorio >= 2.0.59, the server started
+        with ``--enable-lua-udp``): a step is one RCON request instead of two or more. Off by
+        default: unverified on a real server (docs/mod.md §7.3 lists what to check first).
+    udp_timeout : float
+        Seconds to wait for a push before polling over RCON instead (a lost datagram, or a step
+        slower than that).
     ticks_per_step, obstacles, goal
         As the ``sim`` backend.
     """
@@ -78,8 +85,8 @@ class FactorioStepper:
     def __init__(self, scenario: str, num_envs: int, *, num_servers: int | None = None,
                  envs_per_server: int | None = None, factorio_path=None,
                  game_speed: float | None = None, server_timeout: float = 30.0,
-                 ready_timeout: float = 120.0, encoding: str = "Z",
-                 ticks_per_step=None, obstacles=None, goal=None):
+                 ready_timeout: float = 120.0, encoding: str = "Z", udp: bool = False,
+                 udp_timeout: float = 1.0, ticks_per_step=None, obstacles=None, goal=None):
         if scenario in PLANNED_SCENARIOS:
             raise InvalidArgumentError(
                 f"{scenario!r} is planned for backend='factorio' only ({PLANNED_SCENARIOS[scenario]})"
@@ -114,14 +121,26 @@ class FactorioStepper:
         finally:
             probe.close()
         self._exe = find_executable(factorio_path)  # a missing binary fails at make time
+        if not isinstance(udp, (bool, np.bool_)):
+            raise InvalidArgumentError(f"udp must be a bool, got {udp!r}")
+        if not isinstance(udp_timeout, (int, float)) or not udp_timeout > 0:
+            raise InvalidArgumentError(f"udp_timeout must be > 0 seconds, got {udp_timeout!r}")
+        self.udp = bool(udp)
+        self.udp_timeout = float(udp_timeout)
+        self._udp = None
+        self._udp_servers: dict = {}
+        self._parts: dict = {}
+        self._pushed: dict = {}
+        self.push_timeouts = 0
         self._server_kw = {"game_speed": game_speed, "timeout": float(server_timeout),
-                           "ready_timeout": float(ready_timeout)}
+                           "ready_timeout": float(ready_timeout), "udp": self.udp}
         self.timeout = float(server_timeout)
         self._encoding = encoding
         self.farm = None
         self.mods: list = []
         self.bounds: list[tuple[int, int]] = []
         self._mux = None
+        self._client_server: dict = {}
         self._broken: str | None = None
         self._closed = False
         self.requests = 0
@@ -163,11 +182,13 @@ class FactorioStepper:
                                                      if v is not None})
                          for lo, hi in bounds]
             self._mux = RconMux([s.rcon for s in self.farm])
+            self.bounds = bounds
+            self._client_server = {id(s.rcon): s for s in self.farm}
+            if self.udp:
+                self._start_udp()
         except BaseException:
             self.close()
             raise
-        self.bounds = bounds
-        self._client_server = {id(s.rcon): s for s in self.farm}
 
     def _check(self) -> None:
         if self._closed:
@@ -180,18 +201,40 @@ class FactorioStepper:
 
     def _run(self, gens: dict) -> None:
         """Run one generator per server (``{server index: gen}``) to their ends, all at once."""
+        from factorio_fast.emulator.batch import Push
+
         mux = self._mux
         deadline = time.monotonic() + self.timeout
         active = {}
         later: list = []  # (due, server, text): polls held back while a step's ticks run
+        awaiting: dict = {}  # server -> (sequence, when to give up on the push and poll)
 
-        def send(k, text):
-            delay = self.mods[k].poll_delay
-            if delay > 0:
-                heapq.heappush(later, (time.monotonic() + delay, k, text))
-            else:
-                mux.send(self.farm[k].rcon, "/ff " + text, k)
-                self.requests += 1
+        def send(k, item):
+            while True:  # a step's next request, or the push it waits for
+                if isinstance(item, Push):
+                    key = (k, item.sequence)
+                    if key not in self._pushed:
+                        awaiting[k] = (item.sequence, time.monotonic() + self.udp_timeout)
+                        return
+                    item = resume(k, self._pushed.pop(key))
+                    if item is None:
+                        return
+                    continue
+                delay = self.mods[k].poll_delay
+                if delay > 0:
+                    heapq.heappush(later, (time.monotonic() + delay, k, item))
+                else:
+                    mux.send(self.farm[k].rcon, "/ff " + item, k)
+                    self.requests += 1
+                return
+
+        def resume(k, value):
+            try:
+                return active[k].send(value)
+            except StopIteration:
+                del active[k]
+                return None
+
         try:
             for k, g in gens.items():
                 try:
@@ -206,29 +249,36 @@ class FactorioStepper:
                     _, k, text = heapq.heappop(later)
                     mux.send(self.farm[k].rcon, "/ff " + text, k)
                     self.requests += 1
+                for k, (_, due) in list(awaiting.items()):
+                    if due <= now:  # no push in time (lost, or a slow step): poll over RCON
+                        del awaiting[k]
+                        self.push_timeouts += 1
+                        nxt = resume(k, None)
+                        if nxt is not None:
+                            send(k, nxt)
+                if not active:
+                    break
                 left = deadline - now
                 if left <= 0:
                     raise WaitTimeoutError(
                         f"servers {sorted(active)} did not finish the request within "
                         f"{self.timeout:g} s (server_timeout=)")
-                if not mux.inflight:
-                    time.sleep(max(0.0, min(left, later[0][0] - now)))
-                    continue
-                wait = left if not later else max(0.0, min(left, later[0][0] - now))
-                try:
-                    got = mux.collect(wait)
-                except WaitTimeoutError:
-                    if later and time.monotonic() < deadline:
-                        continue  # a held-back poll is due: not a timeout
-                    raise
-                for _c, k, text in got:
-                    g = active[k]
-                    try:
-                        nxt = g.send(text)
-                    except StopIteration:
-                        del active[k]
+                wait = min([left] + ([later[0][0] - now] if later else [])
+                           + [due - now for _, due in awaiting.values()])
+                for c, k, text in mux.poll(max(0.0, wait)):
+                    if c is None:  # the UDP socket
+                        for sk, seq, value in self._read_datagrams():
+                            if awaiting.get(sk, (None,))[0] == seq:
+                                del awaiting[sk]
+                                nxt = resume(sk, value)
+                                if nxt is not None:
+                                    send(sk, nxt)
+                            elif seq > self.mods[sk]._seq - 2:  # may be awaited next
+                                self._pushed[(sk, seq)] = value
                         continue
-                    send(k, nxt)
+                    nxt = resume(k, text)
+                    if nxt is not None:
+                        send(k, nxt)
         except BaseException as e:
             # Some servers may still owe replies to requests nobody will read: the batch can
             # not go on. The error names the server and, if it died, its status and log.
@@ -242,6 +292,56 @@ class FactorioStepper:
             if err is e:
                 raise
             raise err from None
+
+    def _read_datagrams(self):
+        """Complete pushes from the UDP socket: (server, sequence, reply text or None when
+        the mod said to poll over RCON). Datagrams not from one of our servers' Lua UDP
+        ports, or not shaped ``U<seq><index><count>text`` (docs/mod.md §7.2), are dropped."""
+        out = []
+        for _ in range(4096):  # bounded: at most this many datagrams a wake-up
+            try:
+                data, (host, port) = self._udp.recvfrom(65536)
+            except (BlockingIOError, InterruptedError):
+                break
+            k = self._udp_servers.get(port)
+            if k is None or host != "127.0.0.1" or len(data) < 21 or data[:1] != b"U":
+                continue
+            try:
+                seq = int.from_bytes(bytes.fromhex(data[1:17].decode("ascii")), "little")
+                idx, count = int(data[17:19], 16), int(data[19:21], 16)
+            except ValueError:
+                continue
+            if count == 0:
+                out.append((k, seq, None))
+                continue
+            parts = self._parts.setdefault((k, seq), {})
+            parts[idx] = data[21:].decode("ascii", "replace")
+            if len(parts) == count and all(i in parts for i in range(count)):
+                del self._parts[(k, seq)]
+                out.append((k, seq, "".join(parts[i] for i in range(count))))
+        if len(self._parts) > 64 or len(self._pushed) > 64:  # stale (polled instead): drop
+            keep = {(k, m._seq) for k, m in enumerate(self.mods)}
+            self._parts = {key: v for key, v in self._parts.items() if key in keep}
+            self._pushed = {key: v for key, v in self._pushed.items() if key in keep}
+        return out
+
+    def _start_udp(self) -> None:
+        import socket
+
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+            sock.bind(("127.0.0.1", 0))
+            sock.setblocking(False)
+        except BaseException:
+            sock.close()
+            raise
+        self._udp = sock
+        self._udp_servers = {s.udp_port: k for k, s in enumerate(self.farm)}
+        self._mux.watch(sock, "udp")
+        port = sock.getsockname()[1]
+        self._run({k: m.subscribe_gen(port, self.farm[k].udp_port)
+                   for k, m in enumerate(self.mods)})
 
     # ---------------------------------------------------------------- BatchStepper
 
@@ -330,6 +430,8 @@ class FactorioStepper:
         self._closed = True
         if self._mux is not None:
             self._mux.close()
+        if self._udp is not None:
+            self._udp.close()
         for m in self.mods:
             m.close()
         if self.farm is not None:

@@ -459,6 +459,13 @@ class RconClient:
                 self._inbuf += data
 
 
+class _Watched:
+    __slots__ = ("tag",)
+
+    def __init__(self, tag):
+        self.tag = tag
+
+
 class RconMux:
     """Many RCON connections driven from one thread: send to all, then collect as they come.
 
@@ -505,14 +512,35 @@ class RconMux:
     def inflight(self) -> int:
         return sum(len(q) for q in self._inflight.values())
 
+    def watch(self, sock, tag) -> None:
+        """Also wake :meth:`poll` when ``sock`` (another socket: a UDP one) is readable; it
+        is reported as ``(None, tag, None)`` and not read here."""
+        self._sel.register(sock, selectors.EVENT_READ, _Watched(tag))
+
     def collect(self, timeout: float) -> list[tuple[RconClient, object, str]]:
         """Wait (at most ``timeout`` s) until at least one reply is complete; return all the
         complete ones as (client, tag, text), in arrival order per client."""
         if not self.inflight:
             raise StateError("collect() with no command in flight")
         deadline = time.monotonic() + timeout
-        out = []
         while True:
+            out = self.poll(max(0.0, deadline - time.monotonic()))
+            out = [o for o in out if o[0] is not None]
+            if out:
+                return out
+            if time.monotonic() >= deadline:
+                waiting = [c for c, q in self._inflight.items() if q]
+                e = WaitTimeoutError(f"RCON: no reply from {', '.join(c.address for c in waiting)}"
+                                     f" within {timeout:g} s")
+                e.rcon_client = waiting[0]
+                raise e
+
+    def poll(self, timeout: float) -> list:
+        """Complete replies as (client, tag, text) and readable watched sockets as (None, tag,
+        None); waits at most ``timeout`` s for the first, returns [] when it ran out."""
+        deadline = time.monotonic() + timeout
+        while True:
+            out = []
             for c, q in self._inflight.items():
                 while q:
                     text = c.take(q[0][0])
@@ -523,13 +551,12 @@ class RconMux:
                 return out
             left = deadline - time.monotonic()
             if left <= 0:
-                waiting = [c for c, q in self._inflight.items() if q]
-                e = WaitTimeoutError(f"RCON: no reply from {', '.join(c.address for c in waiting)}"
-                                     f" within {timeout:g} s")
-                e.rcon_client = waiting[0]
-                raise e
+                return out
             for key, mask in self._sel.select(left):
                 c = key.data
+                if isinstance(c, _Watched):
+                    out.append((None, c.tag, None))
+                    continue
                 try:
                     if mask & selectors.EVENT_WRITE:
                         c.flush()
@@ -540,6 +567,15 @@ class RconMux:
                     e.rcon_client = c  # which connection failed, for the caller's message
                     self.discard(c)
                     raise
+            if out:
+                # watched sockets are readable: report them with the replies complete so far
+                for c, q in self._inflight.items():
+                    while q:
+                        text = c.take(q[0][0])
+                        if text is None:
+                            break
+                        out.append((c, q.popleft()[1], text))
+                return out
 
     def exchange(self, commands: dict, timeout: float = 10.0) -> dict:
         """Send ``{client: text}`` to every client at once; return ``{client: reply}``."""

@@ -90,7 +90,7 @@ def run_parity(name, num_envs, steps, factorio_path, seed=0, **kw):
     for k in common:
         kw_f.pop(k, None)
     for k in ("envs_per_server", "num_servers", "factorio_path", "server_timeout",
-              "num_workers", "start_method"):
+              "num_workers", "start_method", "udp"):
         kw.pop(k, None)
     ref = factorio_fast.make_vec(name, num_envs, **common, **kw)
     env = factorio_fast.make_vec(name, num_envs, backend="factorio", **common, **kw_f)
@@ -145,6 +145,46 @@ def test_parity_async_groups(factorio_path, no_leftovers):
 def test_parity_with_worker_processes(factorio_path, no_leftovers):
     run_parity("movement_micro", 4, 30, factorio_path, num_workers=2, start_method="fork",
                envs_per_server=2, seed=5, autoreset_mode="same_step")
+
+
+def _udp_capable(factorio_path):
+    from factorio_fast.launcher import UDP_VERSION, find_executable, read_version
+
+    return read_version(find_executable(factorio_path)) >= UDP_VERSION
+
+
+def test_parity_over_udp(factorio_path, no_leftovers):
+    """The mod pushes the states by Lua UDP: one RCON request a step, the same bytes."""
+    if not _udp_capable(factorio_path):
+        pytest.fail("FACTORIO_PATH is older than 2.0.59: no Lua UDP to test")
+    ref = factorio_fast.make_vec("mining_micro", 8, autoreset_mode="same_step")
+    env = factorio_fast.make_vec("mining_micro", 8, backend="factorio", udp=True,
+                                 envs_per_server=4, factorio_path=factorio_path,
+                                 autoreset_mode="same_step")
+    try:
+        _same(env.reset(seed=4)[:1], ref.reset(seed=4)[:1], "reset")
+        st = env._sims[0]
+        before = st.requests
+        rng = np.random.default_rng(4)
+        for i in range(40):
+            a = _actions(env, rng, 8)
+            got, want = env.step(a), ref.step(a)
+            _same(got[:4], want[:4], f"step {i}")
+            assert np.array_equal(got[4]["final_obs"], want[4]["final_obs"])
+        assert [m.pushes for m in st.mods] == [40, 40] and st.push_timeouts == 0
+        # one request (ACTIONS) per server and step, plus the WORLD requests of autoresets
+        resets = st.requests - before - 2 * 40
+        assert 0 <= resets <= 8
+        # datagrams lost: each step falls back to polling over RCON, bytes unchanged
+        st.udp_timeout = 0.05
+        st._read_datagrams = lambda: []
+        for i in range(5):
+            a = _actions(env, rng, 8)
+            _same(env.step(a)[:4], ref.step(a)[:4], f"lossy step {i}")
+        assert st.push_timeouts == 10
+    finally:
+        env.close()
+        ref.close()
 
 
 def test_single_env_make(factorio_path, no_leftovers):
@@ -224,6 +264,8 @@ SLOW_CASES = [
     ("building_micro", 64, dict(envs_per_server=16)),
     ("movement_micro", 16, dict(envs_per_server=4, batch_size=8)),
     ("building_micro", 4, dict(envs_per_server=1, autoreset_mode="same_step", batch_size=1)),
+    ("movement_micro", 16, dict(envs_per_server=4, udp=True)),
+    ("building_micro", 16, dict(envs_per_server=16, udp=True, autoreset_mode="same_step")),
 ]
 
 

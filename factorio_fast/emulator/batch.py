@@ -22,7 +22,7 @@ from factorio_fast._sim import BatchSim, scenario_info
 from factorio_fast.emulator import wire
 from factorio_fast.errors import FactorioServerError, InvalidArgumentError, ProtocolError
 
-__all__ = ["WorldSource", "ModBatch", "EmulatorLink"]
+__all__ = ["WorldSource", "ModBatch", "EmulatorLink", "Push"]
 
 SCENARIO_IDS = {"movement_micro": 0, "mining_micro": 1, "building_micro": 2}
 POLL_FIRST_S = 0.0002  # the first wait of a pending step, before the tick rate is known
@@ -74,6 +74,20 @@ def _reply_bytes(text: str) -> bytes:
 
 
 _STRICT_B64 = sys.version_info >= (3, 11)
+
+
+T_UDP = 8  # the mod's UDP subscription request (docs/mod.md §7.1)
+
+
+class Push:
+    """Yielded by a ModBatch step instead of a request text when the states come by UDP: the
+    driver answers with the pushed reply text for ``sequence``, or None to poll over RCON
+    instead (no push in time, or the mod said the reply does not fit in datagrams)."""
+
+    __slots__ = ("sequence",)
+
+    def __init__(self, sequence: int):
+        self.sequence = sequence
 
 
 class WorldSource:
@@ -205,6 +219,8 @@ class ModBatch:
         # an in-process link runs them inside send(), so it need not wait (EmulatorLink)
         self.poll_sleeps = not isinstance(send, EmulatorLink)
         self._unparsed: list = []
+        self.udp = False      # steps wait for the mod's UDP push (subscribe_gen)
+        self.pushes = 0
         self._pos = np.zeros((self.num_envs, 2), np.int32)
         self._tick0 = np.zeros(self.num_envs, np.int64)
         self._tick = np.zeros(self.num_envs, np.int64)
@@ -226,8 +242,8 @@ class ModBatch:
         try:
             text = next(gen)
             while True:
-                reply = self._send(text)
-                text = gen.send(reply)
+                reply = None if isinstance(text, Push) else self._send(text)
+                text = gen.send(reply)  # a Push gets None: this driver polls over RCON
                 if self.poll_delay > 0 and self.poll_sleeps:
                     time.sleep(self.poll_delay)
         except StopIteration as stop:
@@ -385,7 +401,23 @@ class ModBatch:
         _, body = yield from self.request(wire.T_ACTIONS, records)
         if self.encoder.header(body)[0] != STATUS_ACCEPTED:
             raise ProtocolError("the mod did not accept the step")
-        body = yield from self._states()
+        body = None
+        if self.udp:
+            seq = self._seq
+            pushed = yield Push(seq)
+            if pushed is not None:
+                rtype, rseq, pbody = wire.unframe(_reply_bytes(pushed))
+                if rtype == wire.T_ERROR:
+                    raise FactorioServerError("the mod refused the request: "
+                                              + pbody.decode("utf-8", "replace"))
+                if rtype != wire.T_RAW or rseq != seq or \
+                        self.encoder.header(pbody)[0] != STATUS_STATES:
+                    raise ProtocolError(f"unexpected pushed reply (type {rtype}, sequence "
+                                        f"{rseq} for {seq})")
+                body = pbody
+                self.pushes += 1
+        if body is None:
+            body = yield from self._states()
         mask = ~resets
         term = terminated.view(np.uint8)
         trunc = truncated.view(np.uint8)
@@ -400,6 +432,15 @@ class ModBatch:
                 ids = np.flatnonzero(done)
                 final_obs[ids] = obs[ids]
                 yield from self._reset(ids, [self.source.next(int(i)) for i in ids], obs)
+
+    def subscribe_gen(self, client_port: int, server_port: int, max_bytes: int = 0):
+        """Ask the mod to push each step's states by UDP to 127.0.0.1:``client_port``
+        (``server_port``: the server's ``--enable-lua-udp`` port; 0, 0 stops it)."""
+        payload = struct.pack("<HHHH", client_port, server_port, max_bytes, 0)
+        _, body = yield from self.request(T_UDP, payload)
+        if self.encoder.header(body)[0] != STATUS_ACCEPTED:
+            raise ProtocolError("the mod did not accept the UDP subscription")
+        self.udp = bool(client_port)
 
     def positions(self):
         """Each env's character position in 1/256 tile, from the last state the mod sent."""
