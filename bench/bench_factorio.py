@@ -8,7 +8,8 @@ the client makes of it:
 * group ``factorio-servers``: 8 servers x 1 env driven from one process against 1 x 1 (goal:
   >= 6x the env steps per second: the client never waits on one server while another is ready);
 * group ``factorio-envs``: 1 server x 16 envs against 1 x 1 (goal: >= 8x; one request carries
-  every env's action, one reply every env's state).
+  every env's action, one reply every env's state);
+* group ``factorio-udp``: 4 x 16 unpaced, the states polled over RCON against pushed by UDP.
 
 ``extra_info["env_steps"]`` env steps per call; env steps/s = env_steps / median.
 
@@ -36,11 +37,11 @@ def exe():
         yield path, emulated
 
 
-def _run(benchmark, exe, servers, per_server):
+def _run(benchmark, exe, servers, per_server, speed=SPEED, udp=False):
     path, emulated = exe
     n = servers * per_server
     env = make_vec("movement_micro", n, backend="factorio", envs_per_server=per_server,
-                   factorio_path=path, game_speed=SPEED, copy=False)
+                   factorio_path=path, game_speed=speed, copy=False, udp=udp)
     try:
         env.reset(seed=0)
         rng = np.random.default_rng(0)
@@ -51,7 +52,7 @@ def _run(benchmark, exe, servers, per_server):
                 env.step(a)
         benchmark.pedantic(run, rounds=3, warmup_rounds=1)
         benchmark.extra_info.update({"env_steps": n * STEPS, "emulated": emulated,
-                                     "game_speed": SPEED,
+                                     "game_speed": speed, "udp": udp,
                                      "requests": env._sims[0].requests})
     finally:
         env.close()
@@ -67,3 +68,11 @@ def test_servers(benchmark, exe, servers):
 def test_envs_per_server(benchmark, exe, per_server):
     benchmark.group = "factorio-envs"
     _run(benchmark, exe, 1, per_server)
+
+
+@pytest.mark.parametrize("udp", [False, True])
+def test_rcon_or_udp(benchmark, exe, udp):
+    """4 servers x 16 envs at the mod's own speed (unpaced): states polled over RCON or
+    pushed by Lua UDP (one request a step instead of two or more)."""
+    benchmark.group = "factorio-udp"
+    _run(benchmark, exe, 4, 16, speed=None, udp=udp)
