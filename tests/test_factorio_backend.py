@@ -256,6 +256,22 @@ def test_errors_at_make_time(factorio_path, tmp_path):
     with pytest.raises(InvalidArgumentError, match="envs_per_server"):
         factorio_fast.make_vec("movement_micro", 2, backend="factorio",
                                factorio_path=factorio_path, envs_per_server=0)
+    from factorio_fast.backends import BatchStepper
+    from factorio_fast.factorio_backend import FactorioStepper
+
+    st = FactorioStepper("building_micro", 5, envs_per_server=2, factorio_path=factorio_path)
+    try:  # no server starts before the first reset; the spaces are the simulator's
+        assert isinstance(st, BatchStepper) and st.farm is None
+        assert st.layout() == [(0, 2), (2, 4), (4, 5)]
+        sim = factorio_fast.make_vec("building_micro", 1)
+        assert st.single_observation_space == sim.single_observation_space
+        assert st.single_action_space == sim.single_action_space
+        sim.close()
+        with pytest.raises(InvalidArgumentError, match="do not fit"):
+            FactorioStepper("movement_micro", 5, envs_per_server=2, num_servers=2,
+                            factorio_path=factorio_path).layout()
+    finally:
+        st.close()
 
 
 SLOW_CASES = [
