@@ -226,8 +226,10 @@ def test_farm_starts_in_parallel_and_closes(fake_exe):
     assert wait_gone(pids, 5) == [] and _server_dirs() == before
 
 
-def test_trainer_killed_leaves_nothing(fake_exe, tmp_path):
-    """SIGKILL the process that started a server: the watchdog kills it and removes its dir."""
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
+def test_trainer_killed_leaves_nothing(fake_exe, tmp_path, sig):
+    """SIGKILL the process that started a server: the watchdog kills it and removes its dir.
+    Ctrl-C (SIGINT): the trainer's KeyboardInterrupt ends it and its atexit hook closes."""
     code = textwrap.dedent("""
         import sys, time
         from factorio_fast.launcher import FactorioServer
@@ -241,8 +243,8 @@ def test_trainer_killed_leaves_nothing(fake_exe, tmp_path):
     assert line, "the trainer did not start its server"
     pid, d = int(line[0]), Path(line[1])
     assert pid_alive(pid) and d.exists()
-    p.send_signal(signal.SIGKILL)
-    p.wait(5)
+    p.send_signal(sig)
+    p.wait(10)
     p.stdout.close()
     assert wait_gone([pid], 10) == []
     deadline = time.monotonic() + 10
