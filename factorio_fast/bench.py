@@ -116,13 +116,14 @@ def factorio_executable(tmpdir: str | None = None) -> tuple[str | None, bool]:
     return exe, b"Emulator:" in out
 
 
-def measure_factorio(scenario: str, num_servers: int, envs_per_server: int, steps: int, *,
-                     factorio_path: str, game_speed: float | None = None, repeats: int = 3,
-                     seed: int = 0) -> dict:
+def measure_factorio(scenario: str, num_servers: int, envs_per_server: int,
+                     steps: int | None, *, factorio_path: str, game_speed: float | None = None,
+                     repeats: int = 3, seed: int = 0, block_s: float = 0.15) -> dict:
     """Env steps per second of ``backend="factorio"`` on ``num_servers`` x ``envs_per_server``
     envs driven from this process (random actions, ``repeats`` timed blocks of ``steps``
-    vector steps after one warm-up block; medians). ``game_speed``: pace the servers (a real
-    server runs 60 x game.speed ticks a second); None leaves the mod's (unpaced)."""
+    vector steps after one warm-up block; medians; ``steps=None``: as many as take about
+    ``block_s``, from two probe steps). ``game_speed``: pace the servers (a real server runs
+    60 x game.speed ticks a second); None leaves the mod's (unpaced)."""
     from factorio_fast.vector import make_vec
 
     n = num_servers * envs_per_server
@@ -133,13 +134,18 @@ def measure_factorio(scenario: str, num_servers: int, envs_per_server: int, step
         env.reset(seed=seed)
         start_s = time.perf_counter() - t0
         step = _stepper(env, env.single_action_space, n, np.random.default_rng(seed))
+        probe_used = steps is None
+        if probe_used:
+            probe = _timed_blocks(step, 2, 1)[0] / 2  # (after one warm-up step)
+            steps = max(2, int(block_s / max(probe, 1e-6)))
         times = _timed_blocks(step, steps, repeats)
         stepper = env._sims[0]
         space = env.single_observation_space
         return {"sps": statistics.median(n * steps / t for t in times),
                 "us_per_step": statistics.median(times) / steps * 1e6,
                 "repeats": [round(n * steps / t, 1) for t in times],
-                "requests_per_step": stepper.requests / ((repeats + 1) * steps + 1),
+                "requests_per_step": stepper.requests / ((repeats + 1) * steps + 1
+                                                         + (3 if probe_used else 0)),
                 "start_s": start_s, "rss_mb": _rss_mb(),
                 "obs_bytes": int(np.prod(space.shape)) * space.dtype.itemsize}
     finally:
@@ -152,11 +158,8 @@ def _measure_factorio_row(cfg: Config, block_s: float, repeats: int, exe, emulat
     if exe is None:
         return Row(cfg.scenario, backend, cfg.num_envs, 0, None, None, None, 0, target, None,
                    _rss_mb(), 0, note="no server: set FACTORIO_PATH")
-    # block_s sets the steps per block from a short probe run (a server's step is ms, not µs)
-    probe = measure_factorio(cfg.scenario, 1, cfg.num_envs, 2, factorio_path=exe, repeats=1)
-    steps = max(2, int(block_s / max(probe["us_per_step"] * 1e-6, 1e-6)))
-    m = measure_factorio(cfg.scenario, 1, cfg.num_envs, steps, factorio_path=exe,
-                         repeats=repeats)
+    m = measure_factorio(cfg.scenario, 1, cfg.num_envs, None, factorio_path=exe,
+                         repeats=repeats, block_s=block_s)
     note = ("emulated: factorio-fast-emulator, not Factorio; " if emulated else "") + \
         f"1 server x {cfg.num_envs} envs, {m['requests_per_step']:.1f} requests/step"
     return Row(cfg.scenario, backend, cfg.num_envs, 0, m["sps"], m["us_per_step"], None,
