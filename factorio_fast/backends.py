@@ -8,7 +8,9 @@ processes and the single env only ever talk to this protocol, so a new way of ru
 vector env.
 
 ``"sim"``, the embedded native simulator (:class:`factorio_fast._sim.BatchSim`), is the
-reference implementation of the protocol and the default backend.
+reference implementation of the protocol and the default backend. ``"factorio"``
+(:class:`factorio_fast.factorio_backend.FactorioStepper`) plays the same scenarios with the mod
+on headless Factorio servers (``FACTORIO_PATH``) over RCON.
 """
 
 from __future__ import annotations
@@ -80,11 +82,16 @@ def _sim_factory(scenario: str, num_envs: int, **kwargs: Any) -> BatchStepper:
     return BatchSim(scenario, num_envs, **kwargs)
 
 
+def _factorio_factory(scenario: str, num_envs: int, **kwargs: Any) -> BatchStepper:
+    from factorio_fast.factorio_backend import FactorioStepper
+    return FactorioStepper(scenario, num_envs, **kwargs)
+
+
 # name -> factory(scenario, num_envs, **scenario_kwargs) -> BatchStepper
-BACKENDS: dict[str, StepperFactory] = {"sim": _sim_factory}
+BACKENDS: dict[str, StepperFactory] = {"sim": _sim_factory, "factorio": _factorio_factory}
 
 # Names that are known to be coming, so the error says "not in this release" instead of "unknown".
-_PLANNED = {"factorio": "real headless Factorio over RCON; not part of this release yet"}
+_PLANNED: dict[str, str] = {}
 
 
 def register_backend(name: str, factory: StepperFactory, *, replace: bool = False) -> None:

@@ -35,7 +35,7 @@ SEED_TABLE = [  # the seed's "Target Performance Goals"
 @dataclass
 class Config:
     scenario: str
-    backend: str            # sim | gymnasium-sync | gymnasium-async
+    backend: str            # sim | gymnasium-sync | gymnasium-async | factorio
     num_envs: int
     num_workers: int = 0
 
@@ -87,7 +87,83 @@ def plan(quick: bool = False, scenarios=None) -> list[Config]:
         out += [Config(name, "sim", n) for n in sizes]
         out += [Config(name, "sim", 4096, w) for w in (1, 2)]
         out += [Config(name, "gymnasium-sync", 8), Config(name, "gymnasium-async", 4 if quick else 8)]
+        # the mod on one server (FACTORIO_PATH, else the emulator: the row says which)
+        out.append(Config(name, "factorio", FACTORIO_ENVS_PER_SERVER))
     return out
+
+
+FACTORIO_ENVS_PER_SERVER = 16
+
+
+def factorio_executable(tmpdir: str | None = None) -> tuple[str | None, bool]:
+    """(executable, emulated): ``$FACTORIO_PATH``, else the emulator as an executable written
+    into ``tmpdir``; (None, False) when neither is there. ``emulated`` is read from the
+    binary's ``--version`` (the emulator says it is one)."""
+    import subprocess
+    import tempfile
+
+    exe = os.environ.get("FACTORIO_PATH")
+    if not exe:
+        try:
+            from factorio_fast.emulator.server import write_launcher
+        except ImportError:
+            return None, False
+        exe = str(write_launcher(tmpdir or tempfile.mkdtemp(prefix="ff_bench_emu_")))
+    try:
+        out = subprocess.run([exe, "--version"], capture_output=True, timeout=60).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return exe, False
+    return exe, b"Emulator:" in out
+
+
+def measure_factorio(scenario: str, num_servers: int, envs_per_server: int,
+                     steps: int | None, *, factorio_path: str, game_speed: float | None = None,
+                     repeats: int = 3, seed: int = 0, block_s: float = 0.15) -> dict:
+    """Env steps per second of ``backend="factorio"`` on ``num_servers`` x ``envs_per_server``
+    envs driven from this process (random actions, ``repeats`` timed blocks of ``steps``
+    vector steps after one warm-up block; medians; ``steps=None``: as many as take about
+    ``block_s``, from two probe steps). ``game_speed``: pace the servers (a real server runs
+    60 x game.speed ticks a second); None leaves the mod's (unpaced)."""
+    from factorio_fast.vector import make_vec
+
+    n = num_servers * envs_per_server
+    env = make_vec(scenario, n, backend="factorio", envs_per_server=envs_per_server,
+                   factorio_path=factorio_path, game_speed=game_speed, copy=False)
+    try:
+        t0 = time.perf_counter()
+        env.reset(seed=seed)
+        start_s = time.perf_counter() - t0
+        step = _stepper(env, env.single_action_space, n, np.random.default_rng(seed))
+        probe_used = steps is None
+        if probe_used:
+            probe = _timed_blocks(step, 2, 1)[0] / 2  # (after one warm-up step)
+            steps = max(2, int(block_s / max(probe, 1e-6)))
+        times = _timed_blocks(step, steps, repeats)
+        stepper = env._sims[0]
+        space = env.single_observation_space
+        return {"sps": statistics.median(n * steps / t for t in times),
+                "us_per_step": statistics.median(times) / steps * 1e6,
+                "repeats": [round(n * steps / t, 1) for t in times],
+                "requests_per_step": stepper.requests / ((repeats + 1) * steps + 1
+                                                         + (3 if probe_used else 0)),
+                "start_s": start_s, "rss_mb": _rss_mb(),
+                "obs_bytes": int(np.prod(space.shape)) * space.dtype.itemsize}
+    finally:
+        env.close()
+
+
+def _measure_factorio_row(cfg: Config, block_s: float, repeats: int, exe, emulated: bool,
+                          target) -> Row:
+    backend = "factorio-emu" if emulated else "factorio"
+    if exe is None:
+        return Row(cfg.scenario, backend, cfg.num_envs, 0, None, None, None, 0, target, None,
+                   _rss_mb(), 0, note="no server: set FACTORIO_PATH")
+    m = measure_factorio(cfg.scenario, 1, cfg.num_envs, None, factorio_path=exe,
+                         repeats=repeats, block_s=block_s)
+    note = ("emulated: factorio-fast-emulator, not Factorio; " if emulated else "") + \
+        f"1 server x {cfg.num_envs} envs, {m['requests_per_step']:.1f} requests/step"
+    return Row(cfg.scenario, backend, cfg.num_envs, 0, m["sps"], m["us_per_step"], None,
+               m["obs_bytes"], target, None, m["rss_mb"], 0, m["repeats"], note=note)
 
 
 def _timed_blocks(step: Callable[[], None], steps_per_block: int, repeats: int) -> list[float]:
@@ -235,10 +311,20 @@ def run(configs: list[Config], *, block_s: float = 0.15, repeats: int = 5,
             bar = tqdm(total=len(configs), desc="bench", unit="cfg", leave=False)
         except ImportError:
             bar = None
+    factorio_exe = emu_dir = None
     for cfg in configs:
         if bar is not None:
             bar.set_postfix_str(f"{cfg.scenario} {cfg.backend} n={cfg.num_envs} w={cfg.num_workers}")
         target = getattr(SCENARIOS[cfg.scenario], "target_sps", None)
+        if cfg.backend == "factorio":
+            if factorio_exe is None:
+                import tempfile
+                emu_dir = tempfile.TemporaryDirectory(prefix="ff_bench_emu_")
+                factorio_exe = factorio_executable(emu_dir.name)
+            rows.append(_measure_factorio_row(cfg, block_s, repeats, *factorio_exe, target))
+            if bar is not None:
+                bar.update(1)
+            continue
         handoff_us = None
         shared = 0
         if cfg.backend == "sim":
@@ -255,6 +341,8 @@ def run(configs: list[Config], *, block_s: float = 0.15, repeats: int = 5,
             bar.update(1)
     if bar is not None:
         bar.close()
+    if emu_dir is not None:
+        emu_dir.cleanup()
     rows.append(Row("full_game", "factorio", 0, 0, None, None, None, 2048, 50, None, _rss_mb(), 0,
                     note="needs a real Factorio server (not measurable on this machine)"))
     return rows
@@ -265,7 +353,8 @@ def _fmt(v, spec):
 
 
 def render_table(rows: list[Row]) -> str:
-    """The rows as a fixed-width text table with PASS/FAIL against the seed's targets."""
+    """The rows as a fixed-width text table with PASS/FAIL against the seed's targets
+    (``factorio-emu`` rows ran on the emulator, not on Factorio: no verdict)."""
     head = (f"{'scenario':<15} {'backend':<16} {'envs':>5} {'wrk':>3} {'SPS':>13} "
             f"{'µs/step':>10} {'µs/handoff':>10} {'obs B':>5} {'RSS MiB':>7} {'shm MiB':>7} "
             f"{'target':>6} {'×target':>9} {'result':>6}")
@@ -303,6 +392,10 @@ def summary(rows: list[Row]) -> list[str]:
             parts.append(f"2 workers = {w2.sps / w1.sps:.2f}× 1 worker")
         if parts:
             out.append(f"{name} @ {big} envs: " + ", ".join(parts))
+    if any(r.backend == "factorio-emu" for r in rows):
+        out.append("factorio-emu: backend='factorio' on factorio-fast-emulator (the mod in Lua 5.2 "
+                   "over the simulator, in Python), not on Factorio; a real server's speed is its "
+                   "own (set FACTORIO_PATH to measure one)")
     return out
 
 

@@ -8,6 +8,11 @@ same bytes ``BatchSim`` gives for the same worlds and actions.
 
 from __future__ import annotations
 
+import binascii
+import struct
+import sys
+import time
+import zlib
 from collections.abc import Callable
 
 import numpy as np
@@ -17,9 +22,72 @@ from factorio_fast._sim import BatchSim, scenario_info
 from factorio_fast.emulator import wire
 from factorio_fast.errors import FactorioServerError, InvalidArgumentError, ProtocolError
 
-__all__ = ["WorldSource", "ModBatch", "EmulatorLink"]
+__all__ = ["WorldSource", "ModBatch", "EmulatorLink", "Push"]
 
 SCENARIO_IDS = {"movement_micro": 0, "mining_micro": 1, "building_micro": 2}
+POLL_FIRST_S = 0.0002  # the first wait of a pending step, before the tick rate is known
+POLL_MAX_S = 0.02
+
+
+def _stored_zlib(data: bytes) -> bytes:
+    """``data`` as a zlib stream of stored (uncompressed) deflate blocks (RFC 1950/1951).
+    A request is small (48 bytes an env) and a server inflates it natively
+    (``helpers.decode_string``), so compressing it buys nothing; building the stream by hand
+    costs a few µs where ``zlib.compress`` costs tens (it sets up a full deflate state)."""
+    out = [b"\x78\x01"]
+    n = len(data)
+    pos = 0
+    while True:
+        chunk = data[pos:pos + 65535]
+        pos += len(chunk)
+        last = pos >= n
+        out.append(struct.pack("<BHH", 1 if last else 0, len(chunk), len(chunk) ^ 0xFFFF))
+        out.append(chunk)
+        if last:
+            break
+    out.append(struct.pack(">I", zlib.adler32(data)))
+    return b"".join(out)
+
+
+def _request_text(frame: bytes, how: str) -> str:
+    if how == "Z":
+        return "Z" + binascii.b2a_base64(_stored_zlib(frame), newline=False).decode("ascii")
+    return wire.to_text(frame, how)
+
+
+def _reply_bytes(text: str) -> bytes:
+    """wire.from_text, with the strict base64 decoder of Python >= 3.11 where there is one
+    (several times faster than base64.b64decode(validate=True) on a large reply)."""
+    t = text.strip()
+    if _STRICT_B64 and len(t) >= 2 and t[0] in "BZ":
+        try:
+            raw = binascii.a2b_base64(t[1:], strict_mode=True)
+            if t[0] == "B":
+                return raw
+            try:
+                return zlib.decompress(raw)
+            except zlib.error:
+                return zlib.decompress(raw, -15)  # raw deflate
+        except (binascii.Error, zlib.error, ValueError) as e:
+            raise ProtocolError(f"the reply's text does not decode: {e}") from None
+    return wire.from_text(text)
+
+
+_STRICT_B64 = sys.version_info >= (3, 11)
+
+
+T_UDP = 8  # the mod's UDP subscription request (docs/mod.md §7.1)
+
+
+class Push:
+    """Yielded by a ModBatch step instead of a request text when the states come by UDP: the
+    driver answers with the pushed reply text for ``sequence``, or None to poll over RCON
+    instead (no push in time, or the mod said the reply does not fit in datagrams)."""
+
+    __slots__ = ("sequence",)
+
+    def __init__(self, sequence: int):
+        self.sequence = sequence
 
 
 class WorldSource:
@@ -106,17 +174,21 @@ class ModBatch:
         A scenario name.
     num_envs : int
         Envs on the server (each on its own surface, stepped in lockstep).
-    send : callable
-        One request's text -> the reply's text (an RCON command ``/ff <text>``).
+    send : callable or None
+        One request's text -> the reply's text (an RCON command ``/ff <text>``). None: the
+        caller drives the ``*_gen`` generators itself (many servers at once).
     ticks_per_step, obstacles, goal
         As ``BatchSim``.
     encoding : {"Z", "B"}
         How frames travel: deflate + base64 (``helpers.encode_string``) or plain base64.
+    max_polls : int or None
+        Polls for a step's states before giving up; None: no count (the caller bounds the wait
+        by time, as the factorio backend does).
     """
 
-    def __init__(self, scenario: str, num_envs: int, send: Callable[[str], str], *,
+    def __init__(self, scenario: str, num_envs: int, send: Callable[[str], str] | None, *,
                  ticks_per_step=None, obstacles=None, goal=None, encoding: str = "Z",
-                 max_polls: int = 1000):
+                 max_polls: int | None = 1000):
         info = scenario_info(scenario)
         if goal is None and info["goal"]:
             goal = info["goal"]
@@ -141,20 +213,54 @@ class ModBatch:
         self._needs_reset = np.zeros(self.num_envs, np.bool_)
         self._started = False
         self.requests = 0
+        self.poll_delay = 0.0
+        self._tick_rate = 0.0  # ticks a second the server ran during the last pending poll
+        # drive() sleeps poll_delay before a poll: a server runs its ticks between commands;
+        # an in-process link runs them inside send(), so it need not wait (EmulatorLink)
+        self.poll_sleeps = not isinstance(send, EmulatorLink)
+        self._unparsed: list = []
+        self.udp = False      # steps wait for the mod's UDP push (subscribe_gen)
+        self.pushes = 0
+        self._pos = np.zeros((self.num_envs, 2), np.int32)
+        self._tick0 = np.zeros(self.num_envs, np.int64)
+        self._tick = np.zeros(self.num_envs, np.int64)
+        self._inv = np.zeros((self.num_envs, 16), np.uint16)
 
     # ---- the wire ----
+    #
+    # Every operation is a generator of request texts: ``reply = yield text`` is one round trip.
+    # ``drive`` runs one with ``send``; ``factorio_fast.factorio_backend`` runs the generators of
+    # many servers at once, sending each server its next request as soon as its reply is in, so
+    # the client never waits on one server while another is ready (the send and collect phases
+    # of a step are the two sides of each ``yield``).
 
-    def request(self, ftype: int, payload: bytes) -> tuple[int, bytes]:
+    def drive(self, gen):
+        """Run an operation's generator to its end with ``send``; returns its value.
+        A poll waits ``poll_delay`` first (the step's ticks still to run, see _next_poll)."""
+        if self._send is None:
+            raise InvalidArgumentError("this ModBatch has no send(); drive its generators")
+        try:
+            text = next(gen)
+            while True:
+                reply = None if isinstance(text, Push) else self._send(text)
+                text = gen.send(reply)  # a Push gets None: this driver polls over RCON
+                if self.poll_delay > 0 and self.poll_sleeps:
+                    time.sleep(self.poll_delay)
+        except StopIteration as stop:
+            return stop.value
+
+    def request(self, ftype: int, payload: bytes):
+        """Generator: one request frame as text, its reply checked -> (type, payload)."""
         self._seq += 1
         self.requests += 1
-        reply = self._send(wire.to_text(wire.frame(ftype, payload, self._seq), self._how))
-        rtype, seq, body = wire.unframe(wire.from_text(reply))
+        seq = self._seq
+        reply = yield _request_text(wire.frame(ftype, payload, seq), self._how)
+        rtype, rseq, body = wire.unframe(_reply_bytes(reply))
         if rtype == wire.T_ERROR:
             raise FactorioServerError("the mod refused the request: "
                                       + body.decode("utf-8", "replace"))
-        if rtype != wire.T_RAW or seq != self._seq:
-            raise ProtocolError(f"unexpected reply (type {rtype}, sequence {seq} for "
-                                f"{self._seq})")
+        if rtype != wire.T_RAW or rseq != seq:
+            raise ProtocolError(f"unexpected reply (type {rtype}, sequence {rseq} for {seq})")
         return rtype, body
 
     def _reset(self, ids, worlds, obs):
@@ -166,34 +272,108 @@ class ModBatch:
         w, h = self.map_size
         payload = wire.world_payload(SCENARIO_IDS[self.scenario], self.num_envs,
                                      self.ticks_per_step, w, h, recs)
-        _, body = self.request(wire.T_WORLD, payload)
+        _, body = yield from self.request(wire.T_WORLD, payload)
         got = self.encoder.begin(body, self._targets, obs)
         if sorted(got.tolist()) != sorted(int(i) for i in ids):
             raise ProtocolError("the WORLD reply holds other envs than were reset")
+        self._note_states(body, started=True)
 
     def _states(self):
-        for _ in range(self._max_polls):
-            _, body = self.request(wire.T_RAW, b"")
-            status = self.encoder.header(body)[0]
-            if status == STATUS_STATES:
-                return body
-            if status != STATUS_PENDING:
-                raise ProtocolError(f"unexpected RAW status {status}")
-        raise FactorioServerError(f"the step did not finish within {self._max_polls} polls")
+        polls = 0
+        first = None
+        self.poll_delay = 0.0
+        try:
+            while self._max_polls is None or polls < self._max_polls:
+                polls += 1
+                _, body = yield from self.request(wire.T_RAW, b"")
+                status, _, _, _, tick, end = self.encoder.header(body)
+                if status == STATUS_STATES:
+                    return body
+                if status != STATUS_PENDING:
+                    raise ProtocolError(f"unexpected RAW status {status}")
+                self.poll_delay = self._next_poll(first, tick, end)
+                if first is None:
+                    first = (time.perf_counter(), tick)
+            raise FactorioServerError(f"the step did not finish within {self._max_polls} polls")
+        finally:
+            self.poll_delay = 0.0
+
+    def _next_poll(self, first, tick: int, end: int) -> float:
+        """How long to wait before polling again: the step's ticks still to run at the rate
+        the server has been running them (the header's tick and end tick), so a server paced
+        at 60 x game.speed is not polled hundreds of times a step; never more than 20 ms, and
+        a first short wait while no step has shown the rate."""
+        if first is None:
+            if self._tick_rate:  # the rate the previous step showed
+                return min(POLL_MAX_S, max(0.0, 0.8 * (end - tick) / self._tick_rate))
+            return POLL_FIRST_S
+        t0, tick0 = first
+        dt = time.perf_counter() - t0
+        if tick <= tick0 or dt <= 0:
+            return min(POLL_MAX_S, max(POLL_FIRST_S, 2 * self.poll_delay))
+        self._tick_rate = rate = (tick - tick0) / dt
+        return min(POLL_MAX_S, max(0.0, 0.8 * (end - tick) / rate))
+
+    def _note_states(self, body, started: bool = False):
+        """Keep each env's position, tick and inventory from a RAW payload (the infos).
+        A step's states (every env) are kept as they are and parsed when asked for; a reset's
+        are parsed at once (they start the envs' tick counts)."""
+        if not started and self.encoder.header(body)[2] == self.num_envs:
+            self._unparsed = [body]
+            return
+        self._parse_pending()
+        self._parse_states(body, started)
+
+    def _parse_pending(self):
+        pending, self._unparsed = self._unparsed, []
+        for b in pending:
+            self._parse_states(b, False)
+
+    def _parse_states(self, body, started: bool):
+        hdr = self.encoder.header(body)
+        count, rb = hdr[2], hdr[3]
+        if count == 0:
+            return
+        recs = np.frombuffer(body, np.uint8, count * rb, 16).reshape(count, rb)
+        env = recs[:, 0:2].copy().view(np.uint16)[:, 0].astype(np.int64)
+        if env.size and int(env.max()) >= self.num_envs:
+            raise ProtocolError(f"a RAW record names env {int(env.max())} of {self.num_envs}")
+        self._pos[env] = recs[:, 4:12].copy().view(np.int32)
+        tick = recs[:, 12:16].copy().view(np.uint32)[:, 0]
+        if started:
+            self._tick0[env] = tick
+        self._tick[env] = tick
+        self._inv[env] = recs[:, 16:48].copy().view(np.uint16)
 
     # ---- BatchSim's API ----
 
-    def reset(self, seeds, *, obs):
-        seeds = np.asarray(seeds, np.uint64)
-        if seeds.shape != (self.num_envs,):
-            raise InvalidArgumentError(f"need {self.num_envs} seeds")
-        worlds = [self.source.first(i, int(s)) for i, s in enumerate(seeds)]
-        self._reset(range(self.num_envs), worlds, obs)
-        self._needs_reset[:] = False
+    def reset(self, seeds, env_ids=None, *, obs):
+        return self.drive(self.reset_gen(seeds, env_ids, obs=obs))
+
+    def reset_gen(self, seeds, env_ids=None, *, obs):
+        seeds = np.asarray(seeds, np.uint64).reshape(-1)
+        ids = np.arange(self.num_envs) if env_ids is None else \
+            np.asarray(env_ids, np.int64).reshape(-1)
+        if seeds.shape != ids.shape or (ids.size and (ids.min() < 0 or ids.max() >= self.num_envs)):
+            raise InvalidArgumentError(f"need one seed per env id (ids in 0..{self.num_envs - 1})")
+        if not self._started and ids.size != self.num_envs:
+            # the first WORLD request configures the server for every env
+            raise InvalidArgumentError("the first reset must reset every env")
+        if ids.size == 0:
+            return
+        worlds = [self.source.first(int(i), int(s)) for i, s in zip(ids, seeds)]
+        yield from self._reset(ids.tolist(), worlds, obs)
+        self._needs_reset[ids] = False
         self._started = True
 
     def step(self, actions, *, obs, rewards, terminated, truncated, autoreset="next_step",
              final_obs=None, final_mask=None):
+        return self.drive(self.step_gen(actions, obs=obs, rewards=rewards, terminated=terminated,
+                                        truncated=truncated, autoreset=autoreset,
+                                        final_obs=final_obs, final_mask=final_mask))
+
+    def step_gen(self, actions, *, obs, rewards, terminated, truncated, autoreset="next_step",
+                 final_obs=None, final_mask=None):
         if not self._started:
             from factorio_fast.errors import ResetNeededError
             raise ResetNeededError("reset() first")
@@ -214,18 +394,35 @@ class ModBatch:
         records = self.encoder.actions(a, stand=resets, command_id=self._seq + 1)
         if resets.any():
             ids = np.flatnonzero(resets)
-            self._reset(ids, [self.source.next(int(i)) for i in ids], obs)
+            yield from self._reset(ids, [self.source.next(int(i)) for i in ids], obs)
             rewards[ids] = 0.0
             terminated[ids] = False
             truncated[ids] = False
-        _, body = self.request(wire.T_ACTIONS, records)
+        _, body = yield from self.request(wire.T_ACTIONS, records)
         if self.encoder.header(body)[0] != STATUS_ACCEPTED:
             raise ProtocolError("the mod did not accept the step")
-        body = self._states()
+        body = None
+        if self.udp:
+            seq = self._seq
+            pushed = yield Push(seq)
+            if pushed is not None:
+                rtype, rseq, pbody = wire.unframe(_reply_bytes(pushed))
+                if rtype == wire.T_ERROR:
+                    raise FactorioServerError("the mod refused the request: "
+                                              + pbody.decode("utf-8", "replace"))
+                if rtype != wire.T_RAW or rseq != seq or \
+                        self.encoder.header(pbody)[0] != STATUS_STATES:
+                    raise ProtocolError(f"unexpected pushed reply (type {rtype}, sequence "
+                                        f"{rseq} for {seq})")
+                body = pbody
+                self.pushes += 1
+        if body is None:
+            body = yield from self._states()
         mask = ~resets
         term = terminated.view(np.uint8)
         trunc = truncated.view(np.uint8)
         self.encoder.step(body, a, mask, obs, rewards, term, trunc)
+        self._note_states(body)
         done = (terminated | truncated) & mask
         if autoreset == "next_step":
             self._needs_reset = done
@@ -234,7 +431,30 @@ class ModBatch:
             if done.any():
                 ids = np.flatnonzero(done)
                 final_obs[ids] = obs[ids]
-                self._reset(ids, [self.source.next(int(i)) for i in ids], obs)
+                yield from self._reset(ids, [self.source.next(int(i)) for i in ids], obs)
+
+    def subscribe_gen(self, client_port: int, server_port: int, max_bytes: int = 0):
+        """Ask the mod to push each step's states by UDP to 127.0.0.1:``client_port``
+        (``server_port``: the server's ``--enable-lua-udp`` port; 0, 0 stops it)."""
+        payload = struct.pack("<HHHH", client_port, server_port, max_bytes, 0)
+        _, body = yield from self.request(T_UDP, payload)
+        if self.encoder.header(body)[0] != STATUS_ACCEPTED:
+            raise ProtocolError("the mod did not accept the UDP subscription")
+        self.udp = bool(client_port)
+
+    def positions(self):
+        """Each env's character position in 1/256 tile, from the last state the mod sent."""
+        self._parse_pending()
+        return self._pos.copy()
+
+    def ticks(self):
+        """Game ticks since each env's episode began, from the mod's states."""
+        self._parse_pending()
+        return (self._tick - self._tick0).astype(np.uint64)
+
+    def inventories(self):
+        self._parse_pending()
+        return self._inv.copy()
 
     def close(self):
         self.source.close()
