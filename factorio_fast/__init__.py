@@ -1,8 +1,8 @@
 """factorio_fast: fast reinforcement-learning environments for Factorio.
 
 One API, two backends with identical observation and action spaces: the embedded native
-simulator (``backend="sim"``, default) and real headless Factorio (``backend="factorio"``, not
-part of this release yet).
+simulator (``backend="sim"``, default) and real headless Factorio (``backend="factorio"``: servers
+running the project's mod, verified against the project's emulator of a server).
 
 >>> import factorio_fast
 >>> env = factorio_fast.make("movement_micro")

@@ -151,7 +151,8 @@ def make(name: str, *, backend: str = "sim", render_mode: str | None = None, obs
         ``building_micro``).
     backend : str
         A name in ``factorio_fast.backends.BACKENDS``: ``"sim"``, the embedded native
-        simulator (``"factorio"`` comes with the real-Factorio backend).
+        simulator, or ``"factorio"``, headless Factorio servers running the project's mod
+        (docs/factorio.md).
     render_mode : {None, "rgb_array"}
     obs : {"bytes", "features"}
         ``"bytes"`` (default): the packed observation (``uint8``, docs/scenarios.md).

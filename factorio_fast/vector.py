@@ -635,7 +635,9 @@ def make_vec(name: str, num_envs: int, backend: str = "sim", num_workers: int = 
         A key of ``factorio_fast.SCENARIOS``.
     num_envs : int
     backend : str
-        A name in ``factorio_fast.backends.BACKENDS``: ``"sim"`` (the embedded simulator).
+        A name in ``factorio_fast.backends.BACKENDS``: ``"sim"`` (the embedded simulator) or
+        ``"factorio"`` (headless servers running the project's mod; ``num_servers`` and
+        ``envs_per_server`` choose how many; docs/factorio.md).
     num_workers : int
         0: step the whole batch in this process (one C call). k > 0: k worker processes over
         shared memory.
