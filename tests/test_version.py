@@ -72,15 +72,13 @@ def _installed_distribution():
     """The distribution this factorio_fast was imported from, if it is a regular install (a
     wheel); None for a source tree or an editable install, whose metadata is not rewritten
     when the version changes."""
-    try:
-        dist = importlib.metadata.distribution("factorio_fast")
-    except importlib.metadata.PackageNotFoundError:
-        return None
     here = pathlib.Path(factorio_fast.__file__).resolve()
-    for f in dist.files or ():
-        if f.name == "__init__.py" and f.parent.as_posix() == "factorio_fast":
-            if pathlib.Path(dist.locate_file(f)).resolve() == here:
-                return dist
+    # every distribution of the name on sys.path (a source tree's egg-info may come first)
+    for dist in importlib.metadata.distributions(name="factorio_fast"):
+        for f in dist.files or ():
+            if f.name == "__init__.py" and f.parent.as_posix() == "factorio_fast":
+                if pathlib.Path(dist.locate_file(f)).resolve() == here:
+                    return dist
     return None
 
 

@@ -323,7 +323,11 @@ def run_suite(check: Check, py: Path, sdist: Path, work: Path, env: dict, pytest
             m.name = m.name[len(base):]
         safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
         tar.extractall(suite, members=members, **safe)
+    # Neither the package nor the sdist's build metadata (NAME.egg-info/, which importlib.metadata
+    # would find in the working directory before the installed wheel's dist-info).
     shutil.rmtree(suite / NAME)
+    for info in suite.glob("*.egg-info"):
+        shutil.rmtree(info)
     cmd = suite_command(py, pytest_args)
     print(f"  in {suite}: {' '.join(cmd[1:])}", flush=True)
     log = work / "logs" / "suite.log"
@@ -348,7 +352,8 @@ def installed_suite(project: Path, pytest_args: list) -> int:
     with tempfile.TemporaryDirectory(prefix="ff-wheel-suite-") as tmp:
         suite = Path(tmp)
         for rel in source_files_of(project):
-            if rel.split("/", 1)[0] != NAME:
+            top = rel.split("/", 1)[0]
+            if top != NAME and not top.endswith(".egg-info"):
                 (suite / rel).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(project / rel, suite / rel)
         env = suite_env({k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
