@@ -346,6 +346,8 @@ class FactorioStepper:
     # ---------------------------------------------------------------- BatchStepper
 
     def reset(self, seeds, env_ids=None, *, obs) -> None:
+        """Reset the envs ``env_ids`` (all if None) with ``seeds``; starts the servers on the
+        first call."""
         self._check()
         seeds = np.asarray(seeds)
         if seeds.dtype.kind not in "iu":
@@ -371,6 +373,7 @@ class FactorioStepper:
 
     def step(self, actions, *, obs, rewards, terminated, truncated, autoreset="next_step",
              final_obs=None, final_mask=None) -> None:
+        """One step of every env on every server at once (BatchSim.step's contract)."""
         self._check()
         if self.farm is None:
             from factorio_fast.errors import ResetNeededError
@@ -408,23 +411,29 @@ class FactorioStepper:
         return np.concatenate([getattr(m, fn)() for m in self.mods])
 
     def positions(self) -> np.ndarray:
+        """Each env's character position (1/256 tile), from the mods' last states."""
         return self._gather("positions", np.zeros((self.num_envs, 2), np.int32))
 
     def ticks(self) -> np.ndarray:
+        """Each env's game tick, from the mods' last states."""
         return self._gather("ticks", np.zeros(self.num_envs, np.uint64))
 
     def inventories(self) -> np.ndarray:
+        """Each env's inventory (count by item id), from the mods' last states."""
         return self._gather("inventories", np.zeros((self.num_envs, 16), np.uint16))
 
     def render(self, env_id: int):
+        """Not available: the world lives in the server (StateError)."""
         raise StateError("render() is not available with backend='factorio' (the world lives in "
                          "the server); use backend='sim' to look at an env")
 
     @property
     def servers(self):
+        """The servers this stepper drives (empty before the first reset)."""
         return list(self.farm) if self.farm is not None else []
 
     def close(self) -> None:
+        """Close every server of this stepper (idempotent)."""
         if self._closed:
             return
         self._closed = True

@@ -272,14 +272,17 @@ class FactorioServer:
 
     @property
     def password(self) -> Secret:
+        """The RCON password, wrapped so that it never shows in a repr or a log."""
         return self._password
 
     @property
     def running(self) -> bool:
+        """Whether the server's process is alive."""
         return self.proc is not None and self.proc.poll() is None
 
     @property
     def log_path(self) -> Path | None:
+        """The server's log file (None before start)."""
         return self.dir / "server.log" if self.dir is not None else None
 
     # ---------------------------------------------------------------- start
@@ -577,6 +580,7 @@ class FactorioFarm:
         return self.servers[i]
 
     def close(self) -> None:
+        """Close every server of the farm (idempotent)."""
         for s in self.servers:
             s.close()
 

@@ -82,6 +82,7 @@ class Secret:
         self._value = value
 
     def reveal(self) -> str:
+        """The secret itself (only to pass it to the server)."""
         return self._value
 
     def __repr__(self) -> str:
@@ -150,9 +151,11 @@ class RconClient:
 
     @property
     def address(self) -> str:
+        """``host:port`` of the server."""
         return f"{self.host}:{self.port}"
 
     def fileno(self) -> int:
+        """The socket's descriptor (for selectors); StateError once closed."""
         if self.sock is None:
             raise StateError(f"RCON connection to {self.address} is closed")
         return self.sock.fileno()
@@ -266,6 +269,7 @@ class RconClient:
 
     @property
     def outstanding(self) -> int:
+        """Commands sent whose replies have not been taken yet."""
         return len(self._pending)
 
     def take(self, pid: int) -> str | None:
@@ -284,6 +288,7 @@ class RconClient:
 
     @property
     def wants_write(self) -> bool:
+        """Whether queued request bytes wait to be written."""
         return bool(self._out)
 
     def flush(self) -> None:
@@ -483,6 +488,7 @@ class RconMux:
             self.add(c)
 
     def add(self, client: RconClient) -> None:
+        """Drive ``client`` from this mux too."""
         self.clients.append(client)
         self._inflight[client] = deque()
         self._socks[client] = client.sock
@@ -510,6 +516,7 @@ class RconMux:
 
     @property
     def inflight(self) -> int:
+        """Commands in flight over all clients."""
         return sum(len(q) for q in self._inflight.values())
 
     def watch(self, sock, tag) -> None:
@@ -589,6 +596,7 @@ class RconMux:
         return out
 
     def close(self) -> None:
+        """Close every client of the mux (idempotent)."""
         try:
             self._sel.close()
         except Exception:

@@ -30,7 +30,6 @@ KNOWN_UNDOCUMENTED = {
     "factorio_fast.bench.machine_info",
     "factorio_fast.cli.main",
     "factorio_fast.emulator.batch.ModBatch.close",
-    "factorio_fast.emulator.batch.ModBatch.request",
     "factorio_fast.emulator.batch.ModBatch.reset",
     "factorio_fast.emulator.batch.ModBatch.step",
     "factorio_fast.emulator.batch.WorldSource.close",

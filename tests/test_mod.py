@@ -4,6 +4,7 @@ helpers are exact, and bad requests answer an ERROR frame without changing anyth
 import base64
 import json
 import math
+import pathlib
 import re
 import shutil
 import struct
@@ -22,7 +23,13 @@ LUA_FILES = sorted(MOD.glob("*.lua"))
 
 
 def test_mod_is_the_repositorys_lua_folder(repo_root):
-    assert MOD == (repo_root / "lua").resolve() or MOD == repo_root / "lua"
+    import factorio_fast
+
+    package = pathlib.Path(factorio_fast.__file__).resolve().parent
+    if package == (repo_root / "factorio_fast").resolve():  # a checkout: the repository's lua/
+        assert MOD == (repo_root / "lua").resolve() or MOD == repo_root / "lua"
+    else:  # an installed wheel: the copy inside the package
+        assert MOD.resolve() == package / "mod"
     assert {p.name for p in LUA_FILES} >= {"control.lua", "ff_codec.lua", "ff_ids.lua"}
 
 

@@ -351,6 +351,8 @@ class ModBatch:
         return self.drive(self.reset_gen(seeds, env_ids, obs=obs))
 
     def reset_gen(self, seeds, env_ids=None, *, obs):
+        """reset() as a generator of request texts (send phase, then collect phase), so one
+        client can reset many servers at once."""
         seeds = np.asarray(seeds, np.uint64).reshape(-1)
         ids = np.arange(self.num_envs) if env_ids is None else \
             np.asarray(env_ids, np.int64).reshape(-1)
@@ -374,6 +376,7 @@ class ModBatch:
 
     def step_gen(self, actions, *, obs, rewards, terminated, truncated, autoreset="next_step",
                  final_obs=None, final_mask=None):
+        """step() as a generator of request texts, as reset_gen."""
         if not self._started:
             from factorio_fast.errors import ResetNeededError
             raise ResetNeededError("reset() first")
@@ -453,6 +456,7 @@ class ModBatch:
         return (self._tick - self._tick0).astype(np.uint64)
 
     def inventories(self):
+        """Each env's inventory (count by item id) from the mod's last states."""
         self._parse_pending()
         return self._inv.copy()
 
