@@ -192,6 +192,12 @@ def _env_actions(actions: torch.Tensor, discrete: bool) -> np.ndarray:
 
 # ------------------------------------------------------------------------------- task metrics
 
+# episode_metrics' keys by scenario
+METRICS = {"movement_micro": ["success"], "mining_micro": ["success", "ore"],
+           "building_micro": ["success", "crafted_drill", "drill_on_ore", "drill_fed_furnace",
+                              "first_plate", "plates"]}
+
+
 def episode_metrics(scenario: str, final_obs: np.ndarray, terminated: np.ndarray) -> dict[str, np.ndarray]:
     """What each ended episode achieved, from its last observation's features (one row per
     episode) and its ``terminated`` flag: ``success`` for every scenario, ``ore`` (ores in the
@@ -585,6 +591,8 @@ def render_strip(scenario: str, agent: Agent, path: str, *, frames: int = 8, see
     finally:
         venv.close()
     pick = np.unique(np.linspace(0, len(shots) - 1, min(frames, len(shots))).round().astype(int))
+    zoom = max(1, 256 // shots[0].shape[0])  # small maps: nearest-neighbour upscale to see the character
+    shots = [s.repeat(zoom, 0).repeat(zoom, 1) if zoom > 1 else s for s in shots]
     gap = np.full((shots[0].shape[0], 4, 3), 255, np.uint8)
     strip = np.concatenate([x for i in pick for x in (shots[i], gap)][:-1], axis=1)
     import matplotlib
@@ -592,3 +600,115 @@ def render_strip(scenario: str, agent: Agent, path: str, *, frames: int = 8, see
     import matplotlib.pyplot as plt
     plt.imsave(path, strip)
     return len(shots)
+
+
+# ------------------------------------------------------------------------------- the whole run
+
+def run(cfg: Config, out_dir: str, *, eval_episodes: int = 256, progress: bool = True,
+        checkpoint_every: int = 20, strip_frames: int = 8, print_fn=print) -> dict:
+    """What ``factorio-fast train`` does: the random policy's level, training with a progress bar
+    (SPS, return, success), ``progress.csv``/``progress.jsonl`` (and TensorBoard if importable),
+    checkpoints, then the learning curve ``curve.png``, the evaluation of the greedy policy vs
+    random over ``eval_episodes`` episodes (``eval.json``) and ``episode.png``, a strip of one
+    greedy episode. Returns the summary written to ``summary.json``."""
+    import csv
+
+    os.makedirs(out_dir, exist_ok=True)
+    write_json(os.path.join(out_dir, "config.json"), cfg.to_dict())
+    env_kw = cfg.env_kwargs
+    rand = evaluate(cfg.scenario, None, episodes=eval_episodes, seed=cfg.seed + 1_000_003, env_kwargs=env_kw)
+    print_fn(f"random policy over {rand['episodes']} episodes: " + _fmt(rand))
+
+    bar = None
+    if progress:
+        try:
+            from tqdm import tqdm
+            bar = tqdm(total=cfg.total_steps, unit="step", unit_scale=True, dynamic_ncols=True)
+        except ImportError:
+            bar = None
+    tb = None
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+        tb = SummaryWriter(os.path.join(out_dir, "tb"))
+    except Exception:  # tensorboard not installed: CSV and JSON only
+        tb = None
+    csv_f = open(os.path.join(out_dir, "progress.csv"), "w", newline="")
+    jsonl_f = open(os.path.join(out_dir, "progress.jsonl"), "w")
+    writer = None
+    ck_path = os.path.join(out_dir, "checkpoint.pt")
+    last = {"step": 0}
+
+    def callback(row: dict) -> None:
+        nonlocal writer
+        if writer is None:  # episode columns are missing until episodes end: name them all now
+            names = list(row)
+            extra = [k for k in ["return", "length"] + METRICS[cfg.scenario] if k not in names]
+            writer = csv.DictWriter(csv_f, fieldnames=names[:4] + extra + names[4:],
+                                    extrasaction="ignore", restval="")
+            writer.writeheader()
+        writer.writerow(row)
+        jsonl_f.write(json.dumps(row) + "\n")
+        if row["update"] % 10 == 0:
+            csv_f.flush()
+            jsonl_f.flush()
+        if tb is not None:
+            for k, v in row.items():
+                if isinstance(v, (int, float)) and k != "step":
+                    tb.add_scalar(k, v, row["step"])
+        if bar is not None:
+            bar.update(row["step"] - last["step"])
+            post = {"sps": f"{row['sps']:.0f}"}
+            for k in ("return", "success", "ore", "first_plate"):
+                if k in row:
+                    post[k[:6]] = f"{row[k]:.3g}"
+            bar.set_postfix(post, refresh=False)
+        last["step"] = row["step"]
+
+    def checkpoint(agent: Agent, row: dict) -> None:
+        if row["update"] % checkpoint_every == 0:
+            save_checkpoint(ck_path, agent, cfg, {"step": row["step"]})
+
+    try:
+        res = train(cfg, callback=callback, checkpoint=checkpoint)
+    finally:
+        if bar is not None:
+            bar.close()
+        csv_f.close()
+        jsonl_f.close()
+        if tb is not None:
+            tb.close()
+    save_checkpoint(ck_path, res.agent, cfg, {"step": res.steps})
+    t = res.timing
+    split = {k: round(t[k], 2) for k in ("env", "inference", "update", "total")}
+    print_fn(f"trained {res.steps} steps in {t['total']:.1f} s ({res.steps / t['total']:.0f} steps/s); "
+             f"time split: env {t['env']:.1f} s ({100 * t['env'] / t['total']:.0f} %), inference "
+             f"{t['inference']:.1f} s ({100 * t['inference'] / t['total']:.0f} %), update "
+             f"{t['update']:.1f} s ({100 * t['update'] / t['total']:.0f} %)")
+    agent = res.agent.to("cpu")
+    greedy = evaluate(cfg.scenario, agent, episodes=eval_episodes, seed=cfg.seed + 2_000_003, env_kwargs=env_kw)
+    sampled = evaluate(cfg.scenario, agent, episodes=eval_episodes, greedy=False, seed=cfg.seed + 2_000_003,
+                       env_kwargs=env_kw)
+    print_fn(f"PPO greedy over {greedy['episodes']} episodes: " + _fmt(greedy))
+    print_fn(f"PPO sampled over {sampled['episodes']} episodes: " + _fmt(sampled))
+    files = {"checkpoint": ck_path}
+    curve = os.path.join(out_dir, "curve.png")
+    if plot_curve(res.history, curve, cfg.scenario, rand,
+                  title=f"{cfg.scenario}: PPO, {res.steps} steps in {t['total']:.0f} s"):
+        files["curve"] = curve
+    try:
+        strip = os.path.join(out_dir, "episode.png")
+        render_strip(cfg.scenario, agent, strip, frames=strip_frames, seed=cfg.seed + 3_000_003,
+                     env_kwargs=env_kw)
+        files["episode"] = strip
+    except ImportError:
+        pass
+    summary = {"scenario": cfg.scenario, "steps": res.steps, "seconds": round(t["total"], 2),
+               "sps": round(res.steps / t["total"], 1), "time_split": split, "random": rand,
+               "greedy": greedy, "sampled": sampled, "files": files}
+    write_json(os.path.join(out_dir, "eval.json"), {"random": rand, "greedy": greedy, "sampled": sampled})
+    write_json(os.path.join(out_dir, "summary.json"), summary)
+    return summary
+
+
+def _fmt(m: dict) -> str:
+    return ", ".join(f"{k} {v:.3f}" for k, v in m.items() if k != "episodes")
