@@ -21,11 +21,11 @@ const int8_t ff_dir_dx[8] = {0, 1, 1, 1, 0, -1, -1, -1};
 const int8_t ff_dir_dy[8] = {-1, -1, 0, 1, 1, 1, 0, -1};
 
 const ff_recipe_t ff_recipe_table[FF_NUM_RECIPES] = {
-    [FF_RECIPE_GEAR] = {{FF_ITEM_IRON_PLATE, 0, 0}, {2, 0, 0}, FF_ITEM_GEAR, 1, 30},
-    [FF_RECIPE_STONE_FURNACE] = {{FF_ITEM_STONE, 0, 0}, {5, 0, 0}, FF_ITEM_STONE_FURNACE, 1, 30},
+    [FF_RECIPE_GEAR] = {{FF_ITEM_IRON_PLATE, 0, 0}, {2, 0, 0}, FF_ITEM_GEAR, 1, 31},
+    [FF_RECIPE_STONE_FURNACE] = {{FF_ITEM_STONE, 0, 0}, {5, 0, 0}, FF_ITEM_STONE_FURNACE, 1, 31},
     [FF_RECIPE_BURNER_DRILL] = {{FF_ITEM_GEAR, FF_ITEM_STONE_FURNACE, FF_ITEM_IRON_PLATE},
-                                {3, 1, 3}, FF_ITEM_BURNER_DRILL, 1, 120},
-    [FF_RECIPE_BELT] = {{FF_ITEM_IRON_PLATE, FF_ITEM_GEAR, 0}, {1, 1, 0}, FF_ITEM_BELT, 2, 30},
+                                {3, 1, 3}, FF_ITEM_BURNER_DRILL, 1, 121},
+    [FF_RECIPE_BELT] = {{FF_ITEM_IRON_PLATE, FF_ITEM_GEAR, 0}, {1, 1, 0}, FF_ITEM_BELT, 2, 31},
 };
 
 /* floor(a / 1280) (the tile of a 1/1280 coordinate) for every int32 a: shifted to a
@@ -247,9 +247,13 @@ int ff_world_set_mining(ff_world_t *wd, int mining, int32_t tx, int32_t ty) {
     if (!mining) {
         wd->mining = 0;
         wd->mine_progress = 0;
+        wd->mine_kind = 0;
         return FF_OK;
     }
-    if (!wd->mining || wd->mine_tx != tx || wd->mine_ty != ty) wd->mine_progress = 0;
+    if (!wd->mining || wd->mine_tx != tx || wd->mine_ty != ty) {
+        wd->mine_progress = 0;
+        wd->mine_kind = 0;
+    }
     wd->mining = 1;
     wd->mine_tx = tx;
     wd->mine_ty = ty;
@@ -299,30 +303,108 @@ int32_t ff_world_insert_item(ff_world_t *wd, uint8_t item, int32_t n) {
 
 /* ---- crafting ---- */
 
+/* The recipe that makes `item` for chain crafting, or -1 (raw: ore, stone, coal, plates). */
+static int32_t ff_item_recipe(uint8_t item) {
+    switch (item) {
+    case FF_ITEM_GEAR: return FF_RECIPE_GEAR;
+    case FF_ITEM_STONE_FURNACE: return FF_RECIPE_STONE_FURNACE;
+    default: return -1;
+    }
+}
+
+typedef struct ff_craft_plan {
+    int32_t n;                 /* entries */
+    uint8_t recipe[4];
+    int32_t count[4];
+    uint8_t prereq[4];
+} ff_craft_plan_t;
+
+/* Plan n crafts of `recipe` on the inventory copy inv: per ingredient in recipe order, use what
+ * the inventory holds, craft the rest by its recipe first (depth 1: our intermediates are made
+ * from raw items). Appends the entries to *p (prerequisites before the craft). 0 if impossible. */
+static int ff_craft_plan(uint32_t *inv, int32_t recipe, int32_t n, ff_craft_plan_t *p, int prereq) {
+    const ff_recipe_t *r = &ff_recipe_table[recipe];
+    for (int k = 0; k < 3; k++) {
+        if (!r->in_count[k]) continue;
+        uint8_t it = r->in_item[k];
+        uint32_t need = (uint32_t)n * r->in_count[k];
+        uint32_t use = inv[it] < need ? inv[it] : need;
+        inv[it] -= use;
+        if (use == need) continue;
+        int32_t sub = ff_item_recipe(it);
+        if (sub < 0 || prereq) return 0;
+        const ff_recipe_t *s = &ff_recipe_table[sub];
+        int32_t m = (int32_t)((need - use + s->out_count - 1) / s->out_count);
+        if (!ff_craft_plan(inv, sub, m, p, 1)) return 0;
+        /* a product beyond what the craft uses (none for our 1-product intermediates) stays
+         * reserved: UNCERTAIN, the game would put it in the inventory */
+    }
+    if (p->n >= 4) return 0;
+    p->recipe[p->n] = (uint8_t)recipe;
+    p->count[p->n] = n;
+    p->prereq[p->n] = (uint8_t)prereq;
+    p->n++;
+    return 1;
+}
+
+/* Plan n crafts on a copy of the inventory; on success *inv_after holds the inventory left. */
+static int ff_craft_try(const ff_world_t *wd, int32_t recipe, int32_t n, ff_craft_plan_t *p,
+                        uint32_t *inv_after) {
+    for (int i = 0; i < FF_WORLD_ITEMS; i++) inv_after[i] = wd->inv[i];
+    p->n = 0;
+    return ff_craft_plan(inv_after, recipe, n, p, 0);
+}
+
 int ff_world_craft(ff_world_t *wd, int32_t recipe, int32_t count, int32_t *started) {
     if (!wd || !started) return FF_EINVAL;
     *started = 0;
     if (recipe < 0 || recipe >= FF_NUM_RECIPES || count < 0) return FF_ERANGE;
-    const ff_recipe_t *r = &ff_recipe_table[recipe];
+    if (count > 0xFFFF) count = 0xFFFF;
+    ff_craft_plan_t p;
+    uint32_t inv[FF_WORLD_ITEMS];
+    /* the most crafts the inventory allows (feasibility is monotone in n) */
     int32_t n = count;
-    for (int k = 0; k < 3; k++)
-        if (r->in_count[k]) {
-            int32_t can = wd->inv[r->in_item[k]] / r->in_count[k];
-            if (can < n) n = can;
-        }
     if (n <= 0) return FF_OK;
-    int32_t last = (wd->cq_head + wd->cq_len - 1) % FF_WORLD_CRAFT_QUEUE;
-    if (wd->cq_len && wd->cq_recipe[last] == recipe && wd->cq_count[last] + n <= 0xFFFF) {
-        wd->cq_count[last] = (uint16_t)(wd->cq_count[last] + n);
-    } else {
-        if (wd->cq_len >= FF_WORLD_CRAFT_QUEUE) return FF_OK;
+    if (!ff_craft_try(wd, recipe, n, &p, inv)) {
+        int32_t lo = 0, hi = n; /* lo feasible (0 trivially), hi not */
+        while (hi - lo > 1) {
+            int32_t mid = lo + (hi - lo) / 2;
+            if (ff_craft_try(wd, recipe, mid, &p, inv)) lo = mid;
+            else hi = mid;
+        }
+        n = lo;
+        if (n <= 0) return FF_OK;
+        ff_craft_try(wd, recipe, n, &p, inv);
+    }
+    /* room: each entry merges into the tail if it is the same recipe and kind, else a slot */
+    int32_t len = wd->cq_len, last = (wd->cq_head + wd->cq_len - 1) % FF_WORLD_CRAFT_QUEUE;
+    int32_t tail_recipe = len ? wd->cq_recipe[last] : -1, tail_prereq = len ? wd->cq_prereq[last] : -1;
+    int32_t tail_count = len ? wd->cq_count[last] : 0;
+    for (int32_t e = 0; e < p.n; e++) {
+        if (tail_recipe == p.recipe[e] && tail_prereq == p.prereq[e] && tail_count + p.count[e] <= 0xFFFF) {
+            tail_count += p.count[e];
+            continue;
+        }
+        if (len >= FF_WORLD_CRAFT_QUEUE) return FF_OK;
+        len++;
+        tail_recipe = p.recipe[e];
+        tail_prereq = p.prereq[e];
+        tail_count = p.count[e];
+    }
+    for (int32_t e = 0; e < p.n; e++) {
+        last = (wd->cq_head + wd->cq_len - 1) % FF_WORLD_CRAFT_QUEUE;
+        if (wd->cq_len && wd->cq_recipe[last] == p.recipe[e] && wd->cq_prereq[last] == p.prereq[e] &&
+            wd->cq_count[last] + p.count[e] <= 0xFFFF) {
+            wd->cq_count[last] = (uint16_t)(wd->cq_count[last] + p.count[e]);
+            continue;
+        }
         int32_t slot = (wd->cq_head + wd->cq_len) % FF_WORLD_CRAFT_QUEUE;
-        wd->cq_recipe[slot] = (uint8_t)recipe;
-        wd->cq_count[slot] = (uint16_t)n;
+        wd->cq_recipe[slot] = p.recipe[e];
+        wd->cq_count[slot] = (uint16_t)p.count[e];
+        wd->cq_prereq[slot] = p.prereq[e];
         wd->cq_len++;
     }
-    for (int k = 0; k < 3; k++)
-        if (r->in_count[k]) wd->inv[r->in_item[k]] = (uint16_t)(wd->inv[r->in_item[k]] - n * r->in_count[k]);
+    for (int i = 0; i < FF_WORLD_ITEMS; i++) wd->inv[i] = (uint16_t)inv[i];
     *started = n;
     return FF_OK;
 }
@@ -333,9 +415,12 @@ static void ff_craft_tick(ff_world_t *wd) {
     if (wd->craft_progress < r->ticks) wd->craft_progress++;
     if (wd->craft_progress < r->ticks) return;
     /* Done: the product goes in if it fits; otherwise the craft waits (UNCERTAIN: Factorio
-     * would spill it on the ground). */
-    if (ff_world_can_insert(wd, r->out_item) < r->out_count) return;
-    wd->inv[r->out_item] = (uint16_t)(wd->inv[r->out_item] + r->out_count);
+     * would spill it on the ground). An intermediate's product is already counted into the
+     * craft that uses it. */
+    if (!wd->cq_prereq[wd->cq_head]) {
+        if (ff_world_can_insert(wd, r->out_item) < r->out_count) return;
+        wd->inv[r->out_item] = (uint16_t)(wd->inv[r->out_item] + r->out_count);
+    }
     wd->crafted_total += r->out_count;
     wd->craft_progress = 0;
     if (--wd->cq_count[wd->cq_head] == 0) {
@@ -514,14 +599,101 @@ static void ff_remove_resource(ff_world_t *wd, int32_t ri) {
     wd->map_version++;
 }
 
+static int ff_in_reach_of(const ff_world_t *wd, const ff_building_t *b);
+
+/* Hand-mining ticks of a building entity (0: not minable here). */
+static int32_t ff_building_mine_ticks(uint8_t e) {
+    switch (e) {
+    case FF_ENT_WOODEN_CHEST: return FF_MINE_CHEST_TICKS;
+    case FF_ENT_STONE_FURNACE: return FF_MINE_FURNACE_TICKS;
+    case FF_ENT_BURNER_DRILL: return FF_MINE_DRILL_TICKS;
+    case FF_ENT_BELT: return FF_MINE_BELT_TICKS;
+    default: return 0;
+    }
+}
+
+static uint8_t ff_entity_item(uint8_t e) {
+    switch (e) {
+    case FF_ENT_WOODEN_CHEST: return FF_ITEM_WOODEN_CHEST;
+    case FF_ENT_STONE_FURNACE: return FF_ITEM_STONE_FURNACE;
+    case FF_ENT_BURNER_DRILL: return FF_ITEM_BURNER_DRILL;
+    case FF_ENT_BELT: return FF_ITEM_BELT;
+    default: return 0;
+    }
+}
+
+/* Remove building bi: free its tiles, close the gap in bld (the order of the others stays). */
+static void ff_remove_building(ff_world_t *wd, int32_t bi) {
+    ff_building_t *b = &wd->bld[bi];
+    int32_t fp = ff_entity_table[b->type].footprint;
+    for (int32_t y = b->ty; y < b->ty + fp; y++)
+        for (int32_t x = b->tx; x < b->tx + fp; x++) {
+            wd->tile[y * wd->w + x] &= (uint8_t)~FF_TILE_BUILDING;
+            ff_mark_plain(wd, x, y);
+        }
+    if (b->type == FF_ENT_STONE_FURNACE || b->type == FF_ENT_BURNER_DRILL) wd->n_machines--;
+    for (int32_t i = bi; i + 1 < wd->n_bld; i++) wd->bld[i] = wd->bld[i + 1];
+    wd->n_bld--;
+    memset(&wd->bld[wd->n_bld], 0, sizeof wd->bld[0]);
+    wd->map_version++;
+}
+
+/* Pick building bi up: its item and its contents (coal, ore, plates; a furnace's craft in
+ * progress gives back its ore, the fuel burning is lost) go into the inventory, all or nothing
+ * (UNCERTAIN: the game moves what fits and leaves the building while anything is left).
+ * Returns 1 if it was picked up. */
+static int ff_pick_up(ff_world_t *wd, int32_t bi) {
+    const ff_building_t *b = &wd->bld[bi];
+    uint16_t saved[FF_WORLD_ITEMS];
+    memcpy(saved, wd->inv, sizeof saved);
+    int ok = ff_world_insert_item(wd, ff_entity_item(b->type), 1) == 1;
+    if (ok && b->fuel) ok = ff_world_insert_item(wd, FF_ITEM_COAL, b->fuel) == b->fuel;
+    if (b->type == FF_ENT_STONE_FURNACE) {
+        int32_t ore = b->src + (b->work > 0.0 ? 1 : 0);
+        if (ok && ore) ok = ff_world_insert_item(wd, FF_ITEM_IRON_ORE, ore) == ore;
+        if (ok && b->out) ok = ff_world_insert_item(wd, FF_ITEM_IRON_PLATE, b->out) == b->out;
+    } else if (b->type == FF_ENT_BURNER_DRILL && b->src) {
+        if (ok) ok = ff_world_insert_item(wd, (uint8_t)b->src, 1) == 1;
+    }
+    if (!ok) {
+        memcpy(wd->inv, saved, sizeof saved);
+        return 0;
+    }
+    ff_remove_building(wd, bi);
+    return 1;
+}
+
 static void ff_mine_tick(ff_world_t *wd) {
     int32_t tx = wd->mine_tx, ty = wd->mine_ty;
+    if (wd->n_bld && ff_in_map(wd, tx, ty) && (wd->tile[ty * wd->w + tx] & FF_TILE_BUILDING)) {
+        /* the building is selected, not the ore under it */
+        int32_t bi = ff_world_building_at(wd, tx, ty);
+        int32_t goal = bi >= 0 ? ff_building_mine_ticks(wd->bld[bi].type) : 0;
+        if (!goal || !ff_in_reach_of(wd, &wd->bld[bi])) {
+            wd->mine_progress = 0;
+            return;
+        }
+        if (wd->mine_kind != wd->bld[bi].type) {
+            wd->mine_kind = wd->bld[bi].type;
+            wd->mine_progress = 0;
+        }
+        if (wd->mine_progress < goal) wd->mine_progress++;
+        if (wd->mine_progress < goal) return;
+        if (!ff_pick_up(wd, bi)) return; /* a full inventory holds the finished cycle */
+        wd->mine_progress = 0;
+        wd->mine_kind = 0;
+        return;
+    }
     int32_t ri = ff_in_map(wd, tx, ty) && ff_np(wd, tx, ty) ? wd->resg[ty * wd->w + tx] : 0;
     if (!ri || !ff_world_in_resource_reach(wd, tx, ty)) {
         wd->mine_progress = 0;
         return;
     }
     ff_resource_t *r = &wd->res[ri - 1];
+    if (wd->mine_kind != r->type) {
+        wd->mine_kind = r->type;
+        wd->mine_progress = 0;
+    }
     if (wd->mine_progress < FF_HAND_MINING_TICKS) wd->mine_progress++;
     if (wd->mine_progress < FF_HAND_MINING_TICKS) return;
     /* Resource entity ids 1..4 are the same numbers as their item ids. A full inventory holds
@@ -534,25 +706,67 @@ static void ff_mine_tick(ff_world_t *wd) {
 
 /* ---- machines ---- */
 
-static int ff_burn(ff_building_t *b, int32_t joules_per_tick) {
-    if (b->energy < joules_per_tick) {
-        if (!b->fuel) return 0;
-        b->fuel--;
-        b->energy += FF_COAL_JOULES;
-    }
-    b->energy -= joules_per_tick;
-    return 1;
+/* Burner::extractEnergyAndPollute: up to `want` J from the heat buffer. */
+static inline double ff_burner_extract(ff_building_t *b, double want) {
+    double got = want < b->heat ? want : b->heat;
+    b->heat -= got;
+    return got;
 }
 
+/* Burner::transferHeat: refill the buffer from the burning fuel item. */
+static inline void ff_burner_transfer(ff_building_t *b, double cap) {
+    double r = cap - b->heat;
+    if (r > b->burning) r = b->burning;
+    if (r != 0.0) {
+        double h = b->heat + r;
+        b->heat = cap < h ? cap : h;
+        double left = b->burning - r;
+        b->burning = left > 0.0 ? left : 0.0;
+    }
+}
+
+/* Burner::update, after the machine drew its energy: refill; when the item has burnt out and
+ * the buffer is not full, take the next coal from the fuel slot. The buffer starts empty, so a
+ * machine's first tick after fuelling does no work. */
+static inline void ff_burner_tick(ff_building_t *b, double use) {
+    double cap = use * (16.0 / 15.0);
+    if (b->burning > 0.0 && b->heat < cap) ff_burner_transfer(b, cap);
+    if (b->heat < cap && b->burning <= 0.0 && b->fuel) {
+        b->burning = (double)FF_COAL_JOULES;
+        b->fuel--;
+        ff_burner_transfer(b, cap);
+    }
+}
+
+/* CraftingMachine::update for the iron-plate recipe: a finished craft (work >= 3.2) moves its
+ * plate to the result slot and keeps the excess; a new craft takes its ore from the source slot
+ * when the first energy arrives (so the ore is consumed at the start, not the end) and starts
+ * from the kept excess. A full result slot holds the finished craft and starts no new one
+ * (UNCERTAIN: the replay tool's model never fills it). */
 static void ff_furnace_tick(ff_world_t *wd, ff_building_t *b) {
-    if (b->progress == 0 && (b->src == 0 || b->out >= FF_FURNACE_OUT_MAX)) return;
-    if (!ff_burn(b, FF_FURNACE_J_PER_TICK)) return;
-    if (++b->progress < FF_SMELT_TICKS) return;
-    b->progress = 0;
-    b->src--;
-    b->out++;
-    b->produced++;
-    wd->smelted_total++;
+    if (b->work >= FF_SMELT_S) {
+        if (b->out >= FF_FURNACE_OUT_MAX) return;
+        double x = b->work - FF_SMELT_S;
+        b->extra = x > 0.0 ? x : 0.0;
+        b->work = 0.0;
+        b->progress = 0;
+        b->out++;
+        b->produced++;
+        wd->smelted_total++;
+    }
+    int fresh = b->work == 0.0;
+    if (fresh && (b->src == 0 || b->out >= FF_FURNACE_OUT_MAX)) return;
+    double speed = ff_burner_extract(b, FF_FURNACE_USE) / FF_FURNACE_USE * 1.0;
+    if (speed > 0.0) {
+        b->work += speed / 60.0;
+        b->progress++;
+        if (fresh) {
+            b->src--;
+            b->work += b->extra;
+            b->extra = 0.0;
+        }
+    }
+    ff_burner_tick(b, FF_FURNACE_USE);
 }
 
 /* The drill drops its ore at centre + vector_to_place_result {-0.5, -1.3} (facing north): the
@@ -579,8 +793,18 @@ static void ff_drill_tick(ff_world_t *wd, ff_building_t *b) {
     for (int32_t y = b->ty; y < b->ty + 2 && !ri; y++)
         for (int32_t x = b->tx; x < b->tx + 2 && !ri; x++) ri = wd->resg[y * wd->w + x];
     if (!ri) return;
-    if (!ff_burn(b, FF_DRILL_J_PER_TICK)) return;
-    if (++b->progress < FF_DRILL_MINING_TICKS) return;
+    /* MiningDrill::update: progress by the energy satisfaction, then the burner, then
+     * performMining at progress >= 1 (the remainder is kept: 241 ticks of progress for the
+     * first ore, 240 for the next ones). */
+    double got = ff_burner_extract(b, FF_DRILL_USE);
+    if (got != 0.0) {
+        double sat = got / FF_DRILL_USE;
+        b->work += (sat * FF_DRILL_SPEED) * (1.0 / 60.0);
+        b->progress++;
+    }
+    ff_burner_tick(b, FF_DRILL_USE);
+    if (b->work < 1.0) return;
+    b->work -= 1.0;
     ff_resource_t *r = &wd->res[ri - 1];
     b->progress = 0;
     b->produced++;
@@ -725,13 +949,15 @@ static int ff_machines_idle(const ff_world_t *wd) {
     for (int32_t i = 0; i < wd->n_bld; i++) {
         const ff_building_t *b = &wd->bld[i];
         if (b->type == FF_ENT_STONE_FURNACE) {
-            if (b->progress == 0 && (b->src == 0 || b->out >= FF_FURNACE_OUT_MAX)) continue;
-            if (b->energy < FF_FURNACE_J_PER_TICK && !b->fuel) continue;
+            /* the early returns of ff_furnace_tick, and no energy to draw or load */
+            if (b->work == 0.0 && (b->src == 0 || b->out >= FF_FURNACE_OUT_MAX)) continue;
+            if (b->work >= FF_SMELT_S && b->out >= FF_FURNACE_OUT_MAX) continue;
+            if (b->work < FF_SMELT_S && b->heat == 0.0 && b->burning <= 0.0 && !b->fuel) continue;
             return 0;
         }
         if (b->type == FF_ENT_BURNER_DRILL) {
             if (b->src) return 0;
-            if (b->energy < FF_DRILL_J_PER_TICK && !b->fuel) continue;
+            if (b->heat == 0.0 && b->burning <= 0.0 && !b->fuel) continue; /* work < 1 here */
             for (int32_t y = b->ty; y < b->ty + 2; y++)
                 for (int32_t x = b->tx; x < b->tx + 2; x++)
                     if (wd->resg[y * wd->w + x]) return 0;
@@ -797,11 +1023,25 @@ void ff_world_run(ff_world_t *wd, int32_t nticks) {
                 return;
             }
             int32_t mx = wd->mine_tx, my = wd->mine_ty;
-            int32_t ri = ff_in_map(wd, mx, my) && ff_np(wd, mx, my) ? wd->resg[my * wd->w + mx] : 0;
+            /* n_bld first: without buildings the tile grid's line is not read (a step here is
+             * memory-bound); a building tile is never plain */
+            int on_building = wd->n_bld && ff_in_map(wd, mx, my) && ff_np(wd, mx, my) &&
+                              (wd->tile[my * wd->w + mx] & FF_TILE_BUILDING);
+            int32_t ri = !on_building && ff_in_map(wd, mx, my) && ff_np(wd, mx, my) ? wd->resg[my * wd->w + mx] : 0;
+            if (on_building) {
+                ff_world_tick(wd); /* mining a building: short, tick by tick */
+                left--;
+                continue;
+            }
             if (!ri || !ff_world_in_resource_reach(wd, mx, my)) {
                 wd->mine_progress = 0;
                 wd->tick += (uint64_t)left;
                 return;
+            }
+            if (wd->mine_kind != wd->res[ri - 1].type) {
+                /* what ff_mine_tick does first on a new entity in reach (nothing else runs) */
+                wd->mine_kind = wd->res[ri - 1].type;
+                wd->mine_progress = 0;
             }
             /* k more increments leave progress < FF_HAND_MINING_TICKS: no cycle ends */
             int32_t k = FF_HAND_MINING_TICKS - 1 - (int32_t)wd->mine_progress;

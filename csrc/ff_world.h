@@ -40,15 +40,39 @@ FF_STATIC_ASSERT(FF_WORLD_ITEMS >= FF_NUM_ITEMS, "every item id indexes the inve
 #define FF_BUILD_DISTANCE_5 12800   /* build_distance 10 */
 #define FF_CORNER_SLIDE_5 896       /* maximum_corner_sliding_distance 0.7 */
 #define FF_CORNER_MARGIN_5 13       /* the 0.01 margin (12.8 rounded up) */
-#define FF_HAND_MINING_TICKS 120    /* iron ore mining_time 1 / mining_speed 0.5 * 60 (§4.3) */
-#define FF_DRILL_MINING_TICKS 240   /* mining_time 1 / burner drill mining_speed 0.25 * 60 */
-#define FF_SMELT_TICKS 192          /* iron plate 3.2 s at crafting speed 1 (§4.4) */
+/* Timers (docs/factorio-facts.md §4.3, §4.4; docs/mechanics.md "Timers"). The engine adds each
+ * tick's progress to a double and finishes when the sum passes the goal; the sums of 0.5/60 and
+ * 1/60 fall just short of the exact goals, so every cycle takes one tick more than the nominal
+ * time (MrWint/factorio-replay-tools src/simulation.rs at 1058407: hand mining
+ * `current += player_mining_speed / 60.0`, done when `current > goal`, then 0 again; crafting
+ * `current_energy += 1.0 / 60.0`, done when `>= energy_required`, then 0 again; verified for
+ * 1.1.107 by the tool's in-game asserts, INFERRED for 2.0). Progress restarts from 0 each
+ * cycle, so the number of ticks is the same every cycle: the world counts ticks against these
+ * counts, which tests/test_mechanics.py and csrc/tests/test_world_run.c recompute in double. */
+#define FF_HAND_MINING_TICKS 121    /* first n with n-fold sum of 0.5/60 > mining_time 1 */
+#define FF_DRILL_MINING_TICKS 240   /* nominal: 1 / (0.25 / 60); the drill runs on doubles */
+#define FF_SMELT_TICKS 192          /* nominal: 3.2 s at crafting speed 1; runs on doubles */
+/* Machines keep the remainder (the drill subtracts mining_time 1, the furnace carries the
+ * excess over energy_required into the next craft) and draw power from a burner's heat buffer,
+ * so they run on doubles with the replay tool's order of operations (Burner::update,
+ * MiningDrill::update, CraftingMachine::update there). The burner buffer holds 16/15 of one
+ * tick's energy (MiningDrill::onEffectChanged in the replay tool). */
+#define FF_DRILL_USE 2500.0         /* J per tick: 150 kW / 60 */
+#define FF_FURNACE_USE 1500.0       /* J per tick: 90 kW / 60 */
+#define FF_DRILL_SPEED 0.25         /* burner-mining-drill mining_speed */
+#define FF_SMELT_S 3.2              /* iron-plate energy_required */
+/* Hand-mining ticks of the buildings (the same double sum as FF_HAND_MINING_TICKS, of 0.5/60
+ * past the prototype's minable.mining_time; Factorio 2.0.77 base/prototypes/entity/
+ * entities.lua:1535 wooden-chest 0.1, :1021 stone-furnace 0.2, mining-drill.lua:1574
+ * burner-mining-drill 0.3, transport-belts.lua:154 transport-belt 0.1). */
+#define FF_MINE_CHEST_TICKS 13
+#define FF_MINE_FURNACE_TICKS 25
+#define FF_MINE_DRILL_TICKS 36
+#define FF_MINE_BELT_TICKS 13
 /* Fuel: burner mining drill 150 kW (docs/factorio-facts.md §4.3). The coal fuel value 4 MJ and
  * the stone furnace's 90 kW are in the game data (Factorio 2.0.77 base/prototypes/item.lua:72,
  * base/prototypes/entity/entities.lua:1069; see docs/mechanics.md). */
 #define FF_COAL_JOULES 4000000
-#define FF_DRILL_J_PER_TICK 2500    /* 150 kW / 60 */
-#define FF_FURNACE_J_PER_TICK 1500  /* 90 kW / 60 */
 #define FF_ENTITY_SLOT_MAX 50       /* fuel / source slot: one stack of coal or ore */
 #define FF_FURNACE_OUT_MAX 100      /* result slot: one stack of iron plates */
 
@@ -94,12 +118,17 @@ typedef struct ff_building {
     uint8_t dir;          /* direction index 0..7 (drills output north only: 0) */
     int32_t cx, cy;       /* centre, 1/256 tile */
     int32_t half5;        /* collision half extent, 1/1280 tile */
-    int32_t energy;       /* joules left of the burning fuel item */
     uint16_t fuel;        /* coal in the fuel slot */
-    uint16_t src;         /* furnace: ore in the source slot; drill: 1 if an ore waits for output */
+    uint16_t src;         /* furnace: ore in the source slot (the ore being smelted was taken
+                           * out when its craft started); drill: the ore item waiting for output */
     uint16_t out;         /* furnace: plates in the result slot */
-    uint16_t progress;    /* ticks of the current mining / smelting cycle */
+    uint16_t progress;    /* ticks that advanced the current mining / smelting cycle */
     uint32_t produced;    /* lifetime count: ores mined (drill) / plates smelted (furnace) */
+    double heat;          /* J in the burner's heat buffer (at most 16/15 of a tick's use) */
+    double burning;       /* J left of the fuel item burning (refills the buffer) */
+    double work;          /* drill: mining progress (1 = one ore); furnace: seconds of the
+                           * recipe done (energy_stored_in_product) */
+    double extra;         /* furnace: seconds beyond 3.2 of the last craft, for the next */
 } ff_building_t;
 
 typedef struct ff_world {
@@ -122,6 +151,8 @@ typedef struct ff_world {
     uint8_t n_bld;
     uint8_t n_machines;            /* furnaces + drills among bld (kept by add_building; lets a
                                     * tick skip the machine loops) */
+    uint8_t mine_kind;             /* entity id mine_progress counts for (0 = none yet): a new
+                                    * entity under the target restarts the cycle */
     uint32_t map_version;          /* +1 on every change to the tiles, resources or buildings
                                     * (lets a caller cache facts about the map, see
                                     * csrc/sim/ff_mv_walk.h) */
@@ -135,6 +166,8 @@ typedef struct ff_world {
      * those stay within the first two cache lines. */
     uint8_t cq_recipe[FF_WORLD_CRAFT_QUEUE];
     uint16_t cq_count[FF_WORLD_CRAFT_QUEUE];
+    uint8_t cq_prereq[FF_WORLD_CRAFT_QUEUE]; /* 1: crafts an intermediate for a later entry (its
+                                              * product is used there, not put in the inventory) */
     ff_resource_t res[FF_WORLD_MAX_RESOURCES];
     ff_building_t bld[FF_WORLD_MAX_BUILDINGS];
     /* Bit (x & 63) of nonplain[y][x >> 6] is 1 unless tile (x, y) is plain grass with no
@@ -322,14 +355,20 @@ int ff_world_add_building(ff_world_t *wd, uint8_t entity, int32_t tx, int32_t ty
  * does with walking_state). dir -1 = stop, 0..7 = N..NW. */
 int ff_world_set_walking(ff_world_t *wd, int32_t dir);
 /* Hold the mining target tile (mining = 1) or release it (mining = 0). A new target resets the
- * progress. */
+ * progress. The character mines what is selected at the tile: a building covering it (picked
+ * up into the inventory with its contents after the building's mining time, within reach 10 of
+ * its centre) before the resource under it (docs/mechanics.md "Mining a building"). */
 int ff_world_set_mining(ff_world_t *wd, int mining, int32_t tx, int32_t ty);
 int ff_world_set_position(ff_world_t *wd, int32_t px, int32_t py);
 int ff_world_set_item(ff_world_t *wd, uint8_t item, uint16_t count);
 
-/* Queue `count` crafts of `recipe`; ingredients are taken now (as in Factorio). *started gets
- * how many were queued (0 if ingredients are missing or the queue is full). FF_ERANGE: bad
- * recipe. Intermediate auto-crafting is NOT modelled (ingredients must be in the inventory). */
+/* Queue up to `count` crafts of `recipe`, as many as the inventory allows; all raw ingredients
+ * are taken now (as in Factorio). A missing intermediate (gear, stone furnace) is crafted first,
+ * as the game does (CraftingQueueItem.prerequisite): its entry goes in the queue before the
+ * craft that uses it, and its product is used there instead of entering the inventory.
+ * *started gets how many crafts of `recipe` were queued (0, nothing changed, if not even one can
+ * be made from the inventory with intermediates, or the queue has no room for all its entries:
+ * FF_WORLD_CRAFT_QUEUE is a bound of this simulator, not a game rule). FF_ERANGE: bad recipe. */
 int ff_world_craft(ff_world_t *wd, int32_t recipe, int32_t count, int32_t *started);
 
 /* Place a building item from the inventory with the footprint's top-left tile at (tx, ty).

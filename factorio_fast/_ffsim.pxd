@@ -50,12 +50,15 @@ cdef extern from "ff_world.h" nogil:
         int32_t cx
         int32_t cy
         int32_t half5
-        int32_t energy
         uint16_t fuel
         uint16_t src
         uint16_t out
         uint16_t progress
         uint32_t produced
+        double heat
+        double burning
+        double work
+        double extra
 
     ctypedef struct ff_world_t:
         int32_t w

@@ -15,7 +15,10 @@ Mechanics (all numbers from docs/factorio-facts.md §4):
 * Collision: tiles by the character's centre point, buildings by its +-0.2 box (§4.1); the
   resolution steps 1..5 of §4.2 (full move, corner slide / axis fallback, halving, short move).
   The corner slide is a simplification of Factorio's and is marked UNCERTAIN.
-* Hand mining: 120 ticks per ore within 2.7 of the resource's +-0.1 box (§4.3).
+* Hand mining: 121 ticks per ore within 2.7 of the resource's +-0.1 box (§4.3); crafting 31
+  ticks per 0.5 s (the engine's double sums fall just short of the goal, ff_world.h "Timers").
+* Burner drill and stone furnace: progress, remainders and the burner's heat buffer in floats
+  (IEEE doubles, the same operations in the same order as csrc/ff_world.c).
 * Inventory: 80 slots, stack sizes from §4.4. Recipes and times from §4.4.
 * Build distance 10, measured to the new entity's centre (UNCERTAIN, §4.1).
 * Belts do not block and carry a character standing on them at 8/256 tile per tick (§4.1, §4.5).
@@ -67,13 +70,18 @@ ITEMS = (
 )
 IRON_ORE, COAL, STONE, PLATE, GEAR, FURNACE, DRILL, BELT_ITEM, CHEST = 1, 3, 4, 5, 6, 7, 8, 9, 10
 ITEM_ENTITY = {FURNACE: FURNACE_E, DRILL: DRILL_E, BELT_ITEM: BELT_E, CHEST: CHEST_E}
+ENTITY_ITEM = {e: i for i, e in ITEM_ENTITY.items()}
+ITEM_RECIPE = {GEAR: 0, FURNACE: 1}            # intermediates chain crafting makes first
+# Hand-mining ticks of the buildings: the double sum of 0.5/60 past minable.mining_time (game
+# data 2.0.77: wooden chest 0.1, stone furnace 0.2, burner drill 0.3, belt 0.1; ff_world.h).
+BUILDING_MINE_TICKS = {CHEST_E: 13, FURNACE_E: 25, DRILL_E: 36, BELT_E: 13}
 
 # Recipes (§4.4): (inputs, output item, output count, ticks at hand crafting speed 1)
 RECIPES = (
-    (((PLATE, 2),), GEAR, 1, 30),                            # 0.5 s
-    (((STONE, 5),), FURNACE, 1, 30),                         # 0.5 s
-    (((GEAR, 3), (FURNACE, 1), (PLATE, 3)), DRILL, 1, 120),  # 2 s
-    (((PLATE, 1), (GEAR, 1)), BELT_ITEM, 2, 30),             # 0.5 s, 2 belts
+    (((PLATE, 2),), GEAR, 1, 31),                            # 0.5 s
+    (((STONE, 5),), FURNACE, 1, 31),                         # 0.5 s
+    (((GEAR, 3), (FURNACE, 1), (PLATE, 3)), DRILL, 1, 121),  # 2 s
+    (((PLATE, 1), (GEAR, 1)), BELT_ITEM, 2, 31),             # 0.5 s, 2 belts
 )
 
 INVENTORY_SLOTS = 80           # §4.1
@@ -84,12 +92,14 @@ REACH5 = 12800                 # 10
 BUILD_DISTANCE5 = 12800        # 10
 CORNER_SLIDE5 = 896            # maximum_corner_sliding_distance 0.7
 CORNER_MARGIN5 = 13            # 0.01 (12.8 rounded up)
-HAND_MINING_TICKS = 120        # mining_time 1 / mining_speed 0.5 = 2 s (§4.3)
-DRILL_MINING_TICKS = 240       # mining_time 1 / 0.25 = 4 s (§4.3)
-SMELT_TICKS = 192              # 3.2 s at the stone furnace's crafting_speed 1 (§4.4)
+HAND_MINING_TICKS = 121        # first n with n additions of 0.5/60 > mining_time 1 (§4.3)
+DRILL_MINING_TICKS = 240       # nominal mining_time 1 / 0.25 = 4 s (§4.3); runs on floats
+SMELT_TICKS = 192              # nominal 3.2 s at crafting_speed 1 (§4.4); runs on floats
 COAL_JOULES = 4_000_000        # coal fuel_value 4MJ (docs/factorio-facts.md §4.4)
-DRILL_J_PER_TICK = 2500        # 150 kW / 60 (§4.3)
-FURNACE_J_PER_TICK = 1500      # 90 kW / 60 (docs/factorio-facts.md §4.4)
+DRILL_USE = 2500.0             # J per tick: 150 kW / 60 (§4.3)
+FURNACE_USE = 1500.0           # J per tick: 90 kW / 60 (docs/factorio-facts.md §4.4)
+DRILL_SPEED = 0.25
+SMELT_S = 3.2
 ENTITY_SLOT_MAX = 50
 FURNACE_OUT_MAX = 100
 BELT_SPEED = 8                 # 0.03125 tile/tick (§4.5)
@@ -128,15 +138,21 @@ class Resource:
 
 
 class Building:
-    __slots__ = ("type", "tx", "ty", "dir", "cx", "cy", "half5", "energy", "fuel", "src", "out",
-                 "progress", "produced")
+    __slots__ = ("type", "tx", "ty", "dir", "cx", "cy", "half5", "fuel", "src", "out",
+                 "progress", "produced", "heat", "burning", "work", "extra")
 
     def __init__(self, type_, tx, ty, dir_):
         fp = ENTITIES[type_][4]
         self.type, self.tx, self.ty, self.dir = type_, tx, ty, dir_
         self.cx, self.cy = tx * 256 + fp * 128, ty * 256 + fp * 128
         self.half5 = ENTITIES[type_][2]
-        self.energy = self.fuel = self.src = self.out = self.progress = self.produced = 0
+        self.fuel = self.src = self.out = self.progress = self.produced = 0
+        self.heat = self.burning = self.work = self.extra = 0.0
+
+    @property
+    def energy(self) -> float:
+        """Joules held: the heat buffer plus what is left of the fuel item burning."""
+        return self.heat + self.burning
 
 
 class RefWorld:
@@ -153,9 +169,10 @@ class RefWorld:
         self.walk_dir = -1
         self.mining = False
         self.mine_progress = 0
+        self.mine_kind = 0                           # entity id the progress counts for
         self.mine_tx = self.mine_ty = 0
         self.inv = [0] * NUM_ITEM_SLOTS
-        self.queue: list[list[int]] = []             # [recipe, count], at most CRAFT_QUEUE
+        self.queue: list[list[int]] = []             # [recipe, count, prereq], <= CRAFT_QUEUE
         self.craft_progress = 0
         self.mined_total = self.crafted_total = self.removed_total = 0
         self.fed_total = self.smelted_total = 0
@@ -221,9 +238,11 @@ class RefWorld:
         if not mining:
             self.mining = False
             self.mine_progress = 0
+            self.mine_kind = 0
             return
         if not self.mining or (self.mine_tx, self.mine_ty) != (tx, ty):
             self.mine_progress = 0          # a new target starts from zero
+            self.mine_kind = 0
         self.mining = True
         self.mine_tx, self.mine_ty = tx, ty
 
@@ -245,21 +264,66 @@ class RefWorld:
 
     # -- crafting (§4.4; ingredients are taken when queued) -----------------------------------
 
+    def _craft_plan(self, inv, recipe, n, plan, prereq) -> bool:
+        """Chain crafting (CraftingQueueItem.prerequisite): per ingredient in recipe order, use
+        the inventory, craft the rest first by the item's recipe (depth 1), as ff_craft_plan."""
+        for item, k in RECIPES[recipe][0]:
+            need = n * k
+            use = min(inv[item], need)
+            inv[item] -= use
+            if use == need:
+                continue
+            sub = ITEM_RECIPE.get(item, -1)
+            if sub < 0 or prereq:
+                return False
+            out_count = RECIPES[sub][2]
+            if not self._craft_plan(inv, sub, -(-(need - use) // out_count), plan, 1):
+                return False
+        if len(plan) >= 4:
+            return False
+        plan.append([recipe, n, prereq])
+        return True
+
+    def _craft_try(self, recipe, n):
+        inv, plan = list(self.inv), []
+        return (inv, plan) if self._craft_plan(inv, recipe, n, plan, 0) else None
+
     def craft(self, recipe: int, count: int) -> int:
-        inputs, _, _, _ = RECIPES[recipe]
-        n = count
-        for item, k in inputs:
-            n = min(n, self.inv[item] // k)
+        n = min(count, 0xFFFF)
         if n <= 0:
             return 0
-        if self.queue and self.queue[-1][0] == recipe and self.queue[-1][1] + n <= 0xFFFF:
-            self.queue[-1][1] += n
-        elif len(self.queue) >= CRAFT_QUEUE:
-            return 0
-        else:
-            self.queue.append([recipe, n])
-        for item, k in inputs:
-            self.inv[item] -= n * k
+        got = self._craft_try(recipe, n)
+        if got is None:
+            lo, hi = 0, n
+            while hi - lo > 1:
+                mid = lo + (hi - lo) // 2
+                if self._craft_try(recipe, mid) is not None:
+                    lo = mid
+                else:
+                    hi = mid
+            n = lo
+            if n <= 0:
+                return 0
+            got = self._craft_try(recipe, n)
+        inv, plan = got
+        # room: an entry merges into the tail (same recipe and kind) or takes a slot
+        length = len(self.queue)
+        tail = list(self.queue[-1]) if self.queue else None
+        for e in plan:
+            if tail and tail[0] == e[0] and tail[2] == e[2] and tail[1] + e[1] <= 0xFFFF:
+                tail[1] += e[1]
+                continue
+            if length >= CRAFT_QUEUE:
+                return 0
+            length += 1
+            tail = list(e)
+        for e in plan:
+            q = self.queue
+            if q and q[-1][0] == e[0] and q[-1][2] == e[2] and q[-1][1] + e[1] <= 0xFFFF:
+                q[-1][1] += e[1]
+            else:
+                q.append(list(e))
+        self.inv = inv
         return n
 
     def _craft_tick(self) -> None:
@@ -270,9 +334,10 @@ class RefWorld:
             self.craft_progress += 1
         if self.craft_progress < ticks:
             return
-        if self.can_insert(out_item) < out_count:
-            return                          # UNCERTAIN: Factorio would spill it on the ground
-        self.inv[out_item] += out_count
+        if not self.queue[0][2]:            # an intermediate's product goes into its user
+            if self.can_insert(out_item) < out_count:
+                return                      # UNCERTAIN: Factorio would spill it on the ground
+            self.inv[out_item] += out_count
         self.crafted_total += out_count
         self.craft_progress = 0
         self.queue[0][1] -= 1
@@ -450,13 +515,55 @@ class RefWorld:
         r.type = r.amount = 0
         self.removed_total += 1
 
+    def _remove_building(self, bi: int) -> None:
+        b = self.bld.pop(bi)
+        fp = ENTITIES[b.type][4]
+        for y in range(b.ty, b.ty + fp):
+            for x in range(b.tx, b.tx + fp):
+                self.has_building[y * self.w + x] = False
+
+    def _pick_up(self, bi: int) -> bool:
+        """The building and its contents into the inventory, all or nothing (UNCERTAIN)."""
+        b = self.bld[bi]
+        saved = list(self.inv)
+        items = [(ENTITY_ITEM[b.type], 1), (COAL, b.fuel)]
+        if b.type == FURNACE_E:
+            items += [(IRON_ORE, b.src + (1 if b.work > 0.0 else 0)), (PLATE, b.out)]
+        elif b.type == DRILL_E and b.src:
+            items.append((b.src, 1))
+        for item, n in items:
+            if n and self.insert_item(item, n) != n:
+                self.inv = saved
+                return False
+        self._remove_building(bi)
+        return True
+
     def _mine_tick(self) -> None:
         tx, ty = self.mine_tx, self.mine_ty
+        bi = self.building_at(tx, ty)
+        if bi >= 0:                         # the building is selected, not the ore under it
+            b = self.bld[bi]
+            goal = BUILDING_MINE_TICKS.get(b.type, 0)
+            if not goal or not self._in_reach_of(b):
+                self.mine_progress = 0
+                return
+            if self.mine_kind != b.type:
+                self.mine_kind, self.mine_progress = b.type, 0
+            if self.mine_progress < goal:
+                self.mine_progress += 1
+            if self.mine_progress < goal:
+                return
+            if self._pick_up(bi):
+                self.mine_progress = 0
+                self.mine_kind = 0
+            return
         ri = self.resg[ty * self.w + tx] if self.in_map(tx, ty) else 0
         if not ri or not self.in_resource_reach(tx, ty):
             self.mine_progress = 0
             return
         r = self.res[ri - 1]
+        if self.mine_kind != r.type:
+            self.mine_kind, self.mine_progress = r.type, 0
         if self.mine_progress < HAND_MINING_TICKS:
             self.mine_progress += 1
         if self.mine_progress < HAND_MINING_TICKS:
@@ -472,28 +579,54 @@ class RefWorld:
     # -- machines -----------------------------------------------------------------------------
 
     @staticmethod
-    def _burn(b: Building, per_tick: int) -> bool:
-        if b.energy < per_tick:
-            if not b.fuel:
-                return False
+    def _burner_extract(b: Building, want: float) -> float:
+        got = want if want < b.heat else b.heat
+        b.heat -= got
+        return got
+
+    @staticmethod
+    def _burner_transfer(b: Building, cap: float) -> None:
+        r = cap - b.heat
+        if r > b.burning:
+            r = b.burning
+        if r != 0.0:
+            h = b.heat + r
+            b.heat = cap if cap < h else h
+            left = b.burning - r
+            b.burning = left if left > 0.0 else 0.0
+
+    def _burner_tick(self, b: Building, use: float) -> None:
+        cap = use * (16.0 / 15.0)
+        if b.burning > 0.0 and b.heat < cap:
+            self._burner_transfer(b, cap)
+        if b.heat < cap and b.burning <= 0.0 and b.fuel:
+            b.burning = float(COAL_JOULES)
             b.fuel -= 1
-            b.energy += COAL_JOULES
-        b.energy -= per_tick
-        return True
+            self._burner_transfer(b, cap)
 
     def _furnace_tick(self, b: Building) -> None:
-        if b.progress == 0 and (b.src == 0 or b.out >= FURNACE_OUT_MAX):
+        if b.work >= SMELT_S:
+            if b.out >= FURNACE_OUT_MAX:
+                return
+            x = b.work - SMELT_S
+            b.extra = x if x > 0.0 else 0.0
+            b.work = 0.0
+            b.progress = 0
+            b.out += 1
+            b.produced += 1
+            self.smelted_total += 1
+        fresh = b.work == 0.0
+        if fresh and (b.src == 0 or b.out >= FURNACE_OUT_MAX):
             return
-        if not self._burn(b, FURNACE_J_PER_TICK):
-            return
-        b.progress += 1
-        if b.progress < SMELT_TICKS:
-            return
-        b.progress = 0
-        b.src -= 1
-        b.out += 1
-        b.produced += 1
-        self.smelted_total += 1
+        speed = self._burner_extract(b, FURNACE_USE) / FURNACE_USE * 1.0
+        if speed > 0.0:
+            b.work += speed / 60.0
+            b.progress += 1
+            if fresh:                       # the ore is taken when the craft starts
+                b.src -= 1
+                b.work += b.extra
+                b.extra = 0.0
+        self._burner_tick(b, FURNACE_USE)
 
     def _drill_output(self, b: Building) -> None:
         """Drop point centre + (-0.5, -1.3): the tile above the top-left tile (§4.3)."""
@@ -518,11 +651,15 @@ class RefWorld:
                     ri = self.resg[y * self.w + x]
         if not ri:
             return
-        if not self._burn(b, DRILL_J_PER_TICK):
+        got = self._burner_extract(b, DRILL_USE)
+        if got != 0.0:
+            sat = got / DRILL_USE
+            b.work += (sat * DRILL_SPEED) * (1.0 / 60.0)
+            b.progress += 1
+        self._burner_tick(b, DRILL_USE)
+        if b.work < 1.0:
             return
-        b.progress += 1
-        if b.progress < DRILL_MINING_TICKS:
-            return
+        b.work -= 1.0
         r = self.res[ri - 1]
         b.progress = 0
         b.produced += 1
@@ -794,13 +931,22 @@ class RefEnv:
                         continue
                     amount = 100 + rng.below(400)
                     wd.add_resource(x, y, IRON_ORE_E, amount)
-        for _ in range(self.obstacles):
-            x = rng.below(64)
-            y = rng.below(64)
-            if wd.free_tile(x, y):
-                wd.set_tile(x, y, WATER)
+        for _ in range(self.obstacles):      # 3x3 ponds (ff_pond)
+            x = rng.below(62)
+            y = rng.below(62)
+            self._pond(wd, x, y)
         cx, cy = _pick_free(wd, rng)
         wd.px, wd.py = cx * 256 + 128, cy * 256 + 128
+
+    @staticmethod
+    def _pond(wd, x, y) -> bool:
+        """A 3x3 water square unless a tile holds a resource or a building (ff_pond)."""
+        tiles = [(c, r) for r in range(y, y + 3) for c in range(x, x + 3)]
+        if any(wd.resg[r * wd.w + c] or wd.has_building[r * wd.w + c] for c, r in tiles):
+            return False
+        for c, r in tiles:
+            wd.set_tile(c, r, WATER)
+        return True
 
     @staticmethod
     def _patch(wd, rng, cx, cy, rad, entity, base, spread) -> None:
@@ -829,13 +975,12 @@ class RefEnv:
         sign = 1 if rng.below(2) else -1
         sy = cy + sign * (5 + rng.below(6))
         self._patch(wd, rng, sx, sy, 1 + rng.below(2), STONE_E, 100, 200)
-        for _ in range(self.obstacles):
-            x = rng.below(128)
-            y = rng.below(128)
-            if abs(x - cx) <= 2 and abs(y - cy) <= 2:
+        for _ in range(self.obstacles):      # 3x3 ponds, none within 2 tiles of the start
+            x = rng.below(126)
+            y = rng.below(126)
+            if x <= cx + 2 and x + 2 >= cx - 2 and y <= cy + 2 and y + 2 >= cy - 2:
                 continue
-            if wd.free_tile(x, y):
-                wd.set_tile(x, y, WATER)
+            self._pond(wd, x, y)
         if not wd.free_tile(cx, cy):
             cx, cy = _pick_free(wd, rng)
         wd.px, wd.py = cx * 256 + 128, cy * 256 + 128
@@ -900,7 +1045,7 @@ class RefEnv:
                 o += bytes(8)
                 continue
             b = wd.bld[k]
-            flags = (1 if b.energy > 0 else 0) | (2 if b.type == DRILL_E and b.src else 0)
+            flags = (1 if b.heat > 0.0 or b.burning > 0.0 else 0) | (2 if b.type == DRILL_E and b.src else 0)
             o += bytes([b.type, _i8(b.tx - tx), _i8(b.ty - ty), _sat8(b.fuel), _sat8(b.src),
                         _sat8(b.out), _sat8(b.progress), flags])
         coarse = bytearray(32)                 # 8x8 blocks of 16x16 tiles, a nibble each

@@ -592,7 +592,8 @@ cdef class World:
         return ff_world_insert_item(self._live(), <uint8_t>item, count)
 
     def craft(self, int recipe, int count=1):
-        """Queue crafts (``RECIPES`` index); returns how many were started."""
+        """Queue crafts (``RECIPES`` index), crafting a missing gear or stone furnace first (as
+        the game does); returns how many crafts of the recipe were started (0: none possible)."""
         cdef int32_t started = 0
         check(ff_world_craft(self._live(), recipe, count, &started), "World.craft")
         return started
@@ -679,12 +680,17 @@ cdef class World:
                 for i in range(w.n_res) if w.res[i].type]
 
     def buildings(self):
-        """List of buildings as dicts (entity, x, y, fuel, src, out, progress, produced, energy)."""
+        """List of buildings as dicts (entity, x, y, direction, fuel, src, out, progress, produced,
+        energy, heat, work). energy: joules held (the burner's heat buffer plus what is left of
+        the fuel item burning); heat: the buffer alone; work: the drill's mining progress (1 =
+        one ore) or the furnace's seconds of smelting done (3.2 = one plate)."""
         cdef ff_world_t *w = self._live()
         return [{"entity": w.bld[i].type, "x": w.bld[i].tx, "y": w.bld[i].ty,
                  "direction": w.bld[i].dir, "fuel": w.bld[i].fuel, "src": w.bld[i].src,
                  "out": w.bld[i].out, "progress": w.bld[i].progress,
-                 "produced": w.bld[i].produced, "energy": w.bld[i].energy}
+                 "produced": w.bld[i].produced,
+                 "energy": w.bld[i].heat + w.bld[i].burning, "heat": w.bld[i].heat,
+                 "work": w.bld[i].work}
                 for i in range(w.n_bld)]
 
     def building_at(self, int x, int y):

@@ -14,7 +14,7 @@ from factorio_fast.errors import FactorioFastError
 
 GRASS, WATER, SHALLOW, CONCRETE = 1, 11, 9, 6
 IRON_ORE_E, FURNACE_E, DRILL_E, BELT_E, CHEST_E = 1, 5, 6, 7, 8
-IRON_ORE, COAL, STONE, PLATE, GEAR, FURNACE, DRILL, BELT = 1, 3, 4, 5, 6, 7, 8, 9
+IRON_ORE, COAL, STONE, PLATE, GEAR, FURNACE, DRILL, BELT, CHEST = 1, 3, 4, 5, 6, 7, 8, 9, 10
 N, NE, E, SE, S, SW, W, NW = range(8)
 
 
@@ -286,17 +286,46 @@ def test_odd_belt_direction_rejected(make):
 
 # ---- hand mining (§4.3) ----------------------------------------------------------------------
 
-def test_one_ore_after_exactly_120_ticks(make):
-    # iron ore mining_time 1, character mining_speed 0.5 -> 2 s = 120 ticks per ore
+# The engine's timers (issue 12, item 3): MrWint/factorio-replay-tools at 1058407,
+# src/simulation.rs:430-466 (hand mining: `current += player_mining_speed / 60.0`, done when
+# `current > goal`, then 0), :468-490 (crafting: `current_energy += 1.0 / 60.0`, done at
+# `>= energy_required`, then 0), :82-97 (MiningDrill::update, remainder kept), :129-193
+# (CraftingMachine::update), :35-63 (Burner); data/insights.txt:23-29 ("31 ticks instead of 30",
+# "first mining operation takes 241 ticks"). Verified for 1.1.107 there; inferred for 2.0.
+
+
+def _double_sum_ticks(goal, step, strict):
+    c, n = 0.0, 0
+    while True:
+        c += step
+        n += 1
+        if (c > goal) if strict else (c >= goal):
+            return n
+
+
+def test_timer_counts_are_the_engines_double_sums():
+    assert _double_sum_ticks(1.0, 0.5 / 60, True) == 121      # not 120
+    assert _double_sum_ticks(0.5, 1.0 / 60, False) == 31      # not 30
+    assert _double_sum_ticks(2.0, 1.0 / 60, False) == 121
+    from factorio_fast._sim import HAND_MINING_TICKS, RECIPES
+    assert HAND_MINING_TICKS == 121
+    assert [r["ticks"] for r in RECIPES] == [31, 31, 121, 31]
+
+
+def test_one_ore_after_exactly_121_ticks(make):
+    # iron ore mining_time 1 at character mining_speed 0.5: 121 ticks per ore, every ore (the
+    # progress restarts from 0)
     wd = make()
     wd.add_resource(18, 16, IRON_ORE_E, 5)
     wd.set_mining((18, 16))
-    wd.tick(119)
+    wd.tick(120)
     assert wd.inventory()[IRON_ORE] == 0
-    assert wd.mining_progress == 119
+    assert wd.mining_progress == 120
     wd.tick(1)
     assert wd.inventory()[IRON_ORE] == 1
-    wd.tick(240)
+    wd.tick(241)
+    assert wd.inventory()[IRON_ORE] == 2
+    wd.tick(1)
     assert wd.inventory()[IRON_ORE] == 3
 
 
@@ -313,7 +342,7 @@ def test_no_ore_out_of_resource_reach(make):
     assert wd.inventory()[IRON_ORE] == 0
     wd.set_position(ox - 716, oy)                   # 716/256 = 2.797 <= 2.8
     assert wd.in_resource_reach(20, 16)
-    wd.tick(120)
+    wd.tick(121)
     assert wd.inventory()[IRON_ORE] == 1
 
 
@@ -332,10 +361,10 @@ def test_mining_depletes_resource(make):
     wd = make()
     wd.add_resource(17, 16, IRON_ORE_E, 2)
     wd.set_mining((17, 16))
-    wd.tick(240)
+    wd.tick(242)
     assert wd.inventory()[IRON_ORE] == 2
     assert (wd.cell(17, 16) >> 12) & 0xF == 0      # the entity is gone
-    wd.tick(240)
+    wd.tick(242)
     assert wd.inventory()[IRON_ORE] == 2
 
 
@@ -348,8 +377,67 @@ def test_walking_away_resets_mining_progress(make):
     wd.tick(1)
     assert wd.mining_progress == 0
     wd.set_mining((17, 16))
-    wd.tick(119)
+    wd.tick(120)
     assert wd.inventory()[IRON_ORE] == 0
+
+
+# ---- mining one of the agent's own buildings (issue 12, item 2) ------------------------------
+# The character mines what is selected at the tile: a building over the ore (entities are
+# selected before resources). Mining times from the game data 2.0.77 (minable.mining_time):
+# entities.lua:1535 wooden-chest 0.1, :1021 stone-furnace 0.2, mining-drill.lua:1574 burner
+# drill 0.3, transport-belts.lua:154 belt 0.1; at mining_speed 0.5 with the engine's double sum
+# (the replay tool's loop above): 13, 25, 36, 13 ticks. Reach: reach_distance 10 (§4.1).
+
+@pytest.mark.parametrize("item,entity,ticks", [
+    (CHEST, CHEST_E, 13), (FURNACE, FURNACE_E, 25), (DRILL, DRILL_E, 36), (BELT, BELT_E, 13)])
+def test_mining_a_building_picks_it_up(make, item, entity, ticks):
+    assert _double_sum_ticks({13: 0.1, 25: 0.2, 36: 0.3}[ticks], 0.5 / 60, True) == ticks
+    wd = make()
+    wd.add_resource(19, 19, IRON_ORE_E, 5)            # ore under the building (drill needs it)
+    wd.set_item(item, 1)
+    assert wd.place(item, 19, 19, 0) >= 0
+    assert wd.inventory()[item] == 0
+    wd.set_mining((19, 19))
+    wd.tick(ticks - 1)
+    assert len(wd.buildings()) == 1 and wd.inventory()[item] == 0
+    wd.tick(1)
+    assert wd.buildings() == [] and wd.inventory()[item] == 1
+    assert wd.inventory()[IRON_ORE] == 0              # the ore was not mined
+    wd.set_position(17 * 256 + 128, 19 * 256 + 128)   # then the ore, once in resource reach
+    wd.tick(HAND_TICKS)
+    assert wd.inventory()[IRON_ORE] == 1
+
+
+HAND_TICKS = 121
+
+
+def test_mining_a_furnace_returns_its_contents(make):
+    wd = make()
+    wd.set_item(FURNACE, 1)
+    wd.set_item(COAL, 3)
+    wd.set_item(IRON_ORE, 4)
+    assert wd.place(FURNACE, 19, 19) >= 0
+    assert wd.insert(19, 19, COAL, 3) == 3
+    assert wd.insert(19, 19, IRON_ORE, 4) == 4
+    wd.tick(100)                                       # smelting: one ore taken, a coal burning
+    f = wd.buildings()[0]
+    assert f["src"] == 3 and f["fuel"] == 2
+    wd.set_mining((20, 20))                            # any tile of the footprint
+    wd.tick(25)
+    assert wd.buildings() == []
+    inv = wd.inventory()
+    # the furnace, the coal left in its slot, the ores with the one being smelted; the coal
+    # burning is lost
+    assert (inv[FURNACE], inv[COAL], inv[IRON_ORE], inv[PLATE]) == (1, 2, 4, 0)
+
+
+def test_mining_a_building_out_of_reach_does_nothing(make):
+    wd = make(64, 64)
+    wd.set_position(*centre(10, 32))
+    wd.add_building(CHEST_E, 21, 32)                  # centre 11 tiles away: beyond reach 10
+    wd.set_mining((21, 32))
+    wd.tick(50)
+    assert len(wd.buildings()) == 1 and wd.mining_progress == 0
 
 
 # ---- inventory: 80 slots, ore stacks of 50 (§4.1, §4.4) -------------------------------------
@@ -372,7 +460,7 @@ def test_full_inventory_holds_the_mined_ore(make):
     wd.set_mining((17, 16))
     wd.tick(300)
     assert wd.inventory()[IRON_ORE] == 0
-    assert wd.mining_progress == 120                 # the finished cycle waits for room
+    assert wd.mining_progress == 121                 # the finished cycle waits for room
     wd.set_item(STONE, 0)
     wd.tick(1)
     assert wd.inventory()[IRON_ORE] == 1
@@ -381,10 +469,10 @@ def test_full_inventory_holds_the_mined_ore(make):
 # ---- recipes (§4.4) --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("recipe,inputs,out,count,ticks", [
-    (0, {PLATE: 2}, GEAR, 1, 30),                              # gear 0.5 s
-    (1, {STONE: 5}, FURNACE, 1, 30),                           # stone furnace 0.5 s
-    (2, {GEAR: 3, FURNACE: 1, PLATE: 3}, DRILL, 1, 120),       # burner drill 2 s
-    (3, {PLATE: 1, GEAR: 1}, BELT, 2, 30),                     # 2 belts 0.5 s
+    (0, {PLATE: 2}, GEAR, 1, 31),                              # gear 0.5 s -> 31 ticks
+    (1, {STONE: 5}, FURNACE, 1, 31),                           # stone furnace 0.5 s
+    (2, {GEAR: 3, FURNACE: 1, PLATE: 3}, DRILL, 1, 121),       # burner drill 2 s -> 121
+    (3, {PLATE: 1, GEAR: 1}, BELT, 2, 31),                     # 2 belts 0.5 s
 ])
 def test_recipe_inputs_and_time(make, recipe, inputs, out, count, ticks):
     wd = make()
@@ -396,6 +484,49 @@ def test_recipe_inputs_and_time(make, recipe, inputs, out, count, ticks):
     assert wd.inventory()[out] == 0
     wd.tick(1)
     assert wd.inventory()[out] == count
+
+
+# Chain crafting (issue 12, item 5): the game crafts missing intermediates first
+# (https://lua-api.factorio.com/latest/concepts/CraftingQueueItem.html `prerequisite`: "The item
+# is a prerequisite for another item in the queue"; LuaControl::begin_crafting returns "the
+# count that was actually queued").
+
+def test_drill_from_plates_and_stone_crafts_gears_and_furnace_first(make):
+    wd = make()
+    wd.set_item(PLATE, 9)                                      # 3 gears (6) + 3 for the drill
+    wd.set_item(STONE, 5)                                      # the furnace
+    assert wd.craft(2, 1) == 1
+    inv = wd.inventory()
+    assert inv[PLATE] == 0 and inv[STONE] == 0                 # all raw ingredients taken now
+    assert wd.craft_queue_length == 3                          # gear x3, furnace, drill
+    wd.tick(3 * 31 + 31 + 121 - 1)
+    inv = wd.inventory()
+    assert inv[DRILL] == 0 and inv[GEAR] == 0 and inv[FURNACE] == 0   # intermediates go into it
+    wd.tick(1)
+    assert wd.inventory()[DRILL] == 1 and wd.craft_queue_length == 0
+
+
+def test_chain_crafting_uses_what_the_inventory_holds(make):
+    wd = make()
+    wd.set_item(GEAR, 2)
+    wd.set_item(FURNACE, 1)
+    wd.set_item(PLATE, 5)                                      # 1 gear to make (2) + 3
+    assert wd.craft(2, 1) == 1
+    assert wd.inventory()[GEAR] == 0 and wd.inventory()[PLATE] == 0
+    assert wd.craft_queue_length == 2                          # gear x1, drill
+    wd.tick(31 + 121)
+    assert wd.inventory()[DRILL] == 1
+
+
+def test_chain_crafting_queues_as_many_as_possible_and_refuses_none(make):
+    wd = make()
+    wd.set_item(PLATE, 7)                                      # a belt craft costs 3 plates
+    assert wd.craft(3, 5) == 2
+    assert wd.inventory()[PLATE] == 1
+    wd2 = make()
+    wd2.set_item(PLATE, 9)                                     # the drill also needs a furnace
+    assert wd2.craft(2, 1) == 0
+    assert wd2.inventory()[PLATE] == 9 and wd2.craft_queue_length == 0
 
 
 def test_craft_without_ingredients_starts_nothing(make):
@@ -446,8 +577,12 @@ def test_drill_needs_a_resource(make):
 
 # ---- burner drill feeding a furnace (§4.3, §4.4) ---------------------------------------------
 
-def test_drill_240_ticks_per_ore_into_furnace_then_192_per_plate(make):
-    # burner drill mining_speed 0.25 -> 4 s = 240 ticks per ore; iron plate 3.2 s = 192 ticks
+def test_drill_ores_at_242_482_plates_at_437_675(make):
+    # burner drill mining_speed 0.25 (4 s nominal), iron plate 3.2 s, both on burners whose heat
+    # buffer starts empty: the first tick after fuelling does no work, the drill's first ore
+    # needs 241 ticks of progress (the remainder is kept: 240 for the next), the furnace takes
+    # its ore when the first energy arrives and needs 193 ticks of progress for the first plate
+    # (the excess carries into the next). The replay tool's model, the source above.
     wd = make()
     wd.set_item(DRILL, 1)
     wd.set_item(FURNACE, 1)
@@ -457,11 +592,25 @@ def test_drill_240_ticks_per_ore_into_furnace_then_192_per_plate(make):
     assert wd.place(FURNACE, 18, 16) >= 0          # the drop tile (18, 17) is under it
     assert wd.insert(18, 18, COAL, 1) == 1
     assert wd.insert(18, 16, COAL, 1) == 1
-    wd.tick(239)
-    assert [b["src"] for b in wd.buildings() if b["entity"] == FURNACE_E] == [0]
-    wd.tick(1)
-    assert [b["src"] for b in wd.buildings() if b["entity"] == FURNACE_E] == [1]
-    wd.tick(191)
+
+    def furnace():
+        return next(b for b in wd.buildings() if b["entity"] == FURNACE_E)
+
+    wd.tick(241)
+    assert furnace()["src"] == 0
+    wd.tick(1)                                     # tick 242: the first ore drops in
+    assert furnace()["src"] == 1
+    wd.tick(2)                                     # 244: the craft starts and takes the ore
+    assert furnace()["src"] == 0 and furnace()["progress"] == 1
+    wd.tick(192)                                   # 436
     assert wd.take(18, 16) == 0
-    wd.tick(1)
+    wd.tick(1)                                     # 437: the first plate
+    assert wd.take(18, 16) == 1
+    wd.tick(44)                                    # 481
+    assert furnace()["produced"] == 1 and furnace()["src"] == 0
+    wd.tick(1)                                     # 482: the second ore
+    assert [b["produced"] for b in wd.buildings() if b["entity"] == DRILL_E] == [2]
+    wd.tick(192)                                   # 674
+    assert wd.take(18, 16) == 0
+    wd.tick(1)                                     # 675: the second plate
     assert wd.take(18, 16) == 1

@@ -323,11 +323,15 @@ class RefAPI:
     def buildings(self):
         return [{"entity": b.type, "x": b.tx, "y": b.ty, "direction": b.dir, "fuel": b.fuel,
                  "src": b.src, "out": b.out, "progress": b.progress, "produced": b.produced,
-                 "energy": b.energy} for b in self.w.bld]
+                 "energy": b.energy, "heat": b.heat, "work": b.work} for b in self.w.bld]
 
     @property
     def mining_progress(self):
         return self.w.mine_progress
+
+    @property
+    def craft_queue_length(self):
+        return len(self.w.queue)
 
     def cells(self):
         return np.array([[self.w.cell(x, y) for x in range(self.w.w)] for y in range(self.w.h)],

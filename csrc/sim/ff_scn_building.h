@@ -56,10 +56,11 @@ static void ff_building_generate(ff_sim_t *sim, ff_env_t *env) {
     sign = ff_rng_below(rng, 2) ? 1 : -1;
     int32_t sy = cy + sign * (5 + (int32_t)ff_rng_below(rng, 6));
     ff_patch(wd, rng, sx, sy, 1 + (int32_t)ff_rng_below(rng, 2), FF_ENT_STONE, 100, 200);
-    for (int32_t i = 0; i < sim->info.obstacles; i++) {
-        int32_t x = (int32_t)ff_rng_below(rng, 128), y = (int32_t)ff_rng_below(rng, 128);
-        if (ff_abs32(x - cx) <= 2 && ff_abs32(y - cy) <= 2) continue;
-        if (ff_free_tile(wd, x, y)) ff_world_set_tile(wd, x, y, FF_TILE_WATER);
+    for (int32_t i = 0; i < sim->info.obstacles; i++) { /* 3x3 ponds inside the 128x128 map */
+        int32_t x = (int32_t)ff_rng_below(rng, 126), y = (int32_t)ff_rng_below(rng, 126);
+        /* none within 2 tiles of the start */
+        if (x <= cx + 2 && x + 2 >= cx - 2 && y <= cy + 2 && y + 2 >= cy - 2) continue;
+        ff_pond(wd, x, y);
     }
     if (!ff_free_tile(wd, cx, cy)) { /* the start sits on a patch: move to a free tile */
         ff_pick_free(wd, rng, &cx, &cy);
@@ -99,7 +100,7 @@ static void ff_building_observe(ff_env_t *env, uint8_t *o) {
         p[4] = (uint8_t)ff_sat8(b->src);
         p[5] = (uint8_t)ff_sat8(b->out);
         p[6] = (uint8_t)ff_sat8(b->progress);
-        p[7] = (uint8_t)((b->energy > 0 ? 1 : 0) | (b->type == FF_ENT_BURNER_DRILL && b->src ? 2 : 0));
+        p[7] = (uint8_t)((b->heat > 0.0 || b->burning > 0.0 ? 1 : 0) | (b->type == FF_ENT_BURNER_DRILL && b->src ? 2 : 0));
     }
     memcpy(o + 436, env->coarse4, 32);
     memset(o + 468, 0, 44);

@@ -27,8 +27,8 @@ static int ff_free_tile(const ff_world_t *wd, int32_t tx, int32_t ty) {
            !wd->resg[ty * wd->w + tx];
 }
 
-/* 64 random tries, then the first free tile in row-major order (always exists: obstacles are
- * capped well below the map area). */
+/* 64 random tries, then the first free tile in row-major order, else (0, 0) (only when the
+ * obstacles near their maximum leave no free tile: 3x3 ponds can cover the map). */
 static void ff_pick_free(ff_world_t *wd, uint64_t *rng, int32_t *tx, int32_t *ty) {
     for (int k = 0; k < 64; k++) {
         int32_t x = (int32_t)ff_rng_below(rng, (uint32_t)wd->w);
@@ -40,6 +40,20 @@ static void ff_pick_free(ff_world_t *wd, uint64_t *rng, int32_t *tx, int32_t *ty
             if (ff_free_tile(wd, x, y)) { *tx = x; *ty = y; return; }
     *tx = 0;
     *ty = 0;
+}
+
+/* A 3x3 pond with top-left tile (x, y) (in the map), unless one of its tiles holds a resource or
+ * a building (water there is fine: ponds may merge). Every tile of a union of 3x3 water squares
+ * has >= 3 water neighbours or is a corner triangle, so it blocks whatever the finer points of
+ * the transition rule (ff_world.h; issue 12: obstacles that do not depend on the uncertain
+ * rule). Returns 1 if placed. */
+static int ff_pond(ff_world_t *wd, int32_t x, int32_t y) {
+    for (int32_t r = y; r < y + 3; r++)
+        for (int32_t c = x; c < x + 3; c++)
+            if (wd->resg[r * wd->w + c] || (wd->tile[r * wd->w + c] & FF_TILE_BUILDING)) return 0;
+    for (int32_t r = y; r < y + 3; r++)
+        for (int32_t c = x; c < x + 3; c++) ff_world_set_tile(wd, c, r, FF_TILE_WATER);
+    return 1;
 }
 
 #endif /* FF_SCN_COMMON_H */

@@ -37,9 +37,9 @@ static void ff_mining_generate(ff_sim_t *sim, ff_env_t *env) {
                 ff_world_add_resource(wd, x, y, FF_ENT_IRON_ORE, amount);
             }
     }
-    for (int32_t i = 0; i < sim->info.obstacles; i++) {
-        int32_t x = (int32_t)ff_rng_below(rng, 64), y = (int32_t)ff_rng_below(rng, 64);
-        if (ff_free_tile(wd, x, y)) ff_world_set_tile(wd, x, y, FF_TILE_WATER);
+    for (int32_t i = 0; i < sim->info.obstacles; i++) { /* 3x3 ponds inside the 64x64 map */
+        int32_t x = (int32_t)ff_rng_below(rng, 62), y = (int32_t)ff_rng_below(rng, 62);
+        ff_pond(wd, x, y);
     }
     int32_t cx, cy;
     ff_pick_free(wd, rng, &cx, &cy);

@@ -76,7 +76,10 @@ static void random_world(ff_world_t *wd, uint64_t *rng) {
                                   (int32_t)ff_rng_below(rng, (uint32_t)h), dir, &idx) == FF_OK) {
             ff_building_t *b = &wd->bld[idx];
             b->fuel = (uint16_t)ff_rng_below(rng, 3);
-            b->energy = (int32_t)ff_rng_below(rng, 5000);
+            b->heat = (double)ff_rng_below(rng, 2700);
+            b->burning = ff_rng_below(rng, 2) ? (double)ff_rng_below(rng, 5000) : 0.0;
+            b->work = e == FF_ENT_STONE_FURNACE ? 3.3 * (double)ff_rng_below(rng, 100) / 100.0
+                                                : (double)ff_rng_below(rng, 100) / 100.0;
             b->src = e == FF_ENT_STONE_FURNACE ? (uint16_t)ff_rng_below(rng, 3)
                    : e == FF_ENT_BURNER_DRILL && ff_rng_below(rng, 3) == 0 ? FF_ITEM_IRON_ORE : 0;
             b->out = e == FF_ENT_STONE_FURNACE && ff_rng_below(rng, 4) == 0 ? FF_FURNACE_OUT_MAX : 0;
@@ -292,10 +295,59 @@ FF_TEST(test_movement_step_matches_ticks) {
         }
 }
 
+
+/* The fixed tick counts of ff_world.h are the engine's double sums (issue 12, item 3): the
+ * first n with n additions of 0.5/60 > 1 (hand mining), of 1/60 >= energy_required (crafting). */
+static int32_t ff_sum_ticks(double goal, double step, int strict) {
+    double c = 0.0;
+    int32_t n = 0;
+    do {
+        c += step;
+        n++;
+    } while (strict ? !(c > goal) : c < goal);
+    return n;
+}
+
+FF_TEST(test_world_timer_counts_are_double_sums) {
+    FF_CHECK_EQ(ff_sum_ticks(1.0, 0.5 / 60.0, 1), FF_HAND_MINING_TICKS);
+    FF_CHECK_EQ(FF_HAND_MINING_TICKS, 121);
+    static const double secs[FF_NUM_RECIPES] = {0.5, 0.5, 2.0, 0.5};
+    for (int r = 0; r < FF_NUM_RECIPES; r++)
+        FF_CHECK_EQ(ff_sum_ticks(secs[r], 1.0 / 60.0, 0), (int32_t)ff_recipe_table[r].ticks);
+}
+
+/* A fuelled burner drill feeding a fuelled furnace, both placed before tick 1: ores after 242
+ * and 482 ticks, plates after 437 and 675 (the replay tool's model, issue 12 item 3). */
+FF_TEST(test_world_drill_furnace_timeline) {
+    ff_world_t *wd = NULL;
+    FF_CHECK_EQ(ff_world_create(16, 16, FF_TILE_GRASS, &wd), FF_OK);
+    int32_t di = -1, fi = -1;
+    for (int y = 6; y < 8; y++)
+        for (int x = 6; x < 8; x++) FF_CHECK_EQ(ff_world_add_resource(wd, x, y, FF_ENT_IRON_ORE, 100), FF_OK);
+    FF_CHECK_EQ(ff_world_add_building(wd, FF_ENT_BURNER_DRILL, 6, 6, 0, &di), FF_OK);
+    FF_CHECK_EQ(ff_world_add_building(wd, FF_ENT_STONE_FURNACE, 6, 4, 0, &fi), FF_OK);
+    wd->bld[di].fuel = 5;
+    wd->bld[fi].fuel = 5;
+    int32_t ores[2] = {0, 0}, plates[2] = {0, 0};
+    for (int32_t t = 1; t <= 700; t++) {
+        uint32_t p = wd->bld[di].produced, s = wd->bld[fi].produced;
+        ff_world_tick(wd);
+        if (wd->bld[di].produced != p && p < 2) ores[p] = t;
+        if (wd->bld[fi].produced != s && s < 2) plates[s] = t;
+    }
+    FF_CHECK_EQ(ores[0], 242);
+    FF_CHECK_EQ(ores[1], 482);
+    FF_CHECK_EQ(plates[0], 437);
+    FF_CHECK_EQ(plates[1], 675);
+    ff_world_destroy(wd);
+}
+
 int main(void) {
     FF_RUN(test_world_run_matches_ticks);
     FF_RUN(test_world_machine_count);
     FF_RUN(test_world_clear_matches_fresh);
     FF_RUN(test_movement_step_matches_ticks);
+    FF_RUN(test_world_timer_counts_are_double_sums);
+    FF_RUN(test_world_drill_furnace_timeline);
     return FF_TEST_SUMMARY();
 }
