@@ -355,6 +355,111 @@ static int ff_craft_try(const ff_world_t *wd, int32_t recipe, int32_t n, ff_craf
     return ff_craft_plan(inv_after, recipe, n, p, 0);
 }
 
+/* The most crafts of `recipe` (at most count) the inventory allows with chain crafting, and
+ * their plan in *p / *inv (feasibility is monotone in n). 0 if none. */
+static int32_t ff_craft_most(const ff_world_t *wd, int32_t recipe, int32_t count, ff_craft_plan_t *p,
+                             uint32_t *inv) {
+    int32_t n = count;
+    if (n <= 0) return 0;
+    if (ff_craft_try(wd, recipe, n, p, inv)) return n;
+    int32_t lo = 0, hi = n; /* lo feasible (0 trivially), hi not */
+    while (hi - lo > 1) {
+        int32_t mid = lo + (hi - lo) / 2;
+        if (ff_craft_try(wd, recipe, mid, p, inv)) lo = mid;
+        else hi = mid;
+    }
+    if (lo > 0) ff_craft_try(wd, recipe, lo, p, inv);
+    return lo;
+}
+
+int ff_world_craftable(const ff_world_t *wd, int32_t recipe, int32_t count, int32_t *n) {
+    if (!wd || !n) return FF_EINVAL;
+    *n = 0;
+    if (recipe < 0 || recipe >= FF_NUM_RECIPES || count < 0) return FF_ERANGE;
+    ff_craft_plan_t p;
+    uint32_t inv[FF_WORLD_ITEMS];
+    *n = ff_craft_most(wd, recipe, count > 0xFFFF ? 0xFFFF : count, &p, inv);
+    return FF_OK;
+}
+
+int ff_world_craft_entry(const ff_world_t *wd, int32_t i, int32_t *recipe, int32_t *count,
+                         int32_t *prereq) {
+    if (!wd || !recipe || !count || !prereq) return FF_EINVAL;
+    if (i < 0 || i >= wd->cq_len) return FF_ERANGE;
+    int32_t slot = (wd->cq_head + i) % FF_WORLD_CRAFT_QUEUE;
+    *recipe = wd->cq_recipe[slot];
+    *count = wd->cq_count[slot];
+    *prereq = wd->cq_prereq[slot];
+    return FF_OK;
+}
+
+int ff_world_craft_push(ff_world_t *wd, int32_t recipe, int32_t count, int32_t prereq) {
+    if (!wd) return FF_EINVAL;
+    if (recipe < 0 || recipe >= FF_NUM_RECIPES || count < 1 || count > 0xFFFF) return FF_ERANGE;
+    if (wd->cq_len >= FF_WORLD_CRAFT_QUEUE) return FF_ESTATE;
+    int32_t slot = (wd->cq_head + wd->cq_len) % FF_WORLD_CRAFT_QUEUE;
+    wd->cq_recipe[slot] = (uint8_t)recipe;
+    wd->cq_count[slot] = (uint16_t)count;
+    wd->cq_prereq[slot] = (uint8_t)(prereq != 0);
+    wd->cq_len++;
+    return FF_OK;
+}
+
+/* Add n of item to the inventory without the slot check, saturating (a cancel's refund). */
+static void ff_refund(ff_world_t *wd, uint8_t item, uint32_t n) {
+    uint32_t v = wd->inv[item] + n;
+    wd->inv[item] = (uint16_t)(v > 0xFFFF ? 0xFFFF : v);
+}
+
+int ff_world_cancel_craft(ff_world_t *wd, int32_t i, int32_t count, int32_t *cancelled) {
+    if (!wd || !cancelled) return FF_EINVAL;
+    *cancelled = 0;
+    if (i < 0 || i >= wd->cq_len || count < 1) return FF_ERANGE;
+#define FF_CQ(k) ((wd->cq_head + (k)) % FF_WORLD_CRAFT_QUEUE)
+    int32_t main = i;
+    while (main < wd->cq_len && wd->cq_prereq[FF_CQ(main)]) main++;
+    if (main >= wd->cq_len) return FF_ERANGE; /* not produced by ff_world_craft: no consumer */
+    int32_t first = main; /* the prerequisites made for this entry sit right before it */
+    while (first > 0 && wd->cq_prereq[FF_CQ(first - 1)]) first--;
+    int32_t ms = FF_CQ(main);
+    int32_t k = wd->cq_count[ms];
+    if (first == main && i == main && count < k) k = count; /* no prerequisites: part of it */
+    /* refund: each prerequisite's inputs for its crafts still to make; the entry's inputs for
+     * its k crafts, less the intermediates those prerequisites would still have made (the
+     * ones already made come back as items) */
+    uint32_t owed[FF_WORLD_ITEMS] = {0};
+    const ff_recipe_t *r = &ff_recipe_table[wd->cq_recipe[ms]];
+    for (int j = 0; j < 3; j++)
+        if (r->in_count[j]) owed[r->in_item[j]] += (uint32_t)k * r->in_count[j];
+    for (int32_t e = first; e < main; e++) {
+        int32_t s = FF_CQ(e);
+        const ff_recipe_t *q = &ff_recipe_table[wd->cq_recipe[s]];
+        for (int j = 0; j < 3; j++)
+            if (q->in_count[j]) ff_refund(wd, q->in_item[j], (uint32_t)wd->cq_count[s] * q->in_count[j]);
+        uint32_t made = (uint32_t)wd->cq_count[s] * q->out_count;
+        owed[q->out_item] = owed[q->out_item] > made ? owed[q->out_item] - made : 0;
+    }
+    for (int it = 0; it < FF_WORLD_ITEMS; it++)
+        if (owed[it]) ff_refund(wd, (uint8_t)it, owed[it]);
+    *cancelled = k;
+    if (k < wd->cq_count[ms]) { /* the crafts not started go: the one in progress stays */
+        wd->cq_count[ms] = (uint16_t)(wd->cq_count[ms] - k);
+        return FF_OK;
+    }
+    if (first == 0) wd->craft_progress = 0; /* the craft in progress is among them */
+    /* drop entries first..main, keeping the order of the rest */
+    int32_t gone = main - first + 1, len = wd->cq_len;
+    for (int32_t e = first; e + gone < len; e++) {
+        int32_t d = FF_CQ(e), s = FF_CQ(e + gone);
+        wd->cq_recipe[d] = wd->cq_recipe[s];
+        wd->cq_count[d] = wd->cq_count[s];
+        wd->cq_prereq[d] = wd->cq_prereq[s];
+    }
+    wd->cq_len = (uint8_t)(len - gone);
+#undef FF_CQ
+    return FF_OK;
+}
+
 int ff_world_craft(ff_world_t *wd, int32_t recipe, int32_t count, int32_t *started) {
     if (!wd || !started) return FF_EINVAL;
     *started = 0;
@@ -362,20 +467,8 @@ int ff_world_craft(ff_world_t *wd, int32_t recipe, int32_t count, int32_t *start
     if (count > 0xFFFF) count = 0xFFFF;
     ff_craft_plan_t p;
     uint32_t inv[FF_WORLD_ITEMS];
-    /* the most crafts the inventory allows (feasibility is monotone in n) */
-    int32_t n = count;
+    int32_t n = ff_craft_most(wd, recipe, count, &p, inv);
     if (n <= 0) return FF_OK;
-    if (!ff_craft_try(wd, recipe, n, &p, inv)) {
-        int32_t lo = 0, hi = n; /* lo feasible (0 trivially), hi not */
-        while (hi - lo > 1) {
-            int32_t mid = lo + (hi - lo) / 2;
-            if (ff_craft_try(wd, recipe, mid, &p, inv)) lo = mid;
-            else hi = mid;
-        }
-        n = lo;
-        if (n <= 0) return FF_OK;
-        ff_craft_try(wd, recipe, n, &p, inv);
-    }
     /* room: each entry merges into the tail if it is the same recipe and kind, else a slot */
     int32_t len = wd->cq_len, last = (wd->cq_head + wd->cq_len - 1) % FF_WORLD_CRAFT_QUEUE;
     int32_t tail_recipe = len ? wd->cq_recipe[last] : -1, tail_prereq = len ? wd->cq_prereq[last] : -1;

@@ -370,6 +370,28 @@ int ff_world_set_item(ff_world_t *wd, uint8_t item, uint16_t count);
  * be made from the inventory with intermediates, or the queue has no room for all its entries:
  * FF_WORLD_CRAFT_QUEUE is a bound of this simulator, not a game rule). FF_ERANGE: bad recipe. */
 int ff_world_craft(ff_world_t *wd, int32_t recipe, int32_t count, int32_t *started);
+/* How many crafts of `recipe` (at most count) ff_world_craft could start from the inventory,
+ * with chain crafting (the queue's room is not counted, as in LuaControl::get_craftable_count).
+ * Nothing changes. FF_ERANGE: bad recipe. */
+int ff_world_craftable(const ff_world_t *wd, int32_t recipe, int32_t count, int32_t *n);
+/* The crafting queue as LuaControl::crafting_queue reports it: entry i (0 = the head, whose
+ * craft is in progress for craft_progress ticks) has `recipe`, `count` crafts left and
+ * prereq 1 if it crafts an intermediate for the entry after it (CraftingQueueItem
+ * .prerequisite). FF_ERANGE if i >= cq_len. */
+int ff_world_craft_entry(const ff_world_t *wd, int32_t i, int32_t *recipe, int32_t *count,
+                         int32_t *prereq);
+/* Append an entry as is, taking no items (restoring a saved queue, e.g. the emulator rebuilding
+ * a world). FF_ESTATE if the queue is full, FF_ERANGE: bad recipe / count (1..65535). */
+int ff_world_craft_push(ff_world_t *wd, int32_t recipe, int32_t count, int32_t prereq);
+/* LuaControl::cancel_crafting: cancel up to `count` crafts of entry i. An entry whose craft has
+ * prerequisites (or a prerequisite entry) goes whole together with them, as they were queued
+ * for it; an entry without them may go in part (its crafts not started first). Refund: the
+ * inputs of the prerequisite crafts still to make and of the cancelled crafts, less the
+ * intermediates those prerequisites would still have made; the intermediates already made come
+ * back as items (UNCERTAIN: the game's refund of a chain is not documented; a refund beyond the
+ * 80 slots is kept here, the game would spill it). Removing the head restarts the progress.
+ * *cancelled gets the crafts of the consuming entry cancelled. FF_ERANGE: no such entry. */
+int ff_world_cancel_craft(ff_world_t *wd, int32_t i, int32_t count, int32_t *cancelled);
 
 /* Place a building item from the inventory with the footprint's top-left tile at (tx, ty).
  * Checks (docs/factorio-facts.md §4.1, §4.5): item in inventory and placeable; footprint inside the map on

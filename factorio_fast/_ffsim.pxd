@@ -105,6 +105,11 @@ cdef extern from "ff_world.h" nogil:
     int ff_world_set_position(ff_world_t *wd, int32_t px, int32_t py) noexcept
     int ff_world_set_item(ff_world_t *wd, uint8_t item, uint16_t count) noexcept
     int ff_world_craft(ff_world_t *wd, int32_t recipe, int32_t count, int32_t *started) noexcept
+    int ff_world_craftable(const ff_world_t *wd, int32_t recipe, int32_t count, int32_t *n) noexcept
+    int ff_world_craft_entry(const ff_world_t *wd, int32_t i, int32_t *recipe, int32_t *count,
+                             int32_t *prereq) noexcept
+    int ff_world_craft_push(ff_world_t *wd, int32_t recipe, int32_t count, int32_t prereq) noexcept
+    int ff_world_cancel_craft(ff_world_t *wd, int32_t i, int32_t count, int32_t *cancelled) noexcept
     int ff_world_place(ff_world_t *wd, uint8_t item, int32_t tx, int32_t ty, uint8_t dir,
                        int32_t *index) noexcept
     int32_t ff_world_building_at(const ff_world_t *wd, int32_t tx, int32_t ty) noexcept

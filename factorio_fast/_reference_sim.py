@@ -327,6 +327,57 @@ class RefWorld:
         self.inv = inv
         return n
 
+    def craftable(self, recipe: int, count: int = 0xFFFF) -> int:
+        """ff_world_craftable: the crafts ``craft`` could start (queue room not counted)."""
+        n = min(count, 0xFFFF)
+        if n <= 0 or self._craft_try(recipe, n) is not None:
+            return max(n, 0)
+        lo, hi = 0, n                        # lo feasible, hi not
+        while hi - lo > 1:
+            mid = lo + (hi - lo) // 2
+            if self._craft_try(recipe, mid) is not None:
+                lo = mid
+            else:
+                hi = mid
+        return lo
+
+    def cancel_craft(self, i: int, count: int) -> int:
+        """ff_world_cancel_craft: an entry with prerequisites goes whole with them; the refund
+        is the inputs still owed, intermediates already made coming back as items."""
+        q = self.queue
+        if not 0 <= i < len(q) or count < 1:
+            raise IndexError("no such crafting queue entry")
+        main = i
+        while main < len(q) and q[main][2]:
+            main += 1
+        if main >= len(q):
+            raise IndexError("a prerequisite entry without its consumer")
+        first = main
+        while first > 0 and q[first - 1][2]:
+            first -= 1
+        k = q[main][1]
+        if first == main and i == main and count < k:
+            k = count
+        owed = [0] * len(self.inv)
+        inputs, _, _, _ = RECIPES[q[main][0]]
+        for item, n in inputs:
+            owed[item] += k * n
+        for e in q[first:main]:
+            p_inputs, out_item, out_count, _ = RECIPES[e[0]]
+            for item, n in p_inputs:
+                self.inv[item] = min(self.inv[item] + e[1] * n, 0xFFFF)
+            owed[out_item] = max(owed[out_item] - e[1] * out_count, 0)
+        for item, n in enumerate(owed):
+            if n:
+                self.inv[item] = min(self.inv[item] + n, 0xFFFF)
+        if k < q[main][1]:
+            q[main][1] -= k
+            return k
+        if first == 0:
+            self.craft_progress = 0
+        del q[first:main + 1]
+        return k
+
     def _craft_tick(self) -> None:
         if not self.queue:
             return

@@ -609,6 +609,48 @@ cdef class World:
     def craft_queue_length(self):
         return self._live().cq_len
 
+    @property
+    def craft_progress(self):
+        """Ticks the head craft of the queue has run (0 with an empty queue)."""
+        return self._live().craft_progress
+
+    def craft_queue(self):
+        """The crafting queue, head first: a list of ``(recipe, count, prerequisite)``, as
+        ``LuaControl::crafting_queue`` reports it (prerequisite: the entry crafts a missing
+        intermediate for the entry after it)."""
+        cdef ff_world_t *w = self._live()
+        cdef int32_t r = 0, c = 0, p = 0
+        out = []
+        for i in range(w.cq_len):
+            check(ff_world_craft_entry(w, i, &r, &c, &p), "World.craft_queue")
+            out.append((r, c, bool(p)))
+        return out
+
+    def craftable(self, int recipe, int count=0xFFFF):
+        """How many crafts of the recipe (at most count) ``craft`` could start now, with chain
+        crafting (``LuaControl::get_craftable_count``); nothing changes."""
+        cdef int32_t n = 0
+        check(ff_world_craftable(self._live(), recipe, count, &n), "World.craftable")
+        return n
+
+    def push_craft(self, int recipe, int count, bint prerequisite=False):
+        """Append a queue entry as is, taking no items (restoring a saved queue). Raises
+        ``StateError`` (via the status) if the queue is full."""
+        check(ff_world_craft_push(self._live(), recipe, count, prerequisite), "World.push_craft")
+
+    def cancel_craft(self, int index, int count):
+        """Cancel up to count crafts of queue entry ``index`` (0 = head), refunding as
+        ``ff_world_cancel_craft`` documents (a craft with prerequisites goes whole with them);
+        returns the crafts of the consuming entry cancelled."""
+        cdef int32_t n = 0
+        check(ff_world_cancel_craft(self._live(), index, count, &n), "World.cancel_craft")
+        return n
+
+    @property
+    def building_count(self):
+        """Buildings in the world (mining one picks it up: the later ones move down a slot)."""
+        return self._live().n_bld
+
     def place(self, int item, int x, int y, int direction=0):
         """Place a building item with its footprint's top-left tile at (x, y).
 

@@ -8,10 +8,12 @@
 -- docs/factorio-facts.md §3.1): it is set here and re-applied in every on_tick of the step.
 -- Mining is held (mining_state persists). Walking releases the mining target; anything but walk
 -- stops walking; anything but mine releases the target. The checks the game does not make for
--- a script (the item in hand, build distance, a drill's resources, no intermediate crafting) are
--- made here, as the simulator makes them (docs/scenarios.md).
+-- a script (the item in hand, build distance, a drill's resources) are made here, as the
+-- simulator makes them (docs/scenarios.md). Crafting chain-crafts a missing gear or stone
+-- furnace, as the game does for begin_crafting.
 local wire = require("ff_wire")
 local proto = require("ff_proto")
+local obs = require("ff_obs")
 local ids = proto.ids
 
 local M = {}
@@ -75,16 +77,26 @@ local function building_at(st, env, x, y)
   return found[1]
 end
 
+-- Items the crafting queue will still make (its entries' crafts times their products).
+local function queued(c)
+  local n = 0
+  if c.crafting_queue_size == 0 then return 0 end
+  for _, item in ipairs(c.crafting_queue) do
+    n = n + item.count * proto.recipe(item.recipe).product_amount
+  end
+  return n
+end
+
 local function craft(env, c, p)
   local name = proto.RECIPES[p[0]]
-  local r = proto.recipe(name)
-  local n = p[1]
-  for _, ing in ipairs(r.ingredients) do
-    n = math.min(n, floor(c.get_item_count(ing.name) / ing.amount))
-  end
+  -- as many as the inventory allows, chain crafting included (the simulator's rule)
+  local n = math.min(p[1], c.get_craftable_count(name))
   if n <= 0 then return end
+  local before = queued(c)
   local started = c.begin_crafting{count = n, recipe = name, silent = true}
-  env.crafted_started = env.crafted_started + started * r.product_amount
+  -- every product queued counts, the intermediates of chain crafting too (as the simulator's
+  -- crafted total does)
+  if started > 0 then env.crafted_started = env.crafted_started + queued(c) - before end
 end
 
 local function place(st, env, c, p)
@@ -152,6 +164,7 @@ function M.apply(st, env, a)
   local t, p = a.t, a.p
   env.events = 0
   if t == proto.A_WALK then
+    env.mine_building = nil
     env.walk = p[0]
     c.mining_state = {mining = false}
     c.walking_state = {walking = true, direction = p[0]}
@@ -160,16 +173,19 @@ function M.apply(st, env, a)
   env.walk = nil
   c.walking_state = {walking = false, direction = defines.direction.north}
   if t == proto.A_MINE then
-    -- The game mines the selected entity (API LuaControl::mining_state). The scenarios mine
-    -- the resource on the tile, even under a building (docs/scenarios.md), so the resource is
-    -- selected, not what the cursor would pick there (the building, which would be picked up).
+    -- The game mines the selected entity (API LuaControl::mining_state): what the cursor picks
+    -- on the tile, a building over the resource under it (picked up with its contents), as
+    -- the simulator does (docs/scenarios.md).
     local sx, sy = p[0] - st.ox, p[1] - st.oy
-    local res = env.surface.find_entities_filtered{
+    local b = proto.SCENARIOS[st.scenario].buildings and building_at(st, env, p[0], p[1]) or nil
+    local target = b or env.surface.find_entities_filtered{
       area = {{sx + 0.1, sy + 0.1}, {sx + 0.9, sy + 0.9}}, type = "resource", limit = 1}[1]
-    if res ~= nil then c.selected = res else c.clear_selected_entity() end
+    if target ~= nil then c.selected = target else c.clear_selected_entity() end
+    env.mine_building = b
     c.mining_state = {mining = true, position = {x = sx + 0.5, y = sy + 0.5}}
     return
   end
+  env.mine_building = nil
   c.mining_state = {mining = false}
   if t == proto.A_CRAFT then
     craft(env, c, p)
@@ -183,11 +199,15 @@ function M.apply(st, env, a)
 end
 
 -- Re-apply walking for the tick (on_tick).
+-- Re-apply walking for the tick (on_tick), and read the counters of a building being mined
+-- (it may be picked up in this tick: ff_obs.note_counts).
 function M.tick(st)
   for i = 0, st.n - 1 do
     local env = st.envs[i]
     local d = env.walk
     if d ~= nil then env.character.walking_state = {walking = true, direction = d} end
+    local b = env.mine_building
+    if b ~= nil then obs.note_counts(env, b) end
   end
 end
 

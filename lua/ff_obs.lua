@@ -16,6 +16,11 @@ local floor = math.floor
 local u8, u16, u32 = wire.u8, wire.u16, wire.u32
 
 M.FIXED = 212
+-- minable.mining_time of the buildings the character can pick up, over an ore's 1 (Factorio
+-- 2.0.77 base/prototypes/entity/entities.lua:1535 wooden-chest 0.1, :1021 stone-furnace 0.2,
+-- mining-drill.lua:1574 burner-mining-drill 0.3, transport-belts.lua:154 transport-belt 0.1)
+M.MINING_TIME = {["wooden-chest"] = 0.1, ["stone-furnace"] = 0.2, ["burner-mining-drill"] = 0.3,
+                 ["transport-belt"] = 0.1}
 M.BUILDINGS = 8
 local ZERO32 = string.rep("\0", 32)
 local ZERO14 = string.rep("\0", 14)
@@ -25,6 +30,52 @@ local function ticks(fraction, total)
 end
 
 local WAITING -- defines.entity_status.waiting_for_space_in_destination, read once
+
+-- A furnace's lifetime counters: plates finished, and ores it received (those in the source
+-- slot, the one being smelted, which left the slot when its craft started, and the smelted).
+function M.furnace_counts(e)
+  local smelting = e.is_crafting() and 1 or 0
+  local src = e.get_inventory(defines.inventory.furnace_source).get_item_count("iron-ore")
+  local smelted = e.products_finished
+  return src, smelting, smelted, src + smelting + smelted
+end
+
+-- Keep the counters of the building the character is mining up to date (on_tick and each
+-- record): once picked up it is gone, and its plates and ores still count (the simulator's
+-- totals are lifetime counts). What it does in the very tick it is picked up is not seen.
+function M.note_counts(env, e)
+  if e.valid and e.type == "furnace" then
+    local _, _, sm, rc = M.furnace_counts(e)
+    local c = env.counts[e.unit_number]
+    if c == nil then
+      c = {0, 0}
+      env.counts[e.unit_number] = c
+    end
+    c[1], c[2] = sm, rc
+  end
+end
+
+-- Drop the buildings that are gone (picked up by mining) from the env's list, keeping the
+-- order of the others (the simulator closes the gap the same way), and add their last counts.
+local function prune(env)
+  local list, keep = env.buildings, {}
+  for _, e in ipairs(list) do
+    if e.valid then
+      keep[#keep + 1] = e
+    end
+  end
+  if #keep == #list then return end
+  local alive = {}
+  for _, e in ipairs(keep) do alive[e.unit_number] = true end
+  for u, c in pairs(env.counts) do
+    if not alive[u] then
+      env.gone_smelted = env.gone_smelted + c[1]
+      env.gone_received = env.gone_received + c[2]
+      env.counts[u] = nil
+    end
+  end
+  env.buildings = keep
+end
 
 -- One building's record fields and its contribution to the counters.
 local function building(st, e)
@@ -39,13 +90,11 @@ local function building(st, e)
     if e.burner.remaining_burning_fuel > 0 then flags = 1 end
   end
   if btype == "furnace" then
-    local smelting = e.is_crafting() and 1 or 0
-    -- the ore being smelted has left the source slot in the game; the record counts it
-    src = e.get_inventory(defines.inventory.furnace_source).get_item_count("iron-ore") + smelting
+    -- src: the source slot as the game shows it (the ore being smelted is out of it)
+    local _
+    src, _, smelted, received = M.furnace_counts(e)
     out = e.get_output_inventory().get_item_count("iron-plate")
     progress = ticks(e.crafting_progress, proto.SMELT_TICKS)
-    smelted = e.products_finished
-    received = src + smelted
   elseif btype == "mining-drill" then
     progress = ticks(e.mining_progress, proto.DRILL_TICKS)
     if WAITING == nil then WAITING = defines.entity_status.waiting_for_space_in_destination end
@@ -205,7 +254,10 @@ function M.record(st, env)
       local id = ids.item_id[it.name]
       if id ~= nil and id < 16 then inv[id] = inv[id] + it.count end
     end
-    mine = ticks(c.character_mining_progress, proto.HAND_MINING_TICKS)
+    -- the fraction is of the target's mining time: a building's is shorter than an ore's
+    local b = env.mine_building
+    local scale = (b ~= nil and b.valid) and M.MINING_TIME[b.name] or 1
+    mine = ticks(c.character_mining_progress, proto.HAND_MINING_TICKS * scale)
   end
   for i = 0, 15 do u16(t, math.min(inv[i], 65535)) end
   u16(t, mine)
@@ -223,6 +275,12 @@ function M.record(st, env)
   u16(t, cticks)
   u8(t, env.events)
   local recs, smelted, received, count = {}, 0, 0, 0
+  if needs.buildings then
+    prune(env)
+    local b = env.mine_building
+    if b ~= nil and b.valid then M.note_counts(env, b) end
+    smelted, received = env.gone_smelted, env.gone_received
+  end
   for _, e in ipairs(needs.buildings and env.buildings or {}) do
     if e.valid then
       count = count + 1

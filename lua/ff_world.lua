@@ -123,7 +123,8 @@ function M.configure(cfg)
       s.force_generate_chunk_requests()
     end
     st.envs[i] = {index = i, surface = s, buildings = {}, blocks = {}, walk = nil, events = 0,
-                  crafted_started = 0, hand_ore = 0, target = {-1, -1}, built = false}
+                  crafted_started = 0, hand_ore = 0, target = {-1, -1}, built = false,
+                  counts = {}, gone_smelted = 0, gone_received = 0, mine_building = nil}
   end
   return st
 end
@@ -203,6 +204,10 @@ function M.build(st, env, r)
   env.events = 0
   env.crafted_started = 0
   env.hand_ore = 0
+  env.counts = {}
+  env.gone_smelted = 0
+  env.gone_received = 0
+  env.mine_building = nil
   env.target = {r.tx, r.ty}
   env.built = true
 end

@@ -250,3 +250,69 @@ def test_parity_scripted_building_drill_feeds_furnace_and_plates():
     assert (seen & 1).any() and (seen & 2).any(), "no drill was placed on ore and fed a furnace"
     assert smelted >= 1
     assert pair.episodes >= n
+
+
+def test_parity_scripted_chain_craft_then_pick_up_a_smelting_furnace_and_its_drill():
+    """Issue 12, items 2 and 5 through the mod: the drill is crafted from plates and stone alone
+    (its gears and furnace chain-crafted first, prerequisite entries in the queue), then, once
+    the furnace has smelted, the furnace and the drill are mined: both are picked up with their
+    contents, and the smelted and fed counts keep what they did (lifetime totals)."""
+    n = 2
+    pair = Pair("building_micro", n, seed=9, obstacles=0)
+    plans = [building_plan(pair.sim.world(i)) for i in range(n)]
+    assert all(plans)
+    phase = [0] * n
+    prereq_seen = picked = 0
+    for k in range(480):
+        a = np.zeros((n, 3), np.int64)
+        a[:, 1:] = 4
+        for i in range(n):
+            w = pair.sim.world(i)
+            px, py = w.position
+            tx, ty = px >> 8, py >> 8
+            inv = w.inventory()
+            dxl, dyl = plans[i]
+
+            def rel(x, y, tx=tx, ty=ty):
+                return x - tx + 4, y - ty + 4
+
+            if k == 0:
+                a[i, 0] = 12  # the drill, from 12 plates and 10 stone
+                continue
+            if k == 1:
+                a[i, 0] = 11  # the second furnace from the 5 stone left
+                prereq_seen += any(p for _, _, p in w.craft_queue())
+                continue
+            if phase[i] == 0:  # walk next to the plan, then build and fuel
+                near = all(0 <= v <= 8 for v in (*rel(dxl, dyl), *rel(dxl + 1, dyl - 2)))
+                if not near or (tx, ty) in {(dxl + u, dyl + v) for u in (0, 1) for v in (-2, -1, 0, 1)}:
+                    a[i, 0] = toward(px, py, dxl + 2, dyl + 1) or 3
+                elif inv[8]:
+                    a[i] = (14, *rel(dxl, dyl))
+                elif inv[7]:
+                    a[i] = (15, *rel(dxl, dyl - 2))
+                elif w.building_count < 2:
+                    pass  # the crafts are not done yet
+                elif w.buildings()[1]["produced"]:  # the furnace smelted a plate
+                    phase[i] = 1
+                    a[i] = (9, *rel(dxl, dyl - 2))
+                elif inv[3] and not w.buildings()[0]["fuel"]:
+                    a[i] = (17, *rel(dxl, dyl))
+                elif inv[3] and not w.buildings()[1]["fuel"]:
+                    a[i] = (17, *rel(dxl, dyl - 2))
+                continue
+            if phase[i] == 1:  # mine the furnace until it is picked up, then the drill
+                if w.building_count == 2:
+                    a[i] = (9, *rel(dxl, dyl - 2))
+                elif w.building_count == 1:
+                    a[i] = (9, *rel(dxl + 1, dyl + 1))
+                else:
+                    phase[i] = 2
+                    picked += 1
+        pair.step(a)
+    assert prereq_seen == n
+    assert picked == n  # both envs picked up both buildings
+    for i in range(n):
+        o = pair.o[0][i]
+        assert o[368:370].view(np.uint16)[0] >= 1  # the smelted count kept the furnace's plates
+        assert pair.sim.world(i).inventory()[8] == 1  # the drill is back in the inventory

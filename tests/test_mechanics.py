@@ -536,6 +536,46 @@ def test_craft_without_ingredients_starts_nothing(make):
     assert wd.inventory()[PLATE] == 1
 
 
+def test_craft_queue_reports_prerequisite_entries_and_progress(make):
+    # LuaControl::crafting_queue's CraftingQueueItem {recipe, count, prerequisite}: the emulator's
+    # shim reads this one queue (issue 12, item 5)
+    wd = make()
+    wd.set_item(PLATE, 12)
+    wd.set_item(STONE, 5)
+    assert wd.craftable(2) == 1                                # plates for 1 drill + gears only
+    assert wd.craft(2, 1) == 1
+    assert wd.craft_queue() == [(0, 3, True), (1, 1, True), (2, 1, False)]
+    wd.tick(40)                                                # one gear (31) and 9 ticks
+    assert wd.craft_queue()[0] == (0, 2, True) and wd.craft_progress == 9
+
+
+def test_cancel_a_chain_crafted_entry_refunds_what_is_owed(make):
+    # Cancelling the drill takes its prerequisite entries along: the plates of the 2 gears not
+    # made, the 5 stone of the furnace, the drill's own 3 plates, and the gear already made
+    # comes back as a gear (ff_world.h ff_world_cancel_craft; the game's rule is UNCERTAIN)
+    wd = make()
+    wd.set_item(PLATE, 9)
+    wd.set_item(STONE, 5)
+    assert wd.craft(2, 1) == 1
+    wd.tick(31 + 5)
+    assert wd.cancel_craft(0, 1) == 1                          # index 0: a prerequisite entry
+    inv = wd.inventory()
+    assert wd.craft_queue() == [] and wd.craft_progress == 0
+    assert (inv[PLATE], inv[STONE], inv[GEAR], inv[FURNACE]) == (2 * 2 + 3, 5, 1, 0)
+
+
+def test_cancel_part_of_a_plain_entry_keeps_the_craft_in_progress(make):
+    wd = make()
+    wd.set_item(PLATE, 10)
+    assert wd.craft(0, 5) == 5
+    wd.tick(10)
+    assert wd.cancel_craft(0, 3) == 3
+    assert wd.craft_queue() == [(0, 2, False)] and wd.craft_progress == 10
+    assert wd.inventory()[PLATE] == 6
+    with pytest.raises(FactorioFastError):
+        wd.cancel_craft(1, 1)
+
+
 # ---- placing: build distance 10, footprints, boxes (§4.1, §4.5) ------------------------------
 
 def test_build_distance_10(make):

@@ -163,7 +163,7 @@ def snapshot(emu):
             w = s.map.live()
             worlds.append((w.cells().tobytes(), w.resources(), w.buildings(), w.position,
                            w.inventory().tolist(), w.mining_progress, w.craft_queue_length,
-                           s.map.walk, list(map(tuple, s.map.queue))))
+                           s.map.walk, w.craft_queue(), w.craft_progress))
     return raw, worlds, emu.game._tick, emu.game._to_run
 
 

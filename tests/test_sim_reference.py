@@ -333,6 +333,23 @@ class RefAPI:
     def craft_queue_length(self):
         return len(self.w.queue)
 
+    @property
+    def craft_progress(self):
+        return self.w.craft_progress
+
+    def craft_queue(self):
+        return [(r, c, bool(p)) for r, c, p in self.w.queue]
+
+    def craftable(self, recipe, count=0xFFFF):
+        return self.w.craftable(recipe, count)
+
+    def cancel_craft(self, index, count):
+        from factorio_fast.errors import InvalidArgumentError
+        try:
+            return self.w.cancel_craft(index, count)
+        except IndexError as e:
+            raise InvalidArgumentError(str(e)) from None
+
     def cells(self):
         return np.array([[self.w.cell(x, y) for x in range(self.w.w)] for y in range(self.w.h)],
                         np.uint32)

@@ -23,7 +23,7 @@ import numpy as np
 
 from factorio_fast import codec
 from factorio_fast._rawobs import ENTITY_INFO
-from factorio_fast._sim import HAND_MINING_TICKS, RECIPES, SMELT_TICKS, World
+from factorio_fast._sim import RECIPES, SMELT_TICKS, World
 from factorio_fast.emulator.shim import (
     NOT_EMULATED,
     LuaApiError,
@@ -57,7 +57,17 @@ RECIPE_IDS = {n: i for i, n in enumerate(RECIPE_NAMES)}
 # Character prototype values (docs/factorio-facts.md §4.1).
 CHARACTER = {"build_distance": 10, "reach_distance": 10, "resource_reach_distance": 2.7}
 DRILL_TICKS = 240  # burner drill: iron ore mining_time 1 / mining_speed 0.25 (§4.3)
-HAND_TICKS = HAND_MINING_TICKS
+# The progress fractions LuaControl reports are the engine's sums over the goal: after k ticks
+# of hand mining k * (0.5 / 60) / mining_time (character mining_speed 0.5), so 1/120 a tick for
+# an ore (mining_time 1) although the ore takes HAND_MINING_TICKS (121) ticks: the double sum
+# reaches 1 one tick late (docs/mechanics.md "Timers").
+HAND_RATE = 0.5 / 60
+# minable.mining_time of what the character can mine here (Factorio 2.0.77 base/prototypes/
+# entity/resources.lua: ores and stone 1; entities.lua:1535 wooden-chest 0.1, :1021
+# stone-furnace 0.2; mining-drill.lua:1574 burner-mining-drill 0.3; transport-belts.lua:154
+# transport-belt 0.1), the same values as ff_world.h's FF_MINE_*_TICKS
+MINING_TIME = {"wooden-chest": 0.1, "stone-furnace": 0.2, "burner-mining-drill": 0.3,
+               "transport-belt": 0.1}
 # defines.inventory names the shim's inventories answer to
 INV_MAIN, INV_FUEL, INV_SOURCE, INV_RESULT = "character_main", "fuel", "furnace_source", \
     "furnace_result"
@@ -139,8 +149,6 @@ class MapState:
         self._walk_set = None  # what the World holds
         self.mining = None     # the mining target tile (world coordinates)
         self.selected = None
-        self.queue: list[list[int]] = []  # crafting queue: [recipe, count] (see _craft_tick)
-        self.craft_progress = 0
 
     # ---- the World, its caches ----
 
@@ -174,10 +182,10 @@ class MapState:
         return 0 <= wx < self.w and 0 <= wy < self.h
 
     def _rebuild(self):
-        """World has no call to remove an entity or cancel a craft: a new World gets everything
-        that is left. Exact only if what is left holds no running state the World API cannot
-        set again (buildings as placed, no hand-mining progress, the head craft not started);
-        otherwise this refuses."""
+        """World has no call to remove an entity: a new World gets everything that is left.
+        Exact only if what is left holds no running state the World API cannot set again
+        (buildings as placed, no hand-mining progress, the head craft not started); otherwise
+        this refuses."""
         old = self.world
         self.dirty = False
         new = World(self.w, self.h, LAB_TILE)
@@ -212,15 +220,12 @@ class MapState:
                 raise LuaApiError(NOT_EMULATED + "destroying an entity while the character is "
                                   "half-way through mining")
             new.set_mining(self.mining)
-        if self.queue and self.craft_progress:
+        queue = old.craft_queue()
+        if queue and old.craft_progress:
             self.dirty = True
             raise LuaApiError(NOT_EMULATED + "editing the surface while a craft is in progress")
-        for recipe, count in self.queue:
-            have = new.inventory()
-            for item, n in RECIPES[recipe]["inputs"]:
-                new.set_item(item, int(have[item]) + n * count)
-            if new.craft(recipe, count) != count:
-                raise LuaApiError(NOT_EMULATED + "re-queueing the crafting queue")
+        for recipe, count, prerequisite in queue:  # the ingredients are taken already
+            new.push_craft(recipe, count, prerequisite)
         self.world = new
         self._walk_set = None
         self.touched()
@@ -232,38 +237,40 @@ class MapState:
         if self.walk != self._walk_set:
             w.set_walking(self.walk)
             self._walk_set = self.walk
-        q = self.queue
-        before = 0
-        if q:
-            out_item = RECIPES[q[0][0]]["output"][0]
-            before = int(w.inventory()[out_item])
+        n_bld = w.building_count
         w.tick(1)
         # walking_state is one-shot: "will only make the player walk for one tick" (API
         # LuaControl::walking_state, docs/factorio-facts.md §3.1)
         self.walk = None
         self.touched(tiles=False)
-        if q:
-            self._craft_tick(w, before)
+        if w.building_count != n_bld:
+            self._picked_up()
 
-    def _craft_tick(self, w, before):
-        """World has no accessor for its crafting queue or progress, which LuaControl exposes
-        (crafting_queue, crafting_queue_progress): the shim keeps the queue it submitted and
-        counts the head's ticks as ff_world.c does (progress up to the recipe's ticks, then the
-        craft completes when its product fits). A completion is read from the World (the
-        product arrived: only crafting makes these items), and the queue length is checked
-        against the World's every tick."""
-        recipe, _count = self.queue[0]
-        r = RECIPES[recipe]
-        out_item, out_n = r["output"]
-        if self.craft_progress < r["ticks"]:
-            self.craft_progress += 1
-        if self.craft_progress >= r["ticks"] and int(w.inventory()[out_item]) - before == out_n:
-            self.craft_progress = 0
-            self.queue[0][1] -= 1
-            if self.queue[0][1] == 0:
-                self.queue.pop(0)
-        if len(self.queue) != w.craft_queue_length:
-            raise LuaApiError(NOT_EMULATED + "the crafting queue diverged from the World's")
+    def mined_building(self):
+        """The building the character mines now (covering the mining target tile), or None."""
+        if self.mining is None:
+            return None
+        e = self.bld_tiles.get(self.mining)
+        return e if e is not None and e._valid else None
+
+    def _picked_up(self):
+        """The World picked up the building under the mining target (the character mines what
+        is selected there: ff_world.h ff_world_set_mining): its entity becomes invalid and the
+        buildings after it move down one slot of the World's list, as they do there."""
+        e = self.mined_building()
+        if e is None:
+            raise LuaApiError(NOT_EMULATED + "a building left the World other than by mining")
+        e._valid = False
+        for k in [k for k, v in self.bld_tiles.items() if v is e]:
+            del self.bld_tiles[k]
+        gone = e._index
+        for b in self.buildings:
+            if b._valid and b._index > gone:
+                b._index -= 1
+        self.buildings = [b for b in self.buildings if b._valid]
+        if self.selected is e:
+            self.selected = None
+        self.touched()
 
     # ---- geometry ----
 
@@ -1003,7 +1010,8 @@ class LuaEntity(ValidObject):
     @attribute
     def character_mining_progress(self):
         m = self._char("LuaControl::character_mining_progress")
-        return m.live().mining_progress / HAND_TICKS
+        b = m.mined_building()
+        return m.live().mining_progress * HAND_RATE / (MINING_TIME[b._ename] if b else 1.0)
 
     @attribute
     def build_distance(self):
@@ -1035,22 +1043,36 @@ class LuaEntity(ValidObject):
 
     @attribute
     def crafting_queue_size(self):
-        return len(self._char("LuaControl::crafting_queue_size").queue)
+        return self._char("LuaControl::crafting_queue_size").live().craft_queue_length
 
     @attribute
     def crafting_queue(self):
-        m = self._char("LuaControl::crafting_queue")
-        if not m.queue:
+        """The World's queue (one queue: the shim keeps no copy), chain-crafted entries with
+        prerequisite = true."""
+        q = self._char("LuaControl::crafting_queue").live().craft_queue()
+        if not q:
             return None
         return Records(("index", "recipe", "count", "prerequisite"),
-                       [(i + 1, RECIPE_NAMES[r], c, False) for i, (r, c) in enumerate(m.queue)])
+                       [(i + 1, RECIPE_NAMES[r], c, p) for i, (r, c, p) in enumerate(q)])
 
     @attribute
     def crafting_queue_progress(self):
-        m = self._char("LuaControl::crafting_queue_progress")
-        if not m.queue:
+        """The head craft's ticks over the recipe's ticks as LuaRecipePrototype::energy gives
+        them here (game.py: RECIPES' ticks / 60), so energy * 60 * progress is the tick count."""
+        w = self._char("LuaControl::crafting_queue_progress").live()
+        q = w.craft_queue()
+        if not q:
             return 0.0
-        return m.craft_progress / RECIPES[m.queue[0][0]]["ticks"]
+        return w.craft_progress / RECIPES[q[0][0]]["ticks"]
+
+    @method
+    def get_craftable_count(self, recipe):
+        m = self._char("LuaControl::get_craftable_count")
+        if hasattr(recipe, "_rname"):
+            recipe = recipe._rname
+        if recipe not in RECIPE_IDS:
+            raise LuaApiError(f"Unknown recipe: {recipe}")
+        return m.live().craftable(RECIPE_IDS[recipe])
 
     @crafting_queue_progress.setter
     def crafting_queue_progress(self, value):
@@ -1068,44 +1090,23 @@ class LuaEntity(ValidObject):
         count = int(_num(count, "count"))
         if count < 1:
             raise LuaApiError("begin_crafting: count must be positive")
-        r = RECIPE_IDS[recipe]
-        started = m.live().craft(r, count)
+        started = m.live().craft(RECIPE_IDS[recipe], count)
         if started:
-            q = m.queue
-            # the World's queue merges a craft into its last entry when it is the same recipe
-            # (ff_world_craft); the shim's copy does the same
-            if q and q[-1][0] == r and q[-1][1] + started <= 0xFFFF:
-                q[-1][1] += started
-            else:
-                q.append([r, started])
-            if len(q) != m.live().craft_queue_length:
-                raise LuaApiError(NOT_EMULATED + "the crafting queue diverged from the World's")
             m.touched(tiles=False)
         return started
 
     @method(table=("index", "count"))
     def cancel_crafting(self, opts):
-        """Refunds the ingredients (as the game does). World has no cancel: the surface's World
-        is rebuilt without the cancelled crafts (MapState._rebuild)."""
+        """Refunds the ingredients (World.cancel_craft: a chain-crafted entry goes with its
+        prerequisites, UNCERTAIN in ff_world.h)."""
         m = self._char("LuaControl::cancel_crafting")
         index = int(_num(opts.get("index"), "index"))
         count = int(_num(opts.get("count"), "count"))
-        if not 1 <= index <= len(m.queue) or count < 1:
-            raise LuaApiError("cancel_crafting: no such crafting queue entry")
-        entry = m.queue[index - 1]
-        count = min(count, entry[1])
-        if index == 1 and m.craft_progress and count < entry[1]:
-            raise LuaApiError(NOT_EMULATED + "cancelling part of the craft in progress")
-        if index == 1 and count == entry[1]:
-            m.craft_progress = 0
         w = m.live()
-        have = w.inventory()
-        for item, n in RECIPES[entry[0]]["inputs"]:
-            w.set_item(item, int(have[item]) + n * count)
-        entry[1] -= count
-        if entry[1] == 0:
-            m.queue.pop(index - 1)
-        m.dirty = True
+        if not 1 <= index <= w.craft_queue_length or count < 1:
+            raise LuaApiError("cancel_crafting: no such crafting queue entry")
+        w.cancel_craft(index - 1, count)
+        m.touched(tiles=False)
         return None
 
 
@@ -1134,9 +1135,9 @@ class LuaInventory(ValidObject):
         if self._kind == INV_FUEL:
             return {ITEM_IDS["coal"]: b["fuel"]} if b["fuel"] else {}
         if self._kind == INV_SOURCE:
-            # the World counts the ore being smelted in the source slot; the game has taken it
-            # out of the slot while it smelts (is_crafting)
-            n = b["src"] - (1 if b["progress"] > 0 else 0)
+            # the slot alone: the ore being smelted left it when its craft started, in the
+            # World as in the game (is_crafting)
+            n = b["src"]
             return {ITEM_IDS["iron-ore"]: n} if n > 0 else {}
         return {ITEM_IDS["iron-plate"]: b["out"]} if b["out"] else {}
 
