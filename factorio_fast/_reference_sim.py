@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from factorio_fast._reference import encode_cell
 from factorio_fast import _reference_shaping as _shaping
+from factorio_fast._reference import encode_cell
 
 # ---------------------------------------------------------------------------------------------
 # Id tables (csrc/ff_ids.h; docs/factorio-facts.md §4.1, §4.4-4.6). tests/test_sim_reference.py checks

@@ -87,7 +87,8 @@ class Config:
     @classmethod
     def for_scenario(cls, scenario: str, **overrides) -> Config:
         if scenario not in SCENARIOS:
-            raise InvalidArgumentError(f"unknown scenario {scenario!r}; valid choices: {', '.join(SCENARIOS)}")
+            raise InvalidArgumentError(
+                f"unknown scenario {scenario!r}; valid choices: {', '.join(SCENARIOS)}")
         kw = dict(DEFAULTS.get(scenario, {}))
         kw.update({k: v for k, v in overrides.items() if v is not None})
         return cls(scenario=scenario, **kw)
@@ -685,7 +686,8 @@ def run(cfg: Config, out_dir: str, *, eval_episodes: int = 256, progress: bool =
              f"{t['inference']:.1f} s ({100 * t['inference'] / t['total']:.0f} %), update "
              f"{t['update']:.1f} s ({100 * t['update'] / t['total']:.0f} %)")
     agent = res.agent.to("cpu")
-    greedy = evaluate(cfg.scenario, agent, episodes=eval_episodes, seed=cfg.seed + 2_000_003, env_kwargs=env_kw)
+    greedy = evaluate(cfg.scenario, agent, episodes=eval_episodes, seed=cfg.seed + 2_000_003,
+                      env_kwargs=env_kw)
     sampled = evaluate(cfg.scenario, agent, episodes=eval_episodes, greedy=False, seed=cfg.seed + 2_000_003,
                        env_kwargs=env_kw)
     print_fn(f"PPO greedy over {greedy['episodes']} episodes: " + _fmt(greedy))
