@@ -111,7 +111,9 @@ def _train(args) -> int:
     print(f"factorio-fast train {args.scenario}: {cfg.total_steps} steps, {cfg.num_envs} envs x "
           f"{cfg.num_steps} steps per rollout, device {train.pick_device(cfg.device)}; writing {out}/",
           file=sys.stderr)
-    summary = train.run(cfg, out, eval_episodes=args.eval_episodes or 256, progress=not args.no_progress)
+    summary = train.run(cfg, out, eval_episodes=args.eval_episodes or 256, progress=not args.no_progress,
+                        max_seconds=60.0 * (args.max_minutes or 0),
+                        max_cpu_seconds=60.0 * (args.max_cpu_minutes or 0))
     for k, path in summary["files"].items():
         print(f"wrote {path} ({k})")
     return 0
@@ -155,6 +157,9 @@ def main(argv=None) -> int:
     t.add_argument("--reward", choices=("shaped", "sparse"), help="the scenario's reward (default shaped)")
     t.add_argument("--out", metavar="DIR", help="output folder (default runs/SCENARIO-TIME)")
     t.add_argument("--eval-episodes", type=int, help="episodes of the final evaluation (default 256)")
+    t.add_argument("--max-minutes", type=float, help="stop training after this much wall-clock time")
+    t.add_argument("--max-cpu-minutes", type=float,
+                   help="stop training after this much CPU time of the process (a busy machine's budget)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     t.set_defaults(fn=_train)
     args = p.parse_args(argv)

@@ -301,6 +301,7 @@ def train(cfg: Config, *, callback: Callable[[dict], Any] | None = None,
     num_updates = max(1, cfg.total_steps // cfg.batch_size)
     global_step = 0
     t_start = time.perf_counter()
+    cpu_start = time.process_time()   # this process's CPU time: what the run costs on a busy machine
 
     def record(next_obs_np, rew_np, term_np, trunc_np, infos, ids):
         """Store one env step's results of envs ``ids`` (a slice) at the next time index."""
@@ -359,6 +360,7 @@ def train(cfg: Config, *, callback: Callable[[dict], Any] | None = None,
             elapsed = time.perf_counter() - t_start
             row = {"step": global_step, "update": update + 1, "time": round(elapsed, 3),
                    "sps": round(global_step / elapsed, 1), **log.means(), **stats,
+                   "cpu_time": round(time.process_time() - cpu_start, 3),
                    **{f"time_{k}": round(v, 3) for k, v in timing.items()}}
             history.append(row)
             if checkpoint is not None:
@@ -369,6 +371,7 @@ def train(cfg: Config, *, callback: Callable[[dict], Any] | None = None,
     finally:
         venv.close()
     timing["total"] = time.perf_counter() - t_start
+    timing["cpu"] = time.process_time() - cpu_start
     res = Result(agent=agent, config=cfg, history=history, timing=timing, steps=global_step)
     res.stopped = stopped
     return res
@@ -606,12 +609,14 @@ def render_strip(scenario: str, agent: Agent, path: str, *, frames: int = 8, see
 # ------------------------------------------------------------------------------- the whole run
 
 def run(cfg: Config, out_dir: str, *, eval_episodes: int = 256, progress: bool = True,
-        checkpoint_every: int = 20, strip_frames: int = 8, print_fn=print) -> dict:
+        checkpoint_every: int = 20, strip_frames: int = 8, max_seconds: float = 0.0,
+        max_cpu_seconds: float = 0.0, print_fn=print) -> dict:
     """What ``factorio-fast train`` does: the random policy's level, training with a progress bar
     (SPS, return, success), ``progress.csv``/``progress.jsonl`` (and TensorBoard if importable),
     checkpoints, then the learning curve ``curve.png``, the evaluation of the greedy policy vs
     random over ``eval_episodes`` episodes (``eval.json``) and ``episode.png``, a strip of one
-    greedy episode. Returns the summary written to ``summary.json``."""
+    greedy episode. ``max_seconds`` / ``max_cpu_seconds`` (if > 0) stop training early after that
+    much wall-clock / process CPU time. Returns the summary written to ``summary.json``."""
     import csv
 
     os.makedirs(out_dir, exist_ok=True)
@@ -639,7 +644,7 @@ def run(cfg: Config, out_dir: str, *, eval_episodes: int = 256, progress: bool =
     ck_path = os.path.join(out_dir, "checkpoint.pt")
     last = {"step": 0}
 
-    def callback(row: dict) -> None:
+    def callback(row: dict) -> bool:
         nonlocal writer
         if writer is None:  # episode columns are missing until episodes end: name them all now
             names = list(row)
@@ -664,6 +669,8 @@ def run(cfg: Config, out_dir: str, *, eval_episodes: int = 256, progress: bool =
                     post[k[:6]] = f"{row[k]:.3g}"
             bar.set_postfix(post, refresh=False)
         last["step"] = row["step"]
+        return bool((max_seconds and row["time"] >= max_seconds) or
+                    (max_cpu_seconds and row["cpu_time"] >= max_cpu_seconds))
 
     def checkpoint(agent: Agent, row: dict) -> None:
         if row["update"] % checkpoint_every == 0:
@@ -680,8 +687,9 @@ def run(cfg: Config, out_dir: str, *, eval_episodes: int = 256, progress: bool =
             tb.close()
     save_checkpoint(ck_path, res.agent, cfg, {"step": res.steps})
     t = res.timing
-    split = {k: round(t[k], 2) for k in ("env", "inference", "update", "total")}
-    print_fn(f"trained {res.steps} steps in {t['total']:.1f} s ({res.steps / t['total']:.0f} steps/s); "
+    split = {k: round(t[k], 2) for k in ("env", "inference", "update", "total", "cpu")}
+    print_fn(f"trained {res.steps} steps in {t['total']:.1f} s ({res.steps / t['total']:.0f} steps/s, "
+             f"{t['cpu']:.1f} s of CPU); "
              f"time split: env {t['env']:.1f} s ({100 * t['env'] / t['total']:.0f} %), inference "
              f"{t['inference']:.1f} s ({100 * t['inference'] / t['total']:.0f} %), update "
              f"{t['update']:.1f} s ({100 * t['update'] / t['total']:.0f} %)")
@@ -705,6 +713,7 @@ def run(cfg: Config, out_dir: str, *, eval_episodes: int = 256, progress: bool =
     except ImportError:
         pass
     summary = {"scenario": cfg.scenario, "steps": res.steps, "seconds": round(t["total"], 2),
+               "cpu_seconds": round(t["cpu"], 2),
                "sps": round(res.steps / t["total"], 1), "time_split": split, "random": rand,
                "greedy": greedy, "sampled": sampled, "files": files}
     write_json(os.path.join(out_dir, "eval.json"), {"random": rand, "greedy": greedy, "sampled": sampled})
