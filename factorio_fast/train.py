@@ -109,8 +109,8 @@ class Config:
 
 # Per-scenario defaults, tuned on a 2-core machine for the budgets of docs/training.md.
 DEFAULTS: dict[str, dict[str, Any]] = {
-    "movement_micro": dict(total_steps=3_000_000, num_envs=256, num_steps=32, learning_rate=1e-3,
-                           num_minibatches=2, update_epochs=3, ent_coef=0.01, hidden=(128, 128)),
+    "movement_micro": dict(total_steps=2_000_000, num_envs=512, num_steps=16, learning_rate=1e-3,
+                           num_minibatches=2, update_epochs=2, ent_coef=0.005, hidden=(64, 64)),
     "mining_micro": dict(total_steps=6_000_000, num_envs=256, num_steps=64, learning_rate=5e-4,
                          num_minibatches=4, update_epochs=3, ent_coef=0.01, hidden=(256, 256)),
     "building_micro": dict(total_steps=12_000_000, num_envs=256, num_steps=64, learning_rate=3e-4,
@@ -368,6 +368,8 @@ def train(cfg: Config, *, callback: Callable[[dict], Any] | None = None,
             if callback is not None and callback(row):
                 stopped = True
                 break
+    except KeyboardInterrupt:  # Ctrl-C: keep what was learnt up to the last update
+        stopped = True
     finally:
         venv.close()
     timing["total"] = time.perf_counter() - t_start
@@ -555,7 +557,8 @@ def plot_curve(history: list[dict], path: str, scenario: str, random_level: dict
     keys = ["return", "success"] + {"mining_micro": ["ore"],
                                     "building_micro": ["crafted_drill", "drill_on_ore",
                                                        "drill_fed_furnace", "first_plate"]}.get(scenario, [])
-    keys = [k for k in keys if any(k in r for r in history)]
+    # a run too short for any episode to end still gets its axes (and the random level)
+    keys = [k for k in keys if k in ("return", "success") or any(k in r for r in history)]
     fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.4), squeeze=False)
     for ax, k in zip(axes[0], keys):
         xs = [r["step"] for r in history if k in r]
