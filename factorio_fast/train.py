@@ -161,8 +161,9 @@ class Agent(nn.Module):
     def _split(self, logits: torch.Tensor):
         return torch.split(logits, self.nvec, dim=-1) if len(self.nvec) > 1 else (logits,)
 
-    def act(self, obs: torch.Tensor, greedy: bool = False):
-        """Sample actions: ``(actions (n, k) int64, logprob (n,), value (n,))``."""
+    def act(self, obs: torch.Tensor, greedy: bool = False, value: bool = True):
+        """Sample actions: ``(actions (n, k) int64, logprob (n,), value (n,))`` (value None
+        with ``value=False``: evaluation skips the critic)."""
         logits = self.actor(obs)
         acts, logp = [], 0
         for lg in self._split(logits):
@@ -173,7 +174,7 @@ class Agent(nn.Module):
                 a = (lg - torch.log(-torch.log(torch.rand_like(lg)))).argmax(-1)
             acts.append(a)
             logp = logp + lsm.gather(-1, a.unsqueeze(-1)).squeeze(-1)
-        return torch.stack(acts, -1), logp, self.value(obs)
+        return torch.stack(acts, -1), logp, self.value(obs) if value else None
 
     def evaluate(self, obs: torch.Tensor, actions: torch.Tensor):
         """``(logprob, entropy, value)`` of ``actions`` (n, k) under the current policy."""
@@ -503,7 +504,7 @@ def evaluate(scenario: str, agent: Agent | None = None, *, episodes: int = 256, 
                 a = rng.integers(0, nvec, size=(episodes, len(nvec)))
                 a = a[:, 0] if discrete else a
             else:
-                acts, _, _ = agent.act(torch.from_numpy(obs).to(dev), greedy=greedy)
+                acts, _, _ = agent.act(torch.from_numpy(obs).to(dev), greedy=greedy, value=False)
                 a = _env_actions(acts, discrete)
             obs, _, te, tr, infos = venv.step(a)
             first = (te | tr) & ~seen
@@ -590,7 +591,7 @@ def render_strip(scenario: str, agent: Agent, path: str, *, frames: int = 8, see
         obs, _ = venv.reset(seed=seed)
         shots.append(venv.render(0))
         for _ in range(SCENARIOS[scenario].episode_steps):
-            acts, _, _ = agent.act(torch.from_numpy(obs), greedy=True)
+            acts, _, _ = agent.act(torch.from_numpy(obs), greedy=True, value=False)
             obs, _, te, tr, _ = venv.step(_env_actions(acts, discrete))
             shots.append(venv.render(0))  # next_step autoreset: the end state is still shown
             if te[0] or tr[0]:
