@@ -288,7 +288,7 @@ int ff_raw_observe(const ff_raw_params_t *prm, const ff_raw_ctx_t *ctx, const ff
             p[4] = (uint8_t)sat8(b->src);
             p[5] = (uint8_t)sat8(b->out);
             p[6] = (uint8_t)sat8(b->progress);
-            p[7] = b->flags & 3u;
+            p[7] = b->flags & 0xF3u; /* bits 4..7: the item on the ground at a drill's drop point */
         }
         memcpy(o + 436, raw->res_blocks, 32);
         break;

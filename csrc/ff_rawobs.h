@@ -28,9 +28,10 @@
  *   68 u8 resource blocks[32]: the map in 8x8 blocks (block k = 8*by + bx, side map_w / 8),
  *      nibble k & 1 of byte k >> 1: bit 0 iron ore, 1 coal, 2 stone, 3 other
  *  100 8 x 14 B buildings, in creation order: u8 entity id (0: none), u8 flags (bit 0 burning,
- *      bit 1 a drill holds an ore it cannot drop), i16 top-left tile x, i16 y, u16 fuel,
- *      u16 source (furnace: ore inside, the one smelting included; drill: the held ore's item
- *      id), u16 result, u16 progress (ticks)
+ *      bit 1 a drill holds an ore it cannot drop, bits 4..7 a drill: the item id of the stack
+ *      lying on the ground at its drop point, 0 none), i16 top-left tile x, i16 y, u16 fuel,
+ *      u16 source (furnace: the source slot, without the ore being smelted; drill: the held
+ *      ore's item id), u16 result, u16 progress (ticks)
  *  212 u32 cells[side * side]: the 32-bit cells (ff_codec.h) of the tiles from
  *      (tx - side/2, ty - side/2), row-major, where (tx, ty) is the character's tile
  *

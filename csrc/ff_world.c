@@ -84,12 +84,13 @@ void ff_world_clear(ff_world_t *wd, uint8_t tile) {
      * a non-zero). Plain stores, no reads: a reset meets these lines cold, and a sparse rewrite
      * that first reads the nonplain bits measured slower. */
     uint32_t version = wd->map_version + 1;
-    size_t n = (size_t)wd->w * (size_t)wd->h, n_res = wd->n_res, n_bld = wd->n_bld;
+    size_t n = (size_t)wd->w * (size_t)wd->h, n_res = wd->n_res, n_bld = wd->n_bld, n_gr = wd->n_ground;
     uint8_t *t = wd->tile, *r = wd->resg;
     int32_t w = wd->w, h = wd->h;
     memset(wd, 0, FF_WORLD_HEAD_BYTES);
     memset(wd->res, 0, n_res * sizeof wd->res[0]);
     memset(wd->bld, 0, n_bld * sizeof wd->bld[0]);
+    if (n_gr) memset(wd->ground, 0, n_gr * sizeof wd->ground[0]);
     memset(wd->nonplain, (tile & FF_TILE_ID_MASK) == FF_TILE_GRASS ? 0 : 0xFF,
            (size_t)h * sizeof wd->nonplain[0]);
     memset(t, tile & FF_TILE_ID_MASK, n);
@@ -144,6 +145,23 @@ int ff_world_set_tile(ff_world_t *wd, int32_t tx, int32_t ty, uint8_t tile) {
     *c = (uint8_t)((*c & ~FF_TILE_ID_MASK) | tile);
     ff_mark_plain(wd, tx, ty);
     wd->map_version++;
+    return FF_OK;
+}
+
+int ff_world_fill_tiles(ff_world_t *wd, int32_t tx, int32_t ty, int32_t nx, int32_t ny, uint8_t tile) {
+    if (!wd) return FF_EINVAL;
+    if (nx < 1 || ny < 1 || !ff_in_map(wd, tx, ty) || !ff_in_map(wd, tx + nx - 1, ty + ny - 1) ||
+        tile >= FF_NUM_TILES)
+        return FF_ERANGE;
+    for (int32_t y = ty; y < ty + ny; y++) {
+        uint8_t *row = wd->tile + y * wd->w;
+        for (int32_t x = tx; x < tx + nx; x++) {
+            row[x] = (uint8_t)((row[x] & ~FF_TILE_ID_MASK) | tile);
+            if (tile != FF_TILE_GRASS) wd->nonplain[y][x >> 6] |= 1ull << (x & 63); /* never plain */
+            else ff_mark_plain(wd, x, y);
+        }
+    }
+    wd->map_version++; /* one edit: the version only has to move */
     return FF_OK;
 }
 
@@ -863,18 +881,34 @@ static void ff_furnace_tick(ff_world_t *wd, ff_building_t *b) {
 }
 
 /* The drill drops its ore at centre + vector_to_place_result {-0.5, -1.3} (facing north): the
- * tile above its top-left tile. A furnace there takes iron ore into its source slot; with no
- * entity there the ore lies on the ground and the drill waits (ground items are not modelled). */
+ * tile above its top-left tile. A furnace there takes iron ore into its source slot (another
+ * building there takes nothing: UNCERTAIN for chests and belts, which would take it in the
+ * game); with no building there the ore goes onto the ground as one stack, unless a stack
+ * already lies there (it blocks the output until picked up), the tile is off the map or blocks
+ * (water: UNCERTAIN, by the tile id), or the ground list is full. Otherwise the drill waits
+ * holding the ore. */
 static void ff_drill_output(ff_world_t *wd, ff_building_t *b) {
-    int32_t fi = ff_world_building_at(wd, b->tx, (int32_t)b->ty - 1);
-    if (fi < 0) return;
-    ff_building_t *f = &wd->bld[fi];
-    if (f->type == FF_ENT_STONE_FURNACE && b->src == FF_ITEM_IRON_ORE &&
-        f->src < FF_ENTITY_SLOT_MAX) {
-        f->src++;
-        b->src = 0;
-        wd->fed_total++;
+    int32_t dx = b->tx, dy = (int32_t)b->ty - 1;
+    int32_t fi = ff_world_building_at(wd, dx, dy);
+    if (fi >= 0) {
+        ff_building_t *f = &wd->bld[fi];
+        if (f->type == FF_ENT_STONE_FURNACE && b->src == FF_ITEM_IRON_ORE &&
+            f->src < FF_ENTITY_SLOT_MAX) {
+            f->src++;
+            b->src = 0;
+            wd->fed_total++;
+        }
+        return;
     }
+    if (!ff_in_map(wd, dx, dy) || ff_tile_blocks[wd->tile[dy * wd->w + dx] & FF_TILE_ID_MASK] ||
+        wd->n_ground >= FF_WORLD_MAX_GROUND || ff_world_ground_at(wd, dx, dy) >= 0)
+        return;
+    ff_ground_t *g = &wd->ground[wd->n_ground++];
+    g->tx = (uint8_t)dx;
+    g->ty = (uint8_t)dy;
+    g->item = (uint8_t)b->src;
+    g->count = 1;
+    b->src = 0;
 }
 
 static void ff_drill_tick(ff_world_t *wd, ff_building_t *b) {
@@ -1151,6 +1185,65 @@ void ff_world_run(ff_world_t *wd, int32_t nticks) {
     }
 }
 
+/* ---- items on the ground ---- */
+
+int32_t ff_world_ground_at(const ff_world_t *wd, int32_t tx, int32_t ty) {
+    for (int32_t i = 0; i < wd->n_ground; i++)
+        if (wd->ground[i].tx == tx && wd->ground[i].ty == ty) return i;
+    return -1;
+}
+
+void ff_ground_position(int32_t tx, int32_t ty, int32_t *x, int32_t *y) {
+    *x = tx * 256 + 128;
+    *y = ty * 256 + 256 - 77;
+}
+
+/* Remove stack i, closing the gap (the order of the others stays). */
+static void ff_remove_ground(ff_world_t *wd, int32_t i) {
+    for (int32_t k = i; k + 1 < wd->n_ground; k++) wd->ground[k] = wd->ground[k + 1];
+    wd->n_ground--;
+    memset(&wd->ground[wd->n_ground], 0, sizeof wd->ground[0]);
+}
+
+int ff_world_pick_ground(ff_world_t *wd, int32_t tx, int32_t ty, int check_reach, int32_t *moved) {
+    if (!wd || !moved) return FF_EINVAL;
+    *moved = 0;
+    int32_t i = ff_world_ground_at(wd, tx, ty);
+    if (i < 0) return FF_ESTATE;
+    ff_ground_t *g = &wd->ground[i];
+    if (check_reach) {
+        int32_t gx, gy;
+        ff_ground_position(tx, ty, &gx, &gy);
+        int64_t dx = (int64_t)(gx - wd->px) * 5, dy = (int64_t)(gy - wd->py) * 5;
+        if (dx * dx + dy * dy > (int64_t)FF_REACH_5 * FF_REACH_5) return FF_ESTATE;
+    }
+    if (ff_world_can_insert(wd, g->item) < g->count) return FF_ESTATE;
+    int32_t n = ff_world_insert_item(wd, g->item, g->count);
+    ff_remove_ground(wd, i);
+    *moved = n;
+    return FF_OK;
+}
+
+int ff_world_remove_ground(ff_world_t *wd, int32_t tx, int32_t ty) {
+    if (!wd) return FF_EINVAL;
+    int32_t i = ff_world_ground_at(wd, tx, ty);
+    if (i < 0) return FF_ESTATE;
+    ff_remove_ground(wd, i);
+    return FF_OK;
+}
+
+int ff_world_add_ground(ff_world_t *wd, int32_t tx, int32_t ty, uint8_t item, uint8_t count) {
+    if (!wd) return FF_EINVAL;
+    if (!ff_in_map(wd, tx, ty) || item == 0 || item >= FF_NUM_ITEMS || count == 0) return FF_ERANGE;
+    if (wd->n_ground >= FF_WORLD_MAX_GROUND || ff_world_ground_at(wd, tx, ty) >= 0) return FF_ESTATE;
+    ff_ground_t *g = &wd->ground[wd->n_ground++];
+    g->tx = (uint8_t)tx;
+    g->ty = (uint8_t)ty;
+    g->item = item;
+    g->count = count;
+    return FF_OK;
+}
+
 /* ---- placing, inserting, taking ---- */
 
 int ff_world_place(ff_world_t *wd, uint8_t item, int32_t tx, int32_t ty, uint8_t dir,
@@ -1175,6 +1268,26 @@ int ff_world_place(ff_world_t *wd, uint8_t item, int32_t tx, int32_t ty, uint8_t
         for (int32_t y = ty; y < ty + 2; y++)
             for (int32_t x = tx; x < tx + 2; x++) any |= wd->resg[y * wd->w + x] != 0;
         if (!any) return FF_ESTATE;
+    }
+    if (wd->n_ground) {
+        /* building over items on the ground collects them: all must fit, after the item
+         * placed leaves the inventory (it frees its slot first: UNCERTAIN) */
+        uint16_t saved[FF_WORLD_ITEMS];
+        memcpy(saved, wd->inv, sizeof saved);
+        wd->inv[item]--;
+        for (int32_t k = 0; k < wd->n_ground; k++) {
+            const ff_ground_t *g = &wd->ground[k];
+            if (g->tx < tx || g->tx >= tx + fp || g->ty < ty || g->ty >= ty + fp) continue;
+            if (ff_world_insert_item(wd, g->item, g->count) != g->count) {
+                memcpy(wd->inv, saved, sizeof saved);
+                return FF_ESTATE;
+            }
+        }
+        for (int32_t k = wd->n_ground - 1; k >= 0; k--) {
+            const ff_ground_t *g = &wd->ground[k];
+            if (g->tx >= tx && g->tx < tx + fp && g->ty >= ty && g->ty < ty + fp) ff_remove_ground(wd, k);
+        }
+        wd->inv[item]++; /* taken below */
     }
     int32_t i = ff_add_building_unchecked(wd, e, tx, ty, dir);
     wd->inv[item]--;
@@ -1216,7 +1329,7 @@ int ff_world_take(ff_world_t *wd, int32_t tx, int32_t ty, int32_t *moved) {
     if (!wd || !moved) return FF_EINVAL;
     *moved = 0;
     int32_t bi = ff_world_building_at(wd, tx, ty);
-    if (bi < 0) return FF_ESTATE;
+    if (bi < 0) return wd->n_ground ? ff_world_pick_ground(wd, tx, ty, 1, moved) : FF_ESTATE;
     ff_building_t *b = &wd->bld[bi];
     if (b->type != FF_ENT_STONE_FURNACE || !ff_in_reach_of(wd, b)) return FF_ESTATE;
     int32_t k = ff_world_insert_item(wd, FF_ITEM_IRON_PLATE, b->out);

@@ -28,6 +28,8 @@
 #define FF_WORLD_MAX_RESOURCES 255
 #define FF_WORLD_MAX_BUILDINGS 32
 #define FF_WORLD_CRAFT_QUEUE 8
+#define FF_WORLD_MAX_GROUND 32      /* items on the ground (one stack a drop point): a bound of
+                                     * this simulator; a drill whose item finds no slot waits */
 #define FF_WORLD_ITEMS 16           /* inventory array length (item ids 0..15) */
 FF_STATIC_ASSERT(FF_WORLD_ITEMS >= FF_NUM_ITEMS, "every item id indexes the inventory array");
 
@@ -131,6 +133,15 @@ typedef struct ff_building {
     double extra;         /* furnace: seconds beyond 3.2 of the last craft, for the next */
 } ff_building_t;
 
+/* One stack of items lying on the ground (Factorio's item-on-ground entity, type item-entity),
+ * left by a burner drill at its drop point (tile (tx, ty); the exact position is the drill's
+ * centre + vector_to_place_result, see ff_ground_position). */
+typedef struct ff_ground {
+    uint8_t tx, ty;
+    uint8_t item;    /* item id */
+    uint8_t count;   /* 1 from a drill */
+} ff_ground_t;
+
 typedef struct ff_world {
     /* Fields read by every tick and step come first: with the grid pointers they share the
      * first cache line (a batch of thousands of worlds is memory-bound). */
@@ -153,6 +164,7 @@ typedef struct ff_world {
                                     * tick skip the machine loops) */
     uint8_t mine_kind;             /* entity id mine_progress counts for (0 = none yet): a new
                                     * entity under the target restarts the cycle */
+    uint8_t n_ground;              /* stacks in ground */
     uint32_t map_version;          /* +1 on every change to the tiles, resources or buildings
                                     * (lets a caller cache facts about the map, see
                                     * csrc/sim/ff_mv_walk.h) */
@@ -170,6 +182,7 @@ typedef struct ff_world {
                                               * product is used there, not put in the inventory) */
     ff_resource_t res[FF_WORLD_MAX_RESOURCES];
     ff_building_t bld[FF_WORLD_MAX_BUILDINGS];
+    ff_ground_t ground[FF_WORLD_MAX_GROUND];
     /* Bit (x & 63) of nonplain[y][x >> 6] is 1 unless tile (x, y) is plain grass with no
      * resource (tile byte == FF_TILE_GRASS and resg == 0); rows y < h only. Kept by every grid
      * write, so a 0 bit stands for both grid bytes: the observation window, the walk and the
@@ -342,6 +355,9 @@ void ff_world_destroy(ff_world_t *wd);
 
 /* Map editing. FF_ERANGE outside the map / bad ids. */
 int ff_world_set_tile(ff_world_t *wd, int32_t tx, int32_t ty, uint8_t tile);
+/* ff_world_set_tile on every tile of the nx x ny rectangle from (tx, ty) (all in the map), as
+ * one map edit (map_version moves once): the generators' ponds. */
+int ff_world_fill_tiles(ff_world_t *wd, int32_t tx, int32_t ty, int32_t nx, int32_t ny, uint8_t tile);
 int ff_world_get_tile(const ff_world_t *wd, int32_t tx, int32_t ty, uint8_t *tile);
 /* Add a resource entity (iron-ore, copper-ore, coal, stone) at a tile centre. FF_ESTATE if the
  * tile already has one or the list is full. */
@@ -394,6 +410,8 @@ int ff_world_craft_push(ff_world_t *wd, int32_t recipe, int32_t count, int32_t p
 int ff_world_cancel_craft(ff_world_t *wd, int32_t i, int32_t count, int32_t *cancelled);
 
 /* Place a building item from the inventory with the footprint's top-left tile at (tx, ty).
+ * Stacks lying on the footprint go into the inventory (refused if they do not all fit:
+ * UNCERTAIN).
  * Checks (docs/factorio-facts.md §4.1, §4.5): item in inventory and placeable; footprint inside the map on
  * non-colliding tiles and free of buildings; the character's +-0.2 box not overlapping the new
  * box (for entities that block the character); entity centre within build distance 10 of the
@@ -410,8 +428,35 @@ int32_t ff_world_building_at(const ff_world_t *wd, int32_t tx, int32_t ty);
  * building's centre. *moved gets the count. FF_ESTATE if out of reach / nothing accepted. */
 int ff_world_insert(ff_world_t *wd, int32_t tx, int32_t ty, uint8_t item, int32_t count,
                     int32_t *moved);
-/* Take the furnace's result (iron plates) into the inventory. *moved gets the count. */
+/* Take the furnace's result (iron plates) into the inventory; without a building on the tile,
+ * pick up the stack lying on the ground there (ff_world_pick_ground with the reach check).
+ * *moved gets the count. */
 int ff_world_take(ff_world_t *wd, int32_t tx, int32_t ty, int32_t *moved);
+
+/* ---- items on the ground (issue 12, item 4; docs/mechanics.md "Items on the ground") ----
+ * A burner drill drops its ore at centre + vector_to_place_result (-0.5, -1.3) facing north:
+ * into the furnace covering that tile, else, if no building covers it and its tile does not
+ * block, onto the ground as one stack, which blocks the drill's next output until it is gone
+ * (Factorio 2.0.77 base/prototypes/entity/mining-drill.lua, burner-mining-drill
+ * vector_to_place_result; docs/factorio-facts.md §4.3). The character picks a stack up with the
+ * take action (LuaControl::mine_entity of the item-on-ground entity); placing a building over
+ * it collects it into the inventory (changelog 0.8.1, as issue 12 cites it). */
+
+/* Index of the stack on tile (tx, ty), or -1. */
+int32_t ff_world_ground_at(const ff_world_t *wd, int32_t tx, int32_t ty);
+/* The 1/256 position of the stack on tile (tx, ty) as a drill drops it: x at the tile centre,
+ * y 0.3 above the tile's south edge (ty*256 + 256 - 77: -0.3 * 256 truncated, UNCERTAIN). */
+void ff_ground_position(int32_t tx, int32_t ty, int32_t *x, int32_t *y);
+/* Pick the stack on tile (tx, ty) up into the inventory, whole or not at all; with check_reach
+ * only within reach 10 of its position. *moved gets the count. FF_ESTATE: none there, out of
+ * reach or no room. */
+int ff_world_pick_ground(ff_world_t *wd, int32_t tx, int32_t ty, int check_reach, int32_t *moved);
+/* Remove the stack on tile (tx, ty) without taking it (LuaEntity::destroy of the
+ * item-on-ground entity). FF_ESTATE if none lies there. */
+int ff_world_remove_ground(ff_world_t *wd, int32_t tx, int32_t ty);
+/* Put a stack on tile (tx, ty) (map setup, the emulator's rebuild). FF_ESTATE if the tile holds
+ * one or the list is full; FF_ERANGE outside the map / bad item or count. */
+int ff_world_add_ground(ff_world_t *wd, int32_t tx, int32_t ty, uint8_t item, uint8_t count);
 
 /* Advance one tick: furnaces, then drills, then the character (crafting, walking, being carried
  * by a belt under its centre, mining), in Factorio's update order (docs/factorio-facts.md §4.2). */

@@ -60,6 +60,12 @@ cdef extern from "ff_world.h" nogil:
         double work
         double extra
 
+    ctypedef struct ff_ground_t:
+        uint8_t tx
+        uint8_t ty
+        uint8_t item
+        uint8_t count
+
     ctypedef struct ff_world_t:
         int32_t w
         int32_t h
@@ -86,6 +92,8 @@ cdef extern from "ff_world.h" nogil:
         uint32_t smelted_total
         ff_resource_t res[255]
         ff_building_t bld[32]
+        uint8_t n_ground
+        ff_ground_t ground[32]
         uint8_t *tile
         uint8_t *resg
 
@@ -116,6 +124,13 @@ cdef extern from "ff_world.h" nogil:
     int ff_world_insert(ff_world_t *wd, int32_t tx, int32_t ty, uint8_t item, int32_t count,
                         int32_t *moved) noexcept
     int ff_world_take(ff_world_t *wd, int32_t tx, int32_t ty, int32_t *moved) noexcept
+    int32_t ff_world_ground_at(const ff_world_t *wd, int32_t tx, int32_t ty) noexcept
+    void ff_ground_position(int32_t tx, int32_t ty, int32_t *x, int32_t *y) noexcept
+    int ff_world_pick_ground(ff_world_t *wd, int32_t tx, int32_t ty, int check_reach,
+                             int32_t *moved) noexcept
+    int ff_world_remove_ground(ff_world_t *wd, int32_t tx, int32_t ty) noexcept
+    int ff_world_add_ground(ff_world_t *wd, int32_t tx, int32_t ty, uint8_t item,
+                            uint8_t count) noexcept
     void ff_world_tick(ff_world_t *wd) noexcept
     int ff_world_collides(const ff_world_t *wd, int32_t px, int32_t py) noexcept
     int ff_world_in_resource_reach(const ff_world_t *wd, int32_t tx, int32_t ty) noexcept

@@ -105,6 +105,7 @@ ENTITY_SLOT_MAX = 50
 FURNACE_OUT_MAX = 100
 BELT_SPEED = 8                 # 0.03125 tile/tick (§4.5)
 CRAFT_QUEUE = 8
+MAX_GROUND = 32                # stacks on the ground (a bound of the simulator)
 MAX_RESOURCES = 255
 MAX_BUILDINGS = 32
 NUM_ITEM_SLOTS = 16            # inventory array length
@@ -182,6 +183,7 @@ class RefWorld:
         self.resg = [0] * (w * h)                    # resource index + 1
         self.res: list[Resource] = []
         self.bld: list[Building] = []
+        self.ground: list[list[int]] = []            # [tx, ty, item, count], <= MAX_GROUND
 
     # -- map editing --------------------------------------------------------------------------
 
@@ -681,15 +683,58 @@ class RefWorld:
         self._burner_tick(b, FURNACE_USE)
 
     def _drill_output(self, b: Building) -> None:
-        """Drop point centre + (-0.5, -1.3): the tile above the top-left tile (§4.3)."""
-        fi = self.building_at(b.tx, b.ty - 1)
-        if fi < 0:
+        """Drop point centre + (-0.5, -1.3): the tile above the top-left tile (§4.3): into a
+        furnace there, else onto the ground as one stack unless one lies there already (it
+        blocks), the tile blocks or is off the map, or the list is full: then the drill waits."""
+        dx, dy = b.tx, b.ty - 1
+        fi = self.building_at(dx, dy)
+        if fi >= 0:
+            f = self.bld[fi]
+            if f.type == FURNACE_E and b.src == IRON_ORE and f.src < ENTITY_SLOT_MAX:
+                f.src += 1
+                b.src = 0
+                self.fed_total += 1
             return
-        f = self.bld[fi]
-        if f.type == FURNACE_E and b.src == IRON_ORE and f.src < ENTITY_SLOT_MAX:
-            f.src += 1
-            b.src = 0
-            self.fed_total += 1
+        if (not self.in_map(dx, dy) or TILES[self.tile[dy * self.w + dx]][1]
+                or len(self.ground) >= MAX_GROUND or self.ground_at(dx, dy) >= 0):
+            return
+        self.ground.append([dx, dy, b.src, 1])
+        b.src = 0
+
+    # -- items on the ground (issue 12, item 4) ----------------------------------------------
+
+    def ground_at(self, tx: int, ty: int) -> int:
+        for i, g in enumerate(self.ground):
+            if g[0] == tx and g[1] == ty:
+                return i
+        return -1
+
+    @staticmethod
+    def ground_position(tx: int, ty: int) -> tuple[int, int]:
+        """Where a drill drops it: the tile centre on x, 0.3 above the south edge (-77/256)."""
+        return tx * 256 + 128, ty * 256 + 256 - 77
+
+    def pick_ground(self, tx: int, ty: int, check_reach: bool = True) -> int:
+        i = self.ground_at(tx, ty)
+        if i < 0:
+            return 0
+        _, _, item, count = self.ground[i]
+        if check_reach:
+            gx, gy = self.ground_position(tx, ty)
+            dx, dy = (gx - self.px) * 5, (gy - self.py) * 5
+            if dx * dx + dy * dy > REACH5 * REACH5:
+                return 0
+        if self.can_insert(item) < count:
+            return 0
+        n = self.insert_item(item, count)
+        del self.ground[i]
+        return n
+
+    def add_ground(self, tx: int, ty: int, item: int, count: int) -> bool:
+        if len(self.ground) >= MAX_GROUND or self.ground_at(tx, ty) >= 0:
+            return False
+        self.ground.append([tx, ty, item, count])
+        return True
 
     def _drill_tick(self, b: Building) -> None:
         if b.src:
@@ -761,6 +806,17 @@ class RefWorld:
         if e == DRILL_E and not any(self.resg[y * self.w + x]
                                     for y in range(ty, ty + 2) for x in range(tx, tx + 2)):
             return -1                       # a drill needs a resource under it
+        if self.ground:                     # building over stacks collects them, all or none
+            saved = list(self.inv)
+            self.inv[item] -= 1
+            for g in self.ground:
+                if tx <= g[0] < tx + fp and ty <= g[1] < ty + fp:
+                    if self.insert_item(g[2], g[3]) != g[3]:
+                        self.inv = saved
+                        return -1
+            self.ground = [g for g in self.ground
+                           if not (tx <= g[0] < tx + fp and ty <= g[1] < ty + fp)]
+            self.inv[item] += 1
         i = self._add_building(e, tx, ty, dir_)
         self.inv[item] -= 1
         return i
@@ -792,7 +848,7 @@ class RefWorld:
     def take(self, tx: int, ty: int) -> int:
         bi = self.building_at(tx, ty)
         if bi < 0:
-            return 0
+            return self.pick_ground(tx, ty)
         b = self.bld[bi]
         if b.type != FURNACE_E or not self._in_reach_of(b):
             return 0
@@ -1103,6 +1159,10 @@ class RefEnv:
                 continue
             b = wd.bld[k]
             flags = (1 if b.heat > 0.0 or b.burning > 0.0 else 0) | (2 if b.type == DRILL_E and b.src else 0)
+            if b.type == DRILL_E:               # the stack at its drop point, item id << 4
+                gi = wd.ground_at(b.tx, b.ty - 1)
+                if gi >= 0:
+                    flags |= wd.ground[gi][2] << 4
             o += bytes([b.type, _i8(b.tx - tx), _i8(b.ty - ty), _sat8(b.fuel), _sat8(b.src),
                         _sat8(b.out), _sat8(b.progress), flags])
         coarse = bytearray(32)                 # 8x8 blocks of 16x16 tiles, a nibble each

@@ -685,6 +685,44 @@ cdef class World:
         check(rc, "World.take")
         return moved
 
+    def ground_items(self):
+        """The stacks lying on the ground: a list of ``(item, x, y, count)`` (tile x, y)."""
+        cdef ff_world_t *w = self._live()
+        return [(w.ground[i].item, w.ground[i].tx, w.ground[i].ty, w.ground[i].count)
+                for i in range(w.n_ground)]
+
+    @staticmethod
+    def ground_position(int x, int y):
+        """The 1/256 position of a stack on tile (x, y) as a drill drops it."""
+        cdef int32_t gx = 0, gy = 0
+        ff_ground_position(x, y, &gx, &gy)
+        return (gx, gy)
+
+    def pick_ground(self, int x, int y, bint check_reach=True):
+        """Pick the stack on tile (x, y) up into the inventory, whole or not at all (with
+        check_reach: within reach 10 of it); returns the count (0: refused)."""
+        cdef int32_t moved = 0
+        rc = ff_world_pick_ground(self._live(), x, y, check_reach, &moved)
+        if rc == FF_ESTATE:
+            return 0
+        check(rc, "World.pick_ground")
+        return moved
+
+    def remove_ground(self, int x, int y):
+        """Remove the stack on tile (x, y) without taking it; returns False if none lies there."""
+        rc = ff_world_remove_ground(self._live(), x, y)
+        if rc == FF_ESTATE:
+            return False
+        check(rc, "World.remove_ground")
+        return True
+
+    def add_ground(self, int x, int y, int item, int count=1):
+        """Put a stack on tile (x, y) (map setup)."""
+        if not 0 < item < 16 or not 0 < count < 256:
+            raise InvalidArgumentError("item must be 1..15 and count 1..255")
+        check(ff_world_add_ground(self._live(), x, y, <uint8_t>item, <uint8_t>count),
+              "World.add_ground")
+
     def tick(self, int n=1):
         """Advance n ticks (without the GIL: ``close()`` of this world, or of the ``BatchSim``
         it views, raises ``BusyError`` meanwhile)."""

@@ -118,9 +118,42 @@ local function place(st, env, c, p)
     if s.count_entities_filtered{area = area, type = "resource"} == 0 then return end
     on_iron = s.count_entities_filtered{area = area, name = "iron-ore"} > 0
   end
-  local e = s.create_entity{name = item, position = {cx, cy}, direction = p[3], force = "player"}
-  if e == nil then return end
-  c.remove_item{name = item, count = 1}
+  local e
+  local grounds = s.find_entities_filtered{
+    area = {{cx - fp / 2, cy - fp / 2}, {cx + fp / 2, cy + fp / 2}}, name = "item-on-ground"}
+  if #grounds > 0 then
+    -- Building over items on the ground collects them (changelog 0.8.1), all or none as the
+    -- simulator does, the placed item having left the inventory first. A script's
+    -- create_entity does not collect them itself, so the mod does.
+    c.remove_item{name = item, count = 1}
+    local got, ok = {}, true
+    for i, g in ipairs(grounds) do
+      local stack = g.stack
+      local n = c.insert{name = stack.name, count = stack.count}
+      got[i] = {stack.name, n}
+      if n < stack.count then
+        ok = false
+        break
+      end
+    end
+    if not ok then
+      for _, t in ipairs(got) do
+        if t[2] > 0 then c.remove_item{name = t[1], count = t[2]} end
+      end
+      c.insert{name = item, count = 1}
+      return
+    end
+    for _, g in ipairs(grounds) do g.destroy() end
+    e = s.create_entity{name = item, position = {cx, cy}, direction = p[3], force = "player"}
+    if e == nil then
+      c.insert{name = item, count = 1}
+      return
+    end
+  else
+    e = s.create_entity{name = item, position = {cx, cy}, direction = p[3], force = "player"}
+    if e == nil then return end
+    c.remove_item{name = item, count = 1}
+  end
   env.buildings[#env.buildings + 1] = e
   if on_iron then env.events = 1 end
 end
@@ -148,7 +181,20 @@ end
 
 local function take(st, env, c, p)
   local b = building_at(st, env, p[1], p[2])
-  if b == nil or b.type ~= "furnace" or not c.can_reach_entity(b) then return end
+  if b == nil then
+    -- No building: the stack lying on the tile, if any, is picked up as the game's cursor
+    -- mining of an item-on-ground does (mine_entity: into the inventory, whole here as in
+    -- the simulator), within reach of it.
+    local sx, sy = p[1] - st.ox, p[2] - st.oy
+    local g = env.surface.find_entities_filtered{
+      area = {{sx, sy}, {sx + 1, sy + 1}}, name = "item-on-ground", limit = 1}[1]
+    if g == nil or not c.can_reach_entity(g) then return end
+    local stack = g.stack
+    if c.get_main_inventory().get_insertable_count(stack.name) < stack.count then return end
+    c.mine_entity(g)
+    return
+  end
+  if b.type ~= "furnace" or not c.can_reach_entity(b) then return end
   local result = b.get_output_inventory()
   local have = result.get_item_count("iron-plate")
   if have == 0 then return end

@@ -97,6 +97,12 @@ local function building(st, e)
     progress = ticks(e.crafting_progress, proto.SMELT_TICKS)
   elseif btype == "mining-drill" then
     progress = ticks(e.mining_progress, proto.DRILL_TICKS)
+    -- the stack lying at its drop point (centre + vector_to_place_result {-0.5, -1.3}, facing
+    -- north: the tile above the top-left one), its item id in flag bits 4..7
+    local dx, dy = tx - st.ox, ty - 1 - st.oy
+    local g = e.surface.find_entities_filtered{
+      area = {{dx, dy}, {dx + 1, dy + 1}}, name = "item-on-ground", limit = 1}[1]
+    if g ~= nil then flags = flags + 16 * (ids.item_id[g.stack.name] or 0) end
     if WAITING == nil then WAITING = defines.entity_status.waiting_for_space_in_destination end
     if e.status == WAITING then
       flags = flags + 2

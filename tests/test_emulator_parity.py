@@ -316,3 +316,59 @@ def test_parity_scripted_chain_craft_then_pick_up_a_smelting_furnace_and_its_dri
         o = pair.o[0][i]
         assert o[368:370].view(np.uint16)[0] >= 1  # the smelted count kept the furnace's plates
         assert pair.sim.world(i).inventory()[8] == 1  # the drill is back in the inventory
+
+
+def test_parity_scripted_drill_output_on_the_ground_taken_and_built_over():
+    """Issue 12, item 4 through the mod: a drill with nothing at its drop point leaves its ore
+    on the ground (an item-on-ground entity in the game), shown in the drill's flags byte; the
+    take action picks the stack up (mine_entity); the next stack is collected by placing the
+    furnace over it."""
+    n = 2
+    pair = Pair("building_micro", n, seed=10, obstacles=0)
+    plans = [building_plan(pair.sim.world(i)) for i in range(n)]
+    assert all(plans)
+    phase = [0] * n
+    seen_flag = 0
+    for k in range(400):
+        a = np.zeros((n, 3), np.int64)
+        a[:, 1:] = 4
+        for i in range(n):
+            w = pair.sim.world(i)
+            px, py = w.position
+            tx, ty = px >> 8, py >> 8
+            inv = w.inventory()
+            dxl, dyl = plans[i]
+
+            def rel(x, y, tx=tx, ty=ty):
+                return x - tx + 4, y - ty + 4
+
+            if k == 0:
+                a[i, 0] = 12
+                continue
+            if k == 1:
+                a[i, 0] = 11
+                continue
+            near = all(0 <= v <= 8 for v in (*rel(dxl, dyl), *rel(dxl + 1, dyl - 2)))
+            if not near or (tx, ty) in {(dxl + u, dyl + v) for u in (0, 1) for v in (-2, -1, 0, 1)}:
+                a[i, 0] = toward(px, py, dxl + 2, dyl + 1) or 3
+                continue
+            ground = w.ground_items()
+            if phase[i] == 0:
+                if inv[8]:
+                    a[i] = (14, *rel(dxl, dyl))
+                elif w.building_count and not w.buildings()[0]["fuel"] and inv[3]:
+                    a[i] = (17, *rel(dxl, dyl))
+                elif ground:
+                    a[i] = (19, *rel(dxl, dyl - 1))  # take the stack
+                    phase[i] = 1
+            elif phase[i] == 1 and ground and inv[7]:
+                a[i] = (15, *rel(dxl, dyl - 2))  # the furnace over the next stack
+                phase[i] = 2
+        pair.step(a)
+        flags = pair.o[0][:, 372 + 7:372 + 64:8]
+        seen_flag |= int(((flags >> 4) == 1).any())
+    assert seen_flag  # a drill's flags showed iron ore on the ground
+    for i in range(n):
+        w = pair.sim.world(i)
+        assert phase[i] == 2 and w.building_count == 2
+        assert w.inventory()[1] == 2  # both stacks: one taken, one collected by building

@@ -654,3 +654,69 @@ def test_drill_ores_at_242_482_plates_at_437_675(make):
     assert wd.take(18, 16) == 0
     wd.tick(1)                                     # 675: the second plate
     assert wd.take(18, 16) == 1
+
+
+# ---- items on the ground (issue 12, item 4) ------------------------------------------------
+# A burner drill drops its ore at centre + vector_to_place_result {-0.5, -1.3} (Factorio 2.0.77
+# base/prototypes/entity/mining-drill.lua, burner-mining-drill; docs/factorio-facts.md §4.3):
+# with no entity there the ore becomes an item-on-ground entity (type item-entity, base
+# entities.lua), and an item lying at the drop position blocks the drill's next output until it
+# is picked up; building over it collects it (changelog 0.8.1, as issue 12 cites it).
+
+def _drill_on_ore(wd, amount=50):
+    wd.set_item(DRILL, 1)
+    wd.set_item(COAL, 10)
+    wd.add_resource(18, 18, IRON_ORE_E, amount)
+    assert wd.place(DRILL, 18, 18) >= 0
+    assert wd.insert(18, 18, COAL, 2) == 2
+
+
+def test_drill_drops_one_stack_on_the_ground_and_then_waits(make):
+    wd = make()
+    _drill_on_ore(wd)
+    wd.tick(241)
+    assert wd.ground_items() == []
+    wd.tick(1)                                     # tick 242: the first ore, onto the ground
+    assert wd.ground_items() == [(IRON_ORE, 18, 17, 1)]
+    assert wd.ground_position(18, 17) == (18 * 256 + 128, 17 * 256 + 179)
+    drill = wd.buildings()[0]
+    assert drill["src"] == 0 and drill["produced"] == 1
+    wd.tick(240)                                   # 482: the second ore has nowhere to go
+    drill = wd.buildings()[0]
+    assert drill["src"] == IRON_ORE and drill["produced"] == 2
+    assert wd.ground_items() == [(IRON_ORE, 18, 17, 1)]
+    wd.tick(300)                                   # blocked: no third ore
+    assert wd.buildings()[0]["produced"] == 2
+
+
+def test_take_picks_the_stack_up_and_the_drill_drops_the_next(make):
+    wd = make()
+    _drill_on_ore(wd)
+    wd.tick(482)
+    wd.set_position(*centre(18, 14))               # within reach 10 of (18.5, 17.7)
+    assert wd.take(18, 17) == 1                    # the take action's pick-up
+    assert wd.inventory()[IRON_ORE] == 1 and wd.ground_items() == []
+    wd.tick(1)                                     # the held ore drops at once
+    assert wd.ground_items() == [(IRON_ORE, 18, 17, 1)] and wd.buildings()[0]["src"] == 0
+    wd.set_position(*centre(18, 5))                # 12.7 tiles away: out of reach
+    assert wd.take(18, 17) == 0 and wd.ground_items() != []
+    assert wd.pick_ground(18, 17, False) == 1      # without the reach check (a script's pick)
+
+
+def test_building_over_a_stack_collects_it(make):
+    wd = make()
+    _drill_on_ore(wd)
+    wd.tick(242)
+    wd.set_item(FURNACE, 1)
+    wd.set_position(*centre(22, 17))
+    assert wd.place(FURNACE, 18, 16) >= 0          # its footprint covers the drop tile
+    assert wd.ground_items() == [] and wd.inventory()[IRON_ORE] == 1
+
+
+def test_a_stack_does_not_block_walking(make):
+    wd = make()
+    wd.add_ground(10, 10, IRON_ORE, 1)
+    wd.set_position(*centre(8, 10))
+    wd.set_walking(E)
+    wd.tick(20)
+    assert wd.position[0] == 8 * 256 + 128 + 20 * 38

@@ -337,6 +337,29 @@ class RefAPI:
     def craft_progress(self):
         return self.w.craft_progress
 
+    def ground_items(self):
+        return [(item, x, y, n) for x, y, item, n in self.w.ground]
+
+    @staticmethod
+    def ground_position(x, y):
+        from factorio_fast._reference_sim import RefWorld
+        return RefWorld.ground_position(x, y)
+
+    def pick_ground(self, x, y, check_reach=True):
+        return self.w.pick_ground(x, y, check_reach)
+
+    def remove_ground(self, x, y):
+        i = self.w.ground_at(x, y)
+        if i < 0:
+            return False
+        del self.w.ground[i]
+        return True
+
+    def add_ground(self, x, y, item, count=1):
+        from factorio_fast.errors import StateError
+        if not self.w.add_ground(x, y, item, count):
+            raise StateError("ground stack refused")
+
     def craft_queue(self):
         return [(r, c, bool(p)) for r, c, p in self.w.queue]
 

@@ -41,6 +41,11 @@ static void ff_movement_bits(ff_env_t *env) {
             if (!blocked) row &= ~(1ull << (x + 8));
             if (building) env->cbits[y + FF_CB_PAD] |= 1u << x;
             else if (cls >= FF_TCLS_NE) env->tbits[y + FF_CB_PAD] |= 1u << x;
+            /* the walk may start in a triangle tile's free part at grass speed (ff_movement_walk) */
+            if (!building && cls >= FF_TCLS_NE &&
+                (ff_walk_straight[c & FF_TILE_ID_MASK] != ff_walk_straight[FF_TILE_GRASS] ||
+                 ff_walk_diagonal[c & FF_TILE_ID_MASK] != ff_walk_diagonal[FF_TILE_GRASS]))
+                grass_only = 0;
             if ((!blocked || building) && (c & FF_TILE_ID_MASK) != FF_TILE_GRASS) grass_only = 0;
         }
         env->mbits[y + 8] = row;
@@ -317,7 +322,13 @@ static inline int ff_mv_slide_run(const ff_env_t *env, int32_t x, int32_t y, int
 FF_ALWAYS_INLINE int ff_movement_walk(ff_env_t *env, ff_world_t *wd, int32_t m) {
     if (!env->grass_only || wd->mining || wd->n_machines || wd->cq_len) return 0;
     int32_t x = wd->px, y = wd->py, tx = x >> 8, ty = y >> 8;
-    if ((uint32_t)tx >= 32u || (uint32_t)ty >= 32u || ((env->mbits[ty + 8] >> (tx + 8)) & 1u)) return 0;
+    /* The centre may be on grass or in the free part of a corner-triangle water tile (walking
+     * round a pond's corner ends there often): water walks at grass speed (ff_movement_bits
+     * checks it) and holds no belt, so every rule below reads the same. A whole-tile blocker or
+     * a chest under the centre (only by a teleport) is left to ff_world_run. */
+    if ((uint32_t)tx >= 32u || (uint32_t)ty >= 32u ||
+        (((env->mbits[ty + 8] & ~ff_mv_trow(env, ty)) >> (tx + 8)) & 1u))
+        return 0;
     wd->tick += (uint64_t)m;
     int32_t d = wd->walk_dir;
     if (d < 0) return 1; /* standing, off any building: nothing happens */

@@ -100,7 +100,12 @@ static void ff_building_observe(ff_env_t *env, uint8_t *o) {
         p[4] = (uint8_t)ff_sat8(b->src);
         p[5] = (uint8_t)ff_sat8(b->out);
         p[6] = (uint8_t)ff_sat8(b->progress);
-        p[7] = (uint8_t)((b->heat > 0.0 || b->burning > 0.0 ? 1 : 0) | (b->type == FF_ENT_BURNER_DRILL && b->src ? 2 : 0));
+        uint32_t flags = (b->heat > 0.0 || b->burning > 0.0 ? 1u : 0u) | (b->type == FF_ENT_BURNER_DRILL && b->src ? 2u : 0u);
+        if (b->type == FF_ENT_BURNER_DRILL && wd->n_ground) { /* the stack at its drop point */
+            int32_t gi = ff_world_ground_at(wd, b->tx, (int32_t)b->ty - 1);
+            if (gi >= 0) flags |= (uint32_t)wd->ground[gi].item << 4;
+        }
+        p[7] = (uint8_t)flags;
     }
     memcpy(o + 436, env->coarse4, 32);
     memset(o + 468, 0, 44);

@@ -51,8 +51,7 @@ static int ff_pond(ff_world_t *wd, int32_t x, int32_t y) {
     for (int32_t r = y; r < y + 3; r++)
         for (int32_t c = x; c < x + 3; c++)
             if (wd->resg[r * wd->w + c] || (wd->tile[r * wd->w + c] & FF_TILE_BUILDING)) return 0;
-    for (int32_t r = y; r < y + 3; r++)
-        for (int32_t c = x; c < x + 3; c++) ff_world_set_tile(wd, c, r, FF_TILE_WATER);
+    ff_world_fill_tiles(wd, x, y, 3, 3, FF_TILE_WATER);
     return 1;
 }
 

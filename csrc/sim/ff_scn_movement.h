@@ -44,11 +44,8 @@ static void ff_movement_generate(ff_sim_t *sim, ff_env_t *env) {
             uint32_t cols = 7u << x, any = 0;
             for (int32_t r = y; r < y + 3; r++) any |= env->cbits[r + FF_CB_PAD] & cols;
             if (any) continue; /* a chest in the way */
-            for (int32_t r = y; r < y + 3; r++)
-                for (int32_t c = x; c < x + 3; c++) {
-                    if (ff_world_set_tile(wd, c, r, FF_TILE_WATER) != FF_OK) continue;
-                    wl[r + 8] |= 1ull << (c + 8);
-                }
+            ff_world_fill_tiles(wd, x, y, 3, 3, FF_TILE_WATER); /* x, y < 30: in the map */
+            for (int32_t r = y; r < y + 3; r++) wl[r + 8] |= 7ull << (x + 8);
             continue;
         }
         if (((wl[y + 8] >> (x + 8)) & 1u) || ((env->cbits[y + FF_CB_PAD] >> x) & 1u)) continue;

@@ -45,12 +45,19 @@ ITEM_IDS = codec.ITEM_IDS
 ITEM_NAMES = codec.ITEM_NAMES
 LAB_TILE = TILE_IDS["lab-dark-1"]
 KIND_RESOURCE, KIND_BUILDING, KIND_BELT, KIND_CHARACTER = 1, 2, 3, 4
+KIND_GROUND = 5  # an item-on-ground entity: a stack the World keeps on a tile (ground_items)
+GROUND = "item-on-ground"
+# item-on-ground's collision box +-0.14 (Factorio 2.0.77 base/prototypes/entity/entities.lua,
+# the item-on-ground prototype)
+GROUND_HALF = 0.14
 # Prototype types of the entities the World knows (base game data: resources.lua, furnace.lua,
 # mining-drill.lua, transport-belt.lua, entities.lua).
 ENTITY_TYPE = {"iron-ore": "resource", "copper-ore": "resource", "coal": "resource",
                "stone": "resource", "stone-furnace": "furnace",
                "burner-mining-drill": "mining-drill", "transport-belt": "transport-belt",
                "wooden-chest": "container", "character": "character"}
+# ... and of the entities the World keeps without a prototype of its own here (LuaEntity::type)
+TYPE_OF = {**ENTITY_TYPE, GROUND: "item-entity"}
 # The recipes' names are their products' item names (base game data recipe.lua).
 RECIPE_NAMES = tuple(ITEM_NAMES[r["output"][0]] for r in RECIPES)
 RECIPE_IDS = {n: i for i, n in enumerate(RECIPE_NAMES)}
@@ -149,6 +156,10 @@ class MapState:
         self._walk_set = None  # what the World holds
         self.mining = None     # the mining target tile (world coordinates)
         self.selected = None
+        self.surface = None    # the LuaSurface (set by it)
+        self._ground = None
+        self.grounds: dict[tuple[int, int], LuaEntity] = {}  # tile -> item-on-ground entity
+        self.ground_gone: set[tuple[int, int]] = set()  # stacks destroyed before a rebuild
 
     # ---- the World, its caches ----
 
@@ -160,6 +171,7 @@ class MapState:
     def touched(self, tiles=True):
         self._res = None
         self._bld = None
+        self._ground = None
         if tiles:
             self._tiles = None
 
@@ -167,6 +179,32 @@ class MapState:
         if self._res is None:
             self._res = {(x, y): (t, a) for t, x, y, a in self.live().resources()}
         return self._res
+
+    def ground_table(self) -> dict:
+        """The World's stacks on the ground: tile -> (item, count)."""
+        if self._ground is None:
+            self._ground = {(x, y): (i, n) for i, x, y, n in self.live().ground_items()}
+        return self._ground
+
+    def ground_entities(self) -> list:
+        """An item-on-ground entity per stack the World holds: a stack that appeared (a drill
+        dropped it) gets a new one; an entity whose stack is gone (picked up, collected) is
+        invalid."""
+        table = self.ground_table()
+        out = []
+        for k, (item, _n) in table.items():
+            e = self.grounds.get(k)
+            if e is None or not e._valid or e._item != item:
+                if e is not None:
+                    e._valid = False
+                e = LuaEntity(self.surface, GROUND, 0, KIND_GROUND, *k)
+                e._item = item
+                e._bbox = e._box()
+                self.grounds[k] = e
+            out.append(e)
+        for k in [k for k in self.grounds if k not in table]:
+            self.grounds.pop(k)._valid = False
+        return out
 
     def bld_table(self) -> list:
         if self._bld is None:
@@ -196,6 +234,10 @@ class MapState:
             ent = self.resources.get((x, y))
             if ent is not None and ent._valid:
                 new.add_resource(x, y, t, a)
+        for item, x, y, n in old.ground_items():
+            if (x, y) not in self.ground_gone:
+                new.add_ground(x, y, item, n)
+        self.ground_gone.clear()
         blds = old.buildings()
         keep = []
         for ent in self.buildings:
@@ -284,9 +326,11 @@ class MapState:
     def entities(self, area=None):
         """Valid entities: resources, buildings, the character; with area (x1, y1, x2, y2 in
         surface coordinates) only those whose collision box overlaps it (strictly)."""
+        grounds = self.ground_entities() if self.ground_table() or self.grounds else []
         if area is None:
             out = [e for e in self.resources.values() if e.is_valid()]
             out += [e for e in self.buildings if e._valid]
+            out += grounds
             if self.character is not None:
                 out.append(self.character)
             return out
@@ -299,6 +343,10 @@ class MapState:
         for e in self.buildings:
             x1, y1, x2, y2 = e._bbox
             if x1 < a2 and x2 > a1 and y1 < b2 and y2 > b1 and e._valid:
+                out.append(e)
+        for e in grounds:
+            x1, y1, x2, y2 = e._bbox
+            if x1 < a2 and x2 > a1 and y1 < b2 and y2 > b1:
                 out.append(e)
         c = self.character
         if c is not None and _overlaps(c._box(), area):
@@ -326,6 +374,8 @@ class LuaSurface(ValidObject):
         w, h = int(self._settings.get("width") or 0), int(self._settings.get("height") or 0)
         # nauvis (the game's default surface) holds no World: the mod does not play on it
         self.map = MapState(w, h) if (w or h) else None
+        if self.map is not None:
+            self.map.surface = self
         self._lab = False
         self._peaceful = bool(self._settings.get("peaceful_mode", False))
         self._no_enemies = bool(self._settings.get("no_enemies_mode", False))
@@ -569,7 +619,7 @@ class LuaSurface(ValidObject):
 
         def keep(e):
             ok = (names is None or e._ename in names) and \
-                 (types is None or ENTITY_TYPE[e._ename] in types) and \
+                 (types is None or TYPE_OF[e._ename] in types) and \
                  (force is None or e._force() == force)
             return ok != invert
 
@@ -674,6 +724,7 @@ class LuaEntity(ValidObject):
         self._valid = True
         self._unit = None
         self._invs: dict[str, LuaInventory] = {}
+        self._item = 0  # an item-on-ground's item id
 
     # ---- validity, geometry ----
 
@@ -688,6 +739,10 @@ class LuaEntity(ValidObject):
             if got is None or got[0] != self._ent:
                 self._valid = False  # mined out
                 self._m().resources.pop((self._wx, self._wy), None)
+        elif self._kind == KIND_GROUND:
+            got = self._m().ground_table().get((self._wx, self._wy))
+            if got is None or got[0] != self._item:
+                self._valid = False  # picked up or collected
         return self._valid
 
     def _bld(self) -> dict:
@@ -698,23 +753,26 @@ class LuaEntity(ValidObject):
         if self._kind == KIND_CHARACTER:
             px, py = m.char_position()
             return px / 256 - m.ox, py / 256 - m.oy
+        if self._kind == KIND_GROUND:  # where the drill dropped it (World.ground_position)
+            gx, gy = World.ground_position(self._wx, self._wy)
+            return gx / 256 - m.ox, gy / 256 - m.oy
         fp = _footprint(self._ent)
         return self._wx - m.ox + fp / 2, self._wy - m.oy + fp / 2
 
     def _box(self):
         cx, cy = self._centre()
-        h = _half(self._ent)
+        h = GROUND_HALF if self._kind == KIND_GROUND else _half(self._ent)
         return cx - h, cy - h, cx + h, cy + h
 
     def _force(self):
-        return "neutral" if self._kind == KIND_RESOURCE else "player"
+        return "neutral" if self._kind in (KIND_RESOURCE, KIND_GROUND) else "player"
 
     def _need(self, *kinds, what):
         if self._kind not in kinds:
             raise LuaApiError(f"{what}: not supported by {self._ename}")
 
     def _need_type(self, types, what):
-        if ENTITY_TYPE[self._ename] not in types:
+        if TYPE_OF[self._ename] not in types:
             raise LuaApiError(f"{what}: entity is not a {' or '.join(types)}")
 
     # ---- LuaEntity ----
@@ -725,7 +783,7 @@ class LuaEntity(ValidObject):
 
     @attribute
     def type(self):
-        return ENTITY_TYPE[self._ename]
+        return TYPE_OF[self._ename]
 
     @attribute
     def position(self):
@@ -770,6 +828,15 @@ class LuaEntity(ValidObject):
         if self._kind == KIND_CHARACTER:
             raise LuaApiError(NOT_EMULATED + "destroying the character (the World keeps one)")
         m = self._m()
+        if self._kind == KIND_GROUND:  # the World removes a stack itself: no rebuild
+            if m.dirty:  # a rebuild is due (another entity was destroyed): it leaves this out
+                m.ground_gone.add((self._wx, self._wy))
+            elif self.is_valid():
+                m.live().remove_ground(self._wx, self._wy)
+                m.touched(tiles=False)
+            self._valid = False
+            m.grounds.pop((self._wx, self._wy), None)
+            return True
         self._valid = False
         if self._kind == KIND_RESOURCE:
             m.resources.pop((self._wx, self._wy), None)
@@ -778,6 +845,18 @@ class LuaEntity(ValidObject):
                 del m.bld_tiles[k]
         m.dirty = True  # World has no removal: MapState._rebuild
         return True
+
+    @attribute
+    def stack(self):
+        """An item-on-ground's stack (LuaEntity::stack): a table of the LuaItemStack fields
+        valid_for_read, name, count (a snapshot; no LuaItemStack class is registered with the
+        bridge)."""
+        if self._kind != KIND_GROUND:
+            raise LuaApiError("LuaEntity::stack: entity is not an item-entity")
+        got = self._m().ground_table().get((self._wx, self._wy))
+        if got is None:
+            return {"valid_for_read": False, "count": 0}
+        return {"valid_for_read": True, "name": ITEM_NAMES[got[0]], "count": got[1]}
 
     # ---- machines (furnace, drill) ----
 
@@ -833,7 +912,7 @@ class LuaEntity(ValidObject):
 
     @method
     def is_crafting(self):
-        if ENTITY_TYPE[self._ename] != "furnace":
+        if TYPE_OF[self._ename] != "furnace":
             return False
         return self._bld()["progress"] > 0
 
@@ -856,7 +935,7 @@ class LuaEntity(ValidObject):
         World's state): waiting_for_space_in_destination while a drill holds an ore it could not
         drop, no_fuel without fuel and energy, no_minable_resources, else working."""
         from factorio_fast.emulator.game import define_value
-        if ENTITY_TYPE[self._ename] not in ("furnace", "mining-drill"):
+        if TYPE_OF[self._ename] not in ("furnace", "mining-drill"):
             return None
         b = self._bld()
         if self._ename == "burner-mining-drill":
@@ -1040,6 +1119,23 @@ class LuaEntity(ValidObject):
         cx, cy = _fixed(cx + m.ox), _fixed(cy + m.oy)
         dx, dy = (cx - px) * 5, (cy - py) * 5
         return dx * dx + dy * dy <= 12800 * 12800
+
+    @method
+    def mine_entity(self, entity, force=None):
+        """Mines an item-on-ground at once (a script's mine: no reach check, INFERRED): its stack
+        goes into the inventory whole or not at all (World.pick_ground); true if it did. Other
+        entities: not emulated (the scenarios mine by mining_state)."""
+        m = self._char("LuaControl::mine_entity")
+        if not isinstance(entity, LuaEntity) or not entity.is_valid():
+            raise LuaApiError("LuaControl::mine_entity: valid LuaEntity expected")
+        if entity._kind != KIND_GROUND:
+            raise LuaApiError(NOT_EMULATED + "mine_entity of anything but an item-on-ground")
+        got = m.live().pick_ground(entity._wx, entity._wy, False)
+        m.touched(tiles=False)
+        if got:
+            entity._valid = False
+            m.grounds.pop((entity._wx, entity._wy), None)
+        return bool(got)
 
     @attribute
     def crafting_queue_size(self):
