@@ -707,7 +707,8 @@ def run(cfg: Config, out_dir: str, *, eval_episodes: int = 256, progress: bool =
     files = {"checkpoint": ck_path}
     curve = os.path.join(out_dir, "curve.png")
     if plot_curve(res.history, curve, cfg.scenario, rand,
-                  title=f"{cfg.scenario}: PPO, {res.steps} steps in {t['total']:.0f} s"):
+                  title=f"{cfg.scenario}: PPO, {res.steps} steps in {t['total']:.0f} s "
+                        f"({t['cpu']:.0f} s of CPU)"):
         files["curve"] = curve
     try:
         strip = os.path.join(out_dir, "episode.png")
