@@ -7,6 +7,7 @@
 
 #include "ff_codec.h"
 #include "ff_ids.h"
+#include "sim/ff_shaping.h"
 
 static const int32_t ff_raw_sides[FF_RAW_SCENARIOS] = {16, 7, 9};
 static const int32_t ff_raw_obs[FF_RAW_SCENARIOS] = {64, 256, 512};
@@ -124,6 +125,11 @@ int ff_raw_payload_header(const uint8_t *p, size_t n, uint8_t *status, uint8_t *
     return FF_OK;
 }
 
+/* sim/ff_shaping.h's rewards are on (mining, building unless reward is sparse) */
+static int shaped(const ff_raw_params_t *prm) {
+    return prm->scenario != FF_RAW_MOVEMENT && prm->reward != FF_REWARD_SPARSE;
+}
+
 static int check_params(const ff_raw_params_t *prm) {
     return prm && prm->scenario >= 0 && prm->scenario < FF_RAW_SCENARIOS && prm->episode_steps > 0 &&
            prm->goal >= 0;
@@ -149,6 +155,12 @@ int ff_raw_begin(const ff_raw_params_t *prm, ff_raw_ctx_t *ctx, const ff_raw_sta
     ctx->prev_fed = raw->fed;
     ctx->px = raw->px;
     ctx->py = raw->py;
+    if (shaped(prm)) { /* the first state's potential, as ff_env_generate */
+        uint8_t o[512];
+        int rc = ff_raw_observe(prm, ctx, raw, o);
+        if (rc != FF_OK) return rc;
+        ctx->phi = ff_shape_phi(prm->scenario, o);
+    }
     return FF_OK;
 }
 
@@ -202,6 +214,14 @@ int ff_raw_step(const ff_raw_params_t *prm, ff_raw_ctx_t *ctx, const int64_t *ac
     }
     ctx->px = raw->px;
     ctx->py = raw->py;
+    if (shaped(prm)) { /* ff_step_batch: the potential of the observation this step returns */
+        uint8_t o[512];
+        int rc = ff_raw_observe(prm, ctx, raw, o);
+        if (rc != FF_OK) return rc;
+        int32_t phi = ff_shape_phi(prm->scenario, o);
+        r += ff_shape_reward(prm->scenario, ctx->phi, phi);
+        ctx->phi = phi;
+    }
     *reward = r;
     *terminated = term;
     *truncated = (uint8_t)(!term && ctx->step >= (uint32_t)prm->episode_steps);

@@ -106,12 +106,14 @@ typedef struct ff_raw_ctx {
     uint32_t base_ore;        /* mining: at the episode's start */
     uint32_t prev_crafted, prev_smelted, prev_fed, base_smelted;
     int32_t px, py;           /* the character at the last state (targets of the next action) */
+    int32_t phi;              /* shaped rewards: the last observation's potential (sim/ff_shaping.h) */
 } ff_raw_ctx_t;
 
 typedef struct ff_raw_params {
     int32_t scenario;
     int32_t episode_steps;
     int32_t goal;
+    int32_t reward;           /* as ff_sim_params_t.reward: 0 (or 2) shaped, 1 sparse */
 } ff_raw_params_t;
 
 FF_EXTERN_C_BEGIN

@@ -15,6 +15,7 @@
 #include "sim/ff_scn_building.h"
 #include "sim/ff_scn_mining.h"
 #include "sim/ff_scn_movement.h"
+#include "sim/ff_shaping.h"
 #include "sim/ff_sim_env.h"
 
 static const ff_scenario_info_t ff_scenarios[FF_NUM_SCENARIOS] = {
@@ -45,6 +46,12 @@ static void ff_env_generate(ff_sim_t *sim, ff_env_t *env) {
     env->milestones = 0;
     env->base_mined = env->world->mined_total;
     env->base_smelted = env->world->smelted_total;
+    if (sim->shaped) { /* the first state's potential (once per episode: a spare observation) */
+        uint8_t o[512];
+        if (sim->scenario == FF_SCEN_MINING) ff_mining_observe(env, o);
+        else ff_building_observe(env, o);
+        env->phi = ff_shape_phi(sim->scenario, o);
+    }
 }
 
 static void ff_env_observe(ff_sim_t *sim, ff_env_t *env, uint8_t *o) {
@@ -92,7 +99,9 @@ int ff_sim_create(int32_t scenario, size_t num_envs, const ff_sim_params_t *para
             if (params->goal < 1 || params->goal > 1000) { rc = FF_EINVAL; goto fail; }
             sim->info.goal = params->goal;
         }
+        if (params->reward > FF_REWARD_SHAPED) { rc = FF_EINVAL; goto fail; }
     }
+    sim->shaped = scenario != FF_SCEN_MOVEMENT && (!params || params->reward != FF_REWARD_SPARSE);
     sim->num_envs = num_envs;
     sim->world_bytes = (ff_world_bytes(info->map_w, info->map_h) + 63u) & ~(size_t)63u;
     sim->envs = (ff_env_t *)aligned_alloc(64, ((num_envs * sizeof(ff_env_t)) + 63u) & ~(size_t)63u);
@@ -278,6 +287,7 @@ FF_PF_INLINE void ff_step_batch(ff_sim_t *sim, const int32_t scen, const int64_t
             continue;
         }
         uint8_t term = 0;
+        int32_t phi0 = env->phi;
         rewards[i] = ff_env_step(sim, scen, env, actions + i * dims, &term);
         uint8_t trunc = (uint8_t)(!term && env->step >= limit);
         terminated[i] = term;
@@ -297,6 +307,12 @@ FF_PF_INLINE void ff_step_batch(ff_sim_t *sim, const int32_t scen, const int64_t
         case FF_SCEN_MOVEMENT: ff_movement_observe(env, o); break;
         case FF_SCEN_MINING: ff_mining_observe(env, o); break;
         default: ff_building_observe(env, o); break;
+        }
+        if (scen != FF_SCEN_MOVEMENT && sim->shaped) { /* sim/ff_shaping.h, from the step's last state */
+            int32_t phi1 = ff_shape_phi(scen, autoreset == FF_AUTORESET_SAME_STEP && (term | trunc)
+                                                  ? final_obs + i * ob : o);
+            rewards[i] += ff_shape_reward(scen, phi0, phi1);
+            if (!(autoreset == FF_AUTORESET_SAME_STEP && (term | trunc))) env->phi = phi1;
         }
     }
 }

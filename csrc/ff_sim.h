@@ -68,6 +68,8 @@ typedef struct ff_sim_params {
     int32_t ticks_per_step;  /* 1..600 */
     int32_t obstacles;       /* 0..max_obstacles */
     int32_t goal;            /* mining: ores to mine; building: plates to smelt; 1..1000 */
+    int32_t reward;          /* mining, building: 0 (or less) or 2 shaped, 1 sparse (the task
+                              * reward only); sim/ff_shaping.h. Others ignore it. */
 } ff_sim_params_t;
 
 /* A batch of envs (opaque: its state is private to the simulator, csrc/sim/ff_sim_env.h). */

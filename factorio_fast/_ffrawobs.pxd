@@ -67,11 +67,13 @@ cdef extern from "ff_rawobs.h" nogil:
         uint32_t base_smelted
         int32_t px
         int32_t py
+        int32_t phi
 
     ctypedef struct ff_raw_params_t:
         int32_t scenario
         int32_t episode_steps
         int32_t goal
+        int32_t reward
 
     size_t ff_raw_record_bytes(int32_t side) noexcept
     int32_t ff_raw_side(int32_t scenario) noexcept

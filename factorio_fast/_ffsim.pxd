@@ -169,6 +169,7 @@ cdef extern from "ff_sim.h" nogil:
         int32_t ticks_per_step
         int32_t obstacles
         int32_t goal
+        int32_t reward
 
     ctypedef struct ff_sim_t:  # opaque (csrc/sim/ff_sim_env.h)
         pass

@@ -127,6 +127,9 @@ cdef class RawEncoder:
         Envs on the server.
     episode_steps, goal : int
         The scenario's parameters (as ``BatchSim`` has them).
+    reward : {None, "shaped", "sparse"}
+        mining_micro, building_micro: None or ``"shaped"`` adds the shaping of
+        ``csrc/sim/ff_shaping.h`` (as ``BatchSim``'s default); ``"sparse"`` the task reward alone.
     """
 
     cdef ff_raw_ctx_t *_ctx
@@ -141,13 +144,16 @@ cdef class RawEncoder:
         self._ctx = NULL
         self._st = NULL
 
-    def __init__(self, scenario, int num_envs, *, int episode_steps, int goal):
+    def __init__(self, scenario, int num_envs, *, int episode_steps, int goal, reward=None):
         if num_envs < 1 or num_envs > 65535:
             raise InvalidArgumentError(f"num_envs must be 1..65535, got {num_envs}")
         self.scenario_id = _scenario_id(scenario)
         self._prm.scenario = self.scenario_id
         self._prm.episode_steps = episode_steps
         self._prm.goal = goal
+        if reward not in (None, "shaped", "sparse"):
+            raise InvalidArgumentError(f"reward must be 'shaped' or 'sparse', got {reward!r}")
+        self._prm.reward = 1 if reward == "sparse" else 0
         if episode_steps < 1 or goal < 0:
             raise InvalidArgumentError("episode_steps must be >= 1 and goal >= 0")
         self.num_envs = num_envs

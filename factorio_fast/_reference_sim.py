@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from factorio_fast import _reference_shaping as _shaping
 from factorio_fast._reference import encode_cell
 
 # ---------------------------------------------------------------------------------------------
@@ -957,7 +958,7 @@ def _cells_window(wd: RefWorld, side: int) -> bytes:
 class RefEnv:
     """One env of a scenario: world, RNG, step counter and the scenario's bookkeeping."""
 
-    def __init__(self, scenario: str, ticks_per_step=None, obstacles=None, goal=None):
+    def __init__(self, scenario: str, ticks_per_step=None, obstacles=None, goal=None, reward=None):
         cfg = SCENARIOS[scenario]
         self.scenario = scenario
         self.cfg = cfg
@@ -971,6 +972,9 @@ class RefEnv:
         self.milestones = 0
         self.target = (0, 0)
         self.prev_dist = 0
+        # shaped rewards (factorio_fast/_reference_shaping.py): the default where defined
+        self.shaped = scenario in _shaping.PHI and reward != "sparse"
+        self.phi = 0
 
     # -- episode start ------------------------------------------------------------------------
 
@@ -986,6 +990,8 @@ class RefEnv:
         self.step_count = 0
         self.last_action = 0
         self.milestones = 0
+        if self.shaped:
+            self.phi = _shaping.phi(self.scenario, self.observe())
 
     def _gen_movement_micro(self) -> None:
         wd, rng = self.world, self.rng
@@ -1181,7 +1187,12 @@ class RefEnv:
         self.step_count += 1
         reward, term = getattr(self, "_step_" + self.scenario)(a)
         trunc = not term and self.step_count >= self.cfg["episode_steps"]
-        return self.observe(), reward, term, trunc
+        obs = self.observe()
+        if self.shaped:
+            phi = _shaping.phi(self.scenario, obs)
+            reward = np.float32(np.float32(reward) + _shaping.shaping_reward(self.scenario, self.phi, phi))
+            self.phi = phi
+        return obs, reward, term, trunc
 
     def _ticks(self) -> None:
         self.world.tick(self.ticks_per_step)

@@ -44,6 +44,7 @@ _COMMON_KWARGS = ("ticks_per_step", "obstacles")
 _U8, _F32, _BOOL, _I64 = np.dtype(np.uint8), np.dtype(np.float32), np.dtype(np.bool_), \
     np.dtype(np.int64)
 _GOAL_SCENARIOS = ("mining_micro", "building_micro")
+_REWARDS = {"sparse": 1, "shaped": 2}  # ff_sim_params_t.reward (csrc/sim/ff_shaping.h)
 
 
 def scenario_info(name):
@@ -106,7 +107,9 @@ cdef class BatchSim:
     obstacles : int, optional
         Random obstacles per episode (0 = none); scenario default if None.
     **scenario_kwargs
-        ``goal`` (mining_micro: ores to mine; building_micro: plates to smelt).
+        ``goal`` (mining_micro: ores to mine; building_micro: plates to smelt) and ``reward``
+        (mining_micro, building_micro: ``"shaped"``, the default, adds the potential-based
+        shaping of docs/scenarios.md to the task reward; ``"sparse"`` is the task reward alone).
 
     Notes
     -----
@@ -142,7 +145,7 @@ cdef class BatchSim:
         import gymnasium as gym
         cdef int idx = _scenario_index(scenario)
         cdef const ff_scenario_info_t *info = ff_scenario_info(idx)
-        valid = _COMMON_KWARGS + (("goal",) if scenario in _GOAL_SCENARIOS else ())
+        valid = _COMMON_KWARGS + (("goal", "reward") if scenario in _GOAL_SCENARIOS else ())
         for k in scenario_kwargs:
             if k not in valid:
                 raise ArgumentTypeError(  # a TypeError, as Python's own for an unknown keyword
@@ -155,6 +158,10 @@ cdef class BatchSim:
         p.ticks_per_step = _int_kw(scenario, "ticks_per_step", ticks_per_step, 1, 600)
         p.obstacles = _int_kw(scenario, "obstacles", obstacles, 0, info.max_obstacles)
         p.goal = _int_kw(scenario, "goal", scenario_kwargs.get("goal"), 1, 1000)
+        reward = scenario_kwargs.get("reward")
+        if reward is not None and (not isinstance(reward, str) or reward not in _REWARDS):
+            raise InvalidArgumentError(f"{scenario}: reward must be 'shaped' or 'sparse', got {reward!r}")
+        p.reward = _REWARDS[reward] if reward is not None else 0
         cdef size_t n = int(num_envs)
         cdef ff_sim_t *sim = NULL
         cdef int rc

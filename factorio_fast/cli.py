@@ -4,6 +4,7 @@
     factorio-fast reap [--dry-run]                              remove stale shared segments
     factorio-fast scenarios                                     list the scenarios
     factorio-fast mod (--path | --zip DIR)                      where the Factorio mod is / zip it
+    factorio-fast train SCENARIO [--steps N] [--out DIR] ...    PPO, logs, curve, evaluation
 """
 
 from __future__ import annotations
@@ -82,6 +83,42 @@ def _mod(args) -> int:
     return 0
 
 
+def _train(args) -> int:
+    from factorio_fast.scenarios import SCENARIOS
+
+    if args.scenario not in SCENARIOS:
+        print(f"factorio-fast train: unknown scenario {args.scenario!r}; valid choices: "
+              f"{', '.join(SCENARIOS)}", file=sys.stderr)
+        return 2
+    for flag in ("steps", "num_envs", "num_steps", "eval_episodes"):
+        v = getattr(args, flag)
+        if v is not None and v < 1:
+            print(f"factorio-fast train: --{flag.replace('_', '-')} must be >= 1", file=sys.stderr)
+            return 2
+    try:
+        from factorio_fast import train
+    except ImportError as e:
+        print(f"factorio-fast train: {e}", file=sys.stderr)
+        return 2
+    import time
+
+    env_kwargs = {"reward": args.reward} if args.reward else {}
+    cfg = train.Config.for_scenario(
+        args.scenario, total_steps=args.steps, num_envs=args.num_envs, num_steps=args.num_steps,
+        learning_rate=args.lr, seed=args.seed, device=args.device, async_envs=args.async_envs or None,
+        torch_threads=args.threads, env_kwargs=env_kwargs)
+    out = args.out or f"runs/{args.scenario}-{time.strftime('%Y%m%d-%H%M%S')}"
+    print(f"factorio-fast train {args.scenario}: {cfg.total_steps} steps, {cfg.num_envs} envs x "
+          f"{cfg.num_steps} steps per rollout, device {train.pick_device(cfg.device)}; writing {out}/",
+          file=sys.stderr)
+    summary = train.run(cfg, out, eval_episodes=args.eval_episodes or 256, progress=not args.no_progress,
+                        max_seconds=60.0 * (args.max_minutes or 0),
+                        max_cpu_seconds=60.0 * (args.max_cpu_minutes or 0))
+    for k, path in summary["files"].items():
+        print(f"wrote {path} ({k})")
+    return 0
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="factorio-fast", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -106,6 +143,25 @@ def main(argv=None) -> int:
     mg.add_argument("--zip", metavar="DIR",
                     help="write factorio_fast_<version>.zip (for a server's mods/) into DIR")
     m.set_defaults(fn=_mod)
+    t = sub.add_parser("train", help="train PPO on a scenario (needs the [train] extra: torch)")
+    t.add_argument("scenario", help="a scenario name (factorio-fast scenarios)")
+    t.add_argument("--steps", type=int, help="env steps in all (default: the scenario's)")
+    t.add_argument("--num-envs", type=int, help="envs in the batch")
+    t.add_argument("--num-steps", type=int, help="rollout length per env")
+    t.add_argument("--lr", type=float, help="learning rate")
+    t.add_argument("--seed", type=int, default=0, help="seed of the whole run (default 0)")
+    t.add_argument("--device", default="auto", help="torch device (default: CUDA if seen, else CPU)")
+    t.add_argument("--threads", type=int, help="torch threads (default 1; 0: torch's default)")
+    t.add_argument("--async", dest="async_envs", action="store_true",
+                   help="step half the batch in worker processes while the policy runs on the other")
+    t.add_argument("--reward", choices=("shaped", "sparse"), help="the scenario's reward (default shaped)")
+    t.add_argument("--out", metavar="DIR", help="output folder (default runs/SCENARIO-TIME)")
+    t.add_argument("--eval-episodes", type=int, help="episodes of the final evaluation (default 256)")
+    t.add_argument("--max-minutes", type=float, help="stop training after this much wall-clock time")
+    t.add_argument("--max-cpu-minutes", type=float,
+                   help="stop training after this much CPU time of the process (a busy machine's budget)")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.set_defaults(fn=_train)
     args = p.parse_args(argv)
     return args.fn(args)
 

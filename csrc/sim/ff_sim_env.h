@@ -26,6 +26,7 @@ typedef struct ff_env {
     uint32_t seen_removed;   /* world->removed_total when coarse was computed */
     uint64_t coarse;         /* mining: 8x8 ore bitmap */
     uint8_t coarse4[32];     /* building: 8x8 nibble resource map */
+    int32_t phi;             /* shaped rewards: the potential of the last observation (ff_shaping.h) */
     /* movement: the map as bits, for the observation and the walk (sim/ff_mv_walk.h), valid
      * while map_version equals the world's. mbits: padded blocked rows (row ty+8, bit tx+8:
      * off the map, a building, or a tile of transition class FULL or a corner triangle,
@@ -44,6 +45,7 @@ typedef struct ff_env {
 struct ff_sim {
     int32_t scenario;
     ff_scenario_info_t info;  /* with the effective parameters (ff_sim_info) */
+    int32_t shaped;           /* add sim/ff_shaping.h's rewards (mining, building) */
     size_t num_envs;
     size_t world_bytes;
     ff_env_t *envs;

@@ -1,0 +1,127 @@
+/*
+ * ff_shaping.h - the shaped rewards of mining_micro and building_micro (docs/scenarios.md,
+ * "Shaping"); readable specification: factorio_fast/_reference_shaping.py.
+ *
+ * Potential-based shaping (Ng, Harada and Russell 1999, "Policy invariance under reward
+ * transformations"): each step adds (phi(s') - phi(s)) / scale to the task reward, where phi is a
+ * function of the state only. Over an episode the added rewards sum to phi(last) - phi(first),
+ * so no loop of states earns anything, and what shaping can add to an episode is bounded by the
+ * range of phi, less than the task reward of finishing the job.
+ *
+ * phi is read from the observation bytes, not from the world: the simulator (csrc/ff_sim.c)
+ * and the raw-state path of the Factorio mod (csrc/ff_rawobs.c) build byte-identical
+ * observations, so both get identical rewards with one implementation. phi is an integer, and
+ * the reward is one int -> float conversion and one division: exact and the same on every
+ * compiler (no multiply-add to contract), and reproduced bit for bit by the Python reference.
+ *
+ * Header-only (static inline): included by csrc/ff_sim.c and csrc/ff_rawobs.c.
+ */
+#ifndef FF_SHAPING_H
+#define FF_SHAPING_H
+
+#include <stdint.h>
+
+/* The reward of one unit of phi: 1/FF_SHAPE_*_SCALE. */
+#define FF_SHAPE_MINING_SCALE 7680.0f    /* 32 units per mining tick, 3 per 1/256 tile */
+#define FF_SHAPE_BUILDING_SCALE 25600.0f /* 256 units = 0.01; 5 per 1/256 tile */
+
+/* ff_sim_params_t.reward / ff_raw_params_t.reward: 0 or less is the default (shaped). */
+enum { FF_REWARD_DEFAULT = 0, FF_REWARD_SPARSE = 1, FF_REWARD_SHAPED = 2 };
+
+#define FF_SHAPE_IRON_ORE 1  /* entity ids (ff_ids.h order): iron ore, stone furnace, drill */
+#define FF_SHAPE_FURNACE 5
+#define FF_SHAPE_DRILL 6
+
+static inline uint32_t ff_shape_rd32(const uint8_t *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline int32_t ff_shape_rd16(const uint8_t *p) { return (int32_t)p[0] | (int32_t)p[1] << 8; }
+static inline int32_t ff_shape_abs(int32_t v) { return v < 0 ? -v : v; }
+
+/* L1 distance (1/256 tile) from the character (px, py) to the centre of the nearest iron-ore tile
+ * of the side x side cell window at o, or -1 if the window holds none. */
+static inline int32_t ff_shape_window_ore(const uint8_t *o, int32_t side, int32_t px, int32_t py) {
+    int32_t x0 = (px >> 8) - side / 2, y0 = (py >> 8) - side / 2, best = -1;
+    for (int32_t i = 0; i < side * side; i++) {
+        uint32_t c = ff_shape_rd32(o + 4 * i);
+        if (((c >> 12) & 15u) != FF_SHAPE_IRON_ORE || !((c >> 16) & 0xfffu)) continue;
+        int32_t d = ff_shape_abs((x0 + i % side) * 256 + 128 - px) +
+                    ff_shape_abs((y0 + i / side) * 256 + 128 - py);
+        if (best < 0 || d < best) best = d;
+    }
+    return best;
+}
+
+/* The approach term's distance: to the nearest ore tile in the window; else to the centre of the
+ * nearest block of the coarse map holding iron ore (blocks of `blk` tiles, 8 x 8 of them; bit k
+ * of `blocks`), but at least `floor` since the ore lies outside the window; 0 when no ore is
+ * left. Less the 2 tiles within which any ore tile is in resource reach (2.7, §4.3). */
+static inline int32_t ff_shape_gap(int32_t window_d, uint64_t blocks, int32_t blk, int32_t floor,
+                                   int32_t px, int32_t py) {
+    int32_t d = window_d;
+    if (d < 0) {
+        for (int32_t k = 0; k < 64; k++) {
+            if (!((blocks >> k) & 1u)) continue;
+            int32_t e = ff_shape_abs(((k & 7) * blk * 2 + blk) * 128 - px) +
+                        ff_shape_abs(((k >> 3) * blk * 2 + blk) * 128 - py);
+            if (d < 0 || e < d) d = e;
+        }
+        if (d < 0) return 0;
+        if (d < floor) d = floor;
+    }
+    return d > 512 ? d - 512 : 0;
+}
+
+/* mining_micro (256-byte observation): progress of the ore being mined, approach to ore.
+ *   phi = 32 * mining ticks (0..120: 0.5 at a full cycle)  -  3 * gap (0.1 per tile) */
+static inline int32_t ff_shape_mining_phi(const uint8_t *o) {
+    int32_t px = ff_shape_rd16(o + 196), py = ff_shape_rd16(o + 198);
+    uint64_t blocks = 0;
+    for (int k = 0; k < 8; k++) blocks |= (uint64_t)o[208 + k] << (8 * k);
+    int32_t gap = ff_shape_gap(ff_shape_window_ore(o, 7, px, py), blocks, 8, 4 * 256, px, py);
+    return 32 * ff_shape_rd16(o + 202) - 3 * gap;
+}
+
+/* building_micro (512-byte observation), in units of 0.01 (256 each):
+ *   +50 a burner drill exists (in the inventory or placed)
+ *   +30 a placed drill has fuel (or burns)
+ *   +50 a placed stone furnace covers a placed drill's drop tile (the tile above its top-left)
+ *   +30 such a furnace has fuel (or burns)
+ *   - 5 per 1/256 tile of gap to iron ore (0.05 per tile; window 9 x 9, blocks of 16 tiles)
+ * Buildings are the observation's first 8 slots (positions relative to the character). */
+static inline int32_t ff_shape_building_phi(const uint8_t *o) {
+    int32_t px = ff_shape_rd16(o + 356), py = ff_shape_rd16(o + 358);
+    int32_t drill = ff_shape_rd16(o + 324 + 2 * 8) > 0, drill_fuel = 0, furnace_on = 0, furnace_fuel = 0;
+    for (int k = 0; k < 8; k++) {
+        const uint8_t *b = o + 372 + 8 * k;
+        if (b[0] != FF_SHAPE_DRILL) continue;
+        drill = 1;
+        if (b[3] || (b[7] & 1)) drill_fuel = 1;
+        int32_t dx = (int8_t)b[1], dy = (int8_t)b[2] - 1; /* the drop tile */
+        for (int j = 0; j < 8; j++) {
+            const uint8_t *f = o + 372 + 8 * j;
+            if (f[0] != FF_SHAPE_FURNACE) continue;
+            int32_t fx = (int8_t)f[1], fy = (int8_t)f[2];
+            if (dx < fx || dx > fx + 1 || dy < fy || dy > fy + 1) continue;
+            furnace_on = 1;
+            if (f[3] || (f[7] & 1)) furnace_fuel = 1;
+        }
+    }
+    uint64_t blocks = 0;
+    for (int k = 0; k < 64; k++) /* the nibble map's iron bits */
+        if ((o[436 + (k >> 1)] >> (4 * (k & 1))) & 1u) blocks |= (uint64_t)1 << k;
+    int32_t gap = ff_shape_gap(ff_shape_window_ore(o, 9, px, py), blocks, 16, 5 * 256, px, py);
+    return 256 * (50 * drill + 30 * drill_fuel + 50 * furnace_on + 30 * furnace_fuel) - 5 * gap;
+}
+
+/* phi of scenario `scen`'s observation (ff_sim.h scenario ids: 1 mining, 2 building); 0 else. */
+static inline int32_t ff_shape_phi(int32_t scen, const uint8_t *o) {
+    return scen == 1 ? ff_shape_mining_phi(o) : scen == 2 ? ff_shape_building_phi(o) : 0;
+}
+
+/* The shaping reward of a step from phi0 to phi1. */
+static inline float ff_shape_reward(int32_t scen, int32_t phi0, int32_t phi1) {
+    return (float)(phi1 - phi0) / (scen == 1 ? FF_SHAPE_MINING_SCALE : FF_SHAPE_BUILDING_SCALE);
+}
+
+#endif /* FF_SHAPING_H */
