@@ -12,6 +12,7 @@ import numpy as np
 
 from factorio_fast.errors import InvalidArgumentError, ProtocolError
 
+cimport cython
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t
 from libc.stdlib cimport calloc, free
 from libc.string cimport memcpy
@@ -116,8 +117,11 @@ def parse_payload(payload):
              "tick": tick, "end_tick": end_tick}, recs)
 
 
+@cython.embedsignature(False)  # Cython 3 puts the keyword-only marker one parameter late here
 cdef class RawEncoder:
-    """Env contexts for ``num_envs`` envs of one scenario.
+    """RawEncoder(scenario, int num_envs, *, episode_steps=None, goal=None, reward=None)
+
+    Env contexts for ``num_envs`` envs of one scenario.
 
     Parameters
     ----------
@@ -125,8 +129,8 @@ cdef class RawEncoder:
         A scenario name (``SCENARIO_IDS``).
     num_envs : int
         Envs on the server.
-    episode_steps, goal : int
-        The scenario's parameters (as ``BatchSim`` has them).
+    episode_steps, goal : int, optional
+        The scenario's parameters (as ``BatchSim`` has them); None: the scenario's defaults.
     reward : {None, "shaped", "sparse"}
         mining_micro, building_micro: None or ``"shaped"`` adds the shaping of
         ``csrc/sim/ff_shaping.h`` (as ``BatchSim``'s default); ``"sparse"`` the task reward alone.
@@ -144,10 +148,16 @@ cdef class RawEncoder:
         self._ctx = NULL
         self._st = NULL
 
-    def __init__(self, scenario, int num_envs, *, int episode_steps, int goal, reward=None):
+    def __init__(self, scenario, int num_envs, *, episode_steps=None, goal=None, reward=None):
         if num_envs < 1 or num_envs > 65535:
             raise InvalidArgumentError(f"num_envs must be 1..65535, got {num_envs}")
         self.scenario_id = _scenario_id(scenario)
+        if episode_steps is None or goal is None:  # the scenario's defaults, as BatchSim's
+            from factorio_fast._sim import scenario_info
+            name = next(k for k, v in SCENARIO_IDS.items() if v == self.scenario_id)
+            info = scenario_info(name)
+            episode_steps = info["episode_steps"] if episode_steps is None else episode_steps
+            goal = (info["goal"] or 0) if goal is None else goal
         self._prm.scenario = self.scenario_id
         self._prm.episode_steps = episode_steps
         self._prm.goal = goal

@@ -86,7 +86,8 @@ class FactorioStepper:
                  envs_per_server: int | None = None, factorio_path=None,
                  game_speed: float | None = None, server_timeout: float = 30.0,
                  ready_timeout: float = 120.0, encoding: str = "Z", udp: bool = False,
-                 udp_timeout: float = 1.0, ticks_per_step=None, obstacles=None, goal=None):
+                 udp_timeout: float = 1.0, ticks_per_step=None, obstacles=None, goal=None,
+                 reward=None):
         if scenario in PLANNED_SCENARIOS:
             raise InvalidArgumentError(
                 f"{scenario!r} is planned for backend='factorio' only ({PLANNED_SCENARIOS[scenario]})"
@@ -105,7 +106,8 @@ class FactorioStepper:
         if not isinstance(server_timeout, (int, float)) or not server_timeout > 0:
             raise InvalidArgumentError(f"server_timeout must be > 0 seconds, got {server_timeout!r}")
         self.scenario = scenario
-        self._kw = {"ticks_per_step": ticks_per_step, "obstacles": obstacles, "goal": goal}
+        self._kw = {"ticks_per_step": ticks_per_step, "obstacles": obstacles, "goal": goal,
+                    "reward": reward}
         probe = BatchSim(scenario, 1, **{k: v for k, v in self._kw.items() if v is not None})
         try:
             self.obs_shape = tuple(probe.obs_shape)

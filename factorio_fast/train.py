@@ -86,6 +86,7 @@ class Config:
 
     @classmethod
     def for_scenario(cls, scenario: str, **overrides) -> Config:
+        """The defaults tuned for ``scenario``, with ``overrides`` applied."""
         if scenario not in SCENARIOS:
             raise InvalidArgumentError(
                 f"unknown scenario {scenario!r}; valid choices: {', '.join(SCENARIOS)}")
@@ -95,13 +96,16 @@ class Config:
 
     @property
     def batch_size(self) -> int:
+        """Env steps per iteration: ``num_envs * num_steps``."""
         return self.num_envs * self.num_steps
 
     @property
     def minibatch_size(self) -> int:
+        """Samples per gradient step: ``batch_size // num_minibatches``."""
         return self.batch_size // self.num_minibatches
 
     def to_dict(self) -> dict:
+        """The config as a JSON-ready dict (logs, checkpoints)."""
         d = dataclasses.asdict(self)
         d["hidden"] = list(self.hidden)
         return d
@@ -156,6 +160,7 @@ class Agent(nn.Module):
         self.actor = _mlp(self.obs_dim, self.hidden, sum(self.nvec), 0.01)
 
     def value(self, obs: torch.Tensor) -> torch.Tensor:
+        """The critic's value of each observation."""
         return self.critic(obs).squeeze(-1)
 
     def _split(self, logits: torch.Tensor):
@@ -229,6 +234,8 @@ def episode_metrics(scenario: str, final_obs: np.ndarray, terminated: np.ndarray
 
 @dataclass
 class Result:
+    """What ``train`` returns: the trained agent, its config and the run's figures."""
+
     agent: Agent
     config: Config
     history: list = field(default_factory=list)     # one dict per update (see train())
@@ -527,6 +534,7 @@ def evaluate(scenario: str, agent: Agent | None = None, *, episodes: int = 256, 
 # ------------------------------------------------------------------------------- files
 
 def save_checkpoint(path: str, agent: Agent, cfg: Config, extra: dict | None = None) -> None:
+    """Write the agent and its config to ``path`` (atomically, through a temporary file)."""
     tmp = path + ".tmp"
     torch.save({"state_dict": agent.state_dict(), "obs_dim": agent.obs_dim, "nvec": agent.nvec,
                 "hidden": list(agent.hidden), "config": cfg.to_dict(), "extra": extra or {}}, tmp)
@@ -534,6 +542,7 @@ def save_checkpoint(path: str, agent: Agent, cfg: Config, extra: dict | None = N
 
 
 def load_checkpoint(path: str, device: str = "cpu") -> tuple[Agent, dict]:
+    """The agent saved at ``path`` and the rest of the checkpoint (config, extras)."""
     ck = torch.load(path, map_location=device, weights_only=False)
     agent = Agent(ck["obs_dim"], ck["nvec"], ck["hidden"])
     agent.load_state_dict(ck["state_dict"])

@@ -112,6 +112,14 @@ def test_parity_other_parameters():
     run_random("movement_micro", 3, 300, seed=5, ticks_per_step=1, obstacles=0)
 
 
+@pytest.mark.parametrize("scenario", ["mining_micro", "building_micro"])
+def test_parity_sparse_reward(scenario):
+    # the task reward alone (reward="sparse") through the mod's encoder equals BatchSim's too
+    pair = run_random(scenario, 4, 200, seed=6, reward="sparse")
+    shaped = run_random(scenario, 4, 200, seed=6)
+    assert pair.rewards != shaped.rewards  # the shaping is on by default and off here
+
+
 # ---- scripted play ----
 
 def toward(px, py, gx, gy):

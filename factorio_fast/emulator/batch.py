@@ -177,7 +177,7 @@ class ModBatch:
     send : callable or None
         One request's text -> the reply's text (an RCON command ``/ff <text>``). None: the
         caller drives the ``*_gen`` generators itself (many servers at once).
-    ticks_per_step, obstacles, goal
+    ticks_per_step, obstacles, goal, reward
         As ``BatchSim``.
     encoding : {"Z", "B"}
         How frames travel: deflate + base64 (``helpers.encode_string``) or plain base64.
@@ -188,7 +188,7 @@ class ModBatch:
 
     def __init__(self, scenario: str, num_envs: int, send: Callable[[str], str] | None, *,
                  ticks_per_step=None, obstacles=None, goal=None, encoding: str = "Z",
-                 max_polls: int | None = 1000):
+                 max_polls: int | None = 1000, reward=None):
         info = scenario_info(scenario)
         if goal is None and info["goal"]:
             goal = info["goal"]
@@ -208,7 +208,7 @@ class ModBatch:
         self.source = WorldSource(scenario, self.num_envs, obstacles=obstacles,
                                   goal=goal if scenario != "movement_micro" else None)
         self.encoder = RawEncoder(scenario, self.num_envs, episode_steps=self.episode_steps,
-                                  goal=self.goal)
+                                  goal=self.goal, reward=reward)
         self._targets = np.full((self.num_envs, 2), -1, np.int32)
         self._needs_reset = np.zeros(self.num_envs, np.bool_)
         self._started = False
