@@ -542,18 +542,22 @@ class RconMux:
                 e.rcon_client = waiting[0]
                 raise e
 
+    def _complete(self, out: list) -> list:
+        """Append to ``out`` every reply complete so far, in each client's request order."""
+        for c, q in self._inflight.items():
+            while q:
+                text = c.take(q[0][0])
+                if text is None:
+                    break
+                out.append((c, q.popleft()[1], text))
+        return out
+
     def poll(self, timeout: float) -> list:
         """Complete replies as (client, tag, text) and readable watched sockets as (None, tag,
         None); waits at most ``timeout`` s for the first, returns [] when it ran out."""
         deadline = time.monotonic() + timeout
         while True:
-            out = []
-            for c, q in self._inflight.items():
-                while q:
-                    text = c.take(q[0][0])
-                    if text is None:
-                        break
-                    out.append((c, q.popleft()[1], text))
+            out = self._complete([])
             if out:
                 return out
             left = deadline - time.monotonic()
@@ -576,13 +580,7 @@ class RconMux:
                     raise
             if out:
                 # watched sockets are readable: report them with the replies complete so far
-                for c, q in self._inflight.items():
-                    while q:
-                        text = c.take(q[0][0])
-                        if text is None:
-                            break
-                        out.append((c, q.popleft()[1], text))
-                return out
+                return self._complete(out)
 
     def exchange(self, commands: dict, timeout: float = 10.0) -> dict:
         """Send ``{client: text}`` to every client at once; return ``{client: reply}``."""

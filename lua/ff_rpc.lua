@@ -115,6 +115,22 @@ end
 local HANDLERS = {[wire.T_WORLD] = on_world, [wire.T_ACTIONS] = on_actions, [wire.T_RAW] = on_poll,
                   [udp.T_UDP] = on_udp}
 
+-- The reply frame of handler(...) as text: an error kept from on_tick first, then the handler's
+-- RAW reply, or an ERROR frame for what it refused or raised. Never raises.
+local function answer(how, seq, handler, ...)
+  if storage.tick_error ~= nil then
+    local e = storage.tick_error
+    storage.tick_error = nil
+    return encode_text(how, wire.frame(wire.T_ERROR, "on_tick failed: " .. e, seq))
+  end
+  local ok, reply, why = pcall(handler, ...)
+  if not ok then
+    return encode_text(how, wire.frame(wire.T_ERROR, "internal error: " .. tostring(reply), seq))
+  end
+  if reply == nil then return encode_text(how, wire.frame(wire.T_ERROR, why, seq)) end
+  return encode_text(how, wire.frame(wire.T_RAW, reply, seq))
+end
+
 -- The reply text for one request text. Never raises.
 function M.handle(text)
   local frame, how, err = decode_text(text)
@@ -126,17 +142,7 @@ function M.handle(text)
   if handler == nil then
     return encode_text(how, wire.frame(wire.T_ERROR, "frame type " .. ftype .. " is not a request", seq))
   end
-  if storage.tick_error ~= nil then
-    local e = storage.tick_error
-    storage.tick_error = nil
-    return encode_text(how, wire.frame(wire.T_ERROR, "on_tick failed: " .. e, seq))
-  end
-  local ok, reply, why = pcall(handler, payload, how, seq)
-  if not ok then
-    return encode_text(how, wire.frame(wire.T_ERROR, "internal error: " .. tostring(reply), seq))
-  end
-  if reply == nil then return encode_text(how, wire.frame(wire.T_ERROR, why, seq)) end
-  return encode_text(how, wire.frame(wire.T_RAW, reply, seq))
+  return answer(how, seq, handler, payload, how, seq)
 end
 
 function M.command(cmd)
@@ -145,17 +151,7 @@ end
 
 -- The reply a RAW poll gets now, for the request with sequence seq (the UDP push sends it).
 local function poll_reply(how, seq)
-  if storage.tick_error ~= nil then
-    local e = storage.tick_error
-    storage.tick_error = nil
-    return encode_text(how, wire.frame(wire.T_ERROR, "on_tick failed: " .. e, seq))
-  end
-  local ok, reply, why = pcall(on_poll, "")
-  if not ok then
-    return encode_text(how, wire.frame(wire.T_ERROR, "internal error: " .. tostring(reply), seq))
-  end
-  if reply == nil then return encode_text(how, wire.frame(wire.T_ERROR, why, seq)) end
-  return encode_text(how, wire.frame(wire.T_RAW, reply, seq))
+  return answer(how, seq, on_poll, "")
 end
 udp.set_reply_builder(poll_reply)
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import binascii
 import struct
-import sys
 import time
 import zlib
 from collections.abc import Callable
 
 import numpy as np
 
+from factorio_fast import codec
 from factorio_fast._rawobs import STATUS_ACCEPTED, STATUS_PENDING, STATUS_STATES, RawEncoder
 from factorio_fast._sim import BatchSim, scenario_info
 from factorio_fast.emulator import wire
@@ -56,27 +56,10 @@ def _request_text(frame: bytes, how: str) -> str:
 
 
 def _reply_bytes(text: str) -> bytes:
-    """wire.from_text, with the strict base64 decoder of Python >= 3.11 where there is one
-    (several times faster than base64.b64decode(validate=True) on a large reply)."""
-    t = text.strip()
-    if _STRICT_B64 and len(t) >= 2 and t[0] in "BZ":
-        try:
-            raw = binascii.a2b_base64(t[1:], strict_mode=True)
-            if t[0] == "B":
-                return raw
-            try:
-                return zlib.decompress(raw)
-            except zlib.error:
-                return zlib.decompress(raw, -15)  # raw deflate
-        except (binascii.Error, zlib.error, ValueError) as e:
-            raise ProtocolError(f"the reply's text does not decode: {e}") from None
     return wire.from_text(text)
 
 
-_STRICT_B64 = sys.version_info >= (3, 11)
-
-
-T_UDP = 8  # the mod's UDP subscription request (docs/mod.md §7.1)
+T_UDP = int(codec.FrameType.UDP)  # the mod's UDP subscription request (docs/mod.md §7.1)
 
 
 class Push:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import struct
+import sys
 import zlib
 
 import numpy as np
@@ -22,6 +23,7 @@ from factorio_fast.errors import InvalidArgumentError, ProtocolError
 __all__ = ["frame", "unframe", "to_text", "from_text", "world_payload", "world_record",
            "T_ACTIONS", "T_ERROR", "T_WORLD", "T_RAW", "MAGIC", "VERSION", "HEADER"]
 
+_STRICT_B64 = sys.version_info >= (3, 11)
 MAGIC = codec.FRAME_MAGIC
 VERSION = codec.FRAME_VERSION
 HEADER = codec.HEADER_SIZE
@@ -65,7 +67,10 @@ def from_text(text: str) -> bytes:
     if len(text) < 2 or text[0] not in "BZ":
         raise ProtocolError(f"the reply is not a frame: {text[:80]!r}")
     try:
-        raw = base64.b64decode(text[1:], validate=True)
+        # Python >= 3.11's strict decoder is several times faster than b64decode(validate=True)
+        # on a large reply, and as strict
+        raw = binascii.a2b_base64(text[1:], strict_mode=True) if _STRICT_B64 else \
+            base64.b64decode(text[1:], validate=True)
         if text[0] == "B":
             return raw
         try:
