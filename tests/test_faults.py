@@ -29,7 +29,9 @@ def _worker_fault_trial(rng: random.Random, mode: str, sig: int) -> str:
     specific error within the timeout. Returns the error class name."""
     before = own_shm_names()
     kw = dict(batch_size=2) if mode == "async" else {}
-    env = factorio_fast.make_vec("movement_micro", 4, num_workers=2, timeout=TIMEOUT, **kw)
+    # Start-up and the first reset get a generous wait (on a loaded machine a worker takes more
+    # than a second to start); the fault itself must be reported within TIMEOUT.
+    env = factorio_fast.make_vec("movement_micro", 4, num_workers=2, timeout=30.0, **kw)
     procs = list(env._pool.procs)
     victim = procs[rng.randrange(2)]
     a = np.zeros(2 if mode == "async" else 4, np.int64)
@@ -37,8 +39,11 @@ def _worker_fault_trial(rng: random.Random, mode: str, sig: int) -> str:
     try:
         if mode == "async":
             env.async_reset(seed=rng.randrange(1000))
+            obs, _, _, _, info = env.recv()  # the first group is back: the workers are running
+            env.send(a, info["env_id"])
         else:
             env.reset(seed=rng.randrange(1000))
+        env._pool.timeout = TIMEOUT
         kill_at = rng.randrange(0, 40)
         t_kill = None
         for i in range(100_000):
