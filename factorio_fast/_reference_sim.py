@@ -292,23 +292,10 @@ class RefWorld:
         return (inv, plan) if self._craft_plan(inv, recipe, n, plan, 0) else None
 
     def craft(self, recipe: int, count: int) -> int:
-        n = min(count, 0xFFFF)
+        n = self.craftable(recipe, count)  # the most crafts the inventory allows, up to count
         if n <= 0:
             return 0
-        got = self._craft_try(recipe, n)
-        if got is None:
-            lo, hi = 0, n
-            while hi - lo > 1:
-                mid = lo + (hi - lo) // 2
-                if self._craft_try(recipe, mid) is not None:
-                    lo = mid
-                else:
-                    hi = mid
-            n = lo
-            if n <= 0:
-                return 0
-            got = self._craft_try(recipe, n)
-        inv, plan = got
+        inv, plan = self._craft_try(recipe, n)
         # room: an entry merges into the tail (same recipe and kind) or takes a slot
         length = len(self.queue)
         tail = list(self.queue[-1]) if self.queue else None
