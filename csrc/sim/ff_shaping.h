@@ -38,13 +38,60 @@ static inline uint32_t ff_shape_rd32(const uint8_t *p) {
 static inline int32_t ff_shape_rd16(const uint8_t *p) { return (int32_t)p[0] | (int32_t)p[1] << 8; }
 static inline int32_t ff_shape_abs(int32_t v) { return v < 0 ? -v : v; }
 
+#if defined(__SSE2__) && !defined(FF_NO_SIMD)
+#include <emmintrin.h>
+#define FF_SHAPE_SSE2 1
+#endif
+
+static inline int32_t ff_shape_ctz32(uint32_t v) {
+#if defined(__GNUC__) || defined(__clang__)
+    return __builtin_ctz(v);
+#else
+    int32_t k = 0;
+    while (!(v & 1u)) v >>= 1, k++;
+    return k;
+#endif
+}
+static inline int32_t ff_shape_ctz64(uint64_t v) {
+#if defined(__GNUC__) || defined(__clang__)
+    return __builtin_ctzll(v);
+#else
+    int32_t k = 0;
+    while (!(v & 1u)) v >>= 1, k++;
+    return k;
+#endif
+}
+
+/* An iron-ore cell with ore left: entity nibble (bits 12..15) 1, amount (bits 16..27) not 0. */
+#define FF_SHAPE_ORE_MASK 0xF000u
+#define FF_SHAPE_ORE_BITS ((uint32_t)FF_SHAPE_IRON_ORE << 12)
+#define FF_SHAPE_AMOUNT_MASK 0x0FFF0000u
+
 /* L1 distance (1/256 tile) from the character (px, py) to the centre of the nearest iron-ore tile
- * of the side x side cell window at o, or -1 if the window holds none. */
+ * of the side x side cell window at o, or -1 if the window holds none. Most windows hold no ore
+ * or a few cells of it, so the cells are tested four at a time (SSE2: 13 or 21 compares for the
+ * 7 x 7 and 9 x 9 windows) and the distance is computed for the matches only. */
 static inline int32_t ff_shape_window_ore(const uint8_t *o, int32_t side, int32_t px, int32_t py) {
-    int32_t x0 = (px >> 8) - side / 2, y0 = (py >> 8) - side / 2, best = -1;
-    for (int32_t i = 0; i < side * side; i++) {
+    int32_t x0 = (px >> 8) - side / 2, y0 = (py >> 8) - side / 2, best = -1, n = side * side, i = 0;
+#ifdef FF_SHAPE_SSE2
+    const __m128i tmask = _mm_set1_epi32((int)FF_SHAPE_ORE_MASK), tore = _mm_set1_epi32((int)FF_SHAPE_ORE_BITS);
+    const __m128i amask = _mm_set1_epi32((int)FF_SHAPE_AMOUNT_MASK), zero = _mm_setzero_si128();
+    for (; i + 4 <= n; i += 4) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(o + 4 * i));
+        __m128i is_ore = _mm_cmpeq_epi32(_mm_and_si128(v, tmask), tore);
+        __m128i empty = _mm_cmpeq_epi32(_mm_and_si128(v, amask), zero);
+        uint32_t m = (uint32_t)_mm_movemask_ps(_mm_castsi128_ps(_mm_andnot_si128(empty, is_ore)));
+        for (; m; m &= m - 1) {
+            int32_t j = i + ff_shape_ctz32(m);
+            int32_t d = ff_shape_abs((x0 + j % side) * 256 + 128 - px) +
+                        ff_shape_abs((y0 + j / side) * 256 + 128 - py);
+            if (best < 0 || d < best) best = d;
+        }
+    }
+#endif
+    for (; i < n; i++) {
         uint32_t c = ff_shape_rd32(o + 4 * i);
-        if (((c >> 12) & 15u) != FF_SHAPE_IRON_ORE || !((c >> 16) & 0xfffu)) continue;
+        if ((c & FF_SHAPE_ORE_MASK) != FF_SHAPE_ORE_BITS || !(c & FF_SHAPE_AMOUNT_MASK)) continue;
         int32_t d = ff_shape_abs((x0 + i % side) * 256 + 128 - px) +
                     ff_shape_abs((y0 + i / side) * 256 + 128 - py);
         if (best < 0 || d < best) best = d;
@@ -60,8 +107,8 @@ static inline int32_t ff_shape_gap(int32_t window_d, uint64_t blocks, int32_t bl
                                    int32_t px, int32_t py) {
     int32_t d = window_d;
     if (d < 0) {
-        for (int32_t k = 0; k < 64; k++) {
-            if (!((blocks >> k) & 1u)) continue;
+        for (uint64_t b = blocks; b; b &= b - 1) { /* the set bits only */
+            int32_t k = ff_shape_ctz64(b);
             int32_t e = ff_shape_abs(((k & 7) * blk * 2 + blk) * 128 - px) +
                         ff_shape_abs(((k >> 3) * blk * 2 + blk) * 128 - py);
             if (d < 0 || e < d) d = e;
@@ -80,6 +127,18 @@ static inline int32_t ff_shape_mining_phi(const uint8_t *o) {
     for (int k = 0; k < 8; k++) blocks |= (uint64_t)o[208 + k] << (8 * k);
     int32_t gap = ff_shape_gap(ff_shape_window_ore(o, 7, px, py), blocks, 8, 4 * 256, px, py);
     return 32 * ff_shape_rd16(o + 202) - 3 * gap;
+}
+
+/* Bit 0 of each of the 16 nibbles of the 8 bytes at p (low nibble first), as bits 0..15: the
+ * iron bits of 16 blocks of the nibble map. */
+static inline uint64_t ff_shape_iron_bits(const uint8_t *p) {
+    uint64_t x = 0;
+    for (int j = 0; j < 8; j++) x |= (uint64_t)p[j] << (8 * j);
+    x &= 0x1111111111111111ull;
+    x = (x | (x >> 3)) & 0x0303030303030303ull;
+    x = (x | (x >> 6)) & 0x000F000F000F000Full;
+    x = (x | (x >> 12)) & 0x000000FF000000FFull;
+    return (x | (x >> 24)) & 0xFFFFull;
 }
 
 /* building_micro (512-byte observation), in units of 0.01 (256 each):
@@ -108,8 +167,8 @@ static inline int32_t ff_shape_building_phi(const uint8_t *o) {
         }
     }
     uint64_t blocks = 0;
-    for (int k = 0; k < 64; k++) /* the nibble map's iron bits */
-        if ((o[436 + (k >> 1)] >> (4 * (k & 1))) & 1u) blocks |= (uint64_t)1 << k;
+    for (int q = 0; q < 4; q++) /* the nibble map's iron bits, 16 blocks per 8 bytes */
+        blocks |= ff_shape_iron_bits(o + 436 + 8 * q) << (16 * q);
     int32_t gap = ff_shape_gap(ff_shape_window_ore(o, 9, px, py), blocks, 16, 5 * 256, px, py);
     return 256 * (50 * drill + 30 * drill_fuel + 50 * furnace_on + 30 * furnace_fuel) - 5 * gap;
 }
