@@ -219,6 +219,7 @@ FF_PF_INLINE void ff_prefetch_rows(const ff_sim_t *sim, int32_t scen, size_t i) 
             FF_PREFETCH(&env->mbits[ty + 8]);
             FF_PREFETCH(&env->mbits[ty + 15]);
             FF_PREFETCH(&env->cbits[ty + FF_CB_PAD]); /* read by the walk's clear test */
+            FF_PREFETCH(&env->tbits[ty + FF_CB_PAD]);
         }
         return;
     }
