@@ -625,21 +625,19 @@ static inline int ff_try(ff_world_t *wd, int32_t nx, int32_t ny) {
 
 /* Character::calculateSlideOverCorner for an orthogonal move (the replay tool's
  * calculate_slide_over_corner): an entity overlapping the box at the new position is slid
- * around first (ff_corner_slide_step, a simplification: UNCERTAIN); else a tile under the new
- * centre point slides by ff_tile_slide_plan (the goal position, if any, must be free). */
+ * around by its collision box (ff_box_slide_plan), else a tile under the new centre point by
+ * ff_tile_slide_plan; either way the goal position must be free, then the slid one. */
 static int ff_slide(ff_world_t *wd, int32_t vx, int32_t vy) {
-    int32_t nx = wd->px + vx, ny = wd->py + vy;
+    int32_t nx = wd->px + vx, ny = wd->py + vy, gx, gy, sx, sy;
     int32_t bi = ff_building_near(wd, nx, ny) ? ff_blocking_building(wd, nx * 5, ny * 5) : -1;
     if (bi >= 0) {
         const ff_building_t *b = &wd->bld[bi];
-        int along_x = vx != 0;
-        int32_t step = ff_corner_slide_step((along_x ? wd->py : wd->px) * 5, (along_x ? b->cy : b->cx) * 5,
-                                            b->half5, ff_abs32(vx) + ff_abs32(vy));
-        if (!step) return 0;
-        return along_x ? ff_try(wd, wd->px, wd->py + step) : ff_try(wd, wd->px + step, wd->py);
+        int32_t c = vx != 0 ? b->cy : b->cx, k = ff_half256(b->half5);
+        if (!ff_box_slide_plan(c - k, c + k, wd->px, wd->py, vx, vy, &gx, &gy, &sx, &sy) ||
+            ff_world_collides(wd, gx, gy)) return 0;
+        return ff_try(wd, wd->px + sx, wd->py + sy);
     }
     int cls = ff_tile_hit(wd, nx, ny), need_goal;
-    int32_t gx, gy, sx, sy;
     if (!ff_tile_slide_plan(cls, wd->px, wd->py, vx, vy, &need_goal, &gx, &gy, &sx, &sy)) return 0;
     if (need_goal && ff_world_collides(wd, gx, gy)) return 0;
     return ff_try(wd, wd->px + sx, wd->py + sy);

@@ -40,8 +40,16 @@ FF_STATIC_ASSERT(FF_WORLD_ITEMS >= FF_NUM_ITEMS, "every item id indexes the inve
 #define FF_REACH_RESOURCE_5 3456    /* reach_resource_distance 2.7 */
 #define FF_REACH_5 12800            /* reach_distance 10 */
 #define FF_BUILD_DISTANCE_5 12800   /* build_distance 10 */
-#define FF_CORNER_SLIDE_5 896       /* maximum_corner_sliding_distance 0.7 */
-#define FF_CORNER_MARGIN_5 13       /* the 0.01 margin (12.8 rounded up) */
+/* The slides work in the engine's 1/256 fixed point (FixedPoint32_8::from_double truncates):
+ * character box +-51 (0.2 * 256 = 51.2), maximum_corner_sliding_distance 179 (0.7 * 256 =
+ * 179.2), slide margin 2 (0.01 * 256 = 2.56). */
+#define FF_CHAR_HALF_256 51
+#define FF_CORNER_SLIDE_256 179
+#define FF_SLIDE_MARGIN_256 2
+/* A building's collision half extent in 1/256 (trunc(half * 256)) from its 1/1280 one
+ * (round(half * 1280)): equal for every half extent of the entity table (ff_ids.h; 0.1, 0.35,
+ * 0.4, 0.7), checked by csrc/tests/test_world.c. */
+static inline int32_t ff_half256(int32_t half5) { return half5 / 5; }
 /* Timers (docs/factorio-facts.md §4.3, §4.4; docs/mechanics.md "Timers"). The engine adds each
  * tick's progress to a double and finishes when the sum passes the goal; the sums of 0.5/60 and
  * 1/60 fall just short of the exact goals, so every cycle takes one tick more than the nominal
@@ -205,24 +213,6 @@ static inline uint32_t ff_world_nonplain_bits(const ff_world_t *wd, int32_t y, i
     return (uint32_t)(v & ((1ull << n) - 1u));
 }
 
-/* The corner slide (docs/factorio-facts.md §4.2; UNCERTAIN: a simplification of
- * Character::calculateSlideOverCorner). An orthogonal move at `speed` is blocked by a building
- * whose centre is b5 on the perpendicular axis (1/1280 tile, half extent half5) while the
- * character's centre there is c5: if the building's nearer edge is within
- * maximum_corner_sliding_distance 0.7 (plus the 0.01 margin), the character steps sideways
- * toward it by at most the speed. Returns that signed step in 1/256 tile, or 0 for no slide
- * (a slide is never 0: the boxes overlap, so the distance is at least the margin). Shared by the
- * world's walk (ff_world.c) and movement_micro's walk on bits (csrc/sim/ff_mv_walk.h). */
-static inline int32_t ff_corner_slide_step(int32_t c5, int32_t b5, int32_t half5, int32_t speed) {
-    int32_t need_neg = (c5 + FF_CHAR_HALF_5) - (b5 - half5);
-    int32_t need_pos = (b5 + half5) - (c5 - FF_CHAR_HALF_5);
-    int32_t sgn = need_neg <= need_pos ? -1 : 1;
-    int32_t need = (sgn < 0 ? need_neg : need_pos) + FF_CORNER_MARGIN_5;
-    if (need > FF_CORNER_SLIDE_5) return 0;
-    int32_t shift = (need + 4) / 5;
-    return sgn * (shift < speed ? shift : speed);
-}
-
 /* ---- water: tile-transition collision (Friday Facts #344 "Tile transition collisions",
  * https://factorio.com/blog/post/fff-344; the routine as MrWint/factorio-replay-tools
  * src/simulation.rs at 1058407 reimplements it from Surface::constCollideWithTile for 1.1.107,
@@ -269,14 +259,57 @@ static inline int ff_tcls_blocks(int cls, int32_t fx, int32_t fy) {
     }
 }
 
-/* Character::calculateTileSlide (replay tool: the tile branch of calculate_slide_over_corner,
- * calculate_vertical_slide / calculate_horizontal_slide) for an orthogonal move (vx, vy) from
- * (px, py) whose centre point hits a tile of class cls (no entity in the way). Fixed point
- * 1/256 as the engine: character box +-51 (trunc(0.2 * 256)), maximum_corner_sliding_distance
- * 179 (trunc(0.7 * 256)), slide margin 2 (trunc(0.01 * 256)).
+/* Character::calculateHorizontalSlide / calculateVerticalSlide (MrWint/factorio-replay-tools
+ * src/simulation.rs at 1058407, calculate_horizontal_slide / calculate_vertical_slide, which
+ * reimplement them for 1.1.107): an orthogonal move (vx, vy) from (px, py) is blocked by a box
+ * whose edges on the perpendicular axis are lo .. hi (1/256 tile). With the nudge distances
+ * from the character's box to either edge (to_lo: pushing toward lo, to_hi: toward hi): if both
+ * exceed 179 there is no slide; else the character goes toward the nearer edge (a horizontal
+ * move goes down (+y) on a tie, a vertical one left (-x)), provided the move from just past
+ * that edge (the goal, box edge + 51 + 2) is free, sideways by min(speed, nudge + 0.01) in
+ * double, truncated to 1/256 as MapPosition + Vector; returns 0 for no slide. The caller checks the goal (*gx, *gy) and
+ * then the slid position (its position + (*sx, *sy)). Verified for 1.1 (the replay tool's
+ * asserts); INFERRED for 2.0. Used for buildings (their collision box) and for a whole-tile
+ * block (the box of the character's own tile, as Character::calculateTileSlide does). */
+static inline int ff_box_slide_plan(int32_t lo, int32_t hi, int32_t px, int32_t py, int32_t vx, int32_t vy,
+                                    int32_t *gx, int32_t *gy, int32_t *sx, int32_t *sy) {
+    int along_x = vx != 0;
+    int32_t p = along_x ? py : px; /* the perpendicular coordinate */
+    int32_t to_hi = hi - (p - FF_CHAR_HALF_256), to_lo = (p + FF_CHAR_HALF_256) - lo;
+    *sx = 0;
+    *sy = 0;
+    if ((to_hi < to_lo ? to_hi : to_lo) > FF_CORNER_SLIDE_256) return 0;
+    int32_t v = along_x ? vx : vy;
+    double mv = (double)(v < 0 ? -v : v) / 256.0;
+    int32_t sgn, g;
+    double lim;
+    if (along_x ? to_lo >= to_hi : to_hi < to_lo) {
+        sgn = 1; /* horizontal: down (+y) when up >= down; vertical: right when right < left */
+        g = hi + FF_CHAR_HALF_256 + FF_SLIDE_MARGIN_256;
+        lim = (double)to_hi / 256.0 + 0.01;
+    } else {
+        sgn = -1;
+        g = lo - FF_CHAR_HALF_256 - FF_SLIDE_MARGIN_256;
+        lim = (double)to_lo / 256.0 + 0.01;
+    }
+    int32_t step = (int32_t)((mv < lim ? mv : lim) * 256.0);
+    if (along_x) {
+        *gx = px + vx;
+        *gy = g;
+        *sy = sgn * step;
+    } else {
+        *gx = g;
+        *gy = py + vy;
+        *sx = sgn * step;
+    }
+    return 1;
+}
+
+/* Character::calculateTileSlide (replay tool: the tile branch of calculate_slide_over_corner)
+ * for an orthogonal move (vx, vy) from (px, py) whose centre point hits a tile of class cls (no
+ * entity in the way):
  *  - a whole-tile block slides against the box of the character's OWN tile (as the replay tool
- *    and so the 1.1 engine do): sideways toward the nearer side out of that tile, by at most
- *    the speed, if the move from just past that side (goal) does not collide;
+ *    and so the 1.1 engine do): ff_box_slide_plan with that tile's edges;
  *  - a triangle projects the move onto the triangle's edge (the move minus its component along
  *    the corner's direction vector, in double, then truncated to 1/256 as MapPosition + Vector).
  * Writes the position to test first (*gx, *gy; only for a whole tile: *need_goal = 1) and the
@@ -289,36 +322,9 @@ static inline int ff_tile_slide_plan(int cls, int32_t px, int32_t py, int32_t vx
     *sy = 0;
     if (cls == FF_TCLS_FREE) return 0;
     if (cls == FF_TCLS_FULL) {
-        int along_x = vx != 0;
-        int32_t p = along_x ? py : px; /* the perpendicular coordinate */
-        int32_t lo = (p >> 8) * 256, hi = lo + 256;
-        int32_t to_hi = hi - (p - 51), to_lo = (p + 51) - lo; /* nudge distances */
-        if ((to_hi < to_lo ? to_hi : to_lo) > 179) return 0;
-        int32_t v = along_x ? vx : vy;
-        double mv = (double)(v < 0 ? -v : v) / 256.0;
-        int32_t sgn, g;
-        double lim;
-        if (along_x ? to_lo >= to_hi : to_hi < to_lo) {
-            sgn = 1; /* horizontal: down (+y) when up >= down; vertical: right when right < left */
-            g = hi + 51 + 2;
-            lim = (double)to_hi / 256.0 + 0.01;
-        } else {
-            sgn = -1;
-            g = lo - 51 - 2;
-            lim = (double)to_lo / 256.0 + 0.01;
-        }
-        int32_t step = (int32_t)((mv < lim ? mv : lim) * 256.0);
-        *need_goal = 1;
-        if (along_x) {
-            *gx = px + vx;
-            *gy = g;
-            *sy = sgn * step;
-        } else {
-            *gx = g;
-            *gy = py + vy;
-            *sx = sgn * step;
-        }
-        return 1;
+        int32_t lo = ((vx != 0 ? py : px) >> 8) * 256;
+        *need_goal = ff_box_slide_plan(lo, lo + 256, px, py, vx, vy, gx, gy, sx, sy);
+        return *need_goal;
     }
     /* Vector::directionMultiplicators of NE, SE, SW, NW */
     static const double dxm[4] = {0.70710678118, 0.70710678118, -0.70710678118, -0.70710678118};
@@ -440,7 +446,9 @@ int ff_world_take(ff_world_t *wd, int32_t tx, int32_t ty, int32_t *moved);
  * (Factorio 2.0.77 base/prototypes/entity/mining-drill.lua, burner-mining-drill
  * vector_to_place_result; docs/factorio-facts.md §4.3). The character picks a stack up with the
  * take action (LuaControl::mine_entity of the item-on-ground entity); placing a building over
- * it collects it into the inventory (changelog 0.8.1, as issue 12 cites it). */
+ * it collects it into the inventory (changelog 0.8.1, Factorio 2.0.77 changelog.txt:17428:
+ * items on the ground in the way "are collected the same way as when player is building
+ * manually"). */
 
 /* Index of the stack on tile (tx, ty), or -1. */
 int32_t ff_world_ground_at(const ff_world_t *wd, int32_t tx, int32_t ty);

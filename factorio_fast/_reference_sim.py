@@ -91,8 +91,9 @@ RESOURCE_HALF5 = 128           # +-0.1
 REACH_RESOURCE5 = 3456         # 2.7
 REACH5 = 12800                 # 10
 BUILD_DISTANCE5 = 12800        # 10
-CORNER_SLIDE5 = 896            # maximum_corner_sliding_distance 0.7
-CORNER_MARGIN5 = 13            # 0.01 (12.8 rounded up)
+CHAR_HALF256 = 51              # the slides, in the engine's 1/256 (truncated): box 0.2,
+CORNER_SLIDE256 = 179          # maximum_corner_sliding_distance 0.7,
+SLIDE_MARGIN256 = 2            # slide margin 0.01
 HAND_MINING_TICKS = 121        # first n with n additions of 0.5/60 > mining_time 1 (§4.3)
 DRILL_MINING_TICKS = 240       # nominal mining_time 1 / 0.25 = 4 s (§4.3); runs on floats
 SMELT_TICKS = 192              # nominal 3.2 s at crafting_speed 1 (§4.4); runs on floats
@@ -449,58 +450,54 @@ class RefWorld:
         return True
 
     def _slide(self, vx: int, vy: int) -> bool:
-        """Character::calculateSlideOverCorner of an orthogonal move: a building in the way first
-        (UNCERTAIN simplification: if its edge is within 0.7 (+0.01) sideways, step toward the
-        nearer edge), else the tile slide (_tile_slide)."""
+        """Character::calculateSlideOverCorner of an orthogonal move: a building in the way is
+        slid round by its collision box (_box_slide), else the tile under the new centre point
+        by the tile slide (_tile_slide)."""
         nx, ny = self.px + vx, self.py + vy
         bi = self._blocking_building(nx * 5, ny * 5)
         if bi < 0:
             return self._tile_slide(self._tile_hit(nx, ny), vx, vy)
         b = self.bld[bi]
+        c = b.cy if vx != 0 else b.cx
+        k = b.half5 // 5                               # trunc(half * 256) for every entity
+        return self._box_slide(c - k, c + k, vx, vy)
+
+    def _box_slide(self, lo: int, hi: int, vx: int, vy: int) -> bool:
+        """Character::calculateHorizontalSlide / calculateVerticalSlide (the replay tool's
+        calculate_*_slide), in the engine's 1/256 fixed point: the move is blocked by a box
+        with edges lo..hi across it. No slide if both nudge distances exceed 179; else toward
+        the nearer edge (ties: a horizontal move down, a vertical one left), if the move from
+        just past that edge is free, by min(speed, nudge + 0.01) in double, truncated."""
         along_x = vx != 0
-        c5 = (self.py if along_x else self.px) * 5
-        b5 = (b.cy if along_x else b.cx) * 5
-        need_neg = (c5 + CHAR_HALF5) - (b5 - b.half5)
-        need_pos = (b5 + b.half5) - (c5 - CHAR_HALF5)
-        sgn = -1 if need_neg <= need_pos else 1
-        need = (need_neg if sgn < 0 else need_pos) + CORNER_MARGIN5
-        if need > CORNER_SLIDE5:
+        p = self.py if along_x else self.px
+        to_hi, to_lo = hi - (p - CHAR_HALF256), (p + CHAR_HALF256) - lo
+        if min(to_hi, to_lo) > CORNER_SLIDE256:
             return False
-        step = min(_tdiv(need + 4, 5), abs(vx) + abs(vy))
+        mv = abs(vx if along_x else vy) / 256.0
+        positive = to_lo >= to_hi if along_x else to_hi < to_lo
+        if positive:
+            g, lim, sgn = hi + CHAR_HALF256 + SLIDE_MARGIN256, to_hi / 256.0 + 0.01, 1
+        else:
+            g, lim, sgn = lo - CHAR_HALF256 - SLIDE_MARGIN256, to_lo / 256.0 + 0.01, -1
+        step = sgn * int(min(mv, lim) * 256.0)
         if along_x:
-            return self._try(self.px, self.py + sgn * step)
-        return self._try(self.px + sgn * step, self.py)
+            if self.collides(self.px + vx, g):
+                return False
+            return self._try(self.px, self.py + step)
+        if self.collides(g, self.py + vy):
+            return False
+        return self._try(self.px + step, self.py)
 
     def _tile_slide(self, cls: int, vx: int, vy: int) -> bool:
-        """Character::calculateTileSlide (replay tool: calculate_slide_over_corner's tile branch),
-        in the engine's 1/256 fixed point: box +-51, maximum slide 179, margin 2. A whole-tile
-        block slides against the box of the character's own tile, toward the nearer side, by at
-        most the speed, if the move from just past that side is free; a corner triangle projects
-        the move onto its edge (double, truncated like MapPosition + Vector)."""
+        """Character::calculateTileSlide (replay tool: calculate_slide_over_corner's tile branch):
+        a whole-tile block slides against the box of the character's own tile (_box_slide); a
+        corner triangle projects the move onto its edge (double, truncated like MapPosition +
+        Vector)."""
         if cls == TCLS_FREE:
             return False
         if cls == TCLS_FULL:
-            along_x = vx != 0
-            p = self.py if along_x else self.px
-            lo = (p >> 8) * 256
-            hi = lo + 256
-            to_hi, to_lo = hi - (p - 51), (p + 51) - lo
-            if min(to_hi, to_lo) > 179:
-                return False
-            mv = abs(vx if along_x else vy) / 256.0
-            positive = to_lo >= to_hi if along_x else to_hi < to_lo
-            if positive:
-                g, lim, sgn = hi + 51 + 2, to_hi / 256.0 + 0.01, 1
-            else:
-                g, lim, sgn = lo - 51 - 2, to_lo / 256.0 + 0.01, -1
-            step = sgn * int(min(mv, lim) * 256.0)
-            if along_x:
-                if self.collides(self.px + vx, g):
-                    return False
-                return self._try(self.px, self.py + step)
-            if self.collides(g, self.py + vy):
-                return False
-            return self._try(self.px + step, self.py)
+            lo = ((self.py if vx != 0 else self.px) >> 8) * 256
+            return self._box_slide(lo, lo + 256, vx, vy)
         dx, dy = TRI_DIR[cls]
         mx, my = vx / 256.0, vy / 256.0
         corr = -(mx * dx + my * dy)

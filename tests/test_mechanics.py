@@ -262,6 +262,67 @@ def test_no_corner_slide_when_hit_square_on(make):
     assert wd.position[1] == 16 * 256
 
 
+# The slide round a building in the engine's 1/256 fixed point (issue 12, item 6): MrWint/
+# factorio-replay-tools src/simulation.rs at 1058407, calculate_horizontal_slide /
+# calculate_vertical_slide (Character::calculateHorizontalSlide / calculateVerticalSlide,
+# checked there against 1.1.107): character box +-51, wooden chest +-89, stone furnace +-179
+# (trunc(h * 256)), boxes collide when they touch; the nudge is min(speed, overlap + 0.01),
+# truncated; no slide past 179; the goal (just past the edge, + the move) must be free.
+CHEST_C = 10 * 256 + 128                           # a chest on tile (10, 10): box 2599 .. 2777
+
+
+def test_chest_slide_is_the_overlap_plus_two_units(make):
+    wd = make()
+    wd.add_building(CHEST_E, 10, 10)
+    y = CHEST_C + 120                              # 20 units of overlap with the box's bottom
+    wd.set_position(CHEST_C - 140 - 38, y)         # the move east touches the box: |dx| = 140
+    wd.set_walking(E)
+    wd.tick(1)
+    assert wd.position == (CHEST_C - 178, y + 22)  # down by 20 + 2, not forward
+
+
+def test_square_on_hits_slide_down_or_left_on_a_tie(make):
+    # equal nudge distances: a horizontal move slides down (+y), a vertical one left (-x)
+    wd = make()
+    wd.add_building(CHEST_E, 10, 10)
+    wd.set_position(CHEST_C - 178, CHEST_C)
+    wd.set_walking(E)
+    wd.tick(1)
+    assert wd.position == (CHEST_C - 178, CHEST_C + 38)
+    wd = make()
+    wd.add_building(CHEST_E, 10, 10)
+    wd.set_position(CHEST_C, CHEST_C - 178)
+    wd.set_walking(S)
+    wd.tick(1)
+    assert wd.position == (CHEST_C - 38, CHEST_C - 178)
+
+
+@pytest.mark.parametrize("dy, slides", [(-51, True), (-50, False)])
+def test_corner_slide_limit_is_179_units(make, dy, slides):
+    # a furnace on tiles (14..15, 15..16): centre (3840, 4096), box +-179; the character
+    # already touches its west side, so only a slide can move it
+    wd = make()
+    wd.add_building(FURNACE_E, 14, 15)
+    y = 16 * 256 + dy                              # the nudge up is 179 (dy -51) or 180 (-50)
+    wd.set_position(15 * 256 - 231, y)
+    wd.set_walking(E)
+    wd.tick(1)
+    assert wd.position == ((15 * 256 - 231, y - 38) if slides else (15 * 256 - 231, y))
+
+
+def test_no_slide_when_the_goal_is_blocked(make):
+    # a second chest below: the position just past the first chest's bottom edge, plus the
+    # move, collides, so there is no slide; the halved move (19) is free and taken
+    wd = make()
+    wd.add_building(CHEST_E, 10, 10)
+    wd.add_building(CHEST_E, 10, 11)
+    y = CHEST_C + 120
+    wd.set_position(CHEST_C - 178, y)
+    wd.set_walking(E)
+    wd.tick(1)
+    assert wd.position == (CHEST_C - 178 + 19, y)
+
+
 def test_belts_do_not_block_and_carry(make):
     # §4.5: belt mask lacks the player layer; has_belt_immunity false -> carried 0.03125 = 8/256
     wd = make()

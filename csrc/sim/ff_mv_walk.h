@@ -216,16 +216,15 @@ static inline int ff_mv_collides(const ff_env_t *env, int32_t x, int32_t y) {
 /* ff_slide, on the bits: a chest first, else the tile slide. */
 static int ff_mv_slide(const ff_env_t *env, int32_t *px, int32_t *py, int32_t vx, int32_t vy) {
     int32_t nx = *px + vx, ny = *py + vy;
-    int32_t bcx, bcy;
-    if (ff_mv_first_chest(env, nx, ny, &bcx, &bcy)) {
-        int along_x = vx != 0;
-        int32_t step = ff_corner_slide_step((along_x ? *py : *px) * 5, (along_x ? bcy : bcx) * 5,
-                                            env->chest_half5, ff_abs32(vx) + ff_abs32(vy));
-        if (!step) return 0;
-        return along_x ? ff_mv_try(env, px, py, *px, *py + step) : ff_mv_try(env, px, py, *px + step, *py);
+    int32_t bcx, bcy, gx, gy, sx, sy;
+    if (ff_mv_first_chest(env, nx, ny, &bcx, &bcy)) { /* ff_slide's building branch */
+        int32_t c = vx != 0 ? bcy : bcx, k = ff_half256(env->chest_half5);
+        if (!ff_box_slide_plan(c - k, c + k, *px, *py, vx, vy, &gx, &gy, &sx, &sy) ||
+            ff_mv_collides(env, gx, gy))
+            return 0;
+        return ff_mv_try(env, px, py, *px + sx, *py + sy);
     }
     int cls = ff_mv_tile_hit(env, nx, ny), need_goal;
-    int32_t gx, gy, sx, sy;
     if (!ff_tile_slide_plan(cls, *px, *py, vx, vy, &need_goal, &gx, &gy, &sx, &sy)) return 0;
     if (need_goal && ff_mv_collides(env, gx, gy)) return 0;
     return ff_mv_try(env, px, py, *px + sx, *py + sy);

@@ -10,6 +10,8 @@
 
 #include "ff_sim.h"
 #include "ff_test.h"
+#include "ff_ids.h"
+#include "ff_world.h"
 #include "sim/ff_sim_env.h" /* private: the env's bit rows, to check the observation against */
 
 FF_TEST(test_sim_info_has_the_effective_parameters) {
@@ -125,9 +127,17 @@ FF_TEST(test_bad_action_changes_nothing) {
     ff_sim_destroy(sim);
 }
 
+/* The slides take a building's half extent in the engine's 1/256 fixed point, trunc(h * 256);
+ * ff_half256 derives it from the world's 1/1280 value round(h * 1280). Holds for every entity. */
+#define FF_HALF_CHECK(id, name, kind, half, blocks, fp) \
+    FF_CHECK_EQ(ff_half256((int32_t)((half) * 1280.0 + 0.5)), (int32_t)((half) * 256.0));
+FF_TEST(test_half_extents_in_1_256) { FF_ENTITIES(FF_HALF_CHECK) }
+#undef FF_HALF_CHECK
+
 int main(void) {
     FF_RUN(test_sim_info_has_the_effective_parameters);
     FF_RUN(test_movement_observation_rows_match_the_bits);
     FF_RUN(test_bad_action_changes_nothing);
+    FF_RUN(test_half_extents_in_1_256);
     return FF_TEST_SUMMARY();
 }
