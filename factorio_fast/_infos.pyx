@@ -7,25 +7,22 @@ world and return a new array; this module walks the worlds once and writes strai
 vector env's buffers (positions already in tiles). It also reads each env's random stream, so a
 ``reset(seed=None)`` can start an env's next episode from its stream, as an autoreset does.
 
-It reads the simulator handle out of a :class:`factorio_fast._sim.BatchSim` object. ``_sim``
-publishes no ``.pxd`` to cimport, so the leading fields of its object struct are mirrored below
-and checked on every call (two fields must equal what the object itself reports); a stepper
-of another type or layout is refused (``False``) and the caller uses the stepper's public
-readers instead.
+It reads the simulator handle out of a :class:`factorio_fast._sim.BatchSim` object, cimported
+from ``_sim.pxd``; a stepper of another type is refused (``False``) and the caller uses the
+stepper's public readers instead.
 """
 
 import numpy as np
 
-from factorio_fast._sim import BatchSim as _BatchSim
 from factorio_fast.errors import ClosedError, InvalidArgumentError
 
 __all__ = ["supported", "state", "streams", "episode", "SameStepBatch"]
 
-from cpython.object cimport PyObject, PyTypeObject
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 
 from factorio_fast._ffcore cimport FF_ERANGE, check
 from factorio_fast._ffsim cimport FF_AUTORESET_SAME_STEP, ff_sim_info, ff_sim_step, ff_sim_t
+from factorio_fast._sim cimport BatchSim
 
 cdef extern from "ff_features.h" nogil:
     ctypedef struct ff_feat_table_t:
@@ -45,43 +42,15 @@ cdef extern from "ff_infos.h" nogil:
                          uint8_t *done_before, double now, int next_step, double *out_r,
                          int64_t *out_l, double *out_t, uint8_t *out_done, size_t *n_done)
 
-cdef extern from *:
-    """
-    /* The leading fields of factorio_fast._sim.BatchSim's object struct, in the order Cython
-     * lays them out: the object header, the vtable pointer (BatchSim has cdef methods), then
-     * its cdef attributes as declared (_sim, num_envs, scenario). */
-    typedef struct {
-        PyObject_HEAD
-        void *vtab;
-        ff_sim_t *sim;
-        int num_envs;
-        PyObject *scenario;
-    } ff_batchsim_head_t;
-    """
-    ctypedef struct ff_batchsim_head_t:
-        ff_sim_t *sim
-        int num_envs
-        PyObject *scenario
-
-
 cdef ff_sim_t *_handle(object stepper, bint *ok) except? NULL:
-    """The stepper's simulator handle; ``ok[0] = False`` (and NULL) when it is no BatchSim of
-    the mirrored layout. A closed BatchSim raises ClosedError."""
+    """The stepper's simulator handle; ``ok[0] = False`` (and NULL) when it is no BatchSim.
+    A closed BatchSim raises ClosedError."""
     ok[0] = False
-    if type(stepper) is not _BatchSim:
+    if type(stepper) is not BatchSim:
         return NULL
-    if (<PyTypeObject *>_BatchSim).tp_basicsize < <Py_ssize_t>sizeof(ff_batchsim_head_t):
-        return NULL
-    cdef ff_batchsim_head_t *h = <ff_batchsim_head_t *><PyObject *>stepper
-    scenario = stepper.scenario
-    if h.num_envs != <int>stepper.num_envs or h.scenario != <PyObject *>scenario:
-        return NULL
-    if h.sim == NULL:
-        raise ClosedError("BatchSim is closed")
-    if ff_infos_num_envs(h.sim) != <size_t>h.num_envs:
-        return NULL
+    cdef ff_sim_t *sim = (<BatchSim>stepper)._live()
     ok[0] = True
-    return h.sim
+    return sim
 
 
 def supported(stepper):

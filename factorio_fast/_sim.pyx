@@ -117,24 +117,8 @@ cdef class BatchSim:
     world from that stream. Outputs are only written, never retained.
     """
 
-    cdef ff_sim_t *_sim
-    cdef readonly int num_envs
-    cdef readonly str scenario
-    cdef readonly tuple obs_shape
-    cdef readonly object obs_dtype
-    cdef readonly tuple action_shape
-    cdef readonly object action_nvec
-    cdef readonly object single_observation_space
-    cdef readonly object single_action_space
-    cdef readonly int episode_steps
-    cdef readonly int ticks_per_step
-    cdef readonly int obstacles
-    cdef readonly int goal
-    cdef int _obs_bytes
-    cdef int _dims
-    # Calls running without the GIL on this batch (reset, step, a World view's tick): close()
-    # refuses while it is non-zero, since that C code still uses the memory close() would free.
-    cdef int _busy
+    # Attributes and cdef methods: declared in _sim.pxd (so other extensions can cimport the
+    # class: factorio_fast._infos reads the simulator handle through it).
 
     def __cinit__(self, *args, **kwargs):
         self._sim = NULL
