@@ -1,12 +1,14 @@
 /* ff_rawobs.c - observations, rewards and flags from raw game state. Byte layouts: ff_rawobs.h
- * (the raw record) and docs/scenarios.md (the observations, which must equal the simulator's:
- * each field below says which line of ff_sim.c's observe / step it matches). */
+ * (the raw record) and ff_obs_encode.h (the observations: the simulator's encoder, called here
+ * with the record's fields). The rewards and flags must equal the simulator's: each says which
+ * of its step functions it matches. */
 #include "ff_rawobs.h"
 
 #include <string.h>
 
 #include "ff_codec.h"
 #include "ff_ids.h"
+#include "ff_obs_encode.h"
 #include "sim/ff_shaping.h"
 
 static const int32_t ff_raw_sides[FF_RAW_SCENARIOS] = {16, 7, 9};
@@ -18,18 +20,6 @@ static inline uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] <
 static inline uint32_t rd32(const uint8_t *p) {
     return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
-static inline void wr16(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-static inline void wr32(uint8_t *p, uint32_t v) {
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static inline int32_t iabs(int32_t a) { return a < 0 ? -a : a; }
-/* The simulator's saturations (ff_sim.c: ff_sat16, ff_sat8, ff_clamp_i8). */
-static inline uint32_t sat16(int32_t v) { return v < 0 ? 0 : v > 65535 ? 65535 : (uint32_t)v; }
-static inline uint32_t sat8(int32_t v) { return v < 0 ? 0 : v > 255 ? 255 : (uint32_t)v; }
-static inline uint8_t clamp_i8(int32_t v) { return (uint8_t)(int8_t)(v < -128 ? -128 : v > 127 ? 127 : v); }
 
 size_t ff_raw_record_bytes(int32_t side) {
     if (side < 1 || side > FF_RAW_MAX_SIDE) return 0;
@@ -137,7 +127,7 @@ static int check_params(const ff_raw_params_t *prm) {
 
 /* ff_movement_dist */
 static inline int32_t movement_dist(const ff_raw_ctx_t *ctx, const ff_raw_state_t *raw) {
-    return iabs(ctx->target_tx * 256 + 128 - raw->px) + iabs(ctx->target_ty * 256 + 128 - raw->py);
+    return ff_abs32(ctx->target_tx * 256 + 128 - raw->px) + ff_abs32(ctx->target_ty * 256 + 128 - raw->py);
 }
 
 int ff_raw_begin(const ff_raw_params_t *prm, ff_raw_ctx_t *ctx, const ff_raw_state_t *raw,
@@ -228,69 +218,43 @@ int ff_raw_step(const ff_raw_params_t *prm, ff_raw_ctx_t *ctx, const int64_t *ac
     return FF_OK;
 }
 
-static void put_cells(const ff_raw_state_t *raw, uint8_t *o) {
-    int32_t n = (int32_t)raw->side * raw->side;
-    for (int32_t i = 0; i < n; i++) wr32(o + 4 * i, raw->cells[i]);
-}
-
+/* The observation from the record's fields through the simulator's own encoder
+ * (ff_obs_encode.h): only the map part is written here, from the record's packed cells (or the
+ * blocked rows derived from them), because the simulator writes its map part from its grids. */
 int ff_raw_observe(const ff_raw_params_t *prm, const ff_raw_ctx_t *ctx, const ff_raw_state_t *raw,
                    uint8_t *o) {
     if (!check_params(prm) || !ctx || !raw || !o) return FF_EINVAL;
     if (raw->scenario != prm->scenario || raw->side != ff_raw_sides[prm->scenario]) return FF_ERANGE;
-    memset(o, 0, (size_t)ff_raw_obs[prm->scenario]);
     switch (prm->scenario) {
-    case FF_RAW_MOVEMENT: /* ff_movement_observe */
+    case FF_RAW_MOVEMENT: {
         if (!raw->has_blocked) return FF_EINVAL;
-        for (int r = 0; r < 16; r++) wr16(o + 2 * r, raw->blocked[r]);
-        wr16(o + 32, sat16(raw->px));
-        wr16(o + 34, sat16(raw->py));
-        wr16(o + 36, (uint16_t)(ctx->target_tx * 256 + 128 - raw->px));
-        wr16(o + 38, (uint16_t)(ctx->target_ty * 256 + 128 - raw->py));
-        o[40] = ctx->last_action;
-        wr16(o + 42, ctx->step & 0xFFFFu);
-        break;
-    case FF_RAW_MINING: { /* ff_mining_observe */
-        put_cells(raw, o);
-        wr16(o + 196, sat16(raw->px));
-        wr16(o + 198, sat16(raw->py));
-        wr16(o + 200, raw->inv[FF_ITEM_IRON_ORE]);
-        wr16(o + 202, raw->mine_ticks);
-        wr16(o + 204, ctx->step);
-        o[206] = ctx->last_action;
-        uint64_t coarse = 0;
-        for (int k = 0; k < 64; k++)
-            if ((raw->res_blocks[k >> 1] >> (4 * (k & 1))) & 15u) coarse |= 1ull << k;
-        for (int k = 0; k < 8; k++) o[208 + k] = (uint8_t)(coarse >> (8 * k));
+        ff_obs_put_rows(o, raw->blocked);
+        const ff_obs_movement_t f = {raw->px, raw->py, ctx->target_tx, ctx->target_ty, ctx->step,
+                                     ctx->last_action};
+        ff_obs_movement(o, &f);
         break;
     }
-    default: { /* ff_building_observe */
-        put_cells(raw, o);
-        for (int i = 0; i < FF_RAW_ITEMS; i++) wr16(o + 324 + 2 * i, raw->inv[i]);
-        wr16(o + 356, sat16(raw->px));
-        wr16(o + 358, sat16(raw->py));
-        o[360] = raw->craft_recipe;
-        o[361] = raw->craft_entries;
-        wr16(o + 362, raw->craft_ticks);
-        wr16(o + 364, ctx->step);
-        o[366] = ctx->last_action;
-        o[367] = ctx->milestones;
-        wr16(o + 368, sat16((int32_t)(raw->smelted - ctx->base_smelted)));
-        wr16(o + 370, raw->mine_ticks);
+    case FF_RAW_MINING: {
+        ff_obs_put_cells(o, raw->cells, FF_OBS_MINING_SIDE * FF_OBS_MINING_SIDE);
+        const ff_obs_mining_t f = {raw->px, raw->py, raw->inv[FF_ITEM_IRON_ORE], raw->mine_ticks,
+                                   ctx->step, ctx->last_action, ff_obs_coarse_bits(raw->res_blocks)};
+        ff_obs_mining(o, &f);
+        break;
+    }
+    default: {
+        ff_obs_put_cells(o, raw->cells, FF_OBS_BUILDING_SIDE * FF_OBS_BUILDING_SIDE);
+        const ff_obs_building_t f = {raw->inv, raw->px, raw->py, raw->craft_recipe,
+                                     raw->craft_entries, raw->craft_ticks, ctx->step,
+                                     ctx->last_action, ctx->milestones,
+                                     (int32_t)(raw->smelted - ctx->base_smelted), raw->mine_ticks,
+                                     raw->res_blocks};
+        ff_obs_building(o, &f);
         int32_t tx = raw->px >> 8, ty = raw->py >> 8;
         for (int k = 0; k < FF_RAW_BUILDINGS; k++) {
             const ff_raw_building_t *b = &raw->bld[k];
-            uint8_t *p = o + 372 + 8 * k;
-            if (!b->entity) continue;
-            p[0] = b->entity;
-            p[1] = clamp_i8(b->tx - tx);
-            p[2] = clamp_i8(b->ty - ty);
-            p[3] = (uint8_t)sat8(b->fuel);
-            p[4] = (uint8_t)sat8(b->src);
-            p[5] = (uint8_t)sat8(b->out);
-            p[6] = (uint8_t)sat8(b->progress);
-            p[7] = b->flags & 0xF3u; /* bits 4..7: the item on the ground at a drill's drop point */
+            ff_obs_building_slot(o, k, b->entity, b->tx - tx, b->ty - ty, b->fuel, b->src, b->out,
+                                 b->progress, b->flags);
         }
-        memcpy(o + 436, raw->res_blocks, 32);
         break;
     }
     }

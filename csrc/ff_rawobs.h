@@ -6,10 +6,9 @@
  * position, the inventory, hand-mining and crafting progress, the cells of a window around the
  * character read from the surface, the first buildings, a coarse resource map and a few counters.
  * This file turns that record into exactly the observation bytes, rewards and flags the native
- * simulator gives (docs/scenarios.md), so each scenario's observation is encoded once, here: the
- * mod never encodes an observation, and the simulator can fill an ff_raw_state_t from its world
- * (most fields are plain copies; movement may fill the blocked rows instead of the cells) and call
- * the same functions.
+ * simulator gives (docs/scenarios.md). The mod never encodes an observation; the bytes are
+ * written by ff_obs_encode.h, the encoder the simulator's observe calls too, here with the
+ * record's fields instead of the simulator world's.
  *
  * The env-level bookkeeping the game does not know (steps taken, last action, milestones, the
  * movement target, the counters at the previous step) is an ff_raw_ctx_t kept by the caller, one
