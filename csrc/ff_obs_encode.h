@@ -50,6 +50,12 @@
 #define FF_OBS_BUILDING_COARSE 436
 #define FF_OBS_BUILDING_END 468     /* 468..511: zero */
 
+#define FF_OBS_FULL_BYTES 1888      /* full_game (backend="factorio" only) */
+#define FF_OBS_FULL_SIDE 21         /* bytes 0..1763: 21 x 21 cells */
+#define FF_OBS_FULL_TAIL 1764
+#define FF_OBS_FULL_SLOTS 1816      /* 8 buildings x 8 B */
+#define FF_OBS_FULL_END 1880        /* 1880..1887: zero */
+
 /* ---- saturations of the layouts ---- */
 static inline void ff_obs_put16(uint8_t *p, uint32_t v) {
     p[0] = (uint8_t)v;
@@ -156,14 +162,13 @@ FF_ALWAYS_INLINE void ff_obs_building(uint8_t *o, const ff_obs_building_t *f) {
     memset(o + FF_OBS_BUILDING_END, 0, FF_OBS_BUILDING_BYTES - FF_OBS_BUILDING_END);
 }
 
-/* Building slot k (0..7) of the observation: entity id, top-left tile relative to the
- * character's tile (clamped i8), fuel, source, result, progress (sat8) and the flags (bit 0
- * burning, bit 1 a drill holds an ore, bits 4..7 the item at a drill's drop point; bits 2..3 are
- * not part of the layout and dropped). entity 0: an empty slot (8 zero bytes). */
-FF_ALWAYS_INLINE void ff_obs_building_slot(uint8_t *o, int32_t k, uint8_t entity, int32_t dx,
-                                           int32_t dy, int32_t fuel, int32_t src, int32_t out,
-                                           int32_t progress, uint32_t flags) {
-    uint8_t *p = o + FF_OBS_BUILDING_SLOTS + 8 * k;
+/* One building slot (8 bytes at p): entity id, top-left tile relative to the character's tile
+ * (clamped i8), fuel, source, result, progress (sat8) and the flags (bit 0 burning, bit 1 a
+ * drill holds an ore, bits 4..7 the item at a drill's drop point; bits 2..3 are not part of the
+ * layout and dropped). entity 0: an empty slot (8 zero bytes). building_micro and full_game. */
+FF_ALWAYS_INLINE void ff_obs_slot(uint8_t *p, uint8_t entity, int32_t dx, int32_t dy,
+                                  int32_t fuel, int32_t src, int32_t out, int32_t progress,
+                                  uint32_t flags) {
     if (!entity) {
         memset(p, 0, 8);
         return;
@@ -176,6 +181,50 @@ FF_ALWAYS_INLINE void ff_obs_building_slot(uint8_t *o, int32_t k, uint8_t entity
     p[5] = (uint8_t)ff_obs_sat8(out);
     p[6] = (uint8_t)ff_obs_sat8(progress);
     p[7] = (uint8_t)(flags & 0xF3u);
+}
+
+/* building_micro's slot k (0..7). */
+FF_ALWAYS_INLINE void ff_obs_building_slot(uint8_t *o, int32_t k, uint8_t entity, int32_t dx,
+                                           int32_t dy, int32_t fuel, int32_t src, int32_t out,
+                                           int32_t progress, uint32_t flags) {
+    ff_obs_slot(o + FF_OBS_BUILDING_SLOTS + 8 * k, entity, dx, dy, fuel, src, out, progress, flags);
+}
+
+/* ---- full_game: bytes 1764..1815 and 1880..1887; the slots 1816..1879 ----
+ * The real game only (the simulator has no ordinary map): docs/scenarios.md "full_game". The
+ * position is signed and whole (an ordinary map has negative coordinates and is far larger
+ * than the 16 bits of the micro scenarios' positions). */
+typedef struct ff_obs_full {
+    const uint16_t *inv;    /* 16 item counts by item id */
+    int32_t px, py;         /* 1/256 tile, surface coordinates */
+    uint32_t mine_ticks;
+    uint8_t craft_recipe;   /* the crafting queue's head recipe + 1, 0 when empty */
+    uint8_t craft_entries;
+    uint32_t craft_ticks;
+    uint32_t step;
+    uint8_t last_action;
+} ff_obs_full_t;
+
+FF_ALWAYS_INLINE void ff_obs_full(uint8_t *o, const ff_obs_full_t *f) {
+    uint8_t *t = o + FF_OBS_FULL_TAIL;
+    memcpy(t, &f->px, 4); /* little-endian host */
+    memcpy(t + 4, &f->py, 4);
+    memcpy(t + 8, f->inv, 32);
+    ff_obs_put16(t + 40, f->mine_ticks);
+    t[42] = f->craft_recipe;
+    t[43] = f->craft_entries;
+    ff_obs_put16(t + 44, f->craft_ticks);
+    ff_obs_put16(t + 46, f->step);
+    t[48] = f->last_action;
+    memset(t + 49, 0, 3);
+    memset(o + FF_OBS_FULL_END, 0, FF_OBS_FULL_BYTES - FF_OBS_FULL_END);
+}
+
+/* full_game's slot k (0..7). */
+FF_ALWAYS_INLINE void ff_obs_full_slot(uint8_t *o, int32_t k, uint8_t entity, int32_t dx,
+                                       int32_t dy, int32_t fuel, int32_t src, int32_t out,
+                                       int32_t progress, uint32_t flags) {
+    ff_obs_slot(o + FF_OBS_FULL_SLOTS + 8 * k, entity, dx, dy, fuel, src, out, progress, flags);
 }
 
 #endif /* FF_OBS_ENCODE_H */

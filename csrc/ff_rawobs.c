@@ -11,10 +11,13 @@
 #include "ff_obs_encode.h"
 #include "sim/ff_shaping.h"
 
-static const int32_t ff_raw_sides[FF_RAW_SCENARIOS] = {16, 7, 9};
-static const int32_t ff_raw_obs[FF_RAW_SCENARIOS] = {64, 256, 512};
-static const int32_t ff_raw_nvec[FF_RAW_SCENARIOS][3] = {{9, 0, 0}, {34, 0, 0}, {20, 9, 9}};
-static const int32_t ff_raw_dims[FF_RAW_SCENARIOS] = {1, 1, 3};
+static const int32_t ff_raw_sides[FF_RAW_SCENARIOS] = {FF_OBS_MOVEMENT_ROWS, FF_OBS_MINING_SIDE,
+                                                      FF_OBS_BUILDING_SIDE, FF_OBS_FULL_SIDE};
+static const int32_t ff_raw_obs[FF_RAW_SCENARIOS] = {FF_OBS_MOVEMENT_BYTES, FF_OBS_MINING_BYTES,
+                                                    FF_OBS_BUILDING_BYTES, FF_OBS_FULL_BYTES};
+/* full_game has building_micro's action set */
+static const int32_t ff_raw_nvec[FF_RAW_SCENARIOS][3] = {{9, 0, 0}, {34, 0, 0}, {20, 9, 9}, {20, 9, 9}};
+static const int32_t ff_raw_dims[FF_RAW_SCENARIOS] = {1, 1, 3, 3};
 
 static inline uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
 static inline uint32_t rd32(const uint8_t *p) {
@@ -117,7 +120,8 @@ int ff_raw_payload_header(const uint8_t *p, size_t n, uint8_t *status, uint8_t *
 
 /* sim/ff_shaping.h's rewards are on (mining, building unless reward is sparse) */
 static int shaped(const ff_raw_params_t *prm) {
-    return prm->scenario != FF_RAW_MOVEMENT && prm->reward != FF_REWARD_SPARSE;
+    return (prm->scenario == FF_RAW_MINING || prm->scenario == FF_RAW_BUILDING) &&
+           prm->reward != FF_REWARD_SPARSE;
 }
 
 static int check_params(const ff_raw_params_t *prm) {
@@ -143,10 +147,11 @@ int ff_raw_begin(const ff_raw_params_t *prm, ff_raw_ctx_t *ctx, const ff_raw_sta
     ctx->prev_crafted = raw->crafted;
     ctx->prev_smelted = ctx->base_smelted = raw->smelted;
     ctx->prev_fed = raw->fed;
+    ctx->prev_plates = raw->inv[FF_ITEM_IRON_PLATE];
     ctx->px = raw->px;
     ctx->py = raw->py;
     if (shaped(prm)) { /* the first state's potential, as ff_env_generate */
-        uint8_t o[512];
+        uint8_t o[FF_OBS_BUILDING_BYTES];
         int rc = ff_raw_observe(prm, ctx, raw, o);
         if (rc != FF_OK) return rc;
         ctx->phi = ff_shape_phi(prm->scenario, o);
@@ -184,6 +189,12 @@ int ff_raw_step(const ff_raw_params_t *prm, ff_raw_ctx_t *ctx, const int64_t *ac
         if (ore - ctx->base_ore >= (uint32_t)prm->goal) term = 1;
         break;
     }
+    case FF_RAW_FULL: { /* the default reward: iron plates gained (or lost) in the inventory */
+        uint32_t plates = raw->inv[FF_ITEM_IRON_PLATE];
+        r = (float)((int32_t)plates - (int32_t)ctx->prev_plates);
+        ctx->prev_plates = plates;
+        break;
+    }
     default: { /* ff_building_step, in its order of float additions */
         if ((raw->events & 1u) && !(ctx->milestones & 1u)) {
             ctx->milestones |= 1u;
@@ -205,7 +216,7 @@ int ff_raw_step(const ff_raw_params_t *prm, ff_raw_ctx_t *ctx, const int64_t *ac
     ctx->px = raw->px;
     ctx->py = raw->py;
     if (shaped(prm)) { /* ff_step_batch: the potential of the observation this step returns */
-        uint8_t o[512];
+        uint8_t o[FF_OBS_BUILDING_BYTES];
         int rc = ff_raw_observe(prm, ctx, raw, o);
         if (rc != FF_OK) return rc;
         int32_t phi = ff_shape_phi(prm->scenario, o);
@@ -239,6 +250,19 @@ int ff_raw_observe(const ff_raw_params_t *prm, const ff_raw_ctx_t *ctx, const ff
         const ff_obs_mining_t f = {raw->px, raw->py, raw->inv[FF_ITEM_IRON_ORE], raw->mine_ticks,
                                    ctx->step, ctx->last_action, ff_obs_coarse_bits(raw->res_blocks)};
         ff_obs_mining(o, &f);
+        break;
+    }
+    case FF_RAW_FULL: {
+        ff_obs_put_cells(o, raw->cells, FF_OBS_FULL_SIDE * FF_OBS_FULL_SIDE);
+        const ff_obs_full_t f = {raw->inv, raw->px, raw->py, raw->mine_ticks, raw->craft_recipe,
+                                 raw->craft_entries, raw->craft_ticks, ctx->step, ctx->last_action};
+        ff_obs_full(o, &f);
+        int32_t tx = raw->px >> 8, ty = raw->py >> 8;
+        for (int k = 0; k < FF_RAW_BUILDINGS; k++) {
+            const ff_raw_building_t *b = &raw->bld[k];
+            ff_obs_full_slot(o, k, b->entity, b->tx - tx, b->ty - ty, b->fuel, b->src, b->out,
+                             b->progress, b->flags);
+        }
         break;
     }
     default: {
