@@ -181,14 +181,16 @@ class FullGameSource:
         return {"seed": out & 0xFFFFFFFF, "inventory": self.inventory, "target": (-1, -1)}
 
     def first(self, i: int, seed: int) -> dict:
+        """Env ``i``'s first episode after a reset with ``seed``: its map seed and inventory."""
         self._state[i] = int(seed) & _M64
         return self._draw(i)
 
     def next(self, i: int) -> dict:
+        """Env ``i``'s next episode, from the same stream."""
         return self._draw(i)
 
     def close(self):
-        pass
+        """Nothing to free (the maps live in the game)."""
 
 
 class EmulatorLink:
