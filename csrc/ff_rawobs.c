@@ -229,6 +229,23 @@ int ff_raw_step(const ff_raw_params_t *prm, ff_raw_ctx_t *ctx, const int64_t *ac
     return FF_OK;
 }
 
+/* The record's 8 buildings as the observation's slots (building_micro, full_game), relative to
+ * the character's tile. */
+static void put_slots(const ff_raw_state_t *raw, uint8_t *slots) {
+    int32_t tx = raw->px >> 8, ty = raw->py >> 8;
+    for (int k = 0; k < FF_RAW_BUILDINGS; k++) {
+        const ff_raw_building_t *b = &raw->bld[k];
+        uint8_t *p = slots + 8 * k;
+        if (!b->entity) {
+            ff_obs_slot_empty(p);
+            continue;
+        }
+        /* record flag bits 2..3 are not the observation's */
+        FF_OBS_SLOT(p, b->entity, b->tx - tx, b->ty - ty, b->fuel, b->src, b->out, b->progress,
+                    b->flags & 0xF3u);
+    }
+}
+
 /* The observation from the record's fields through the simulator's own encoder
  * (ff_obs_encode.h): only the map part is written here, from the record's packed cells (or the
  * blocked rows derived from them), because the simulator writes its map part from its grids. */
@@ -257,12 +274,7 @@ int ff_raw_observe(const ff_raw_params_t *prm, const ff_raw_ctx_t *ctx, const ff
         const ff_obs_full_t f = {raw->inv, raw->px, raw->py, raw->mine_ticks, raw->craft_recipe,
                                  raw->craft_entries, raw->craft_ticks, ctx->step, ctx->last_action};
         ff_obs_full(o, &f);
-        int32_t tx = raw->px >> 8, ty = raw->py >> 8;
-        for (int k = 0; k < FF_RAW_BUILDINGS; k++) {
-            const ff_raw_building_t *b = &raw->bld[k];
-            ff_obs_full_slot(o, k, b->entity, b->tx - tx, b->ty - ty, b->fuel, b->src, b->out,
-                             b->progress, b->flags);
-        }
+        put_slots(raw, o + FF_OBS_FULL_SLOTS);
         break;
     }
     default: {
@@ -273,12 +285,7 @@ int ff_raw_observe(const ff_raw_params_t *prm, const ff_raw_ctx_t *ctx, const ff
                                      (int32_t)(raw->smelted - ctx->base_smelted), raw->mine_ticks,
                                      raw->res_blocks};
         ff_obs_building(o, &f);
-        int32_t tx = raw->px >> 8, ty = raw->py >> 8;
-        for (int k = 0; k < FF_RAW_BUILDINGS; k++) {
-            const ff_raw_building_t *b = &raw->bld[k];
-            ff_obs_building_slot(o, k, b->entity, b->tx - tx, b->ty - ty, b->fuel, b->src, b->out,
-                                 b->progress, b->flags);
-        }
+        put_slots(raw, o + FF_OBS_BUILDING_SLOTS);
         break;
     }
     }

@@ -87,7 +87,7 @@ static void ff_building_observe(ff_env_t *env, uint8_t *o) {
     int32_t tx = wd->px >> 8, ty = wd->py >> 8;
     for (int k = 0; k < FF_OBS_BUILDING_NSLOTS; k++) {
         if (k >= wd->n_bld) {
-            ff_obs_building_slot(o, k, 0, 0, 0, 0, 0, 0, 0, 0);
+            ff_obs_slot_empty(FF_OBS_BUILDING_SLOT(o, k));
             continue;
         }
         const ff_building_t *b = &wd->bld[k];
@@ -96,8 +96,8 @@ static void ff_building_observe(ff_env_t *env, uint8_t *o) {
             int32_t gi = ff_world_ground_at(wd, b->tx, (int32_t)b->ty - 1);
             if (gi >= 0) flags |= (uint32_t)wd->ground[gi].item << 4;
         }
-        ff_obs_building_slot(o, k, b->type, b->tx - tx, b->ty - ty, b->fuel, b->src, b->out,
-                             b->progress, flags);
+        FF_OBS_SLOT(FF_OBS_BUILDING_SLOT(o, k), b->type, b->tx - tx, b->ty - ty, b->fuel, b->src,
+                    b->out, b->progress, flags);
     }
 }
 
