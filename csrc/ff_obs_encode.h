@@ -10,10 +10,13 @@
  * Why static inline in a header (and not functions in a .c file): the simulator's observe runs
  * once per env per step inside its batch loop, where the scenario and the window side are
  * constants; an out-of-line call with a struct argument would cost a call, spill the fields and
- * lose the constant folding of the layout offsets. Inlined, the encoders compile to the same
- * stores the simulator's observe made before (the behaviour checksums and speed of
- * tools/bench_sim_c.c are unchanged). ff_rawobs.c includes the same header (a second translation
- * unit: each gets its own copy, there is no shared state).
+ * lose the constant folding of the layout offsets. Inlined, the encoders compile to the
+ * simulator's old stores or fewer (the mining and building tails are word stores; the
+ * behaviour checksums of tools/bench_sim_c.c are unchanged, and cachegrind counts 5 % fewer
+ * instructions in mining_micro's observe, the same within 0.3 % in building_micro's and
+ * movement_micro's). One writer is a macro for that reason (FF_OBS_SLOT, below). ff_rawobs.c
+ * includes the same header (a second translation unit: each gets its own copy, there is no
+ * shared state).
  *
  * What a caller writes itself: the map part of an observation (movement_micro's 16 blocked rows,
  * the other scenarios' square cell window), because each producer holds the map in its own form

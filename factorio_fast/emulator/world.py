@@ -5,8 +5,10 @@ Coordinates: a surface created with ``MapGenSettings`` width W and height H is a
 centred on the origin, tiles -W/2 .. W/2 - 1 (INFERRED from the API's "Width in tiles. If 0, the
 map has 'infinite' width", https://lua-api.factorio.com/2.0.45/concepts/MapGenSettings.html, and
 the game's maps being centred on 0,0); everything outside is out-of-map. The World's tile
-(wx, wy) is the surface's tile (wx - W/2, wy - H/2). Positions are exact: the World keeps 1/256
-tile fixed point, as MapPosition does (docs/factorio-facts.md §4.2).
+(wx, wy) is the surface's tile (wx - W/2, wy - H/2). A surface of infinite size (width and height
+0, as full_game asks for) gets the 128 x 128 World of ``ordinary_map``, a stand-in for the game's
+map generator (docs/emulator.md §6). Positions are exact: the World keeps 1/256 tile fixed point,
+as MapPosition does (docs/factorio-facts.md §4.2).
 
 What the World offers is used as the truth. Where its Python API has no call for a game action,
 the shim gets the same effect from calls it does have and says so in the method (look for
