@@ -1,35 +1,28 @@
 /* ff_rawobs.c - observations, rewards and flags from raw game state. Byte layouts: ff_rawobs.h
- * (the raw record) and docs/scenarios.md (the observations, which must equal the simulator's:
- * each field below says which line of ff_sim.c's observe / step it matches). */
+ * (the raw record) and ff_obs_encode.h (the observations: the simulator's encoder, called here
+ * with the record's fields). The rewards and flags must equal the simulator's: each says which
+ * of its step functions it matches. */
 #include "ff_rawobs.h"
 
 #include <string.h>
 
 #include "ff_codec.h"
 #include "ff_ids.h"
+#include "ff_obs_encode.h"
 #include "sim/ff_shaping.h"
 
-static const int32_t ff_raw_sides[FF_RAW_SCENARIOS] = {16, 7, 9};
-static const int32_t ff_raw_obs[FF_RAW_SCENARIOS] = {64, 256, 512};
-static const int32_t ff_raw_nvec[FF_RAW_SCENARIOS][3] = {{9, 0, 0}, {34, 0, 0}, {20, 9, 9}};
-static const int32_t ff_raw_dims[FF_RAW_SCENARIOS] = {1, 1, 3};
+static const int32_t ff_raw_sides[FF_RAW_SCENARIOS] = {FF_OBS_MOVEMENT_ROWS, FF_OBS_MINING_SIDE,
+                                                      FF_OBS_BUILDING_SIDE, FF_OBS_FULL_SIDE};
+static const int32_t ff_raw_obs[FF_RAW_SCENARIOS] = {FF_OBS_MOVEMENT_BYTES, FF_OBS_MINING_BYTES,
+                                                    FF_OBS_BUILDING_BYTES, FF_OBS_FULL_BYTES};
+/* full_game has building_micro's action set */
+static const int32_t ff_raw_nvec[FF_RAW_SCENARIOS][3] = {{9, 0, 0}, {34, 0, 0}, {20, 9, 9}, {20, 9, 9}};
+static const int32_t ff_raw_dims[FF_RAW_SCENARIOS] = {1, 1, 3, 3};
 
 static inline uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
 static inline uint32_t rd32(const uint8_t *p) {
     return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
-static inline void wr16(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-static inline void wr32(uint8_t *p, uint32_t v) {
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static inline int32_t iabs(int32_t a) { return a < 0 ? -a : a; }
-/* The simulator's saturations (ff_sim.c: ff_sat16, ff_sat8, ff_clamp_i8). */
-static inline uint32_t sat16(int32_t v) { return v < 0 ? 0 : v > 65535 ? 65535 : (uint32_t)v; }
-static inline uint32_t sat8(int32_t v) { return v < 0 ? 0 : v > 255 ? 255 : (uint32_t)v; }
-static inline uint8_t clamp_i8(int32_t v) { return (uint8_t)(int8_t)(v < -128 ? -128 : v > 127 ? 127 : v); }
 
 size_t ff_raw_record_bytes(int32_t side) {
     if (side < 1 || side > FF_RAW_MAX_SIDE) return 0;
@@ -127,7 +120,8 @@ int ff_raw_payload_header(const uint8_t *p, size_t n, uint8_t *status, uint8_t *
 
 /* sim/ff_shaping.h's rewards are on (mining, building unless reward is sparse) */
 static int shaped(const ff_raw_params_t *prm) {
-    return prm->scenario != FF_RAW_MOVEMENT && prm->reward != FF_REWARD_SPARSE;
+    return (prm->scenario == FF_RAW_MINING || prm->scenario == FF_RAW_BUILDING) &&
+           prm->reward != FF_REWARD_SPARSE;
 }
 
 static int check_params(const ff_raw_params_t *prm) {
@@ -137,7 +131,7 @@ static int check_params(const ff_raw_params_t *prm) {
 
 /* ff_movement_dist */
 static inline int32_t movement_dist(const ff_raw_ctx_t *ctx, const ff_raw_state_t *raw) {
-    return iabs(ctx->target_tx * 256 + 128 - raw->px) + iabs(ctx->target_ty * 256 + 128 - raw->py);
+    return ff_abs32(ctx->target_tx * 256 + 128 - raw->px) + ff_abs32(ctx->target_ty * 256 + 128 - raw->py);
 }
 
 int ff_raw_begin(const ff_raw_params_t *prm, ff_raw_ctx_t *ctx, const ff_raw_state_t *raw,
@@ -153,10 +147,11 @@ int ff_raw_begin(const ff_raw_params_t *prm, ff_raw_ctx_t *ctx, const ff_raw_sta
     ctx->prev_crafted = raw->crafted;
     ctx->prev_smelted = ctx->base_smelted = raw->smelted;
     ctx->prev_fed = raw->fed;
+    ctx->prev_plates = raw->inv[FF_ITEM_IRON_PLATE];
     ctx->px = raw->px;
     ctx->py = raw->py;
     if (shaped(prm)) { /* the first state's potential, as ff_env_generate */
-        uint8_t o[512];
+        uint8_t o[FF_OBS_BUILDING_BYTES];
         int rc = ff_raw_observe(prm, ctx, raw, o);
         if (rc != FF_OK) return rc;
         ctx->phi = ff_shape_phi(prm->scenario, o);
@@ -194,6 +189,12 @@ int ff_raw_step(const ff_raw_params_t *prm, ff_raw_ctx_t *ctx, const int64_t *ac
         if (ore - ctx->base_ore >= (uint32_t)prm->goal) term = 1;
         break;
     }
+    case FF_RAW_FULL: { /* the default reward: iron plates gained (or lost) in the inventory */
+        uint32_t plates = raw->inv[FF_ITEM_IRON_PLATE];
+        r = (float)((int32_t)plates - (int32_t)ctx->prev_plates);
+        ctx->prev_plates = plates;
+        break;
+    }
     default: { /* ff_building_step, in its order of float additions */
         if ((raw->events & 1u) && !(ctx->milestones & 1u)) {
             ctx->milestones |= 1u;
@@ -215,7 +216,7 @@ int ff_raw_step(const ff_raw_params_t *prm, ff_raw_ctx_t *ctx, const int64_t *ac
     ctx->px = raw->px;
     ctx->py = raw->py;
     if (shaped(prm)) { /* ff_step_batch: the potential of the observation this step returns */
-        uint8_t o[512];
+        uint8_t o[FF_OBS_BUILDING_BYTES];
         int rc = ff_raw_observe(prm, ctx, raw, o);
         if (rc != FF_OK) return rc;
         int32_t phi = ff_shape_phi(prm->scenario, o);
@@ -228,69 +229,63 @@ int ff_raw_step(const ff_raw_params_t *prm, ff_raw_ctx_t *ctx, const int64_t *ac
     return FF_OK;
 }
 
-static void put_cells(const ff_raw_state_t *raw, uint8_t *o) {
-    int32_t n = (int32_t)raw->side * raw->side;
-    for (int32_t i = 0; i < n; i++) wr32(o + 4 * i, raw->cells[i]);
+/* The record's 8 buildings as the observation's slots (building_micro, full_game), relative to
+ * the character's tile. */
+static void put_slots(const ff_raw_state_t *raw, uint8_t *slots) {
+    int32_t tx = raw->px >> 8, ty = raw->py >> 8;
+    for (int k = 0; k < FF_RAW_BUILDINGS; k++) {
+        const ff_raw_building_t *b = &raw->bld[k];
+        uint8_t *p = slots + 8 * k;
+        if (!b->entity) {
+            ff_obs_slot_empty(p);
+            continue;
+        }
+        /* record flag bits 2..3 are not the observation's */
+        FF_OBS_SLOT(p, b->entity, b->tx - tx, b->ty - ty, b->fuel, b->src, b->out, b->progress,
+                    b->flags & 0xF3u);
+    }
 }
 
+/* The observation from the record's fields through the simulator's own encoder
+ * (ff_obs_encode.h): only the map part is written here, from the record's packed cells (or the
+ * blocked rows derived from them), because the simulator writes its map part from its grids. */
 int ff_raw_observe(const ff_raw_params_t *prm, const ff_raw_ctx_t *ctx, const ff_raw_state_t *raw,
                    uint8_t *o) {
     if (!check_params(prm) || !ctx || !raw || !o) return FF_EINVAL;
     if (raw->scenario != prm->scenario || raw->side != ff_raw_sides[prm->scenario]) return FF_ERANGE;
-    memset(o, 0, (size_t)ff_raw_obs[prm->scenario]);
     switch (prm->scenario) {
-    case FF_RAW_MOVEMENT: /* ff_movement_observe */
+    case FF_RAW_MOVEMENT: {
         if (!raw->has_blocked) return FF_EINVAL;
-        for (int r = 0; r < 16; r++) wr16(o + 2 * r, raw->blocked[r]);
-        wr16(o + 32, sat16(raw->px));
-        wr16(o + 34, sat16(raw->py));
-        wr16(o + 36, (uint16_t)(ctx->target_tx * 256 + 128 - raw->px));
-        wr16(o + 38, (uint16_t)(ctx->target_ty * 256 + 128 - raw->py));
-        o[40] = ctx->last_action;
-        wr16(o + 42, ctx->step & 0xFFFFu);
-        break;
-    case FF_RAW_MINING: { /* ff_mining_observe */
-        put_cells(raw, o);
-        wr16(o + 196, sat16(raw->px));
-        wr16(o + 198, sat16(raw->py));
-        wr16(o + 200, raw->inv[FF_ITEM_IRON_ORE]);
-        wr16(o + 202, raw->mine_ticks);
-        wr16(o + 204, ctx->step);
-        o[206] = ctx->last_action;
-        uint64_t coarse = 0;
-        for (int k = 0; k < 64; k++)
-            if ((raw->res_blocks[k >> 1] >> (4 * (k & 1))) & 15u) coarse |= 1ull << k;
-        for (int k = 0; k < 8; k++) o[208 + k] = (uint8_t)(coarse >> (8 * k));
+        ff_obs_put_rows(o, raw->blocked);
+        const ff_obs_movement_t f = {raw->px, raw->py, ctx->target_tx, ctx->target_ty, ctx->step,
+                                     ctx->last_action};
+        ff_obs_movement(o, &f);
         break;
     }
-    default: { /* ff_building_observe */
-        put_cells(raw, o);
-        for (int i = 0; i < FF_RAW_ITEMS; i++) wr16(o + 324 + 2 * i, raw->inv[i]);
-        wr16(o + 356, sat16(raw->px));
-        wr16(o + 358, sat16(raw->py));
-        o[360] = raw->craft_recipe;
-        o[361] = raw->craft_entries;
-        wr16(o + 362, raw->craft_ticks);
-        wr16(o + 364, ctx->step);
-        o[366] = ctx->last_action;
-        o[367] = ctx->milestones;
-        wr16(o + 368, sat16((int32_t)(raw->smelted - ctx->base_smelted)));
-        wr16(o + 370, raw->mine_ticks);
-        int32_t tx = raw->px >> 8, ty = raw->py >> 8;
-        for (int k = 0; k < FF_RAW_BUILDINGS; k++) {
-            const ff_raw_building_t *b = &raw->bld[k];
-            uint8_t *p = o + 372 + 8 * k;
-            if (!b->entity) continue;
-            p[0] = b->entity;
-            p[1] = clamp_i8(b->tx - tx);
-            p[2] = clamp_i8(b->ty - ty);
-            p[3] = (uint8_t)sat8(b->fuel);
-            p[4] = (uint8_t)sat8(b->src);
-            p[5] = (uint8_t)sat8(b->out);
-            p[6] = (uint8_t)sat8(b->progress);
-            p[7] = b->flags & 0xF3u; /* bits 4..7: the item on the ground at a drill's drop point */
-        }
-        memcpy(o + 436, raw->res_blocks, 32);
+    case FF_RAW_MINING: {
+        ff_obs_put_cells(o, raw->cells, FF_OBS_MINING_SIDE * FF_OBS_MINING_SIDE);
+        const ff_obs_mining_t f = {raw->px, raw->py, raw->inv[FF_ITEM_IRON_ORE], raw->mine_ticks,
+                                   ctx->step, ctx->last_action, ff_obs_coarse_bits(raw->res_blocks)};
+        ff_obs_mining(o, &f);
+        break;
+    }
+    case FF_RAW_FULL: {
+        ff_obs_put_cells(o, raw->cells, FF_OBS_FULL_SIDE * FF_OBS_FULL_SIDE);
+        const ff_obs_full_t f = {raw->inv, raw->px, raw->py, raw->mine_ticks, raw->craft_recipe,
+                                 raw->craft_entries, raw->craft_ticks, ctx->step, ctx->last_action};
+        ff_obs_full(o, &f);
+        put_slots(raw, o + FF_OBS_FULL_SLOTS);
+        break;
+    }
+    default: {
+        ff_obs_put_cells(o, raw->cells, FF_OBS_BUILDING_SIDE * FF_OBS_BUILDING_SIDE);
+        const ff_obs_building_t f = {raw->inv, raw->px, raw->py, raw->craft_recipe,
+                                     raw->craft_entries, raw->craft_ticks, ctx->step,
+                                     ctx->last_action, ctx->milestones,
+                                     (int32_t)(raw->smelted - ctx->base_smelted), raw->mine_ticks,
+                                     raw->res_blocks};
+        ff_obs_building(o, &f);
+        put_slots(raw, o + FF_OBS_BUILDING_SLOTS);
         break;
     }
     }

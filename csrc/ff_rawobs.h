@@ -6,10 +6,9 @@
  * position, the inventory, hand-mining and crafting progress, the cells of a window around the
  * character read from the surface, the first buildings, a coarse resource map and a few counters.
  * This file turns that record into exactly the observation bytes, rewards and flags the native
- * simulator gives (docs/scenarios.md), so each scenario's observation is encoded once, here: the
- * mod never encodes an observation, and the simulator can fill an ff_raw_state_t from its world
- * (most fields are plain copies; movement may fill the blocked rows instead of the cells) and call
- * the same functions.
+ * simulator gives (docs/scenarios.md). The mod never encodes an observation; the bytes are
+ * written by ff_obs_encode.h, the encoder the simulator's observe calls too, here with the
+ * record's fields instead of the simulator world's.
  *
  * The env-level bookkeeping the game does not know (steps taken, last action, milestones, the
  * movement target, the counters at the previous step) is an ff_raw_ctx_t kept by the caller, one
@@ -39,7 +38,10 @@
  *    0 u8 status (0 states follow, 1 step accepted, 2 step still running)   1 u8 scenario
  *    2 u16 count    4 u16 record bytes    6 u16 0    8 u32 game tick    12 u32 the step's end tick
  *
- * Scenario ids are the simulator's order (0 movement_micro, 1 mining_micro, 2 building_micro).
+ * Scenario ids are the simulator's order (0 movement_micro, 1 mining_micro, 2 building_micro),
+ * then 3 full_game, which only the real game plays (an ordinary map: positions are surface
+ * coordinates, signed; the coarse resource map is unused). Its reward is the change of iron plates
+ * in the inventory; it never terminates, and truncates at episode_steps.
  * Return codes: FF_OK, FF_EINVAL (NULL, bad scenario or size), FF_ELENGTH (a record or payload of
  * the wrong size), FF_ERANGE (a field outside its range: side, entity id, env index, an action).
  * No allocation; no state besides the caller's structs.
@@ -51,7 +53,7 @@
 #include "ff_layout.h"
 
 #define FF_RAW_FIXED 212u
-#define FF_RAW_MAX_SIDE 16
+#define FF_RAW_MAX_SIDE 21 /* full_game's window */
 #define FF_RAW_BUILDINGS 8
 #define FF_RAW_PAYLOAD_HEADER 16u
 #define FF_RAW_ITEMS 16
@@ -62,7 +64,9 @@
 
 enum { FF_RAW_STATUS_STATES = 0, FF_RAW_STATUS_ACCEPTED = 1, FF_RAW_STATUS_PENDING = 2 };
 
-enum { FF_RAW_MOVEMENT = 0, FF_RAW_MINING = 1, FF_RAW_BUILDING = 2, FF_RAW_SCENARIOS = 3 };
+enum { FF_RAW_MOVEMENT = 0, FF_RAW_MINING = 1, FF_RAW_BUILDING = 2, FF_RAW_FULL = 3, FF_RAW_SCENARIOS = 4 };
+
+#define FF_RAW_MAX_OBS 1888 /* the largest observation (full_game) */
 
 typedef struct ff_raw_building {
     uint8_t entity;
@@ -105,6 +109,7 @@ typedef struct ff_raw_ctx {
     uint32_t prev_ore;        /* mining: iron ore in the inventory after the previous step */
     uint32_t base_ore;        /* mining: at the episode's start */
     uint32_t prev_crafted, prev_smelted, prev_fed, base_smelted;
+    uint32_t prev_plates;     /* full_game: iron plates in the inventory after the previous step */
     int32_t px, py;           /* the character at the last state (targets of the next action) */
     int32_t phi;              /* shaped rewards: the last observation's potential (sim/ff_shaping.h) */
 } ff_raw_ctx_t;
@@ -118,9 +123,9 @@ typedef struct ff_raw_params {
 
 FF_EXTERN_C_BEGIN
 
-/* Bytes of one record for a window of side x side cells; 0 for a bad side (1..16). */
+/* Bytes of one record for a window of side x side cells; 0 for a bad side (1..21). */
 size_t ff_raw_record_bytes(int32_t side);
-/* The window side and observation bytes of a scenario; 0 if out of range. */
+/* The window side and observation bytes (<= FF_RAW_MAX_OBS) of a scenario; 0 if out of range. */
 int32_t ff_raw_side(int32_t scenario);
 int32_t ff_raw_obs_bytes(int32_t scenario);
 

@@ -6,6 +6,7 @@ import numpy.typing as npt
 _Buffer = bytes | bytearray | memoryview
 
 SCENARIO_IDS: dict[str, int]
+FULL_GAME: dict[str, Any]
 ENTITY_INFO: tuple[tuple[str, int, float, bool, int], ...]
 RECORD_FIXED: int
 FRAME_WORLD: int

@@ -28,11 +28,15 @@ from factorio_fast._ffcore cimport (
 )
 from factorio_fast._ffrawobs cimport *
 
-__all__ = ["RawEncoder", "SCENARIO_IDS", "ENTITY_INFO", "RECORD_FIXED", "FRAME_WORLD",
+__all__ = ["RawEncoder", "SCENARIO_IDS", "FULL_GAME", "ENTITY_INFO", "RECORD_FIXED", "FRAME_WORLD",
            "FRAME_RAW", "STATUS_STATES", "STATUS_ACCEPTED", "STATUS_PENDING", "record_bytes",
            "window_side", "parse_payload"]
 
-SCENARIO_IDS = {"movement_micro": 0, "mining_micro": 1, "building_micro": 2}
+SCENARIO_IDS = {"movement_micro": 0, "mining_micro": 1, "building_micro": 2, "full_game": 3}
+# full_game is the real game's only (the simulator has no ordinary map), so its defaults live
+# here rather than in the simulator's table (docs/scenarios.md "full_game").
+FULL_GAME = {"episode_steps": 1000, "ticks_per_step": 10, "obs_bytes": 1888, "nvec": (20, 9, 9),
+             "window": 21}
 RECORD_FIXED = FF_RAW_FIXED
 FRAME_WORLD = FF_RAW_FRAME_WORLD
 FRAME_RAW = FF_RAW_FRAME_RAW
@@ -56,7 +60,7 @@ def record_bytes(int side):
 
 
 def window_side(scenario):
-    """The side of a scenario's cell window (16, 7, 9)."""
+    """The side of a scenario's cell window (16, 7, 9, 21)."""
     return ff_raw_side(_scenario_id(scenario))
 
 
@@ -134,6 +138,8 @@ cdef class RawEncoder:
     reward : {None, "shaped", "sparse"}
         mining_micro, building_micro: None or ``"shaped"`` adds the shaping of
         ``csrc/sim/ff_shaping.h`` (as ``BatchSim``'s default); ``"sparse"`` the task reward alone.
+        full_game: None (its reward is the change of iron plates in the inventory; a callable
+        reward is ModBatch's).
     """
 
     cdef ff_raw_ctx_t *_ctx
@@ -152,6 +158,9 @@ cdef class RawEncoder:
         if num_envs < 1 or num_envs > 65535:
             raise InvalidArgumentError(f"num_envs must be 1..65535, got {num_envs}")
         self.scenario_id = _scenario_id(scenario)
+        if self.scenario_id == 3:
+            episode_steps = FULL_GAME["episode_steps"] if episode_steps is None else episode_steps
+            goal = 0 if goal is None else goal
         if episode_steps is None or goal is None:  # the scenario's defaults, as BatchSim's
             from factorio_fast._sim import scenario_info
             name = next(k for k, v in SCENARIO_IDS.items() if v == self.scenario_id)
@@ -168,7 +177,7 @@ cdef class RawEncoder:
             raise InvalidArgumentError("episode_steps must be >= 1 and goal >= 0")
         self.num_envs = num_envs
         self.obs_bytes = ff_raw_obs_bytes(self.scenario_id)
-        self.action_dims = 3 if self.scenario_id == 2 else 1
+        self.action_dims = 3 if self.scenario_id >= 2 else 1
         self._ctx = <ff_raw_ctx_t *>calloc(num_envs, sizeof(ff_raw_ctx_t))
         self._st = <ff_raw_state_t *>calloc(1, sizeof(ff_raw_state_t))
         if self._ctx is NULL or self._st is NULL:

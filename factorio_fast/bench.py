@@ -300,7 +300,8 @@ def _measure_gym(cfg: Config, block_s: float, repeats: int, kwargs: dict):
 
 def run(configs: list[Config], *, block_s: float = 0.15, repeats: int = 5,
         progress: bool = True, scenario_kwargs: dict | None = None) -> list[Row]:
-    """Measure every configuration; return one Row each (plus the seed's full_game row)."""
+    """Measure every configuration; return one Row each, plus the seed's full_game row
+    (measured on the factorio rows' server, when the configurations have factorio rows)."""
     from factorio_fast.scenarios import SCENARIOS
     kwargs = scenario_kwargs or {}
     rows = []
@@ -341,10 +342,18 @@ def run(configs: list[Config], *, block_s: float = 0.15, repeats: int = 5,
             bar.update(1)
     if bar is not None:
         bar.close()
+    # the seed's full_game row: the mod on the same server executable as the factorio rows
+    # (FACTORIO_PATH, else the emulator's stand-in map: then the row says so and has no verdict)
+    full_target = next(t for name, t, _b, _i in SEED_TABLE if name == "full_game")
+    if factorio_exe is not None:
+        rows.append(_measure_factorio_row(Config("full_game", "factorio", FACTORIO_ENVS_PER_SERVER),
+                                          block_s, repeats, *factorio_exe, full_target))
+    else:
+        rows.append(Row("full_game", "factorio", 0, 0, None, None, None, 2048, full_target, None,
+                        _rss_mb(), 0, note="not measured: this run has no factorio rows "
+                        "(full_game needs backend='factorio')"))
     if emu_dir is not None:
         emu_dir.cleanup()
-    rows.append(Row("full_game", "factorio", 0, 0, None, None, None, 2048, 50, None, _rss_mb(), 0,
-                    note="needs a real Factorio server (not measurable on this machine)"))
     return rows
 
 

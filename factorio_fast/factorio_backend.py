@@ -32,11 +32,13 @@ from factorio_fast.errors import (
     WaitTimeoutError,
 )
 
-__all__ = ["FactorioStepper", "PLANNED_SCENARIOS"]
+__all__ = ["FactorioStepper", "PLANNED_SCENARIOS", "FACTORIO_ONLY_SCENARIOS"]
 
-# Scenarios the seed planned for the real game only; the mod does not play them yet.
-PLANNED_SCENARIOS = {"full_game": "an ordinary map around the spawn, observation <= 2048 bytes, "
-                                  "the building action set"}
+# Scenarios the seed planned for the real game only that the mod does not play yet (none now:
+# full_game, the last of them, is played; its numbers are FULL_GAME in factorio_fast._rawobs).
+PLANNED_SCENARIOS: dict[str, str] = {}
+# Scenarios only this backend has (the simulator does not: an ordinary generated map).
+FACTORIO_ONLY_SCENARIOS = ("full_game",)
 _MAX_ENVS_PER_SERVER = 1024
 
 
@@ -80,6 +82,13 @@ class FactorioStepper:
         slower than that).
     ticks_per_step, obstacles, goal
         As the ``sim`` backend.
+    reward
+        As the ``sim`` backend; full_game: None (the change of iron plates in the inventory) or a
+        callable ``reward(prev_obs, obs) -> float`` of one env's observation bytes before and
+        after the step (docs/scenarios.md "full_game").
+    episode_steps, start_inventory
+        full_game only: steps before truncation (default 1000) and the character's starting
+        inventory (item name -> count; default ``emulator.batch.FULL_GAME_INVENTORY``).
     """
 
     def __init__(self, scenario: str, num_envs: int, *, num_servers: int | None = None,
@@ -87,7 +96,7 @@ class FactorioStepper:
                  game_speed: float | None = None, server_timeout: float = 30.0,
                  ready_timeout: float = 120.0, encoding: str = "Z", udp: bool = False,
                  udp_timeout: float = 1.0, ticks_per_step=None, obstacles=None, goal=None,
-                 reward=None):
+                 reward=None, episode_steps=None, start_inventory=None):
         if scenario in PLANNED_SCENARIOS:
             raise InvalidArgumentError(
                 f"{scenario!r} is planned for backend='factorio' only ({PLANNED_SCENARIOS[scenario]})"
@@ -107,21 +116,15 @@ class FactorioStepper:
             raise InvalidArgumentError(f"server_timeout must be > 0 seconds, got {server_timeout!r}")
         self.scenario = scenario
         self._kw = {"ticks_per_step": ticks_per_step, "obstacles": obstacles, "goal": goal,
-                    "reward": reward}
-        probe = BatchSim(scenario, 1, **{k: v for k, v in self._kw.items() if v is not None})
-        try:
-            self.obs_shape = tuple(probe.obs_shape)
-            self.obs_dtype = np.dtype(probe.obs_dtype)
-            self.action_shape = tuple(probe.action_shape)
-            self.action_nvec = np.asarray(probe.action_nvec, np.int64)
-            self.single_observation_space = probe.single_observation_space
-            self.single_action_space = probe.single_action_space
-            self.episode_steps = probe.episode_steps
-            self.ticks_per_step = probe.ticks_per_step
-            # each env keeps a one-env generator BatchSim here (WorldSource) and an encoder
-            self.bytes_per_env = 2 * int(probe.bytes_per_env) + 4096
-        finally:
-            probe.close()
+                    "reward": reward, "episode_steps": episode_steps,
+                    "start_inventory": start_inventory}
+        if scenario in FACTORIO_ONLY_SCENARIOS:
+            self._init_full_game()
+        else:
+            if episode_steps is not None or start_inventory is not None:
+                raise InvalidArgumentError("episode_steps and start_inventory are full_game's "
+                                           "parameters")
+            self._init_from_sim(BatchSim)
         self._exe = find_executable(factorio_path)  # a missing binary fails at make time
         if not isinstance(udp, (bool, np.bool_)):
             raise InvalidArgumentError(f"udp must be a bool, got {udp!r}")
@@ -146,6 +149,43 @@ class FactorioStepper:
         self._broken: str | None = None
         self._closed = False
         self.requests = 0
+
+    def _init_from_sim(self, BatchSim) -> None:
+        """The spaces and numbers of a scenario the simulator has, from a one-env probe."""
+        probe = BatchSim(self.scenario, 1, **{k: v for k, v in self._kw.items()
+                                              if v is not None})
+        try:
+            self.obs_shape = tuple(probe.obs_shape)
+            self.obs_dtype = np.dtype(probe.obs_dtype)
+            self.action_shape = tuple(probe.action_shape)
+            self.action_nvec = np.asarray(probe.action_nvec, np.int64)
+            self.single_observation_space = probe.single_observation_space
+            self.single_action_space = probe.single_action_space
+            self.episode_steps = probe.episode_steps
+            self.ticks_per_step = probe.ticks_per_step
+            # each env keeps a one-env generator BatchSim here (WorldSource) and an encoder
+            self.bytes_per_env = 2 * int(probe.bytes_per_env) + 4096
+        finally:
+            probe.close()
+
+    def _init_full_game(self) -> None:
+        """full_game's spaces and numbers (the simulator does not have it)."""
+        import gymnasium as gym
+
+        from factorio_fast.emulator.batch import full_game_info
+
+        kw = self._kw
+        info = full_game_info(kw["ticks_per_step"], kw["episode_steps"], kw["obstacles"],
+                              kw["goal"], kw["reward"], kw["start_inventory"])
+        self.obs_shape = (info["obs_bytes"],)
+        self.obs_dtype = np.dtype(np.uint8)
+        self.action_nvec = np.asarray(info["nvec"], np.int64)
+        self.action_shape = (len(info["nvec"]),)
+        self.single_observation_space = gym.spaces.Box(0, 255, self.obs_shape, np.uint8)
+        self.single_action_space = gym.spaces.MultiDiscrete(self.action_nvec)
+        self.episode_steps = info["episode_steps"]
+        self.ticks_per_step = info["ticks_per_step"]
+        self.bytes_per_env = 4 * info["obs_bytes"] + 4096
 
     # ---------------------------------------------------------------- servers
 

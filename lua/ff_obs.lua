@@ -136,9 +136,20 @@ local function cells(st, env, x0, y0, side)
     return f
   end
   local ox, oy = st.ox, st.oy
+  local full = st.ordinary_map
+  if full then
+    -- an ordinary map: no edge of our own; the tiles with an id of their own other than grass-1
+    -- (water, paths, out-of-map where no chunk was generated ...), the rest is land (grass-1)
+    local found = s.find_tiles_filtered{area = {{x0, y0}, {x0 + side, y0 + side}},
+                                        name = proto.FULL_TILE_NAMES}
+    for _, t in ipairs(found) do
+      local p = t.position
+      at((p.y - y0) * side + (p.x - x0) + 1)[1] = ids.tile_id[t.name]
+    end
+  end
   local cx0, cy0 = math.max(x0, 0), math.max(y0, 0)
   local cx1, cy1 = math.min(x0 + side, st.w), math.min(y0 + side, st.h)
-  if cx1 > cx0 and cy1 > cy0 then
+  if not full and cx1 > cx0 and cy1 > cy0 then
     local found = s.find_tiles_filtered{area = {{cx0 - ox, cy0 - oy}, {cx1 - ox, cy1 - oy}},
                                         name = "grass-1", invert = true}
     for _, t in ipairs(found) do
@@ -173,11 +184,12 @@ local function cells(st, env, x0, y0, side)
   -- string each, memoised); the others cell by cell
   local blocks = ids.tile_blocks
   local lo, hi = math.max(-x0, 0), math.min(st.w - x0, side)
+  if full then lo, hi = 0, side end
   if hi < lo then hi = lo end
   local rows = {}
   for r = 0, side - 1 do
     local y = y0 + r
-    local row_in = y >= 0 and y < st.h
+    local row_in = full or (y >= 0 and y < st.h)
     local base = r * side
     local any = false
     if row_in then

@@ -14,7 +14,19 @@ M.SCENARIOS = {
   [1] = {name = "mining_micro", side = 7, inventory = true, blocks = true},
   [2] = {name = "building_micro", side = 9, inventory = true, blocks = true, crafting = true,
          buildings = true},
+  -- the real game only: an ordinary generated map, building_micro's actions (ff_world.lua)
+  [3] = {name = "full_game", side = 21, inventory = true, crafting = true, buildings = true,
+         ordinary_map = true},
 }
+M.FULL_GAME = 3
+-- full_game: chunks generated around the spawn at reset (radius in chunks of 32 tiles: the
+-- spawn's 9 x 9 chunks, 288 x 288 tiles), and the tiles the cells report by name: the others of
+-- an ordinary map (grass-2, dirt-3, ...) are walkable land, reported as grass-1.
+M.FULL_CHUNKS = 4
+M.FULL_TILE_NAMES = {}
+for _, name in ipairs(ids.tile_names) do
+  if name ~= "grass-1" then M.FULL_TILE_NAMES[#M.FULL_TILE_NAMES + 1] = name end
+end
 M.BLOCKS = 8
 
 -- FactorioAction.action_type (docs/scenarios.md "Mapping onto the seed's FactorioAction")

@@ -138,7 +138,11 @@ def test_api_invalid_entities_raise_as_the_game(emu):
 
 
 def test_api_what_the_shim_cannot_do_says_so(emu):
-    err = lua_error(emu, "game.create_surface('inf')")
+    # an infinite map is the stand-in generator's (full_game); infinite on one axis is not
+    err = lua_error(emu, "game.create_surface('inf', {width = 0, height = 8})")
+    assert err.startswith("emulator: not emulated:")
+    err = lua_error(emu, "local s = game.create_surface('inf2') "
+                         "s.find_non_colliding_position('wooden-chest', {0, 0}, 4, 0.5)")
     assert err.startswith("emulator: not emulated:")
     err = lua_error(emu, "local s = game.create_surface('api_nx', {width = 8, height = 8}) "
                          "s.find_entities_filtered{area = {{0, 0}, {1, 1}}, collision_mask = 'x'}")

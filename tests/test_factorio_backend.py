@@ -251,8 +251,8 @@ def test_errors_at_make_time(factorio_path, tmp_path):
     with pytest.raises(FactorioServerError, match="FACTORIO_PATH|factorio_path"):
         factorio_fast.make_vec("movement_micro", 2, backend="factorio",
                                factorio_path=str(tmp_path / "missing"))
-    with pytest.raises(InvalidArgumentError, match="full_game.*planned for backend='factorio'"):
-        factorio_fast.make("full_game", backend="factorio", factorio_path=factorio_path)
+    with pytest.raises(InvalidArgumentError, match="full_game has no obstacles or goal"):
+        factorio_fast.make("full_game", backend="factorio", factorio_path=factorio_path, goal=3)
     with pytest.raises(InvalidArgumentError, match="envs_per_server"):
         factorio_fast.make_vec("movement_micro", 2, backend="factorio",
                                factorio_path=factorio_path, envs_per_server=0)

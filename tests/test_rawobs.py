@@ -138,8 +138,9 @@ def test_rawobs_equals_the_simulator_on_its_own_worlds(scenario):
 
 def test_rawobs_record_and_payload_checks():
     assert record_bytes(16) == 212 + 1024 and record_bytes(7) == 212 + 196
+    assert record_bytes(21) == 212 + 1764  # full_game's window
     with pytest.raises(InvalidArgumentError):
-        record_bytes(17)
+        record_bytes(22)
     sim = BatchSim("mining_micro", 1)
     sim.reset(np.array([3], np.uint64), obs=np.zeros((1, 256), np.uint8))
     rec = raw_record("mining_micro", 0, sim.world(0))
@@ -199,6 +200,63 @@ def _at(scenario, pos):
     head = struct.pack("<HBBiiI16HHBBHBBIII", 0, SID[scenario], side, pos[0], pos[1], 0,
                        *([0] * 16), 0, 0, 0, 0, 0, 0, 0, 0, 0)
     return head + bytes(32) + bytes(112) + np.full(side * side, 1 << 28, np.uint32).tobytes()
+
+
+def _full_record(px, py, inv=(), buildings=(), cells=None):
+    inv = list(inv) + [0] * (16 - len(inv))
+    head = struct.pack("<HBBiiI16HHBBHBBIII", 0, 3, 21, px, py, 99, *inv, 37, 2, 3, 15, 0,
+                       len(buildings), 0, 0, 0)
+    bld = b"".join(struct.pack("<BBhhHHHH", *b) for b in buildings)
+    bld += bytes(112 - len(bld))
+    if cells is None:
+        cells = np.arange(441, dtype=np.uint32) << 28 & 0xF0000000
+    return head + bytes(32) + bld + np.asarray(cells, np.uint32).tobytes()
+
+
+def test_rawobs_full_game_layout_reward_and_flags():
+    """full_game's bytes at the offsets docs/scenarios.md gives, the plate-change reward, no
+    termination, truncation at episode_steps, building_micro's action mapping."""
+    full = _rawobs.FULL_GAME
+    enc = RawEncoder("full_game", 1, episode_steps=2)
+    assert enc.obs_bytes == full["obs_bytes"] == 1888 and enc.action_dims == 3
+    assert _rawobs.window_side("full_game") == 21
+    cells = (np.arange(441, dtype=np.uint32) % 16) << 28 | (np.arange(441, dtype=np.uint32) % 3)
+    cells = cells & ~np.uint32(0xFFE)  # no reserved bits
+    px, py = -5 * 256 - 128, 7 * 256 + 64  # an ordinary map: negative coordinates
+    inv = [0] * 16
+    inv[5] = 8
+    furnace = (5, 1 | 4 | 0x30, -8, 9, 300, 2, 7, 150)  # flag bits 2..3 are not in the layout
+    rec = _full_record(px, py, inv, [furnace], cells)
+    p = struct.pack("<BBHHHII", 0, 3, 1, len(rec), 0, 0, 0) + rec
+    obs = np.zeros((1, 1888), np.uint8)
+    enc.begin(p, np.full((1, 2), -1, np.int32), obs)
+    o = obs[0]
+    np.testing.assert_array_equal(o[:1764].view(np.uint32), cells)
+    assert struct.unpack_from("<ii", o, 1764) == (px, py)
+    assert list(o[1772:1804].view(np.uint16)) == inv
+    assert struct.unpack_from("<HBBHHB", o, 1804) == (37, 2, 3, 15, 0, 0)
+    assert not o[1813:1816].any() and not o[1824:].any()
+    # the furnace relative to the character's tile (-6, 7): (-2, 2); fuel, source, result and
+    # progress saturated to a byte; flags without bits 2..3
+    assert list(o[1816:1824]) == [5, 256 - 2, 2, 255, 2, 7, 150, 0x31]
+    rew = np.zeros(1, np.float32)
+    te, tr = np.zeros(1, np.uint8), np.zeros(1, np.uint8)
+    inv[5] = 6  # two plates crafted away
+    a = np.array([[10, 4, 4]], np.int64)
+    p2 = struct.pack("<BBHHHII", 0, 3, 1, len(rec), 0, 0, 0) + _full_record(px, py, inv)
+    enc.step(p2, a, np.ones(1, np.bool_), obs, rew, te, tr)
+    assert rew[0] == -2.0 and not te[0] and not tr[0]
+    assert struct.unpack_from("<HB", obs[0], 1810) == (1, 10)
+    assert not obs[0, 1816:1880].any()
+    enc.step(p2, a, np.ones(1, np.bool_), obs, rew, te, tr)
+    assert rew[0] == 0.0 and not te[0] and tr[0]
+    # the action set is building_micro's, relative to the character's tile
+    rec = enc.actions(np.array([[15, 6, 2]], np.int64))
+    assert rec[0] == 4 and struct.unpack_from("<4f", rec, 4) == (7.0, -4.0, 5.0, 0.0)
+    with pytest.raises(InvalidArgumentError):
+        enc.actions(np.array([[20, 4, 4]], np.int64))
+    with pytest.raises(InvalidArgumentError, match="shaped"):
+        RawEncoder("full_game", 1, reward="dense")
 
 
 def test_rawobs_entity_table_is_the_c_tables():

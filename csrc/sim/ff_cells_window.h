@@ -1,6 +1,8 @@
 /*
  * ff_cells_window.h - the square window of 32-bit cells around the character that the
- * mining_micro and building_micro observations start with. Static inline: part of the one
+ * mining_micro and building_micro observations start with: the simulator's writer of the map
+ * part of ff_obs_encode.h's layouts, read from its tile grids straight into the observation
+ * (the mod's records carry the cells packed: ff_obs_put_cells). Static inline: part of the one
  * translation unit csrc/ff_sim.c.
  */
 #ifndef FF_CELLS_WINDOW_H

@@ -73,42 +73,32 @@ static void ff_building_generate(ff_sim_t *sim, ff_env_t *env) {
     ff_building_coarse(env);
 }
 
+/* The map part is the world's window (ff_cells_window, read straight into o); the rest is the
+ * shared encoder's (ff_obs_encode.h), as for the mod's records (ff_rawobs.c). */
 static void ff_building_observe(ff_env_t *env, uint8_t *o) {
     const ff_world_t *wd = env->world;
     if (env->seen_removed != wd->removed_total) ff_building_coarse(env);
-    ff_cells_window(wd, 9, o);
-    memcpy(o + 324, wd->inv, 32); /* 16 uint16, little-endian host (ff_common.h) */
-    ff_put16(o + 356, ff_sat16(wd->px));
-    ff_put16(o + 358, ff_sat16(wd->py));
-    o[360] = wd->cq_len ? (uint8_t)(wd->cq_recipe[wd->cq_head] + 1) : 0;
-    o[361] = wd->cq_len;
-    ff_put16(o + 362, wd->craft_progress);
-    ff_put16(o + 364, env->step);
-    o[366] = env->last_action;
-    o[367] = env->milestones;
-    ff_put16(o + 368, ff_sat16((int32_t)(wd->smelted_total - env->base_smelted)));
-    ff_put16(o + 370, wd->mine_progress);
+    ff_cells_window(wd, FF_OBS_BUILDING_SIDE, o);
+    const ff_obs_building_t f = {
+        wd->inv, wd->px, wd->py, wd->cq_len ? (uint8_t)(wd->cq_recipe[wd->cq_head] + 1) : 0,
+        wd->cq_len, wd->craft_progress, env->step, env->last_action, env->milestones,
+        (int32_t)(wd->smelted_total - env->base_smelted), wd->mine_progress, env->coarse4};
+    ff_obs_building(o, &f);
     int32_t tx = wd->px >> 8, ty = wd->py >> 8;
-    for (int k = 0; k < 8; k++) {
-        uint8_t *p = o + 372 + 8 * k;
-        if (k >= wd->n_bld) { memset(p, 0, 8); continue; }
+    for (int k = 0; k < FF_OBS_BUILDING_NSLOTS; k++) {
+        if (k >= wd->n_bld) {
+            ff_obs_slot_empty(FF_OBS_BUILDING_SLOT(o, k));
+            continue;
+        }
         const ff_building_t *b = &wd->bld[k];
-        p[0] = b->type;
-        p[1] = (uint8_t)ff_clamp_i8(b->tx - tx);
-        p[2] = (uint8_t)ff_clamp_i8(b->ty - ty);
-        p[3] = (uint8_t)ff_sat8(b->fuel);
-        p[4] = (uint8_t)ff_sat8(b->src);
-        p[5] = (uint8_t)ff_sat8(b->out);
-        p[6] = (uint8_t)ff_sat8(b->progress);
         uint32_t flags = (b->heat > 0.0 || b->burning > 0.0 ? 1u : 0u) | (b->type == FF_ENT_BURNER_DRILL && b->src ? 2u : 0u);
         if (b->type == FF_ENT_BURNER_DRILL && wd->n_ground) { /* the stack at its drop point */
             int32_t gi = ff_world_ground_at(wd, b->tx, (int32_t)b->ty - 1);
             if (gi >= 0) flags |= (uint32_t)wd->ground[gi].item << 4;
         }
-        p[7] = (uint8_t)flags;
+        FF_OBS_SLOT(FF_OBS_BUILDING_SLOT(o, k), b->type, b->tx - tx, b->ty - ty, b->fuel, b->src,
+                    b->out, b->progress, flags);
     }
-    memcpy(o + 436, env->coarse4, 32);
-    memset(o + 468, 0, 44);
 }
 
 static float ff_building_step(ff_sim_t *sim, ff_env_t *env, const int64_t *a, uint8_t *term) {

@@ -1,23 +1,17 @@
 /*
- * ff_scn_common.h - helpers of the three scenarios (csrc/sim/ff_scn_*.h): byte stores with
- * saturation for the observations, and the free-tile search of the generators. Static inline:
- * part of the one translation unit csrc/ff_sim.c.
+ * ff_scn_common.h - helpers of the three scenarios' generators (csrc/sim/ff_scn_*.h): the
+ * free-tile search and the ponds. The observations' byte stores are the shared encoder's
+ * (ff_obs_encode.h, included here for the scenarios). Static inline: part of the one
+ * translation unit csrc/ff_sim.c.
  */
 #ifndef FF_SCN_COMMON_H
 #define FF_SCN_COMMON_H
 
 #include <string.h>
 
+#include "ff_obs_encode.h"
 #include "ff_util.h"
 #include "sim/ff_sim_env.h"
-
-static inline void ff_put16(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-static inline uint32_t ff_sat16(int32_t v) { return v < 0 ? 0 : v > 65535 ? 65535 : (uint32_t)v; }
-static inline uint32_t ff_sat8(int32_t v) { return v < 0 ? 0 : v > 255 ? 255 : (uint32_t)v; }
-static inline uint32_t ff_clamp_i8(int32_t v) { return (uint8_t)(int8_t)(v < -128 ? -128 : v > 127 ? 127 : v); }
 
 /* A tile the character may start on / a target may be: walkable, no building, no resource. */
 static int ff_free_tile(const ff_world_t *wd, int32_t tx, int32_t ty) {

@@ -48,19 +48,15 @@ static void ff_mining_generate(ff_sim_t *sim, ff_env_t *env) {
     ff_mining_coarse(env);
 }
 
+/* The map part is the world's window (ff_cells_window, read straight into o); the rest is the
+ * shared encoder's (ff_obs_encode.h), as for the mod's records (ff_rawobs.c). */
 static void ff_mining_observe(ff_env_t *env, uint8_t *o) {
     const ff_world_t *wd = env->world;
     if (env->seen_removed != wd->removed_total) ff_mining_coarse(env);
-    ff_cells_window(wd, 7, o);
-    ff_put16(o + 196, ff_sat16(wd->px));
-    ff_put16(o + 198, ff_sat16(wd->py));
-    ff_put16(o + 200, wd->inv[FF_ITEM_IRON_ORE]);
-    ff_put16(o + 202, wd->mine_progress);
-    ff_put16(o + 204, env->step);
-    o[206] = env->last_action;
-    o[207] = 0;
-    for (int k = 0; k < 8; k++) o[208 + k] = (uint8_t)(env->coarse >> (8 * k));
-    memset(o + 216, 0, 40);
+    ff_cells_window(wd, FF_OBS_MINING_SIDE, o);
+    const ff_obs_mining_t f = {wd->px, wd->py, wd->inv[FF_ITEM_IRON_ORE], wd->mine_progress,
+                               env->step, env->last_action, env->coarse};
+    ff_obs_mining(o, &f);
 }
 
 static float ff_mining_step(ff_sim_t *sim, ff_env_t *env, const int64_t *a, uint8_t *term) {

@@ -113,10 +113,12 @@ static inline void ff_movement_rows(const uint64_t *m, int32_t tx, uint8_t *o) {
 #else
     uint16_t rows[16];
     for (int r = 0; r < 16; r++) rows[r] = (uint16_t)(m[r] >> tx);
-    memcpy(o, rows, 32); /* little-endian host (ff_common.h) */
+    ff_obs_put_rows(o, rows);
 #endif
 }
 
+/* The rows are read from the bit map the walk keeps (SSE2, straight into o); bytes 32..63 are the
+ * shared encoder's (ff_obs_encode.h), as for the mod's records (ff_rawobs.c). */
 FF_ALWAYS_INLINE void ff_movement_observe(ff_env_t *env, uint8_t *o) {
     ff_movement_sync(env);
     const ff_world_t *wd = env->world;
@@ -136,16 +138,11 @@ FF_ALWAYS_INLINE void ff_movement_observe(ff_env_t *env, uint8_t *o) {
             }
             rows[r] = (uint16_t)bits;
         }
-        memcpy(o, rows, 32); /* little-endian host (ff_common.h) */
+        ff_obs_put_rows(o, rows);
     }
-    /* bytes 32..47 as two little-endian words: px, py, target dx, dy; last action, 0, step */
-    uint64_t lo = (uint64_t)ff_sat16(wd->px) | (uint64_t)ff_sat16(wd->py) << 16 |
-                  (uint64_t)(uint16_t)(env->target_tx * 256 + 128 - wd->px) << 32 |
-                  (uint64_t)(uint16_t)(env->target_ty * 256 + 128 - wd->py) << 48;
-    uint64_t hi = (uint64_t)env->last_action | (uint64_t)(env->step & 0xFFFFu) << 16;
-    memcpy(o + 32, &lo, 8);
-    memcpy(o + 40, &hi, 8);
-    memset(o + 48, 0, 16);
+    const ff_obs_movement_t f = {wd->px, wd->py, env->target_tx, env->target_ty, env->step,
+                                 env->last_action};
+    ff_obs_movement(o, &f);
 }
 
 FF_ALWAYS_INLINE float ff_movement_step(ff_sim_t *sim, ff_env_t *env, const int64_t *a, uint8_t *term) {

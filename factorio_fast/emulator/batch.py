@@ -17,14 +17,25 @@ from collections.abc import Callable
 import numpy as np
 
 from factorio_fast import codec
-from factorio_fast._rawobs import STATUS_ACCEPTED, STATUS_PENDING, STATUS_STATES, RawEncoder
+from factorio_fast._rawobs import (
+    FULL_GAME,
+    STATUS_ACCEPTED,
+    STATUS_PENDING,
+    STATUS_STATES,
+    RawEncoder,
+)
 from factorio_fast._sim import BatchSim, scenario_info
 from factorio_fast.emulator import wire
 from factorio_fast.errors import FactorioServerError, InvalidArgumentError, ProtocolError
 
-__all__ = ["WorldSource", "ModBatch", "EmulatorLink", "Push"]
+__all__ = ["WorldSource", "FullGameSource", "ModBatch", "EmulatorLink", "Push",
+           "FULL_GAME_INVENTORY"]
 
-SCENARIO_IDS = {"movement_micro": 0, "mining_micro": 1, "building_micro": 2}
+SCENARIO_IDS = {"movement_micro": 0, "mining_micro": 1, "building_micro": 2, "full_game": 3}
+# full_game's default starting inventory, by item name: what the game's freeplay start gives
+# of the items the cells and the inventory know (8 iron plates, a burner drill, a stone furnace)
+FULL_GAME_INVENTORY = {"iron-plate": 8, "burner-mining-drill": 1, "stone-furnace": 1}
+_M64 = (1 << 64) - 1
 POLL_FIRST_S = 0.0002  # the first wait of a pending step, before the tick rate is known
 POLL_MAX_S = 0.02
 
@@ -135,6 +146,53 @@ class WorldSource:
             g.close()
 
 
+def _splitmix64(state: int) -> tuple[int, int]:
+    state = (state + 0x9E3779B97F4A7C15) & _M64
+    z = state
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
+    return state, z ^ (z >> 31)
+
+
+class FullGameSource:
+    """full_game's worlds: the game generates the map, so an episode's world is its map seed
+    (MapGenSettings.seed, 32 bits) and the starting inventory. Each env's seeds are a
+    splitmix64 stream started by its reset seed: ``first`` the first, ``next`` the following
+    episodes' (as an autoreset continues an env's stream)."""
+
+    def __init__(self, num_envs: int, inventory=None):
+        inv = FULL_GAME_INVENTORY if inventory is None else inventory
+        if not isinstance(inv, dict):
+            raise InvalidArgumentError("start_inventory must be a dict of item name -> count")
+        counts = np.zeros(16, np.uint16)
+        for name, n in inv.items():
+            if name not in codec.ITEM_IDS or not codec.ITEM_IDS[name]:
+                raise InvalidArgumentError(f"start_inventory: unknown item {name!r} (known: "
+                                           f"{', '.join(n for n in codec.ITEM_NAMES if n)})")
+            if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 0 <= n <= 65535:
+                raise InvalidArgumentError(f"start_inventory: count of {name!r} must be an int "
+                                           f"0..65535, got {n!r}")
+            counts[codec.ITEM_IDS[name]] = int(n)
+        self.inventory = counts
+        self._state = [0] * int(num_envs)
+
+    def _draw(self, i: int) -> dict:
+        self._state[i], out = _splitmix64(self._state[i])
+        return {"seed": out & 0xFFFFFFFF, "inventory": self.inventory, "target": (-1, -1)}
+
+    def first(self, i: int, seed: int) -> dict:
+        """Env ``i``'s first episode after a reset with ``seed``: its map seed and inventory."""
+        self._state[i] = int(seed) & _M64
+        return self._draw(i)
+
+    def next(self, i: int) -> dict:
+        """Env ``i``'s next episode, from the same stream."""
+        return self._draw(i)
+
+    def close(self):
+        """Nothing to free (the maps live in the game)."""
+
+
 class EmulatorLink:
     """Sends one command to an in-process emulator and lets its game loop run afterwards, as a
     real server runs its ticks between commands."""
@@ -146,6 +204,29 @@ class EmulatorLink:
         out = self.emulator.command("/ff " + text)
         self.emulator.run()
         return out
+
+
+def full_game_info(ticks_per_step=None, episode_steps=None, obstacles=None, goal=None,
+                   reward=None, start_inventory=None) -> dict:
+    """full_game's numbers, as ``scenario_info`` gives the simulator's scenarios', with its
+    parameters checked (the simulator does not have full_game: docs/scenarios.md)."""
+    if obstacles is not None or goal is not None:
+        raise InvalidArgumentError("full_game has no obstacles or goal (an ordinary map; the "
+                                   "reward is user-set)")
+    if reward is not None and not callable(reward):
+        raise InvalidArgumentError("full_game's reward is None (the change of iron plates in the "
+                                   "inventory) or a callable reward(prev_obs, obs) -> float, got "
+                                   f"{reward!r}")
+    for name, v, hi in (("ticks_per_step", ticks_per_step, 600),
+                        ("episode_steps", episode_steps, 1 << 30)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer))
+                              or not 1 <= v <= hi):
+            raise InvalidArgumentError(f"full_game: {name} must be an int 1..{hi}, got {v!r}")
+    if start_inventory is not None:
+        FullGameSource(1, start_inventory)  # checks it
+    return {"ticks_per_step": int(ticks_per_step or FULL_GAME["ticks_per_step"]),
+            "episode_steps": int(episode_steps or FULL_GAME["episode_steps"]), "goal": 0,
+            "map_size": (0, 0), "obs_bytes": FULL_GAME["obs_bytes"], "nvec": FULL_GAME["nvec"]}
 
 
 class ModBatch:
@@ -161,7 +242,15 @@ class ModBatch:
         One request's text -> the reply's text (an RCON command ``/ff <text>``). None: the
         caller drives the ``*_gen`` generators itself (many servers at once).
     ticks_per_step, obstacles, goal, reward
-        As ``BatchSim``.
+        As ``BatchSim``. full_game (the real game only, docs/scenarios.md): no obstacles or
+        goal; ``reward`` None (the change of iron plates in the inventory) or a callable
+        ``reward(prev_obs, obs) -> float`` of one env's observations before and after a step.
+    episode_steps : int, optional
+        full_game: steps before truncation (default 1000). The other scenarios have the
+        simulator's.
+    start_inventory : dict, optional
+        full_game: the character's inventory at the start, item name -> count (default
+        ``FULL_GAME_INVENTORY``).
     encoding : {"Z", "B"}
         How frames travel: deflate + base64 (``helpers.encode_string``) or plain base64.
     max_polls : int or None
@@ -171,8 +260,21 @@ class ModBatch:
 
     def __init__(self, scenario: str, num_envs: int, send: Callable[[str], str] | None, *,
                  ticks_per_step=None, obstacles=None, goal=None, encoding: str = "Z",
-                 max_polls: int | None = 1000, reward=None):
-        info = scenario_info(scenario)
+                 max_polls: int | None = 1000, reward=None, episode_steps=None,
+                 start_inventory=None):
+        self.full = scenario == "full_game"
+        self._reward_fn = None
+        if self.full:
+            info = full_game_info(ticks_per_step, episode_steps, obstacles, goal, reward,
+                                  start_inventory)
+            if callable(reward):
+                self._reward_fn = reward
+            reward = None
+        else:
+            if episode_steps is not None or start_inventory is not None:
+                raise InvalidArgumentError("episode_steps and start_inventory are full_game's "
+                                           "parameters")
+            info = scenario_info(scenario)
         if goal is None and info["goal"]:
             goal = info["goal"]
         self.scenario = scenario
@@ -188,8 +290,11 @@ class ModBatch:
         self._how = encoding
         self._seq = 0
         self._max_polls = max_polls
-        self.source = WorldSource(scenario, self.num_envs, obstacles=obstacles,
-                                  goal=goal if scenario != "movement_micro" else None)
+        if self.full:
+            self.source = FullGameSource(self.num_envs, start_inventory)
+        else:
+            self.source = WorldSource(scenario, self.num_envs, obstacles=obstacles,
+                                      goal=goal if scenario != "movement_micro" else None)
         self.encoder = RawEncoder(scenario, self.num_envs, episode_steps=self.episode_steps,
                                   goal=self.goal, reward=reward)
         self._targets = np.full((self.num_envs, 2), -1, np.int32)
@@ -250,6 +355,9 @@ class ModBatch:
         recs = []
         for i, wd in zip(ids, worlds):
             self._targets[i] = wd["target"]
+            if self.full:
+                recs.append(wire.full_game_record(int(i), wd["seed"], wd["inventory"]))
+                continue
             recs.append(wire.world_record(int(i), wd["tiles"], wd["resources"], wd["buildings"],
                                           wd["position"], wd["inventory"], wd["target"]))
         w, h = self.map_size
@@ -407,7 +515,11 @@ class ModBatch:
         mask = ~resets
         term = terminated.view(np.uint8)
         trunc = truncated.view(np.uint8)
+        prev = obs.copy() if self._reward_fn is not None else None
         self.encoder.step(body, a, mask, obs, rewards, term, trunc)
+        if prev is not None:  # full_game's reward=callable(prev_obs, obs)
+            for i in np.flatnonzero(mask):
+                rewards[i] = float(self._reward_fn(prev[i], obs[i]))
         self._note_states(body)
         done = (terminated | truncated) & mask
         if autoreset == "next_step":

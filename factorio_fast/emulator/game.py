@@ -242,6 +242,7 @@ class LuaGameScript(ShimObject):
         self._speed = 1.0
         self._autosave = True
         self._surfaces: dict[str, LuaSurface] = {}
+        self._surface_count = 0
         self._map_settings = emu._bridge.table({
             "pollution": {"enabled": True},
             "enemy_evolution": {"enabled": True},
@@ -250,7 +251,9 @@ class LuaGameScript(ShimObject):
         self._add_surface("nauvis", None)
 
     def _add_surface(self, name, settings):
-        s = LuaSurface(self, name, len(self._surfaces) + 1, settings)
+        # indexes are never reused (a deleted surface's index stays taken)
+        self._surface_count += 1
+        s = LuaSurface(self, name, self._surface_count, settings)
         self._surfaces[name] = s
         return s
 
@@ -326,10 +329,35 @@ class LuaGameScript(ShimObject):
         if settings is not None:
             opts = {k: settings[k] for k in ("width", "height", "seed", "peaceful_mode",
                                              "no_enemies_mode") if settings[k] is not None}
-        if not opts.get("width") or not opts.get("height"):
-            raise LuaApiError(NOT_EMULATED + "surfaces of infinite size (the World needs "
-                              "MapGenSettings width and height)")
+        w, h = opts.get("width") or 0, opts.get("height") or 0
+        if not w and not h:
+            # infinite width and height: an ordinary map, from the emulator's stand-in for the
+            # game's map generator (world.ordinary_map; docs/emulator.md)
+            opts["ordinary"] = True
+        elif not w or not h:
+            raise LuaApiError(NOT_EMULATED + "surfaces infinite on one axis only")
         return self._add_surface(name, opts)
+
+    @method
+    def delete_surface(self, surface):
+        """The game deletes at the end of the tick (docs/factorio-facts.md §5); the emulator at
+        once: the surface and its entities become invalid. nauvis cannot be deleted."""
+        s = surface if isinstance(surface, LuaSurface) else self.get_surface(surface)
+        if s is None or not s.is_valid():
+            raise LuaApiError("LuaGameScript::delete_surface: unknown surface")
+        if s._index == 1:
+            raise LuaApiError("The default surface can't be deleted.")
+        s._valid = False
+        del self._surfaces[s._name]
+        return True
+
+    @attribute
+    def default_map_gen_settings(self):
+        # a new table each read (a MapGenSettings value, not a live object); width and height 0
+        # are the game's "infinite" map
+        return self._emu._bridge.table({"seed": 0, "width": 0, "height": 0,
+                                        "peaceful_mode": False, "no_enemies_mode": False,
+                                        "default_enable_all_autoplace_controls": True})
 
     @method
     def get_surface(self, surface):

@@ -116,6 +116,14 @@ def world_record(env: int, tiles: np.ndarray, resources, buildings, position, in
     return head + runs + res + bld
 
 
+def full_game_record(env: int, seed: int, inventory) -> bytes:
+    """One env's part of a full_game WORLD payload (docs/mod.md §3.1): the map seed of the
+    episode's surface (the game generates the map) and the starting inventory."""
+    inv = [int(v) for v in inventory][:16]
+    inv += [0] * (16 - len(inv))
+    return struct.pack("<HHI16H", env, 0, int(seed) & 0xFFFFFFFF, *inv)
+
+
 def world_payload(scenario_id: int, num_envs: int, ticks_per_step: int, width: int, height: int,
                   records: list[bytes]) -> bytes:
     """A WORLD request's payload (docs/mod.md §3): the 16-byte sub-header, then the env records

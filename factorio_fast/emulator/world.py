@@ -5,8 +5,10 @@ Coordinates: a surface created with ``MapGenSettings`` width W and height H is a
 centred on the origin, tiles -W/2 .. W/2 - 1 (INFERRED from the API's "Width in tiles. If 0, the
 map has 'infinite' width", https://lua-api.factorio.com/2.0.45/concepts/MapGenSettings.html, and
 the game's maps being centred on 0,0); everything outside is out-of-map. The World's tile
-(wx, wy) is the surface's tile (wx - W/2, wy - H/2). Positions are exact: the World keeps 1/256
-tile fixed point, as MapPosition does (docs/factorio-facts.md §4.2).
+(wx, wy) is the surface's tile (wx - W/2, wy - H/2). A surface of infinite size (width and height
+0, as full_game asks for) gets the 128 x 128 World of ``ordinary_map``, a stand-in for the game's
+map generator (docs/emulator.md §6). Positions are exact: the World keeps 1/256 tile fixed point,
+as MapPosition does (docs/factorio-facts.md §4.2).
 
 What the World offers is used as the truth. Where its Python API has no call for a game action,
 the shim gets the same effect from calls it does have and says so in the method (look for
@@ -137,13 +139,16 @@ def item_name(item, what) -> str:
 class MapState:
     """One surface's World and the shim's records of the entities on it."""
 
-    def __init__(self, w: int, h: int):
+    def __init__(self, w: int, h: int, fill: int = LAB_TILE, ordinary: bool = False):
         if not (1 <= w <= 128 and 1 <= h <= 128):
             raise LuaApiError(NOT_EMULATED + f"a surface of {w}x{h} tiles (the World holds "
                               "1..128 tiles a side; give MapGenSettings width and height)")
         self.w, self.h = w, h
         self.ox, self.oy = w // 2, h // 2
-        self.world = World(w, h, LAB_TILE)
+        self.world = World(w, h, fill)
+        # an "ordinary" (infinite) map: the stand-in generator's World (ordinary_map); outside
+        # it the tiles read as out-of-map, as ungenerated chunks would
+        self.ordinary = ordinary
         self.resources: dict[tuple[int, int], LuaEntity] = {}
         self.buildings: list[LuaEntity] = []
         self.bld_tiles: dict[tuple[int, int], LuaEntity] = {}  # footprint tile -> building
@@ -354,6 +359,71 @@ class MapState:
         return out
 
 
+# The stand-in for the game's map generator on surfaces made without a width and height
+# (MapGenSettings width/height 0: "infinite"). It is NOT a copy of Factorio's generator (noise
+# expressions, autoplace, starting area rules): a deterministic map by seed that gives full_game
+# what an ordinary map around the spawn has, so the mod's code paths run: patches of iron,
+# copper, coal and stone near the spawn, lakes of water further out, grass elsewhere, the spawn
+# itself clear. The World holds 128 x 128 tiles, centred on the origin, and 255 resource tiles.
+ORDINARY_SIDE = 128
+_PATCHES = (("iron-ore", 8, 20), ("copper-ore", 10, 24), ("coal", 8, 22), ("stone", 12, 26))
+_LAKES = 3
+
+
+def _discs(rng, n_or_specs, placed, half, dmin, dmax, rmin, rmax):
+    """Centres (x, y, r) in world tiles at a distance dmin..dmax from the spawn tile (half,
+    half), clear of the discs already placed and of the map's edge (64 tries each)."""
+    out = []
+    for _spec in n_or_specs:
+        for _ in range(64):
+            r = int(rng.integers(rmin, rmax + 1))
+            ang = float(rng.uniform(0.0, 2.0 * math.pi))
+            d = float(rng.uniform(dmin, dmax))
+            x, y = int(round(half + d * math.cos(ang))), int(round(half + d * math.sin(ang)))
+            if not (r + 1 <= x < ORDINARY_SIDE - r - 1 and r + 1 <= y < ORDINARY_SIDE - r - 1):
+                continue
+            if all((x - a) ** 2 + (y - b) ** 2 > (r + c + 3) ** 2 for a, b, c in placed):
+                placed.append((x, y, r))
+                out.append((x, y, r))
+                break
+    return out
+
+
+def _disc_tiles(x, y, r):
+    return [(xx, yy) for yy in range(y - r, y + r + 1) for xx in range(x - r, x + r + 1)
+            if (xx - x) ** 2 + (yy - y) ** 2 <= r * r + 1]
+
+
+def ordinary_map(surface, seed: int) -> MapState:
+    """The stand-in generator's map for ``seed`` (see ORDINARY_SIDE above)."""
+    m = MapState(ORDINARY_SIDE, ORDINARY_SIDE, TILE_IDS["grass-1"], ordinary=True)
+    m.surface = surface
+    surface.map = m  # the resource entities below find their map through the surface
+    rng = np.random.default_rng(int(seed) & 0xFFFFFFFF)
+    half = ORDINARY_SIDE // 2
+    placed = [(half, half, 2)]  # the spawn: nothing within a few tiles
+    w = m.world
+    n_res = 0
+    for name, dmin, dmax in _PATCHES:
+        got = _discs(rng, [name], placed, half, dmin, dmax, 2, 4)
+        for x, y, r in got:
+            ent = ENTITY_IDS[name]
+            for xx, yy in _disc_tiles(x, y, r):
+                if n_res >= 255:
+                    break
+                w.add_resource(xx, yy, ent, int(rng.integers(300, 1500)))
+                e = LuaEntity(surface, name, ent, KIND_RESOURCE, xx, yy)
+                e._bbox = e._box()
+                m.resources[(xx, yy)] = e
+                n_res += 1
+    water = TILE_IDS["water"]
+    for x, y, r in _discs(rng, range(_LAKES), placed, half, 26, 56, 3, 6):
+        for xx, yy in _disc_tiles(x, y, r):
+            w.set_tile(xx, yy, water)
+    m.touched()
+    return m
+
+
 def _half(ent_id: int) -> float:
     return ENTITY_INFO[ent_id][2]
 
@@ -372,8 +442,12 @@ class LuaSurface(ValidObject):
         self._valid = True
         self._settings = dict(settings or {})
         w, h = int(self._settings.get("width") or 0), int(self._settings.get("height") or 0)
-        # nauvis (the game's default surface) holds no World: the mod does not play on it
-        self.map = MapState(w, h) if (w or h) else None
+        # nauvis (the game's default surface) holds no World: the mod does not play on it; a
+        # surface of infinite size gets the stand-in generator's map (ordinary_map)
+        if self._settings.get("ordinary"):
+            self.map = ordinary_map(self, int(self._settings.get("seed") or 0))
+        else:
+            self.map = MapState(w, h) if (w or h) else None
         if self.map is not None:
             self.map.surface = self
         self._lab = False
@@ -514,6 +588,15 @@ class LuaSurface(ValidObject):
         invert = f.invert
         limit = f.limit
         out = []
+        if m.ordinary and f.area is not None:
+            # an ordinary map: the area's tiles beyond the World read as out-of-map
+            oom = names is None or "out-of-map" in names
+            if oom != bool(invert):
+                ax1, ay1, ax2, ay2 = f.area
+                for yy in range(math.floor(ay1) + m.oy, math.ceil(ay2) + m.oy):
+                    for xx in range(math.floor(ax1) + m.ox, math.ceil(ax2) + m.ox):
+                        if not m.in_map(xx, yy):
+                            out.append(self._tile(xx, yy))
         if x1 > x0 and y1 > y0:
             ids = m.tile_ids()[y0:y1, x0:x1]
             if names is None:
@@ -669,6 +752,32 @@ class LuaSurface(ValidObject):
             if abs(px * 5 - cx * 5) < lim and abs(py * 5 - cy * 5) < lim:
                 return False
         return True
+
+
+    @method
+    def find_non_colliding_position(self, name, center, radius, precision,
+                                    force_to_tile_center=None):
+        """A character only: the centre of the nearest tile (rings of growing Chebyshev
+        distance from center's tile, row-major within a ring) that does not block and holds no
+        building, within radius tiles; nil if none. (The game searches in steps of precision
+        for any free position; on the grid of tile centres the two agree for a character,
+        whose box, +-0.2, fits any free tile.)"""
+        m = self._map()
+        if name != "character":
+            raise LuaApiError(NOT_EMULATED + f"find_non_colliding_position for {name}")
+        x, y = position_of(center)
+        r = _num(radius, "radius")
+        cx, cy = m.to_world_tile(x, y)
+        w = m.live()
+        ids = m.tile_ids()
+        for d in range(0, int(math.ceil(r)) + 1):
+            for yy in range(cy - d, cy + d + 1):
+                for xx in range(cx - d, cx + d + 1):
+                    if max(abs(xx - cx), abs(yy - cy)) != d or not m.in_map(xx, yy):
+                        continue
+                    if not TILE_BLOCKS[int(ids[yy, xx])] and w.building_at(xx, yy) < 0:
+                        return Position(xx - m.ox + 0.5, yy - m.oy + 0.5)
+        return None
 
 
 def _overlaps(box, area) -> bool:
