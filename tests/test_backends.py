@@ -104,3 +104,11 @@ def test_a_registered_backend_runs_behind_make(mirror_backend):
     assert env.backend == "mirror"
     env.close()
     ref.close()
+
+
+@pytest.mark.parametrize("maker", [lambda: factorio_fast.make("full_game"),
+                                   lambda: factorio_fast.make_vec("full_game", 2)])
+def test_full_game_on_the_simulator_points_to_the_factorio_backend(maker):
+    # full_game exists only in the mod: the simulator's refusal says where to play it
+    with pytest.raises(InvalidArgumentError, match="backend='factorio'"):
+        maker()
