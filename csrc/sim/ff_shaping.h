@@ -21,6 +21,8 @@
 
 #include <stdint.h>
 
+#include "ff_obs_encode.h" /* the observations' offsets */
+
 /* The reward of one unit of phi: 1/FF_SHAPE_*_SCALE. */
 #define FF_SHAPE_MINING_SCALE 7680.0f    /* 32 units per mining tick, 3 per 1/256 tile */
 #define FF_SHAPE_BUILDING_SCALE 25600.0f /* 256 units = 0.01; 5 per 1/256 tile */
@@ -122,11 +124,11 @@ static inline int32_t ff_shape_gap(int32_t window_d, uint64_t blocks, int32_t bl
 /* mining_micro (256-byte observation): progress of the ore being mined, approach to ore.
  *   phi = 32 * mining ticks (0..120: 0.5 at a full cycle)  -  3 * gap (0.1 per tile) */
 static inline int32_t ff_shape_mining_phi(const uint8_t *o) {
-    int32_t px = ff_shape_rd16(o + 196), py = ff_shape_rd16(o + 198);
+    int32_t px = ff_shape_rd16(o + FF_OBS_MINING_TAIL), py = ff_shape_rd16(o + FF_OBS_MINING_TAIL + 2);
     uint64_t blocks = 0;
-    for (int k = 0; k < 8; k++) blocks |= (uint64_t)o[208 + k] << (8 * k);
-    int32_t gap = ff_shape_gap(ff_shape_window_ore(o, 7, px, py), blocks, 8, 4 * 256, px, py);
-    return 32 * ff_shape_rd16(o + 202) - 3 * gap;
+    for (int k = 0; k < 8; k++) blocks |= (uint64_t)o[FF_OBS_MINING_TAIL + 12 + k] << (8 * k);
+    int32_t gap = ff_shape_gap(ff_shape_window_ore(o, FF_OBS_MINING_SIDE, px, py), blocks, 8, 4 * 256, px, py);
+    return 32 * ff_shape_rd16(o + FF_OBS_MINING_TAIL + 6) - 3 * gap;
 }
 
 /* Bit 0 of each of the 16 nibbles of the 8 bytes at p (low nibble first), as bits 0..15: the
@@ -149,16 +151,16 @@ static inline uint64_t ff_shape_iron_bits(const uint8_t *p) {
  *   - 5 per 1/256 tile of gap to iron ore (0.05 per tile; window 9 x 9, blocks of 16 tiles)
  * Buildings are the observation's first 8 slots (positions relative to the character). */
 static inline int32_t ff_shape_building_phi(const uint8_t *o) {
-    int32_t px = ff_shape_rd16(o + 356), py = ff_shape_rd16(o + 358);
-    int32_t drill = ff_shape_rd16(o + 324 + 2 * 8) > 0, drill_fuel = 0, furnace_on = 0, furnace_fuel = 0;
+    int32_t px = ff_shape_rd16(o + FF_OBS_BUILDING_TAIL), py = ff_shape_rd16(o + FF_OBS_BUILDING_TAIL + 2);
+    int32_t drill = ff_shape_rd16(o + FF_OBS_BUILDING_INV + 2 * 8) > 0, drill_fuel = 0, furnace_on = 0, furnace_fuel = 0;
     for (int k = 0; k < 8; k++) {
-        const uint8_t *b = o + 372 + 8 * k;
+        const uint8_t *b = FF_OBS_BUILDING_SLOT(o, k);
         if (b[0] != FF_SHAPE_DRILL) continue;
         drill = 1;
         if (b[3] || (b[7] & 1)) drill_fuel = 1;
         int32_t dx = (int8_t)b[1], dy = (int8_t)b[2] - 1; /* the drop tile */
         for (int j = 0; j < 8; j++) {
-            const uint8_t *f = o + 372 + 8 * j;
+            const uint8_t *f = FF_OBS_BUILDING_SLOT(o, j);
             if (f[0] != FF_SHAPE_FURNACE) continue;
             int32_t fx = (int8_t)f[1], fy = (int8_t)f[2];
             if (dx < fx || dx > fx + 1 || dy < fy || dy > fy + 1) continue;
@@ -168,8 +170,8 @@ static inline int32_t ff_shape_building_phi(const uint8_t *o) {
     }
     uint64_t blocks = 0;
     for (int q = 0; q < 4; q++) /* the nibble map's iron bits, 16 blocks per 8 bytes */
-        blocks |= ff_shape_iron_bits(o + 436 + 8 * q) << (16 * q);
-    int32_t gap = ff_shape_gap(ff_shape_window_ore(o, 9, px, py), blocks, 16, 5 * 256, px, py);
+        blocks |= ff_shape_iron_bits(o + FF_OBS_BUILDING_COARSE + 8 * q) << (16 * q);
+    int32_t gap = ff_shape_gap(ff_shape_window_ore(o, FF_OBS_BUILDING_SIDE, px, py), blocks, 16, 5 * 256, px, py);
     return 256 * (50 * drill + 30 * drill_fuel + 50 * furnace_on + 30 * furnace_fuel) - 5 * gap;
 }
 
