@@ -44,7 +44,16 @@ static void ff_movement_generate(ff_sim_t *sim, ff_env_t *env) {
             uint32_t cols = 7u << x, any = 0;
             for (int32_t r = y; r < y + 3; r++) any |= env->cbits[r + FF_CB_PAD] & cols;
             if (any) continue; /* a chest in the way */
-            ff_world_fill_tiles(wd, x, y, 3, 3, FF_TILE_WATER); /* x, y < 30: in the map */
+            /* ff_world_fill_tiles(wd, x, y, 3, 3, FF_TILE_WATER), written directly (a reset
+             * makes up to 40 ponds): x, y < 30 lie in the 32 x 32 map, and a just-cleared
+             * grass map with no chest under the pond has no building bit in these tiles, so
+             * each tile byte becomes the water id, and the tiles' nonplain bits are set */
+            for (int32_t r = y; r < y + 3; r++) {
+                uint8_t *t = wd->tile + r * w + x;
+                t[0] = t[1] = t[2] = FF_TILE_WATER;
+                wd->nonplain[r][0] |= 7ull << x;
+            }
+            wd->map_version++;
             for (int32_t r = y; r < y + 3; r++) wl[r + 8] |= 7ull << (x + 8);
             continue;
         }
