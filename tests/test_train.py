@@ -91,7 +91,7 @@ def test_cli_train_refuses_bad_arguments(capsys):
 
 
 def test_episode_metrics_read_the_final_features():
-    env_obs = np.zeros((2, 1475), np.float32)
+    env_obs = np.zeros((2, 1477), np.float32)
     env_obs[1, 1374] = 7 / 50
     m = train.episode_metrics("mining_micro", env_obs, np.array([False, True]))
     assert m["ore"].tolist() == [0, 7] and m["success"].tolist() == [0, 1]
