@@ -6,7 +6,8 @@ returns instead a float32 vector per env, computed in C from those bytes into th
 buffers (inside the workers, when there are workers): bits as 0/1, ids one-hot, map cells as
 blocked, amount/4095 and one-hot tile and entity ids, positions, deltas and counters scaled to
 about -1..1, plus near-range views (the position within its tile, movement_micro's target delta
-clipped to 4 tiles) where the map-wide scale is too coarse for a policy. docs/scenarios.md ("Features" of each scenario) lists the columns.
+clipped to 4 tiles) where the map-wide scale is too coarse for a policy. docs/scenarios.md
+("Features" of each scenario) lists the columns.
 
 Which to use: features for MLP policies and any library that feeds observations straight to a
 network (SB3, torchrl, CleanRL-style loops); bytes to store or send observations (4 to 5 times

@@ -37,6 +37,22 @@ def test_same_seed_same_run_other_seed_other_run():
     assert not torch.equal(_weights(a.agent), _weights(c.agent))
 
 
+def test_learning_rate_and_entropy_coefficient_anneal_linearly():
+    res = train.train(_tiny(total_steps=4 * 32 * 16, ent_coef=0.02, ent_coef_end=0.004, learning_rate=1e-3))
+    assert [r["ent_coef"] for r in res.history] == pytest.approx([0.02, 0.016, 0.012, 0.008])
+    assert [r["lr"] for r in res.history] == pytest.approx([1e-3, 7.5e-4, 5e-4, 2.5e-4])
+    flat = train.train(_tiny(total_steps=2 * 32 * 16, ent_coef=0.02))
+    assert [r["ent_coef"] for r in flat.history] == [0.02, 0.02]
+
+
+def test_fast_tanh_is_tanh():
+    x = torch.linspace(-12, 12, 4001, dtype=torch.float32, requires_grad=True)
+    y = train.Tanh()(x)
+    torch.testing.assert_close(y, torch.tanh(x), atol=3e-7, rtol=0)
+    y.sum().backward()
+    torch.testing.assert_close(x.grad, 1 - torch.tanh(x.detach()) ** 2, atol=1e-6, rtol=0)
+
+
 @pytest.mark.parametrize("scenario", ["mining_micro", "building_micro"])
 def test_other_action_spaces_train_and_report_their_metrics(scenario):
     res = train.train(_tiny(scenario, num_steps=8, total_steps=32 * 8))
