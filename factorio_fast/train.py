@@ -114,7 +114,7 @@ class Config:
 
 # Per-scenario defaults, tuned on a 2-core machine for the budgets of docs/training.md: each
 # reaches its goal there in that much process CPU time (movement_micro about 4 minutes,
-# mining_micro about 5). A low entropy coefficient annealed to 0 matters most for mining_micro:
+# mining_micro about 2.5). A low entropy coefficient annealed to 0 matters most for mining_micro:
 # an ore takes 13 consecutive steps of the same mining action, which a policy kept spread out
 # by the entropy bonus rarely repeats (at ent_coef 0.01 its entropy stayed near uniform's).
 DEFAULTS: dict[str, dict[str, Any]] = {
