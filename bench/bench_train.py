@@ -20,6 +20,7 @@ import time
 
 
 def time_ours(args) -> tuple[float, float, dict]:
+    """(steps/s of wall-clock time, steps per CPU second, factorio_fast.train's time split)."""
     from factorio_fast import train
 
     cfg = train.Config("movement_micro", total_steps=args.budget, num_envs=args.num_envs,
@@ -71,12 +72,14 @@ def main(argv=None) -> int:
           f"minibatches x {args.epochs} epochs, MLP {args.hidden}x{args.hidden}, {args.budget} steps, "
           f"medians of {args.repeats} (steps/s of wall-clock time, and of this process's CPU time, "
           "which a busy machine's other jobs do not inflate):")
-    print(f"  factorio_fast.train {o[0]:10,.0f} steps/s   {o[1]:10,.0f} steps/CPU-s")
-    print(f"  Stable-Baselines3   {s[0]:10,.0f} steps/s   {s[1]:10,.0f} steps/CPU-s")
+    print(f"  factorio_fast.train {o[0]:10,.0f} steps/s   {o[1]:10,.0f} steps/CPU-s   "
+          f"({args.budget / o[0]:.1f} s, {args.budget / o[1]:.1f} s of CPU)")
+    print(f"  Stable-Baselines3   {s[0]:10,.0f} steps/s   {s[1]:10,.0f} steps/CPU-s   "
+          f"({args.budget / s[0]:.1f} s, {args.budget / s[1]:.1f} s of CPU)")
     print(f"  ratio               {o[0] / s[0]:10.1f}x          {o[1] / s[1]:10.1f}x")
     tot = split["total"]
-    print("  factorio_fast.train time split: " + ", ".join(
-        f"{k} {100 * split[k] / tot:.0f} %" for k in ("env", "inference", "update")))
+    print("  factorio_fast.train time split (last run, wall-clock): " + ", ".join(
+        f"{k} {split[k]:.1f} s ({100 * split[k] / tot:.0f} %)" for k in ("env", "inference", "update")))
     return 0
 
 

@@ -5,7 +5,10 @@
  * into about -1..1 for the scenario's defaults: positions and deltas divided by the map's side
  * in 1/256 tile, step counters by the episode length, hand-mining and crafting progress by the
  * longest cycle (120 ticks: an ore, the burner drill recipe), item counts by a stack of ore
- * (50). docs/scenarios.md ("Features") lists every field with its scale; the pure-Python
+ * (50). Appended after those: the position within the tile (the low byte of px, py, over 256)
+ * and, for movement_micro, the target delta in tiles clipped to 4 tiles: a step walks 1.19
+ * tiles, more than a tile, so stopping on the target tile needs both, and at the map-wide scale
+ * a tile is only 1/32 of the range. docs/scenarios.md ("Features") ("Features") lists every field with its scale; the pure-Python
  * reference (factorio_fast/_reference_features.py) is written from that text, not from these
  * tables, so a wrong offset or scale here fails the tests.
  */
@@ -25,6 +28,10 @@ FF_STATIC_ASSERT(FF_FEAT_CELL_WIDTH == 2 + FF_NUM_TILES + FF_NUM_ENTITIES,
 #define FF_F_BUILD_SIDE (1.0f / 32768.0f)
 #define FF_F_STACK (1.0f / 50.0f)
 #define FF_F_CYCLE (1.0f / 120.0f)
+/* The low byte of a little-endian u16 position is the position within its tile (1/256 tile). */
+#define FF_F_IN_TILE (1.0f / 256.0f)
+/* Deltas in 1/256 tile -> units of 4 tiles: -1..1 covers the 9x9 tiles around the character. */
+#define FF_F_NEAR (1.0f / 1024.0f)
 
 /* name, offset, kind, n, count, stride, scale */
 static const ff_feat_field_t movement_fields[] = {
@@ -35,6 +42,10 @@ static const ff_feat_field_t movement_fields[] = {
     {"target_dy", 38, FF_FEAT_I16, 0, 1, 0, FF_F_MOVE_SIDE},
     {"last_action", 40, FF_FEAT_ONEHOT, 9, 1, 0, 0.0f},
     {"steps", 42, FF_FEAT_U16, 0, 1, 0, 1.0f / 100.0f},
+    {"px_in_tile", 32, FF_FEAT_U8, 0, 1, 0, FF_F_IN_TILE},
+    {"py_in_tile", 34, FF_FEAT_U8, 0, 1, 0, FF_F_IN_TILE},
+    {"target_dx_near", 36, FF_FEAT_I16_CLIP, 0, 1, 0, FF_F_NEAR},
+    {"target_dy_near", 38, FF_FEAT_I16_CLIP, 0, 1, 0, FF_F_NEAR},
 };
 
 static const ff_feat_field_t mining_fields[] = {
@@ -46,6 +57,8 @@ static const ff_feat_field_t mining_fields[] = {
     {"steps", 204, FF_FEAT_U16, 0, 1, 0, 1.0f / 300.0f},
     {"last_action", 206, FF_FEAT_ONEHOT, 34, 1, 0, 0.0f},
     {"ore_map", 208, FF_FEAT_BITS, 64, 1, 0, 0.0f},
+    {"px_in_tile", 196, FF_FEAT_U8, 0, 1, 0, FF_F_IN_TILE},
+    {"py_in_tile", 198, FF_FEAT_U8, 0, 1, 0, FF_F_IN_TILE},
 };
 
 static const ff_feat_field_t building_fields[] = {
@@ -70,6 +83,8 @@ static const ff_feat_field_t building_fields[] = {
     {"building_progress", 378, FF_FEAT_U8, 0, 8, 8, 1.0f / 255.0f},
     {"building_flags", 379, FF_FEAT_BITS, 2, 8, 8, 0.0f},
     {"resource_map", 436, FF_FEAT_BITS, 256, 1, 0, 0.0f},
+    {"px_in_tile", 356, FF_FEAT_U8, 0, 1, 0, FF_F_IN_TILE},
+    {"py_in_tile", 358, FF_FEAT_U8, 0, 1, 0, FF_F_IN_TILE},
 };
 
 #define FF_COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -120,6 +135,7 @@ static uint32_t elem_size(const ff_feat_field_t *f) {
     switch (f->kind) {
     case FF_FEAT_U16:
     case FF_FEAT_I16:
+    case FF_FEAT_I16_CLIP:
         return 2;
     case FF_FEAT_CELL:
         return 4;
@@ -150,6 +166,11 @@ static void fill_row(const ff_feat_table_t *t, const uint8_t *row, float *out) {
             case FF_FEAT_I16:
                 *out++ = (float)(int16_t)(uint16_t)(p[0] | (p[1] << 8)) * f->scale;
                 break;
+            case FF_FEAT_I16_CLIP: {
+                const float v = (float)(int16_t)(uint16_t)(p[0] | (p[1] << 8)) * f->scale;
+                *out++ = v < -1.0f ? -1.0f : (v > 1.0f ? 1.0f : v);
+                break;
+            }
             case FF_FEAT_BITS:
                 for (uint32_t k = 0; k < f->n; k++) *out++ = (float)((p[k >> 3] >> (k & 7u)) & 1u);
                 break;

@@ -26,6 +26,9 @@ enum {
     FF_FEAT_ONEHOT,  /* u8 id -> one-hot of `n` classes (an id >= n gives all zeros); width n */
     FF_FEAT_CELL,    /* u32 LE map cell (ff_codec.h) -> blocked, amount/4095, tile one-hot (16),
                       * entity one-hot (FF_NUM_ENTITIES); width FF_FEAT_CELL_WIDTH */
+    FF_FEAT_I16_CLIP, /* i16 LE * scale, clipped to -1..1; width 1. A near-range view of a delta:
+                       * fine steps close to zero, where the plain I16 column of a map-wide scale
+                       * moves by too little for a network to tell one tile from the next */
 };
 
 #define FF_FEAT_CELL_WIDTH 28 /* 2 + 16 tile ids + 10 entity ids (checked in ff_features.c) */

@@ -23,6 +23,7 @@ cdef extern from "ff_features.h" nogil:
         FF_FEAT_BITS
         FF_FEAT_ONEHOT
         FF_FEAT_CELL
+        FF_FEAT_I16_CLIP
         FF_FEAT_CELL_WIDTH
     ctypedef struct ff_feat_field_t:
         const char *name
@@ -49,13 +50,16 @@ cdef extern from "ff_features.h" nogil:
 __all__ = ["Decoder", "SCENARIOS", "KINDS", "CELL_WIDTH"]
 
 KINDS = {FF_FEAT_U8: "u8", FF_FEAT_I8: "i8", FF_FEAT_U16: "u16", FF_FEAT_I16: "i16",
-         FF_FEAT_BITS: "bits", FF_FEAT_ONEHOT: "onehot", FF_FEAT_CELL: "cell"}
+         FF_FEAT_BITS: "bits", FF_FEAT_ONEHOT: "onehot", FF_FEAT_CELL: "cell",
+         FF_FEAT_I16_CLIP: "i16_clip"}
 CELL_WIDTH = FF_FEAT_CELL_WIDTH
 SCENARIOS = tuple(ff_features_at(i).scenario.decode() for i in range(ff_features_count()))
 
 # value range of one raw element by kind (scaled by the field's scale)
 _RAW_RANGE = {FF_FEAT_U8: (0, 255), FF_FEAT_I8: (-128, 127), FF_FEAT_U16: (0, 65535),
               FF_FEAT_I16: (-32768, 32767)}
+# kinds clipped to -1..1 after scaling (bounds: the scaled range, cut to -1..1)
+_CLIPPED = {FF_FEAT_I16_CLIP: (-32768, 32767)}
 
 
 cdef class Decoder:
@@ -101,6 +105,11 @@ cdef class Decoder:
                 lo, hi = _RAW_RANGE[f.kind]
                 a, b = np.float32(lo) * np.float32(f.scale), np.float32(hi) * np.float32(f.scale)
                 low[col:col + w], high[col:col + w] = min(a, b), max(a, b)
+            elif f.kind in _CLIPPED:
+                lo, hi = _CLIPPED[f.kind]
+                a, b = np.float32(lo) * np.float32(f.scale), np.float32(hi) * np.float32(f.scale)
+                low[col:col + w] = max(min(a, b), np.float32(-1))
+                high[col:col + w] = min(max(a, b), np.float32(1))
             col += w
         return low, high
 

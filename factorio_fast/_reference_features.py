@@ -33,12 +33,23 @@ def _scaled(v: int, scale: float) -> float:
     return np.float32(v) * np.float32(scale)  # the C multiplies in float32
 
 
+def _in_tile(px: int, py: int) -> list[float]:
+    """Where in its tile the character stands: px mod 256 over 256, likewise py."""
+    return [_scaled(px % 256, 1.0 / 256), _scaled(py % 256, 1.0 / 256)]
+
+
+def _near(d: int) -> float:
+    """A delta in 1/256 tile in units of 4 tiles, clipped to -1..1."""
+    return float(np.clip(_scaled(d, 1.0 / 1024), np.float32(-1), np.float32(1)))
+
+
 def movement_micro(raw: bytes) -> list[float]:
     px, py, dx, dy, last, _, steps = struct.unpack_from("<HHhhBBH", raw, 32)
     side = 1.0 / (32 * 256)
     return (_bits(raw[0:32], 256) + [_scaled(px, side), _scaled(py, side), _scaled(dx, side),
                                      _scaled(dy, side)]
-            + _onehot(last, 9) + [_scaled(steps, 1.0 / 100)])
+            + _onehot(last, 9) + [_scaled(steps, 1.0 / 100)] + _in_tile(px, py)
+            + [_near(dx), _near(dy)])
 
 
 def mining_micro(raw: bytes) -> list[float]:
@@ -51,6 +62,7 @@ def mining_micro(raw: bytes) -> list[float]:
             _scaled(steps, 1.0 / 300)]
     out += _onehot(last, 34)
     out += _bits(raw[208:216], 64)
+    out += _in_tile(px, py)
     return out
 
 
@@ -77,6 +89,7 @@ def building_micro(raw: bytes) -> list[float]:
     for b in buildings:
         out += _bits(bytes([b[7]]), 2)
     out += _bits(raw[436:468], 256)
+    out += _in_tile(px, py)
     return out
 
 

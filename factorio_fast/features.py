@@ -5,7 +5,9 @@ format, compact and exact, and what ``make``/``make_vec`` return by default. ``o
 returns instead a float32 vector per env, computed in C from those bytes into the batch's
 buffers (inside the workers, when there are workers): bits as 0/1, ids one-hot, map cells as
 blocked, amount/4095 and one-hot tile and entity ids, positions, deltas and counters scaled to
-about -1..1. docs/scenarios.md ("Features" of each scenario) lists the columns.
+about -1..1, plus near-range views (the position within its tile, movement_micro's target delta
+clipped to 4 tiles) where the map-wide scale is too coarse for a policy. docs/scenarios.md
+("Features" of each scenario) lists the columns.
 
 Which to use: features for MLP policies and any library that feeds observations straight to a
 network (SB3, torchrl, CleanRL-style loops); bytes to store or send observations (4 to 5 times
@@ -15,7 +17,7 @@ smaller), for CNNs over the cells (``codec.unpack_planes``), or your own encodin
 >>> env = factorio_fast.make("movement_micro")
 >>> obs, _ = env.reset(seed=0)
 >>> factorio_fast.decode(obs, "movement_micro").shape
-(270,)
+(274,)
 """
 
 from __future__ import annotations

@@ -149,9 +149,9 @@ def test_features_decode_shapes_and_out():
     rng = np.random.default_rng(0)
     raw = rng.integers(0, 256, (2, 3, 64), dtype=np.uint8)
     got = factorio_fast.decode(raw, name)
-    assert got.shape == (2, 3, 270)
+    assert got.shape == (2, 3, 274)
     np.testing.assert_array_equal(got[1, 2], factorio_fast.decode(raw[1, 2], name))
-    out = np.full((2, 3, 270), np.nan, np.float32)
+    out = np.full((2, 3, 274), np.nan, np.float32)
     assert factorio_fast.decode(raw, name, out=out) is out
     np.testing.assert_array_equal(out, got)
     np.testing.assert_array_equal(factorio_fast.decode(raw[:, ::2], name), got[:, ::2])  # strided
@@ -171,12 +171,12 @@ def test_features_bad_input():
     with pytest.raises(InvalidArgumentError, match="64 bytes"):
         factorio_fast.decode(np.zeros(63, np.uint8), "movement_micro")
     with pytest.raises(InvalidArgumentError, match="out must be"):
-        factorio_fast.decode(np.zeros(64, np.uint8), "movement_micro", out=np.zeros(270, np.float64))
+        factorio_fast.decode(np.zeros(64, np.uint8), "movement_micro", out=np.zeros(274, np.float64))
     d = decoder("movement_micro")
     with pytest.raises(InvalidArgumentError, match="out must have shape"):
-        d.fill(np.zeros((2, 64), np.uint8), np.zeros((3, 270), np.float32))
+        d.fill(np.zeros((2, 64), np.uint8), np.zeros((3, 274), np.float32))
     with pytest.raises(InvalidArgumentError, match="mask"):
-        d.fill(np.zeros((2, 64), np.uint8), np.zeros((2, 270), np.float32), np.zeros(3, np.uint8))
+        d.fill(np.zeros((2, 64), np.uint8), np.zeros((2, 274), np.float32), np.zeros(3, np.uint8))
 
 
 def test_features_documented_columns_equal_the_tables(repo_root):
@@ -209,3 +209,24 @@ def test_features_stub_covers_the_module():
         assert name in top or name in classes, name
     public = {m for m in dir(_features.Decoder) if not m.startswith("_")}
     assert public <= classes["Decoder"], sorted(public - classes["Decoder"])
+
+
+def test_features_near_range_columns():
+    """The position within the tile and movement_micro's clipped target delta, by hand: px =
+    5 tiles + 64/256, a target 1.5 tiles east and 9 tiles north (clipped at 4 tiles)."""
+    raw = np.zeros(64, np.uint8)
+    raw[32:44] = np.frombuffer(np.array([5 * 256 + 64, 7 * 256 + 255, 384, -9 * 256, 0, 0],
+                                        "<i2").tobytes(), np.uint8)
+    cols = {f["name"]: f["start"] for f in feature_fields("movement_micro")}
+    got = factorio_fast.decode(raw, "movement_micro")
+    assert got[cols["px_in_tile"]] == 0.25 and got[cols["py_in_tile"]] == np.float32(255 / 256)
+    assert got[cols["target_dx_near"]] == 0.375 and got[cols["target_dy_near"]] == -1.0
+    low, high = feature_space("movement_micro").low, feature_space("movement_micro").high
+    assert (low[cols["target_dx_near"]], high[cols["target_dx_near"]]) == (-1.0, 1.0)
+    assert (low[cols["px_in_tile"]], high[cols["px_in_tile"]]) == (0.0, np.float32(255 / 256))
+    for name, off in (("mining_micro", 196), ("building_micro", 356)):
+        raw = np.zeros(decoder(name).obs_bytes, np.uint8)
+        raw[off:off + 4] = [200, 3, 128, 9]
+        f = {x["name"]: x["start"] for x in feature_fields(name)}
+        got = factorio_fast.decode(raw, name)
+        assert got[f["px_in_tile"]] == np.float32(200 / 256) and got[f["py_in_tile"]] == 0.5, name

@@ -73,7 +73,7 @@ if _torchrl_available():  # what users hit: torchrl's import switches the start 
 def test_spawn_workers_start_from_a_script_and_from_stdin(tmp_path, how, preamble, set_method):
     res = _run(GUARDED.format(preamble=preamble, set_method=set_method), tmp_path, how)
     assert res.returncode == 0, res.stderr[-3000:]
-    assert "STEPPED (4, 270)" in res.stdout
+    assert "STEPPED (4, 274)" in res.stdout
 
 
 def test_spawn_without_the_main_guard_is_a_clear_error(tmp_path):

@@ -3,6 +3,7 @@ command writes its logs, curve, evaluation and episode strip."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 
@@ -35,6 +36,22 @@ def test_same_seed_same_run_other_seed_other_run():
     strip = [[{k: v for k, v in r.items() if k not in drop} for r in res.history] for res in (a, b)]
     assert strip[0] == strip[1]
     assert not torch.equal(_weights(a.agent), _weights(c.agent))
+
+
+def test_learning_rate_and_entropy_coefficient_anneal_linearly():
+    res = train.train(_tiny(total_steps=4 * 32 * 16, ent_coef=0.02, ent_coef_end=0.004, learning_rate=1e-3))
+    assert [r["ent_coef"] for r in res.history] == pytest.approx([0.02, 0.016, 0.012, 0.008])
+    assert [r["lr"] for r in res.history] == pytest.approx([1e-3, 7.5e-4, 5e-4, 2.5e-4])
+    flat = train.train(dataclasses.replace(_tiny(total_steps=2 * 32 * 16, ent_coef=0.02), ent_coef_end=None))
+    assert [r["ent_coef"] for r in flat.history] == [0.02, 0.02]
+
+
+def test_fast_tanh_is_tanh():
+    x = torch.linspace(-12, 12, 4001, dtype=torch.float32, requires_grad=True)
+    y = train.Tanh()(x)
+    torch.testing.assert_close(y, torch.tanh(x), atol=3e-7, rtol=0)
+    y.sum().backward()
+    torch.testing.assert_close(x.grad, 1 - torch.tanh(x.detach()) ** 2, atol=1e-6, rtol=0)
 
 
 @pytest.mark.parametrize("scenario", ["mining_micro", "building_micro"])
@@ -91,7 +108,7 @@ def test_cli_train_refuses_bad_arguments(capsys):
 
 
 def test_episode_metrics_read_the_final_features():
-    env_obs = np.zeros((2, 1475), np.float32)
+    env_obs = np.zeros((2, 1477), np.float32)
     env_obs[1, 1374] = 7 / 50
     m = train.episode_metrics("mining_micro", env_obs, np.array([False, True]))
     assert m["ore"].tolist() == [0, 7] and m["success"].tolist() == [0, 1]
