@@ -19,6 +19,26 @@
 
 static inline int32_t ff_abs32(int32_t a) { return a < 0 ? -a : a; }
 
+/* The index of the lowest set bit (v != 0). */
+static inline int32_t ff_ctz32(uint32_t v) {
+#if defined(__GNUC__) || defined(__clang__)
+    return __builtin_ctz(v);
+#else
+    int32_t n = 0;
+    while (!(v & 1u)) v >>= 1, n++;
+    return n;
+#endif
+}
+static inline int32_t ff_ctz64(uint64_t v) {
+#if defined(__GNUC__) || defined(__clang__)
+    return __builtin_ctzll(v);
+#else
+    int32_t n = 0;
+    while (!(v & 1u)) v >>= 1, n++;
+    return n;
+#endif
+}
+
 /* blocks_character by tile id, one byte an entry: the collision tests' look-up (ff_tile_table
  * holds the same bit in a 24-byte row). Static, so each translation unit reads its own copy
  * directly (no indirection through the GOT of the shared library). */

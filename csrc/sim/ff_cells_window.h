@@ -39,16 +39,6 @@ static inline void ff_cell_put(const ff_world_t *wd, uint8_t t, uint8_t ri, int3
     memcpy(o, &cell, 4); /* little-endian host (ff_common.h) */
 }
 
-static inline int ff_ctz32(uint32_t v) { /* v != 0 */
-#if defined(__GNUC__) || defined(__clang__)
-    return __builtin_ctz(v);
-#else
-    int n = 0;
-    while (!(v & 1u)) { v >>= 1; n++; }
-    return n;
-#endif
-}
-
 /* Inlined with a constant side (7, 9): each row is first filled with the grass cell in a few
  * wide stores, then the out-of-map columns (map edge) and the non-plain tiles (nonplain bits,
  * 16 bytes a row) are overwritten; a 0 bit is a tile byte FF_TILE_GRASS with resg 0, whose
