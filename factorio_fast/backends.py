@@ -79,10 +79,11 @@ StepperFactory = Callable[..., BatchStepper]
 
 def _sim_factory(scenario: str, num_envs: int, **kwargs: Any) -> BatchStepper:
     from factorio_fast._sim import SCENARIO_NAMES, BatchSim
-    if scenario == "full_game" and scenario not in SCENARIO_NAMES:
+    from factorio_fast.factorio_backend import FACTORIO_ONLY_SCENARIOS
+    if scenario in FACTORIO_ONLY_SCENARIOS:
         from factorio_fast.errors import InvalidArgumentError
         raise InvalidArgumentError(
-            "scenario 'full_game' is played by the Factorio mod only, not the embedded simulator: "
+            f"scenario {scenario!r} is played by the Factorio mod only, not the embedded simulator: "
             "use backend='factorio' (a real server via FACTORIO_PATH; docs/factorio.md); "
             f"the simulator's scenarios are {', '.join(SCENARIO_NAMES)}")
     return BatchSim(scenario, num_envs, **kwargs)

@@ -32,12 +32,10 @@ from factorio_fast.errors import (
     WaitTimeoutError,
 )
 
-__all__ = ["FactorioStepper", "PLANNED_SCENARIOS", "FACTORIO_ONLY_SCENARIOS"]
+__all__ = ["FactorioStepper", "FACTORIO_ONLY_SCENARIOS"]
 
-# Scenarios the seed planned for the real game only that the mod does not play yet (none now:
-# full_game, the last of them, is played; its numbers are FULL_GAME in factorio_fast._rawobs).
-PLANNED_SCENARIOS: dict[str, str] = {}
-# Scenarios only this backend has (the simulator does not: an ordinary generated map).
+# Scenarios only this backend has (the simulator does not: an ordinary generated map); their
+# numbers are FULL_GAME in factorio_fast._rawobs.
 FACTORIO_ONLY_SCENARIOS = ("full_game",)
 _MAX_ENVS_PER_SERVER = 1024
 
@@ -97,11 +95,6 @@ class FactorioStepper:
                  ready_timeout: float = 120.0, encoding: str = "Z", udp: bool = False,
                  udp_timeout: float = 1.0, ticks_per_step=None, obstacles=None, goal=None,
                  reward=None, episode_steps=None, start_inventory=None):
-        if scenario in PLANNED_SCENARIOS:
-            raise InvalidArgumentError(
-                f"{scenario!r} is planned for backend='factorio' only ({PLANNED_SCENARIOS[scenario]})"
-                ", but the mod does not play it yet; this release has movement_micro, "
-                "mining_micro and building_micro")
         from factorio_fast._sim import BatchSim
         from factorio_fast.launcher import find_executable
 
