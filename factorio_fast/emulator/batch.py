@@ -24,6 +24,7 @@ from factorio_fast._rawobs import (
     STATUS_STATES,
     RawEncoder,
 )
+from factorio_fast._reference_sim import SplitMix64
 from factorio_fast._sim import BatchSim, scenario_info
 from factorio_fast.emulator import wire
 from factorio_fast.errors import FactorioServerError, InvalidArgumentError, ProtocolError
@@ -35,7 +36,6 @@ SCENARIO_IDS = {"movement_micro": 0, "mining_micro": 1, "building_micro": 2, "fu
 # full_game's default starting inventory, by item name: what the game's freeplay start gives
 # of the items the cells and the inventory know (8 iron plates, a burner drill, a stone furnace)
 FULL_GAME_INVENTORY = {"iron-plate": 8, "burner-mining-drill": 1, "stone-furnace": 1}
-_M64 = (1 << 64) - 1
 POLL_FIRST_S = 0.0002  # the first wait of a pending step, before the tick rate is known
 POLL_MAX_S = 0.02
 
@@ -146,14 +146,6 @@ class WorldSource:
             g.close()
 
 
-def _splitmix64(state: int) -> tuple[int, int]:
-    state = (state + 0x9E3779B97F4A7C15) & _M64
-    z = state
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
-    return state, z ^ (z >> 31)
-
-
 class FullGameSource:
     """full_game's worlds: the game generates the map, so an episode's world is its map seed
     (MapGenSettings.seed, 32 bits) and the starting inventory. Each env's seeds are a
@@ -174,15 +166,14 @@ class FullGameSource:
                                            f"0..65535, got {n!r}")
             counts[codec.ITEM_IDS[name]] = int(n)
         self.inventory = counts
-        self._state = [0] * int(num_envs)
+        self._rng = [SplitMix64(0) for _ in range(int(num_envs))]
 
     def _draw(self, i: int) -> dict:
-        self._state[i], out = _splitmix64(self._state[i])
-        return {"seed": out & 0xFFFFFFFF, "inventory": self.inventory, "target": (-1, -1)}
+        return {"seed": self._rng[i].next() & 0xFFFFFFFF, "inventory": self.inventory, "target": (-1, -1)}
 
     def first(self, i: int, seed: int) -> dict:
         """Env ``i``'s first episode after a reset with ``seed``: its map seed and inventory."""
-        self._state[i] = int(seed) & _M64
+        self._rng[i] = SplitMix64(int(seed))
         return self._draw(i)
 
     def next(self, i: int) -> dict:
