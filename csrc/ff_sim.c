@@ -48,17 +48,17 @@ static void ff_env_generate(ff_sim_t *sim, ff_env_t *env) {
     env->base_smelted = env->world->smelted_total;
     if (sim->shaped) { /* the first state's potential (once per episode: a spare observation) */
         uint8_t o[512];
-        if (sim->scenario == FF_SCEN_MINING) ff_mining_observe(env, o);
-        else ff_building_observe(env, o);
-        env->phi = ff_shape_phi(sim->scenario, o);
+        int32_t d = sim->scenario == FF_SCEN_MINING ? ff_mining_observe(env, o) : ff_building_observe(env, o);
+        env->phi = ff_shape_phi_w(sim->scenario, o, d);
     }
 }
 
-static void ff_env_observe(ff_sim_t *sim, ff_env_t *env, uint8_t *o) {
+/* Returns the window's ore distance for the shaping (mining, building; ff_cells_window). */
+static int32_t ff_env_observe(ff_sim_t *sim, ff_env_t *env, uint8_t *o) {
     switch (sim->scenario) {
-    case FF_SCEN_MOVEMENT: ff_movement_observe(env, o); break;
-    case FF_SCEN_MINING: ff_mining_observe(env, o); break;
-    default: ff_building_observe(env, o); break;
+    case FF_SCEN_MOVEMENT: ff_movement_observe(env, o); return -1;
+    case FF_SCEN_MINING: return ff_mining_observe(env, o);
+    default: return ff_building_observe(env, o);
     }
 }
 
@@ -288,14 +288,14 @@ FF_PF_INLINE void ff_step_batch(ff_sim_t *sim, const int32_t scen, const int64_t
             continue;
         }
         uint8_t term = 0;
-        int32_t phi0 = env->phi;
+        int32_t phi0 = env->phi, final_d = -1;
         rewards[i] = ff_env_step(sim, scen, env, actions + i * dims, &term);
         uint8_t trunc = (uint8_t)(!term && env->step >= limit);
         terminated[i] = term;
         truncated[i] = trunc;
         if (autoreset == FF_AUTORESET_SAME_STEP) {
             if (term | trunc) {
-                ff_env_observe(sim, env, final_obs + i * ob);
+                final_d = ff_env_observe(sim, env, final_obs + i * ob);
                 final_mask[i] = 1;
                 ff_env_generate(sim, env);
             } else {
@@ -304,16 +304,21 @@ FF_PF_INLINE void ff_step_batch(ff_sim_t *sim, const int32_t scen, const int64_t
         } else {
             env->needs_reset = term | trunc;
         }
+        int32_t ore_d = -1;
         switch (scen) { /* inlined here: the hot path */
         case FF_SCEN_MOVEMENT: ff_movement_observe(env, o); break;
-        case FF_SCEN_MINING: ff_mining_observe(env, o); break;
-        default: ff_building_observe(env, o); break;
+        case FF_SCEN_MINING: ore_d = ff_mining_observe(env, o); break;
+        default: ore_d = ff_building_observe(env, o); break;
         }
         if (scen != FF_SCEN_MOVEMENT && sim->shaped) { /* sim/ff_shaping.h, from the step's last state */
-            int32_t phi1 = ff_shape_phi(scen, autoreset == FF_AUTORESET_SAME_STEP && (term | trunc)
-                                                  ? final_obs + i * ob : o);
+            int32_t phi1;
+            if (autoreset == FF_AUTORESET_SAME_STEP && (term | trunc)) {
+                phi1 = ff_shape_phi_w(scen, final_obs + i * ob, final_d);
+            } else {
+                phi1 = ff_shape_phi_w(scen, o, ore_d);
+                env->phi = phi1;
+            }
             rewards[i] += ff_shape_reward(scen, phi0, phi1);
-            if (!(autoreset == FF_AUTORESET_SAME_STEP && (term | trunc))) env->phi = phi1;
         }
     }
 }

@@ -74,11 +74,12 @@ static void ff_building_generate(ff_sim_t *sim, ff_env_t *env) {
 }
 
 /* The map part is the world's window (ff_cells_window, read straight into o); the rest is the
- * shared encoder's (ff_obs_encode.h), as for the mod's records (ff_rawobs.c). */
-static void ff_building_observe(ff_env_t *env, uint8_t *o) {
+ * shared encoder's (ff_obs_encode.h), as for the mod's records (ff_rawobs.c). Returns the
+ * window's ore distance (ff_cells_window) for the shaping. */
+static int32_t ff_building_observe(ff_env_t *env, uint8_t *o) {
     const ff_world_t *wd = env->world;
     if (env->seen_removed != wd->removed_total) ff_building_coarse(env);
-    ff_cells_window(wd, FF_OBS_BUILDING_SIDE, o);
+    int32_t ore_d = ff_cells_window(wd, FF_OBS_BUILDING_SIDE, o);
     const ff_obs_building_t f = {
         wd->inv, wd->px, wd->py, wd->cq_len ? (uint8_t)(wd->cq_recipe[wd->cq_head] + 1) : 0,
         wd->cq_len, wd->craft_progress, env->step, env->last_action, env->milestones,
@@ -99,6 +100,7 @@ static void ff_building_observe(ff_env_t *env, uint8_t *o) {
         FF_OBS_SLOT(FF_OBS_BUILDING_SLOT(o, k), b->type, b->tx - tx, b->ty - ty, b->fuel, b->src,
                     b->out, b->progress, flags);
     }
+    return ore_d;
 }
 
 static float ff_building_step(ff_sim_t *sim, ff_env_t *env, const int64_t *a, uint8_t *term) {

@@ -49,14 +49,16 @@ static void ff_mining_generate(ff_sim_t *sim, ff_env_t *env) {
 }
 
 /* The map part is the world's window (ff_cells_window, read straight into o); the rest is the
- * shared encoder's (ff_obs_encode.h), as for the mod's records (ff_rawobs.c). */
-static void ff_mining_observe(ff_env_t *env, uint8_t *o) {
+ * shared encoder's (ff_obs_encode.h), as for the mod's records (ff_rawobs.c). Returns the
+ * window's ore distance (ff_cells_window) for the shaping. */
+static int32_t ff_mining_observe(ff_env_t *env, uint8_t *o) {
     const ff_world_t *wd = env->world;
     if (env->seen_removed != wd->removed_total) ff_mining_coarse(env);
-    ff_cells_window(wd, FF_OBS_MINING_SIDE, o);
+    int32_t ore_d = ff_cells_window(wd, FF_OBS_MINING_SIDE, o);
     const ff_obs_mining_t f = {wd->px, wd->py, wd->inv[FF_ITEM_IRON_ORE], wd->mine_progress,
                                env->step, env->last_action, env->coarse};
     ff_obs_mining(o, &f);
+    return ore_d;
 }
 
 static float ff_mining_step(ff_sim_t *sim, ff_env_t *env, const int64_t *a, uint8_t *term) {

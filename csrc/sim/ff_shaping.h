@@ -20,6 +20,7 @@
 #define FF_SHAPING_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "ff_obs_encode.h" /* the observations' offsets */
 #include "ff_util.h"
@@ -40,15 +41,19 @@ static inline uint32_t ff_shape_rd32(const uint8_t *p) {
 }
 static inline int32_t ff_shape_rd16(const uint8_t *p) { return (int32_t)p[0] | (int32_t)p[1] << 8; }
 
+/* An iron-ore cell with ore left: entity nibble (bits 12..15) 1, amount (bits 16..27) not 0. */
+#define FF_SHAPE_ORE_MASK 0xF000u
+#define FF_SHAPE_ORE_BITS ((uint32_t)FF_SHAPE_IRON_ORE << 12)
+#define FF_SHAPE_AMOUNT_MASK 0x0FFF0000u
+static inline int ff_cell_is_ore_left(uint32_t c) {
+    return (c & FF_SHAPE_ORE_MASK) == FF_SHAPE_ORE_BITS && (c & FF_SHAPE_AMOUNT_MASK);
+}
+
 #if defined(__SSE2__) && !defined(FF_NO_SIMD)
 #include <emmintrin.h>
 #define FF_SHAPE_SSE2 1
 #endif
 
-/* An iron-ore cell with ore left: entity nibble (bits 12..15) 1, amount (bits 16..27) not 0. */
-#define FF_SHAPE_ORE_MASK 0xF000u
-#define FF_SHAPE_ORE_BITS ((uint32_t)FF_SHAPE_IRON_ORE << 12)
-#define FF_SHAPE_AMOUNT_MASK 0x0FFF0000u
 
 /* L1 distance (1/256 tile) from the character (px, py) to the centre of the nearest iron-ore tile
  * of the side x side cell window at o, or -1 if the window holds none. Most windows hold no ore
@@ -74,7 +79,7 @@ static inline int32_t ff_shape_window_ore(const uint8_t *o, int32_t side, int32_
 #endif
     for (; i < n; i++) {
         uint32_t c = ff_shape_rd32(o + 4 * i);
-        if ((c & FF_SHAPE_ORE_MASK) != FF_SHAPE_ORE_BITS || !(c & FF_SHAPE_AMOUNT_MASK)) continue;
+        if (!ff_cell_is_ore_left(c)) continue;
         int32_t d = ff_abs32((x0 + i % side) * 256 + 128 - px) +
                     ff_abs32((y0 + i / side) * 256 + 128 - py);
         if (best < 0 || d < best) best = d;
@@ -103,13 +108,19 @@ static inline int32_t ff_shape_gap(int32_t window_d, uint64_t blocks, int32_t bl
 }
 
 /* mining_micro (256-byte observation): progress of the ore being mined, approach to ore.
- *   phi = 32 * mining ticks (0..120: 0.5 at a full cycle)  -  3 * gap (0.1 per tile) */
-static inline int32_t ff_shape_mining_phi(const uint8_t *o) {
+ *   phi = 32 * mining ticks (0..120: 0.5 at a full cycle)  -  3 * gap (0.1 per tile)
+ * window_d: ff_shape_window_ore of o's cells, which the simulator has from writing them
+ * (ff_cells_window); ff_shape_mining_phi computes it. */
+static inline int32_t ff_shape_mining_phi_w(const uint8_t *o, int32_t window_d) {
     int32_t px = ff_shape_rd16(o + FF_OBS_MINING_TAIL), py = ff_shape_rd16(o + FF_OBS_MINING_TAIL + 2);
     uint64_t blocks = 0;
-    for (int k = 0; k < 8; k++) blocks |= (uint64_t)o[FF_OBS_MINING_TAIL + 12 + k] << (8 * k);
-    int32_t gap = ff_shape_gap(ff_shape_window_ore(o, FF_OBS_MINING_SIDE, px, py), blocks, 8, 4 * 256, px, py);
+    if (window_d < 0) memcpy(&blocks, o + FF_OBS_MINING_TAIL + 12, 8); /* little-endian host */
+    int32_t gap = ff_shape_gap(window_d, blocks, 8, 4 * 256, px, py);
     return 32 * ff_shape_rd16(o + FF_OBS_MINING_TAIL + 6) - 3 * gap;
+}
+static inline int32_t ff_shape_mining_phi(const uint8_t *o) {
+    int32_t px = ff_shape_rd16(o + FF_OBS_MINING_TAIL), py = ff_shape_rd16(o + FF_OBS_MINING_TAIL + 2);
+    return ff_shape_mining_phi_w(o, ff_shape_window_ore(o, FF_OBS_MINING_SIDE, px, py));
 }
 
 /* Bit 0 of each of the 16 nibbles of the 8 bytes at p (low nibble first), as bits 0..15: the
@@ -131,7 +142,7 @@ static inline uint64_t ff_shape_iron_bits(const uint8_t *p) {
  *   +30 such a furnace has fuel (or burns)
  *   - 5 per 1/256 tile of gap to iron ore (0.05 per tile; window 9 x 9, blocks of 16 tiles)
  * Buildings are the observation's first 8 slots (positions relative to the character). */
-static inline int32_t ff_shape_building_phi(const uint8_t *o) {
+static inline int32_t ff_shape_building_phi_w(const uint8_t *o, int32_t window_d) {
     int32_t px = ff_shape_rd16(o + FF_OBS_BUILDING_TAIL), py = ff_shape_rd16(o + FF_OBS_BUILDING_TAIL + 2);
     int32_t drill = ff_shape_rd16(o + FF_OBS_BUILDING_INV + 2 * 8) > 0, drill_fuel = 0, furnace_on = 0, furnace_fuel = 0;
     for (int k = 0; k < 8; k++) {
@@ -150,15 +161,24 @@ static inline int32_t ff_shape_building_phi(const uint8_t *o) {
         }
     }
     uint64_t blocks = 0;
-    for (int q = 0; q < 4; q++) /* the nibble map's iron bits, 16 blocks per 8 bytes */
-        blocks |= ff_shape_iron_bits(o + FF_OBS_BUILDING_COARSE + 8 * q) << (16 * q);
-    int32_t gap = ff_shape_gap(ff_shape_window_ore(o, FF_OBS_BUILDING_SIDE, px, py), blocks, 16, 5 * 256, px, py);
+    if (window_d < 0)
+        for (int q = 0; q < 4; q++) /* the nibble map's iron bits, 16 blocks per 8 bytes */
+            blocks |= ff_shape_iron_bits(o + FF_OBS_BUILDING_COARSE + 8 * q) << (16 * q);
+    int32_t gap = ff_shape_gap(window_d, blocks, 16, 5 * 256, px, py);
     return 256 * (50 * drill + 30 * drill_fuel + 50 * furnace_on + 30 * furnace_fuel) - 5 * gap;
+}
+static inline int32_t ff_shape_building_phi(const uint8_t *o) {
+    int32_t px = ff_shape_rd16(o + FF_OBS_BUILDING_TAIL), py = ff_shape_rd16(o + FF_OBS_BUILDING_TAIL + 2);
+    return ff_shape_building_phi_w(o, ff_shape_window_ore(o, FF_OBS_BUILDING_SIDE, px, py));
 }
 
 /* phi of scenario `scen`'s observation (ff_sim.h scenario ids: 1 mining, 2 building); 0 else. */
 static inline int32_t ff_shape_phi(int32_t scen, const uint8_t *o) {
     return scen == 1 ? ff_shape_mining_phi(o) : scen == 2 ? ff_shape_building_phi(o) : 0;
+}
+/* The same, given the window's ore distance (ff_shape_window_ore of o). */
+static inline int32_t ff_shape_phi_w(int32_t scen, const uint8_t *o, int32_t window_d) {
+    return scen == 1 ? ff_shape_mining_phi_w(o, window_d) : scen == 2 ? ff_shape_building_phi_w(o, window_d) : 0;
 }
 
 /* The shaping reward of a step from phi0 to phi1. */
