@@ -144,6 +144,10 @@ def _layer(i: int, o: int, std: float = math.sqrt(2)) -> nn.Linear:
     return lin
 
 
+def _sigmoid_tanh(x: torch.Tensor) -> torch.Tensor:
+    return torch.sigmoid(x * 2.0).mul_(2.0).sub_(1.0)
+
+
 class _TanhFn(torch.autograd.Function):
     """tanh as 2 sigmoid(2x) - 1, the same function: on large blocks torch's CPU sigmoid kernel is
     about twice as fast as its tanh (measured: 0.56 ms against 2.2 ms for 4096 x 128 floats, one
@@ -151,7 +155,7 @@ class _TanhFn(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x):
-        y = torch.sigmoid(x * 2.0).mul_(2.0).sub_(1.0)
+        y = _sigmoid_tanh(x)
         ctx.save_for_backward(y)
         return y
 
@@ -169,6 +173,11 @@ _TANH_TRICK_MIN = 32_768
 
 def _tanh(x: torch.Tensor) -> torch.Tensor:
     return _TanhFn.apply(x) if x.numel() >= _TANH_TRICK_MIN else torch.tanh(x)
+
+
+def _tanh_nograd(x: torch.Tensor) -> torch.Tensor:
+    """``_tanh`` without autograd (the update's own backward needs only the output)."""
+    return _sigmoid_tanh(x) if x.numel() >= _TANH_TRICK_MIN else torch.tanh(x)
 
 
 class Tanh(nn.Module):
@@ -475,19 +484,23 @@ def _async_act(venv, agent, discrete, h, t, obs_buf, act_buf, logp_buf, val_buf,
 
 
 class _Packed:
-    """The agent's parameters in one flat tensor, laid out for the update's few, larger ops.
+    """The agent's parameters in one flat tensor, laid out for the update's few, larger ops, and
+    the gradient of PPO's loss computed by hand into one flat tensor of the same layout.
 
     At minibatches of 64 rows the update's cost is the number of torch calls, not arithmetic
-    (a 64 x 64 tanh takes microseconds; each call, its autograd node and its backward cost tens).
-    So the update runs on views of one flat tensor, each weight stored transposed (``in x out``,
-    so that its gradient comes out contiguous) and, per layer, the actor's block by the critic's:
+    (a 64 x 64 tanh takes microseconds; each call, and each autograd node and its backward, tens).
+    So the update runs on views of one flat tensor, each weight stored transposed (``in x out``)
+    and, per layer, the actor's block by the critic's:
 
     * the first layers of both nets, which read the same observations, are one ``(d, 2h)``
       matrix: one ``addmm`` and one tanh for both (the same products as two separate layers);
     * the later hidden layers are one ``(2, h, h')`` block: one ``baddbmm`` and one tanh for both;
     * the output layers stay separate (the logits, the value);
-    * the gradient is one flat tensor (``torch.autograd.grad`` of these views, then one ``cat``),
-      so gradient clipping is one norm and Adam one fused kernel on one tensor (``_FlatAdam``).
+    * ``loss_grad`` is the backward of this forward and of the loss written out (the chain rule
+      of the same loss as autograd's, ties of ``max`` and edges of ``clamp`` resolved as torch
+      resolves them; ``tests/test_train.py`` compares it with autograd), each block's gradient
+      written in place into ``grad`` (``out=``): no autograd graph, no ``cat``; gradient
+      clipping is one norm and Adam one fused kernel on one tensor (``_FlatAdam``).
 
     The agent's own ``nn.Linear`` parameters become views of the same storage (``p.data``), so the
     rollouts, ``state_dict`` and checkpoints see every update; nothing else about them changes."""
@@ -498,52 +511,130 @@ class _Packed:
         self.nvec = agent.nvec
         self.depth = len(lin_a) - 1   # hidden layers
         self.h0 = lin_a[0].out_features
-        # per leaf: its value now, and how each module tensor is a view of it
+        # per block: its value now, and how each module tensor is a view of it
         blocks: list[tuple[torch.Tensor, list]] = []
         with torch.no_grad():
             for i, (la, lc) in enumerate(zip(lin_a, lin_c)):
                 wa, wc, ba, bc = la.weight, lc.weight, la.bias, lc.bias
                 h = la.out_features
-                if i == 0:
+                if i == self.depth:   # the output layers
+                    blocks += [(wa.t(), [(wa, lambda x: x.t())]), (ba, [(ba, lambda x: x)]),
+                               (wc.t(), [(wc, lambda x: x.t())]), (bc, [(bc, lambda x: x)])]
+                elif i == 0:
                     blocks += [(torch.cat([wa.t(), wc.t()], 1),
                                 [(wa, lambda x, h=h: x[:, :h].t()), (wc, lambda x, h=h: x[:, h:].t())]),
                                (torch.cat([ba, bc]),
                                 [(ba, lambda x, h=h: x[:h]), (bc, lambda x, h=h: x[h:])])]
-                elif i < self.depth:
+                else:
                     blocks += [(torch.stack([wa.t(), wc.t()]),
                                 [(wa, lambda x: x[0].t()), (wc, lambda x: x[1].t())]),
                                (torch.stack([ba, bc]).unsqueeze(1),
                                 [(ba, lambda x: x[0, 0]), (bc, lambda x: x[1, 0])])]
-                else:
-                    blocks += [(wa.t(), [(wa, lambda x: x.t())]), (ba, [(ba, lambda x: x)]),
-                               (wc.t(), [(wc, lambda x: x.t())]), (bc, [(bc, lambda x: x)])]
             self.flat = torch.cat([v.reshape(-1) for v, _ in blocks])
-        self.leaves = []
+        self.grad = torch.zeros_like(self.flat)
+        self.blocks, self.grads, self._views = [], [], []
         off = 0
         for v, views in blocks:
-            block = self.flat[off:off + v.numel()].view(v.shape)
+            self.blocks.append(self.flat[off:off + v.numel()].view(v.shape))
+            self.grads.append(self.grad[off:off + v.numel()].view(v.shape))
             off += v.numel()
             for param, view in views:
-                param.data = view(block)
-            self.leaves.append(block.detach().requires_grad_(True))
+                param.data = view(self.blocks[-1])
+                self._views.append((param, len(self.blocks) - 1, view))
+
+    def param_grads(self) -> list[tuple[nn.Parameter, torch.Tensor]]:
+        """Each module parameter with its gradient's view of ``grad``."""
+        return [(p, view(self.grads[i])) for p, i, view in self._views]
 
     def forward(self, obs: torch.Tensor):
-        """(logits, value) of ``obs``: the agent's actor and critic, differentiable in ``leaves``."""
-        L = self.leaves
-        h = _tanh(torch.addmm(L[1], obs, L[0]))
-        if self.depth > 1:   # (2, rows, h): the actor's rows, then the critic's
-            h = h.view(-1, 2, self.h0).transpose(0, 1)
-            for k in range(1, self.depth):
-                h = _tanh(torch.baddbmm(L[2 * k + 1], h, L[2 * k]))
-            ha, hc = h[0], h[1]
-        else:
-            ha, hc = h[:, :self.h0], h[:, self.h0:]
+        """(logits, value, hidden activations) of ``obs``, no autograd."""
+        L, hs = self.blocks, []
+        ha = hc = obs
+        if self.depth:
+            h = _tanh_nograd(torch.addmm(L[1], obs, L[0]))
+            hs.append(h)
+            if self.depth > 1:   # (2, rows, h): the actor's rows, then the critic's
+                h = h.view(-1, 2, self.h0).transpose(0, 1)
+                hs[0] = h
+                for k in range(1, self.depth):
+                    h = _tanh_nograd(torch.baddbmm(L[2 * k + 1], h, L[2 * k]))
+                    hs.append(h)
+                ha, hc = h[0], h[1]
+            else:
+                ha, hc = h[:, :self.h0], h[:, self.h0:]
         k = 2 * self.depth
-        return torch.addmm(L[k + 1], ha, L[k]), torch.addmm(L[k + 3], hc, L[k + 2]).squeeze(-1)
+        return torch.addmm(L[k + 1], ha, L[k]), torch.addmm(L[k + 3], hc, L[k + 2]).squeeze(-1), hs, ha, hc
 
-    def grad(self, loss: torch.Tensor) -> torch.Tensor:
-        """The gradient of ``loss`` as one flat tensor (the layout of ``flat``)."""
-        return torch.cat([g.reshape(-1) for g in torch.autograd.grad(loss, self.leaves)])
+    def loss_grad(self, cfg: Config, ent_coef: float, obs, act, old_logp, old_val, ret, neg_adv):
+        """Write into ``grad`` the gradient of the PPO loss of one minibatch (``neg_adv``: minus its
+        normalised advantages) and return what the statistics need: ``(ratio, log_ratio, lsm,
+        new_val)``. The loss (CleanRL's, as ``Agent.evaluate`` and the code this replaced):
+        ``mean(max(-A r, -A clamp(r, 1-c, 1+c))) - ent_coef mean(H) + vf_coef v_loss``, ``v_loss``
+        ``0.5 mean((v - R)^2)`` or, with value clipping, ``0.5 mean(max((v - R)^2, (v_c - R)^2))``,
+        ``v_c = v_old + clamp(v - v_old, -c, c)``."""
+        logits, new_val, hs, ha, hc = self.forward(obs)
+        B = obs.shape[0]
+        multi = len(self.nvec) > 1
+        parts = torch.split(logits, self.nvec, dim=-1) if multi else (logits,)
+        lsm = [torch.log_softmax(lg, -1) for lg in parts]
+        logp = None
+        for j, x in enumerate(lsm):
+            lp = x.gather(-1, act[:, j:j + 1]).squeeze(-1)
+            logp = lp if logp is None else logp + lp
+        log_ratio = logp - old_logp
+        ratio = log_ratio.exp()
+        # d/d ratio of mean(max(u1, u2)), u1 = -A r, u2 = -A clamp(r): -A/B where u1 wins, and on a
+        # tie half through each branch, whose clamp passes it inside [1-c, 1+c]: a tie outside it
+        # needs A = 0. So d/d logp = d/d ratio * ratio = u1 / B where u1 >= u2, else 0.
+        u1 = neg_adv * ratio
+        d_logp = torch.where(u1 >= neg_adv * ratio.clamp(1 - cfg.clip_coef, 1 + cfg.clip_coef), u1, 0.0)
+        d_logp.mul_(1.0 / B)
+        d_logits = []
+        for j, x in enumerate(lsm):
+            p = x.exp()
+            d = p * d_logp.neg().unsqueeze(1)           # d logp / d logits = onehot(a) - softmax
+            d.scatter_add_(1, act[:, j:j + 1], d_logp.unsqueeze(1))
+            if ent_coef != 0.0:   # d H / d logits = -p (log p + H), H = -sum p log p
+                plogp = p * x
+                d.add_(plogp - p * plogp.sum(-1, keepdim=True), alpha=ent_coef / B)
+            d_logits.append(d)
+        d_lg = torch.cat(d_logits, 1) if multi else d_logits[0]
+        e1 = new_val - ret
+        if cfg.clip_vloss:
+            dv = new_val - old_val
+            dvc = dv.clamp(-cfg.clip_coef, cfg.clip_coef)
+            e2 = old_val + dvc - ret
+            s1, s2 = e1 * e1, e2 * e2
+            # max: all to the larger square, half each on a tie; clamp passes d/dv inside [-c, c]
+            w1 = torch.where(s1 > s2, 1.0, torch.where(s1 == s2, 0.5, 0.0))
+            d_v = e1 * w1 + e2 * (dvc == dv) * (1.0 - w1)
+            d_v.mul_(cfg.vf_coef / B)
+        else:
+            d_v = e1 * (cfg.vf_coef / B)
+        d_v = d_v.unsqueeze(1)
+        L, G = self.blocks, self.grads
+        k = 2 * self.depth
+        torch.mm(ha.t(), d_lg, out=G[k])
+        torch.sum(d_lg, 0, out=G[k + 1])
+        torch.mm(hc.t(), d_v, out=G[k + 2])
+        torch.sum(d_v, 0, out=G[k + 3])
+        if self.depth:
+            d_ha, d_hc = torch.mm(d_lg, L[k].t()), d_v * L[k + 2].t()
+            if self.depth > 1:
+                dh = torch.stack([d_ha, d_hc])
+                for k in range(self.depth - 1, 0, -1):
+                    dz = torch.ops.aten.tanh_backward(dh, hs[k])
+                    torch.bmm(hs[k - 1].transpose(1, 2), dz, out=G[2 * k])
+                    torch.sum(dz, 1, keepdim=True, out=G[2 * k + 1])
+                    dh = torch.bmm(dz, L[2 * k].transpose(1, 2))
+                dh = dh.transpose(0, 1).reshape(B, -1)
+                h0 = hs[0].transpose(0, 1).reshape(B, -1)
+            else:
+                dh, h0 = torch.cat([d_ha, d_hc], 1), hs[0]
+            dz = torch.ops.aten.tanh_backward(dh, h0)
+            torch.mm(obs.t(), dz, out=G[0])
+            torch.sum(dz, 0, out=G[1])
+        return ratio, log_ratio, lsm, new_val
 
 
 class _FlatAdam:
@@ -601,12 +692,13 @@ def _gae(cfg: Config, rew, val, term, done) -> torch.Tensor:
     return adv
 
 
+@torch.no_grad()
 def _update(cfg: Config, packed: _Packed, optim, obs, act, logp, val, adv, ret, valid, ent_coef) -> dict:
     """``update_epochs`` passes of minibatch gradient steps over the rollout (reset steps left
-    out), CleanRL's loss. Each epoch gathers the rollout once in a random order (one
-    ``index_select`` per tensor) and takes its minibatches as consecutive slices of it: the same
-    samples as indexing each minibatch by its slice of the permutation, with fewer calls. The
-    per-minibatch advantage normalisation is done for all minibatches of an epoch at once; the
+    out), CleanRL's loss (``_Packed.loss_grad``). Each epoch gathers the rollout once in a random
+    order (one ``index_select`` per tensor) and takes its minibatches as consecutive slices of it:
+    the same samples as indexing each minibatch by its slice of the permutation, with fewer calls.
+    The per-minibatch advantage normalisation is done for all minibatches of an epoch at once; the
     statistics are kept as tensors and read once at the end."""
     b_obs = obs.reshape(-1, obs.shape[-1])
     b_act = act.reshape(-1, act.shape[-1])
@@ -618,11 +710,7 @@ def _update(cfg: Config, packed: _Packed, optim, obs, act, logp, val, adv, ret, 
     size = b_obs.shape[0]
     mb = max(1, size // cfg.num_minibatches)
     nmb = size // mb   # whole minibatches per epoch (a remainder of the permutation is left out)
-    lo, hi, c = 1 - cfg.clip_coef, 1 + cfg.clip_coef, cfg.clip_coef
-    multi = len(packed.nvec) > 1
-    with_ent = ent_coef != 0.0   # at 0 the entropy term adds exact zeros to the gradient: skip it
-    ratios = []
-    log_ratio = pg_loss = v_loss = ent = None
+    grad, ratios, last = packed.grad, [], None
     for _ in range(cfg.update_epochs):
         perm = torch.randperm(size, device=b_obs.device)[:nmb * mb]
         e_obs, e_act, e_logp, e_val, e_ret = (x.index_select(0, perm) for x in (b_obs, b_act, b_logp,
@@ -631,48 +719,28 @@ def _update(cfg: Config, packed: _Packed, optim, obs, act, logp, val, adv, ret, 
         neg_adv = ((a - a.mean(1, keepdim=True)) / (a.std(1, keepdim=True) + 1e-8)).neg_()
         for k in range(nmb):
             s = slice(k * mb, (k + 1) * mb)
-            logits, new_val = packed.forward(e_obs[s])
-            acts = e_act[s]
-            new_logp = entropy = None
-            for j, lg in enumerate(torch.split(logits, packed.nvec, dim=-1) if multi else (logits,)):
-                lsm = torch.log_softmax(lg, -1)
-                lp = lsm.gather(-1, acts[:, j:j + 1]).squeeze(-1)
-                new_logp = lp if new_logp is None else new_logp + lp
-                if with_ent:
-                    e = (lsm.exp() * lsm).sum(-1)
-                    entropy = -e if entropy is None else entropy - e
-            log_ratio = new_logp - e_logp[s]
-            ratio = log_ratio.exp()
-            ratios.append(ratio.detach())
-            na = neg_adv[k]
-            pg_loss = torch.max(na * ratio, na * ratio.clamp(lo, hi)).mean()
-            if cfg.clip_vloss:
-                old = e_val[s]
-                v_clipped = old + (new_val - old).clamp(-c, c)
-                v_loss = 0.5 * torch.max((new_val - e_ret[s]) ** 2, (v_clipped - e_ret[s]) ** 2).mean()
-            else:
-                v_loss = 0.5 * ((new_val - e_ret[s]) ** 2).mean()
-            if with_ent:
-                ent = entropy.mean()
-                loss = pg_loss - ent_coef * ent + cfg.vf_coef * v_loss
-            else:
-                loss = pg_loss + cfg.vf_coef * v_loss
-            g = packed.grad(loss)
+            out = packed.loss_grad(cfg, ent_coef, e_obs[s], e_act[s], e_logp[s], e_val[s], e_ret[s],
+                                   neg_adv[k])
+            ratios.append(out[0])
+            last = (out, neg_adv[k], e_val[s], e_ret[s])
             # nn.utils.clip_grad_norm_'s arithmetic, on the one flat gradient
-            g.mul_((cfg.max_grad_norm / (torch.linalg.vector_norm(g) + 1e-6)).clamp_(max=1.0))
-            optim.step(g)
-    if not ratios:
+            grad.mul_((cfg.max_grad_norm / (torch.linalg.vector_norm(grad) + 1e-6)).clamp_(max=1.0))
+            optim.step(grad)
+    if last is None:
         return {"pg_loss": 0.0, "v_loss": 0.0, "entropy": 0.0, "approx_kl": 0.0, "clipfrac": 0.0}
-    with torch.no_grad():   # what is reported: the last minibatch's losses, clipfrac over all
-        if ent is None:   # not in the loss: the last minibatch's entropy, for the log
-            lsm = [torch.log_softmax(lg, -1) for lg in
-                   (torch.split(logits, packed.nvec, dim=-1) if multi else (logits,))]
-            ent = -sum((x.exp() * x).sum(-1) for x in lsm).mean()
-        log_ratio = log_ratio.detach()
-        approx_kl = ((log_ratio.exp() - 1) - log_ratio).mean()
-        clipfrac = ((torch.stack(ratios) - 1.0).abs() > c).float().mean(1).mean()
-    return {"pg_loss": round(float(pg_loss.detach()), 5), "v_loss": round(float(v_loss.detach()), 5),
-            "entropy": round(float(ent.detach()), 4), "approx_kl": round(float(approx_kl), 5),
+    # what is reported: the last minibatch's losses and approx_kl, clipfrac over all minibatches
+    (ratio, log_ratio, lsm, new_val), na, old_val, ret_ = last
+    pg_loss = torch.max(na * ratio, na * ratio.clamp(1 - cfg.clip_coef, 1 + cfg.clip_coef)).mean()
+    if cfg.clip_vloss:
+        v_clipped = old_val + (new_val - old_val).clamp(-cfg.clip_coef, cfg.clip_coef)
+        v_loss = 0.5 * torch.max((new_val - ret_) ** 2, (v_clipped - ret_) ** 2).mean()
+    else:
+        v_loss = 0.5 * ((new_val - ret_) ** 2).mean()
+    ent = -sum((x.exp() * x).sum(-1) for x in lsm).mean()
+    approx_kl = ((ratio - 1) - log_ratio).mean()
+    clipfrac = ((torch.stack(ratios) - 1.0).abs() > cfg.clip_coef).float().mean(1).mean()
+    return {"pg_loss": round(float(pg_loss), 5), "v_loss": round(float(v_loss), 5),
+            "entropy": round(float(ent), 4), "approx_kl": round(float(approx_kl), 5),
             "clipfrac": round(float(clipfrac), 4)}
 
 
