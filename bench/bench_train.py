@@ -7,16 +7,19 @@ network (separate actor and critic MLPs, ``--hidden`` tanh units per layer), the
 torch each, on CPU. Steps/s counts everything: env stepping, inference, GAE, updates; per second
 of wall-clock time and per second of the process's CPU time (the fairer figure on a shared
 machine). One run each (``--repeats`` for more, interleaved, medians), then factorio_fast.train's
-own time split.
+own time split. The mean episodic return at the end of each run (ours over its last 256 episodes,
+SB3's over its last 100) is printed too, as a check that both learn alike.
 
 Two presets (flags given explicitly override the preset's values):
 
 * ``sb3-defaults`` (the default): what ``PPO("MlpPolicy", env)`` does when only ``n_steps`` is
-  set, as Stable-Baselines3 2.x's ``PPO.__init__`` and ``ActorCriticPolicy.__init__`` define it:
-  MLPs 64x64 for pi and vf, tanh, minibatches of 64, 10 epochs, learning rate 3e-4 (constant),
-  gamma 0.99, GAE lambda 0.95, clip 0.2, no value clipping, entropy 0, value coefficient 0.5 of
-  the mean squared error, gradient norm 0.5, Adam eps 1e-5. 256 envs x 32 steps = 8192 samples
-  per rollout: 128 minibatches of 64, 10 epochs.
+  set, as Stable-Baselines3 2.9.2 defines it (``stable_baselines3/ppo/ppo.py`` lines 84-95,
+  ``PPO.__init__``: learning rate 3e-4 constant, batch_size 64, n_epochs 10, gamma 0.99,
+  gae_lambda 0.95, clip_range 0.2, clip_range_vf None, advantages normalised per minibatch,
+  ent_coef 0.0, vf_coef 0.5, max_grad_norm 0.5; line 244: the value loss is the mean squared
+  error; ``common/policies.py`` ``ActorCriticPolicy.__init__``: line 454 tanh, 455 orthogonal
+  init, 472 Adam eps 1e-5, 500 net_arch pi [64, 64] / vf [64, 64]). 256 envs x 32 steps = 8192
+  samples per rollout: 128 minibatches of 64, 10 epochs, 131 072 steps (16 rollouts).
 * ``large-batch``: the earlier configuration (2 minibatches of 4096, 3 epochs, MLPs 128x128),
   where both trainers spend most of their time in the same matrix products.
 
@@ -28,6 +31,7 @@ Needs the [train] and [sb3] extras. Run:
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 
@@ -36,7 +40,7 @@ import time
 # vf_coef * 0.5 * MSE (CleanRL's), hence our vf_coef 1.0 against SB3's 0.5.
 PRESETS = {
     "sb3-defaults": dict(
-        budget=262_144, num_envs=256, num_steps=32, minibatch_size=64, epochs=10, hidden=64,
+        budget=131_072, num_envs=256, num_steps=32, minibatch_size=64, epochs=10, hidden=64,
         ours=dict(learning_rate=3e-4, anneal_lr=False, ent_coef=0.0, clip_vloss=False, vf_coef=1.0,
                   gamma=0.99, gae_lambda=0.95, clip_coef=0.2, max_grad_norm=0.5),
         sb3=dict(learning_rate=3e-4, ent_coef=0.0, clip_range_vf=None, vf_coef=0.5, gamma=0.99,
@@ -49,8 +53,9 @@ PRESETS = {
 }
 
 
-def time_ours(args) -> tuple[float, float, dict]:
-    """(steps/s of wall-clock time, steps per CPU second, factorio_fast.train's time split)."""
+def time_ours(args) -> tuple[float, float, float, dict]:
+    """(steps/s of wall-clock time, steps per CPU second, mean return of the last episodes,
+    factorio_fast.train's time split)."""
     from factorio_fast import train
 
     cfg = train.Config("movement_micro", total_steps=args.budget, num_envs=args.num_envs,
@@ -58,10 +63,12 @@ def time_ours(args) -> tuple[float, float, dict]:
                        hidden=(args.hidden, args.hidden), torch_threads=1, device="cpu", seed=0,
                        **PRESETS[args.preset]["ours"])
     res = train.train(cfg)
-    return res.steps / res.timing["total"], res.steps / res.timing["cpu"], res.timing
+    ret = res.history[-1].get("return", float("nan"))   # over the last 256 episodes
+    return res.steps / res.timing["total"], res.steps / res.timing["cpu"], ret, res.timing
 
 
-def time_sb3(args) -> tuple[float, float]:
+def time_sb3(args) -> tuple[float, float, float]:
+    """(steps/s of wall-clock time, steps per CPU second, mean return of the last episodes)."""
     import torch
     from stable_baselines3 import PPO
 
@@ -76,8 +83,10 @@ def time_sb3(args) -> tuple[float, float]:
                     **PRESETS[args.preset]["sb3"])
         t0, c0 = time.perf_counter(), time.process_time()
         model.learn(total_timesteps=args.budget)
-        return (model.num_timesteps / (time.perf_counter() - t0),
-                model.num_timesteps / (time.process_time() - c0))
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        rets = [e["r"] for e in model.ep_info_buffer]   # the last 100 episodes (SB3's window)
+        return (model.num_timesteps / wall, model.num_timesteps / cpu,
+                statistics.fmean(rets) if rets else float("nan"))
     finally:
         env.close()
 
@@ -101,25 +110,27 @@ def main(argv=None) -> int:
     if args.minibatch_size < 1 or batch % args.minibatch_size:
         ap.error(f"--minibatch-size must divide num_envs * num_steps = {batch}")
     args.minibatches = batch // args.minibatch_size
+    load0 = os.getloadavg()[0]
     ours, sb3, split = [], [], {}
     for _ in range(args.repeats):  # interleaved: both see the same machine load
         if args.only != "sb3":
-            wall, cpu, split = time_ours(args)
-            ours.append((wall, cpu))
+            *run, split = time_ours(args)
+            ours.append(run)
         if args.only != "ours":
             sb3.append(time_sb3(args))
     print(f"movement_micro PPO, preset {args.preset}: {args.num_envs} envs x {args.num_steps} steps, "
           f"{args.minibatches} minibatches of {args.minibatch_size} x {args.epochs} epochs, "
           f"MLP {args.hidden}x{args.hidden}, {args.budget} steps, medians of {args.repeats} "
           "(steps/s of wall-clock time, and of this process's CPU time, which a busy machine's other "
-          "jobs do not inflate):")
+          f"jobs do not inflate); load average {load0:.1f} at the start, {os.getloadavg()[0]:.1f} "
+          "at the end:")
     med = {}
     for name, runs in (("factorio_fast.train", ours), ("Stable-Baselines3", sb3)):
         if runs:
-            w, c = (statistics.median(x[k] for x in runs) for k in (0, 1))
+            w, c, r = (statistics.median(x[k] for x in runs) for k in (0, 1, 2))
             med[name] = (w, c)
             print(f"  {name:19} {w:10,.0f} steps/s   {c:10,.0f} steps/CPU-s   "
-                  f"({args.budget / w:.1f} s, {args.budget / c:.1f} s of CPU)")
+                  f"({args.budget / w:.1f} s, {args.budget / c:.1f} s of CPU; final mean return {r:.2f})")
     if len(med) == 2:
         (ow, oc), (sw, sc) = med.values()
         print(f"  {'ratio':19} {ow / sw:10.1f}x          {oc / sc:10.1f}x")
