@@ -439,6 +439,7 @@ def train(cfg: Config, *, callback: Callable[[dict], Any] | None = None,
         stopped = True
     finally:
         venv.close()
+        packed.unpack()
     timing["total"] = time.perf_counter() - t_start
     timing["cpu"] = time.process_time() - cpu_start
     res = Result(agent=agent, config=cfg, history=history, timing=timing, steps=global_step)
@@ -547,6 +548,13 @@ class _Packed:
             for param, view in views:
                 param.data = view(self.blocks[-1])
                 self._views.append((param, len(self.blocks) - 1, view))
+
+    def unpack(self) -> None:
+        """Give each module parameter its own contiguous copy again (the agent ``train`` returns
+        is laid out as any other ``Agent``); ``flat`` no longer moves them."""
+        with torch.no_grad():
+            for p, _, _ in self._views:
+                p.data = p.data.clone(memory_format=torch.contiguous_format)
 
     def param_grads(self) -> list[tuple[nn.Parameter, torch.Tensor]]:
         """Each module parameter with its gradient's view of ``grad``."""

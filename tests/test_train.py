@@ -36,6 +36,9 @@ def test_same_seed_same_run_other_seed_other_run():
     strip = [[{k: v for k, v in r.items() if k not in drop} for r in res.history] for res in (a, b)]
     assert strip[0] == strip[1]
     assert not torch.equal(_weights(a.agent), _weights(c.agent))
+    # the update trains views of one flat tensor; the agent returned owns ordinary parameters
+    ptrs = [p.untyped_storage().data_ptr() for p in a.agent.parameters()]
+    assert all(p.is_contiguous() for p in a.agent.parameters()) and len(set(ptrs)) == len(ptrs)
 
 
 def test_learning_rate_and_entropy_coefficient_anneal_linearly():
