@@ -20,6 +20,10 @@ specific to these environments:
   ``torch.from_numpy``; nothing loops over envs in Python.
 * Rollouts run under ``torch.inference_mode``; the time of env stepping, inference and update is
   measured and reported (``Result.timing``).
+* The update (``_update``) computes the loss's gradient by hand (``_Packed.loss_grad``, the
+  same loss as autograd would differentiate) on one flat parameter tensor, and runs Adam as one
+  fused kernel on it (``_FlatAdam``): at small minibatches the count of torch calls, not
+  arithmetic, is the cost (docs/training.md, "Speed").
 * ``async_envs=True``: the batch is split in two halves stepped by a worker process while this
   process runs the policy on the other half (``make_vec(..., num_workers=2, batch_size=n/2)``,
   ``send``/``recv``).
@@ -144,14 +148,18 @@ def _layer(i: int, o: int, std: float = math.sqrt(2)) -> nn.Linear:
     return lin
 
 
+def _sigmoid_tanh(x: torch.Tensor) -> torch.Tensor:
+    return torch.sigmoid(x * 2.0).mul_(2.0).sub_(1.0)
+
+
 class _TanhFn(torch.autograd.Function):
-    """tanh as 2 sigmoid(2x) - 1, the same function: torch's CPU sigmoid kernel is about twice
-    as fast as its tanh (measured: 0.56 ms against 2.2 ms for 4096 x 128 floats, one thread), and
-    the backward is torch's own fused tanh_backward of the output."""
+    """tanh as 2 sigmoid(2x) - 1, the same function: on large blocks torch's CPU sigmoid kernel is
+    about twice as fast as its tanh (measured: 0.56 ms against 2.2 ms for 4096 x 128 floats, one
+    thread), and the backward is torch's own fused tanh_backward of the output."""
 
     @staticmethod
     def forward(ctx, x):
-        y = torch.sigmoid(x * 2.0).mul_(2.0).sub_(1.0)
+        y = _sigmoid_tanh(x)
         ctx.save_for_backward(y)
         return y
 
@@ -161,12 +169,27 @@ class _TanhFn(torch.autograd.Function):
         return torch.ops.aten.tanh_backward(grad, y)
 
 
+# Below this many elements torch.tanh is the faster one: a Python autograd Function's fixed cost
+# (its forward and backward run through the interpreter) outweighs the kernel's; measured on one
+# thread, forward and backward, 64 x 64: 140 us against 227 us; 4096 x 128: 3.2 ms against 2.4 ms.
+_TANH_TRICK_MIN = 32_768
+
+
+def _tanh(x: torch.Tensor) -> torch.Tensor:
+    return _TanhFn.apply(x) if x.numel() >= _TANH_TRICK_MIN else torch.tanh(x)
+
+
+def _tanh_nograd(x: torch.Tensor) -> torch.Tensor:
+    """``_tanh`` without autograd (the update's own backward needs only the output)."""
+    return _sigmoid_tanh(x) if x.numel() >= _TANH_TRICK_MIN else torch.tanh(x)
+
+
 class Tanh(nn.Module):
-    """``nn.Tanh`` with the faster kernel of ``_TanhFn`` (no parameters: checkpoints are
-    unchanged)."""
+    """``nn.Tanh`` computed by the faster kernel for the block's size (``_tanh``; no parameters:
+    checkpoints are unchanged)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return _TanhFn.apply(x)
+        return _tanh(x)
 
 
 def _mlp(i: int, hidden, out: int, out_std: float) -> nn.Sequential:
@@ -322,7 +345,8 @@ def train(cfg: Config, *, callback: Callable[[dict], Any] | None = None,
     discrete = not hasattr(space, "nvec")
     nvec = [int(space.n)] if discrete else [int(x) for x in space.nvec]
     agent = Agent(obs_dim, nvec, cfg.hidden).to(device)
-    optim = _adam(agent, cfg.learning_rate)
+    packed = _Packed(agent)
+    optim = _FlatAdam(packed.flat, cfg.learning_rate)
 
     # rollout storage: step t holds the obs the action was taken from and what that step returned
     obs_buf = torch.zeros((T + 1, n, obs_dim), device=device)   # T + 1: the bootstrap obs
@@ -395,7 +419,7 @@ def train(cfg: Config, *, callback: Callable[[dict], Any] | None = None,
             global_step += n * T
             # ---- update
             t0 = time.perf_counter()
-            stats = _update(cfg, agent, optim, obs_buf[:T], act_buf, logp_buf, val_buf[:T], adv, ret,
+            stats = _update(cfg, packed, optim, obs_buf[:T], act_buf, logp_buf, val_buf[:T], adv, ret,
                             valid_buf, ent_coef)
             timing["update"] += time.perf_counter() - t0
             obs_buf[0].copy_(obs_buf[T])
@@ -415,6 +439,7 @@ def train(cfg: Config, *, callback: Callable[[dict], Any] | None = None,
         stopped = True
     finally:
         venv.close()
+        packed.unpack()
     timing["total"] = time.perf_counter() - t_start
     timing["cpu"] = time.process_time() - cpu_start
     res = Result(agent=agent, config=cfg, history=history, timing=timing, steps=global_step)
@@ -463,13 +488,207 @@ def _async_act(venv, agent, discrete, h, t, obs_buf, act_buf, logp_buf, val_buf,
     venv.send(_env_actions(a, discrete), np.arange(h.start, h.stop))
 
 
-def _adam(agent: Agent, lr: float):
-    """Adam over all the agent's tensors in one fused kernel (torch >= 2.4 on CPU), else the
-    multi-tensor ("foreach") one: the same update, fewer passes over the parameters."""
-    try:
-        return torch.optim.Adam(agent.parameters(), lr=lr, eps=1e-5, fused=True)
-    except (RuntimeError, TypeError, ValueError):
-        return torch.optim.Adam(agent.parameters(), lr=lr, eps=1e-5, foreach=True)
+class _Packed:
+    """The agent's parameters in one flat tensor, laid out for the update's few, larger ops, and
+    the gradient of PPO's loss computed by hand into one flat tensor of the same layout.
+
+    At minibatches of 64 rows the update's cost is the number of torch calls, not arithmetic: a
+    minibatch of MLP 64x64 on movement_micro's 274 features is about 12 MFLOP, a quarter of a
+    millisecond on one core, while each torch call costs 5 to 20 us and each autograd node more
+    (measured: 3.8 to 4.3 ms a minibatch through autograd and torch.optim). So the update runs on
+    views of one flat tensor, each weight stored transposed (``in x out``) and, per layer, the
+    actor's block by the critic's:
+
+    * the first layers of both nets, which read the same observations, are one ``(d, 2h)``
+      matrix: one ``addmm`` and one tanh for both (the same products as two separate layers);
+    * the later hidden layers are one ``(2, h, h')`` block: one ``baddbmm`` and one tanh for both;
+    * the output layers stay separate (the logits, the value);
+    * ``loss_grad`` is the backward of this forward and of the loss written out (the chain rule
+      of the same loss as autograd's, ties of ``max`` and edges of ``clamp`` resolved as torch
+      resolves them; ``tests/test_train.py`` compares it with autograd), each block's gradient
+      written in place into ``grad`` (``out=``): no autograd graph, no ``cat``; gradient
+      clipping is one norm and Adam one fused kernel on one tensor (``_FlatAdam``).
+
+    The agent's own ``nn.Linear`` parameters become views of the same storage (``p.data``), so the
+    rollouts, ``state_dict`` and checkpoints see every update; nothing else about them changes."""
+
+    def __init__(self, agent: Agent):
+        lin_a = [m for m in agent.actor if isinstance(m, nn.Linear)]
+        lin_c = [m for m in agent.critic if isinstance(m, nn.Linear)]
+        self.nvec = agent.nvec
+        self.depth = len(lin_a) - 1   # hidden layers
+        self.h0 = lin_a[0].out_features
+        # per block: its value now, and how each module tensor is a view of it
+        blocks: list[tuple[torch.Tensor, list]] = []
+        with torch.no_grad():
+            for i, (la, lc) in enumerate(zip(lin_a, lin_c)):
+                wa, wc, ba, bc = la.weight, lc.weight, la.bias, lc.bias
+                h = la.out_features
+                if i == self.depth:   # the output layers
+                    blocks += [(wa.t(), [(wa, lambda x: x.t())]), (ba, [(ba, lambda x: x)]),
+                               (wc.t(), [(wc, lambda x: x.t())]), (bc, [(bc, lambda x: x)])]
+                elif i == 0:
+                    blocks += [(torch.cat([wa.t(), wc.t()], 1),
+                                [(wa, lambda x, h=h: x[:, :h].t()), (wc, lambda x, h=h: x[:, h:].t())]),
+                               (torch.cat([ba, bc]),
+                                [(ba, lambda x, h=h: x[:h]), (bc, lambda x, h=h: x[h:])])]
+                else:
+                    blocks += [(torch.stack([wa.t(), wc.t()]),
+                                [(wa, lambda x: x[0].t()), (wc, lambda x: x[1].t())]),
+                               (torch.stack([ba, bc]).unsqueeze(1),
+                                [(ba, lambda x: x[0, 0]), (bc, lambda x: x[1, 0])])]
+            self.flat = torch.cat([v.reshape(-1) for v, _ in blocks])
+        self.grad = torch.zeros_like(self.flat)
+        self.blocks, self.grads, self._views = [], [], []
+        off = 0
+        for v, views in blocks:
+            self.blocks.append(self.flat[off:off + v.numel()].view(v.shape))
+            self.grads.append(self.grad[off:off + v.numel()].view(v.shape))
+            off += v.numel()
+            for param, view in views:
+                param.data = view(self.blocks[-1])
+                self._views.append((param, len(self.blocks) - 1, view))
+
+    def unpack(self) -> None:
+        """Give each module parameter its own contiguous copy again (the agent ``train`` returns
+        is laid out as any other ``Agent``); ``flat`` no longer moves them."""
+        with torch.no_grad():
+            for p, _, _ in self._views:
+                p.data = p.data.clone(memory_format=torch.contiguous_format)
+
+    def param_grads(self) -> list[tuple[nn.Parameter, torch.Tensor]]:
+        """Each module parameter with its gradient's view of ``grad``."""
+        return [(p, view(self.grads[i])) for p, i, view in self._views]
+
+    def forward(self, obs: torch.Tensor):
+        """(logits, value, hidden activations) of ``obs``, no autograd."""
+        L, hs = self.blocks, []
+        ha = hc = obs
+        if self.depth:
+            h = _tanh_nograd(torch.addmm(L[1], obs, L[0]))
+            hs.append(h)
+            if self.depth > 1:   # (2, rows, h): the actor's rows, then the critic's
+                h = h.view(-1, 2, self.h0).transpose(0, 1)
+                hs[0] = h
+                for k in range(1, self.depth):
+                    h = _tanh_nograd(torch.baddbmm(L[2 * k + 1], h, L[2 * k]))
+                    hs.append(h)
+                ha, hc = h[0], h[1]
+            else:
+                ha, hc = h[:, :self.h0], h[:, self.h0:]
+        k = 2 * self.depth
+        return torch.addmm(L[k + 1], ha, L[k]), torch.addmm(L[k + 3], hc, L[k + 2]).squeeze(-1), hs, ha, hc
+
+    def loss_grad(self, cfg: Config, ent_coef: float, obs, act, old_logp, old_val, ret, neg_adv):
+        """Write into ``grad`` the gradient of the PPO loss of one minibatch (``neg_adv``: minus its
+        normalised advantages) and return what the statistics need: ``(ratio, log_ratio, lsm,
+        new_val)``. The loss (CleanRL's, as ``Agent.evaluate`` and the code this replaced):
+        ``mean(max(-A r, -A clamp(r, 1-c, 1+c))) - ent_coef mean(H) + vf_coef v_loss``, ``v_loss``
+        ``0.5 mean((v - R)^2)`` or, with value clipping, ``0.5 mean(max((v - R)^2, (v_c - R)^2))``,
+        ``v_c = v_old + clamp(v - v_old, -c, c)``."""
+        logits, new_val, hs, ha, hc = self.forward(obs)
+        B = obs.shape[0]
+        multi = len(self.nvec) > 1
+        parts = torch.split(logits, self.nvec, dim=-1) if multi else (logits,)
+        lsm = [torch.log_softmax(lg, -1) for lg in parts]
+        logp = None
+        for j, x in enumerate(lsm):
+            lp = x.gather(-1, act[:, j:j + 1]).squeeze(-1)
+            logp = lp if logp is None else logp + lp
+        log_ratio = logp - old_logp
+        ratio = log_ratio.exp()
+        # d/d ratio of mean(max(u1, u2)), u1 = -A r, u2 = -A clamp(r): -A/B where u1 wins, and on a
+        # tie half through each branch, whose clamp passes it inside [1-c, 1+c]: a tie outside it
+        # needs A = 0. So d/d logp = d/d ratio * ratio = u1 / B where u1 >= u2, else 0.
+        u1 = neg_adv * ratio
+        d_logp = torch.where(u1 >= neg_adv * ratio.clamp(1 - cfg.clip_coef, 1 + cfg.clip_coef), u1, 0.0)
+        d_logp.mul_(1.0 / B)
+        d_logits = []
+        for j, x in enumerate(lsm):
+            p = x.exp()
+            d = p * d_logp.neg().unsqueeze(1)           # d logp / d logits = onehot(a) - softmax
+            d.scatter_add_(1, act[:, j:j + 1], d_logp.unsqueeze(1))
+            if ent_coef != 0.0:   # d H / d logits = -p (log p + H), H = -sum p log p
+                plogp = p * x
+                d.add_(plogp - p * plogp.sum(-1, keepdim=True), alpha=ent_coef / B)
+            d_logits.append(d)
+        d_lg = torch.cat(d_logits, 1) if multi else d_logits[0]
+        e1 = new_val - ret
+        if cfg.clip_vloss:
+            dv = new_val - old_val
+            dvc = dv.clamp(-cfg.clip_coef, cfg.clip_coef)
+            e2 = old_val + dvc - ret
+            s1, s2 = e1 * e1, e2 * e2
+            # max: all to the larger square, half each on a tie; clamp passes d/dv inside [-c, c]
+            w1 = torch.where(s1 > s2, 1.0, torch.where(s1 == s2, 0.5, 0.0))
+            d_v = e1 * w1 + e2 * (dvc == dv) * (1.0 - w1)
+            d_v.mul_(cfg.vf_coef / B)
+        else:
+            d_v = e1 * (cfg.vf_coef / B)
+        d_v = d_v.unsqueeze(1)
+        L, G = self.blocks, self.grads
+        k = 2 * self.depth
+        torch.mm(ha.t(), d_lg, out=G[k])
+        torch.sum(d_lg, 0, out=G[k + 1])
+        torch.mm(hc.t(), d_v, out=G[k + 2])
+        torch.sum(d_v, 0, out=G[k + 3])
+        if self.depth:
+            d_ha, d_hc = torch.mm(d_lg, L[k].t()), d_v * L[k + 2].t()
+            if self.depth > 1:
+                dh = torch.stack([d_ha, d_hc])
+                for k in range(self.depth - 1, 0, -1):
+                    dz = torch.ops.aten.tanh_backward(dh, hs[k])
+                    torch.bmm(hs[k - 1].transpose(1, 2), dz, out=G[2 * k])
+                    torch.sum(dz, 1, keepdim=True, out=G[2 * k + 1])
+                    dh = torch.bmm(dz, L[2 * k].transpose(1, 2))
+                dh = dh.transpose(0, 1).reshape(B, -1)
+                h0 = hs[0].transpose(0, 1).reshape(B, -1)
+            else:
+                dh, h0 = torch.cat([d_ha, d_hc], 1), hs[0]
+            dz = torch.ops.aten.tanh_backward(dh, h0)
+            torch.mm(obs.t(), dz, out=G[0])
+            torch.sum(dz, 0, out=G[1])
+        return ratio, log_ratio, lsm, new_val
+
+
+class _FlatAdam:
+    """``torch.optim.Adam(fused=True)`` (eps 1e-5) for one tensor, without the optimizer's
+    per-call Python bookkeeping (about 0.4 ms a step, measured, more than the kernel): the same
+    kernel with the same arguments, so the same update. Where the fused kernel is missing, the
+    standard multi-tensor Adam does the step. ``param_groups[0]["lr"]`` is read at each step (the
+    annealing writes it there)."""
+
+    def __init__(self, param: torch.Tensor, lr: float, eps: float = 1e-5, betas=(0.9, 0.999)):
+        self.param, self.eps, self.betas = param, eps, betas
+        self.param_groups = [{"lr": lr}]
+        self.exp_avg = torch.zeros_like(param)
+        self.exp_avg_sq = torch.zeros_like(param)
+        self.state_step = torch.zeros((), dtype=torch.float32, device=param.device)
+        self._fallback = None if hasattr(torch, "_fused_adam_") else self._make_fallback()
+
+    def _make_fallback(self):
+        return torch.optim.Adam([self.param], lr=self.param_groups[0]["lr"], eps=self.eps,
+                                betas=self.betas, foreach=True)
+
+    def step(self, grad: torch.Tensor) -> None:
+        lr = self.param_groups[0]["lr"]
+        if self._fallback is None:
+            self.state_step.add_(1.0)
+            try:
+                torch._fused_adam_([self.param], [grad], [self.exp_avg], [self.exp_avg_sq], [],
+                                   [self.state_step], amsgrad=False, lr=lr, beta1=self.betas[0],
+                                   beta2=self.betas[1], weight_decay=0.0, eps=self.eps, maximize=False,
+                                   grad_scale=None, found_inf=None)
+                return
+            except (RuntimeError, NotImplementedError):   # no fused kernel for this device
+                if self.state_step.item() > 1.0:
+                    raise
+                self.state_step.zero_()
+                self._fallback = self._make_fallback()
+        self._fallback.param_groups[0]["lr"] = lr
+        self.param.grad = grad
+        self._fallback.step()
+        self.param.grad = None
 
 
 def _gae(cfg: Config, rew, val, term, done) -> torch.Tensor:
@@ -487,7 +706,14 @@ def _gae(cfg: Config, rew, val, term, done) -> torch.Tensor:
     return adv
 
 
-def _update(cfg: Config, agent: Agent, optim, obs, act, logp, val, adv, ret, valid, ent_coef) -> dict:
+@torch.no_grad()
+def _update(cfg: Config, packed: _Packed, optim, obs, act, logp, val, adv, ret, valid, ent_coef) -> dict:
+    """``update_epochs`` passes of minibatch gradient steps over the rollout (reset steps left
+    out), CleanRL's loss (``_Packed.loss_grad``). Each epoch gathers the rollout once in a random
+    order (one ``index_select`` per tensor) and takes its minibatches as consecutive slices of it:
+    the same samples as indexing each minibatch by its slice of the permutation, with fewer calls.
+    The per-minibatch advantage normalisation is done for all minibatches of an epoch at once; the
+    statistics are kept as tensors and read once at the end."""
     b_obs = obs.reshape(-1, obs.shape[-1])
     b_act = act.reshape(-1, act.shape[-1])
     b_logp, b_val, b_adv, b_ret = logp.reshape(-1), val.reshape(-1), adv.reshape(-1), ret.reshape(-1)
@@ -497,36 +723,39 @@ def _update(cfg: Config, agent: Agent, optim, obs, act, logp, val, adv, ret, val
                                                                         b_adv, b_ret))
     size = b_obs.shape[0]
     mb = max(1, size // cfg.num_minibatches)
-    params = [p for g in optim.param_groups for p in g["params"]]
-    clipfracs, approx_kl = [], torch.zeros(())
-    pg_loss = v_loss = ent = torch.zeros(())
+    nmb = size // mb   # whole minibatches per epoch (a remainder of the permutation is left out)
+    grad, ratios, last = packed.grad, [], None
     for _ in range(cfg.update_epochs):
-        perm = torch.randperm(size, device=b_obs.device)
-        for start in range(0, size - mb + 1, mb):
-            i = perm[start:start + mb]
-            new_logp, entropy, new_val = agent.evaluate(b_obs[i], b_act[i])
-            log_ratio = new_logp - b_logp[i]
-            ratio = log_ratio.exp()
-            with torch.no_grad():
-                approx_kl = ((ratio - 1) - log_ratio).mean()
-                clipfracs.append(((ratio - 1.0).abs() > cfg.clip_coef).float().mean())
-            a = b_adv[i]
-            a = (a - a.mean()) / (a.std() + 1e-8)
-            pg_loss = torch.max(-a * ratio, -a * ratio.clamp(1 - cfg.clip_coef, 1 + cfg.clip_coef)).mean()
-            if cfg.clip_vloss:
-                v_clipped = b_val[i] + (new_val - b_val[i]).clamp(-cfg.clip_coef, cfg.clip_coef)
-                v_loss = 0.5 * torch.max((new_val - b_ret[i]) ** 2, (v_clipped - b_ret[i]) ** 2).mean()
-            else:
-                v_loss = 0.5 * ((new_val - b_ret[i]) ** 2).mean()
-            ent = entropy.mean()
-            loss = pg_loss - ent_coef * ent + cfg.vf_coef * v_loss
-            optim.zero_grad(set_to_none=True)
-            loss.backward()
-            nn.utils.clip_grad_norm_(params, cfg.max_grad_norm, foreach=True)
-            optim.step()
-    return {"pg_loss": round(float(pg_loss.detach()), 5), "v_loss": round(float(v_loss.detach()), 5),
-            "entropy": round(float(ent.detach()), 4), "approx_kl": round(float(approx_kl), 5),
-            "clipfrac": round(float(torch.stack(clipfracs).mean()), 4) if clipfracs else 0.0}
+        perm = torch.randperm(size, device=b_obs.device)[:nmb * mb]
+        e_obs, e_act, e_logp, e_val, e_ret = (x.index_select(0, perm) for x in (b_obs, b_act, b_logp,
+                                                                                b_val, b_ret))
+        a = b_adv.index_select(0, perm).view(nmb, mb)
+        neg_adv = ((a - a.mean(1, keepdim=True)) / (a.std(1, keepdim=True) + 1e-8)).neg_()
+        for k in range(nmb):
+            s = slice(k * mb, (k + 1) * mb)
+            out = packed.loss_grad(cfg, ent_coef, e_obs[s], e_act[s], e_logp[s], e_val[s], e_ret[s],
+                                   neg_adv[k])
+            ratios.append(out[0])
+            last = (out, neg_adv[k], e_val[s], e_ret[s])
+            # nn.utils.clip_grad_norm_'s arithmetic, on the one flat gradient
+            grad.mul_((cfg.max_grad_norm / (torch.linalg.vector_norm(grad) + 1e-6)).clamp_(max=1.0))
+            optim.step(grad)
+    if last is None:
+        return {"pg_loss": 0.0, "v_loss": 0.0, "entropy": 0.0, "approx_kl": 0.0, "clipfrac": 0.0}
+    # what is reported: the last minibatch's losses and approx_kl, clipfrac over all minibatches
+    (ratio, log_ratio, lsm, new_val), na, old_val, ret_ = last
+    pg_loss = torch.max(na * ratio, na * ratio.clamp(1 - cfg.clip_coef, 1 + cfg.clip_coef)).mean()
+    if cfg.clip_vloss:
+        v_clipped = old_val + (new_val - old_val).clamp(-cfg.clip_coef, cfg.clip_coef)
+        v_loss = 0.5 * torch.max((new_val - ret_) ** 2, (v_clipped - ret_) ** 2).mean()
+    else:
+        v_loss = 0.5 * ((new_val - ret_) ** 2).mean()
+    ent = -sum((x.exp() * x).sum(-1) for x in lsm).mean()
+    approx_kl = ((ratio - 1) - log_ratio).mean()
+    clipfrac = ((torch.stack(ratios) - 1.0).abs() > cfg.clip_coef).float().mean(1).mean()
+    return {"pg_loss": round(float(pg_loss), 5), "v_loss": round(float(v_loss), 5),
+            "entropy": round(float(ent), 4), "approx_kl": round(float(approx_kl), 5),
+            "clipfrac": round(float(clipfrac), 4)}
 
 
 # ------------------------------------------------------------------------------- evaluation

@@ -36,6 +36,9 @@ def test_same_seed_same_run_other_seed_other_run():
     strip = [[{k: v for k, v in r.items() if k not in drop} for r in res.history] for res in (a, b)]
     assert strip[0] == strip[1]
     assert not torch.equal(_weights(a.agent), _weights(c.agent))
+    # the update trains views of one flat tensor; the agent returned owns ordinary parameters
+    ptrs = [p.untyped_storage().data_ptr() for p in a.agent.parameters()]
+    assert all(p.is_contiguous() for p in a.agent.parameters()) and len(set(ptrs)) == len(ptrs)
 
 
 def test_learning_rate_and_entropy_coefficient_anneal_linearly():
@@ -52,6 +55,58 @@ def test_fast_tanh_is_tanh():
     torch.testing.assert_close(y, torch.tanh(x), atol=3e-7, rtol=0)
     y.sum().backward()
     torch.testing.assert_close(x.grad, 1 - torch.tanh(x.detach()) ** 2, atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("nvec,hidden,clip_vloss,ent_coef", [
+    ([9], (16, 16), False, 0.0), ([9], (16, 16), True, 0.01), ([3, 4, 2], (8, 12, 8), True, 0.05),
+    ([5], (12,), False, 0.02), ([4, 3], (), True, 0.0)])
+def test_update_gradient_is_autograds_of_the_ppo_loss(nvec, hidden, clip_vloss, ent_coef):
+    """The update's hand-written backward (train._Packed) against autograd through the agent's own
+    modules and the loss written the plain way, with ratios inside and outside the clip range."""
+    torch.manual_seed(5)
+    cfg = train.Config(clip_vloss=clip_vloss, ent_coef=ent_coef, vf_coef=0.7, clip_coef=0.2)
+    agent = train.Agent(7, nvec, hidden)
+    packed = train._Packed(agent)
+    B = 40
+    obs = torch.randn(B, 7)
+    act = torch.stack([torch.randint(0, n, (B,)) for n in nvec], 1)
+    with torch.no_grad():
+        logp0, _, val0 = agent.evaluate(obs, act)
+    old_logp = logp0 + 0.4 * torch.randn(B)           # ratios from about 0.5 to 2
+    old_val, ret, neg_adv = val0 + 0.3 * torch.randn(B), torch.randn(B), torch.randn(B)
+    with torch.no_grad():
+        ratio, _, _, new_val = packed.loss_grad(cfg, ent_coef, obs, act, old_logp, old_val, ret, neg_adv)
+    new_logp, entropy, v = agent.evaluate(obs, act)
+    r = (new_logp - old_logp).exp()
+    pg = torch.max(neg_adv * r, neg_adv * r.clamp(0.8, 1.2)).mean()
+    if clip_vloss:
+        vc = old_val + (v - old_val).clamp(-0.2, 0.2)
+        v_loss = 0.5 * torch.max((v - ret) ** 2, (vc - ret) ** 2).mean()
+    else:
+        v_loss = 0.5 * ((v - ret) ** 2).mean()
+    (pg - ent_coef * entropy.mean() + 0.7 * v_loss).backward()
+    assert ((ratio < 0.8) | (ratio > 1.2)).any() and ((ratio > 0.8) & (ratio < 1.2)).any()
+    torch.testing.assert_close(ratio, r.detach())
+    torch.testing.assert_close(new_val, v.detach())
+    pairs = packed.param_grads()
+    assert len(pairs) == len(list(agent.parameters()))
+    for p, g in pairs:
+        torch.testing.assert_close(g, p.grad, atol=1e-6, rtol=1e-4)
+
+
+def test_flat_adam_is_torch_fused_adam():
+    torch.manual_seed(2)
+    w = torch.randn(300)
+    ref = w.clone().requires_grad_(True)
+    opt_ref = torch.optim.Adam([ref], lr=3e-3, eps=1e-5, fused=True)
+    opt = train._FlatAdam(w, 3e-3)
+    for i in range(4):
+        g = torch.randn(300)
+        opt.param_groups[0]["lr"] = opt_ref.param_groups[0]["lr"] = 3e-3 * (1 - i / 4)
+        ref.grad = g.clone()
+        opt_ref.step()
+        opt.step(g)
+    assert torch.equal(w, ref.detach())
 
 
 @pytest.mark.parametrize("scenario", ["mining_micro", "building_micro"])
