@@ -41,6 +41,22 @@ static inline uint32_t ff_cell_put(const ff_world_t *wd, uint8_t t, uint8_t ri, 
     return cell;
 }
 
+/* The non-plain cells of row y: bit k of np is column c_lo + k of the row whose cells start at
+ * orow (column 0 at tile x0). Writes them and lowers *best to the nearest ore cell's distance. */
+FF_ALWAYS_INLINE void ff_cells_row(const ff_world_t *wd, uint32_t np, int32_t c_lo, int32_t x0, int32_t y,
+                                   uint8_t *orow, int32_t *best) {
+    const uint8_t *trow = wd->tile + y * wd->w + x0, *rrow = wd->resg + y * wd->w + x0;
+    do {
+        int32_t c = c_lo + ff_ctz32(np);
+        np &= np - 1u;
+        uint32_t cell = ff_cell_put(wd, trow[c], rrow[c], x0 + c, y, orow + 4 * c);
+        if (FF_UNLIKELY(ff_cell_is_ore_left(cell))) {
+            int32_t d = ff_abs32((x0 + c) * 256 + 128 - wd->px) + ff_abs32(y * 256 + 128 - wd->py);
+            if (*best < 0 || d < *best) *best = d;
+        }
+    } while (np);
+}
+
 /* Inlined with a constant side (7, 9): each row is first filled with the grass cell in a few
  * wide stores, then the out-of-map columns (map edge) and the non-plain tiles (nonplain bits,
  * 16 bytes a row) are overwritten; a 0 bit is a tile byte FF_TILE_GRASS with resg 0, whose
@@ -59,7 +75,7 @@ FF_ALWAYS_INLINE int32_t ff_cells_window(const ff_world_t *wd, int32_t side, uin
     int32_t c_lo = x0 < 0 ? -x0 : 0, c_hi = wd->w - x0 < side ? wd->w - x0 : side;
     int32_t best = -1;
     if (FF_LIKELY(c_lo == 0 && c_hi == side && y0 >= 0 && y0 + side <= wd->h)) {
-        /* inside the map (nearly every step): one fill, then each row's non-plain bits from
+        /* inside the map (most steps): one fill, then each row's non-plain bits from
          * one word or two, the case decided once for the window */
         for (int32_t i = 0; i < side * side; i++) memcpy(o + 4 * i, &g, 4);
         int32_t wi = x0 >> 6, sh = x0 & 63, two = sh + side > 64;
@@ -68,18 +84,7 @@ FF_ALWAYS_INLINE int32_t ff_cells_window(const ff_world_t *wd, int32_t side, uin
             int32_t y = y0 + r;
             const uint64_t *rw = wd->nonplain[y];
             uint32_t np = (uint32_t)(((rw[wi] >> sh) | (two ? rw[wi + 1] << (64 - sh) : 0)) & keep);
-            if (!np) continue;
-            const uint8_t *trow = wd->tile + y * wd->w + x0, *rrow = wd->resg + y * wd->w + x0;
-            uint8_t *orow = o + 4 * side * r;
-            do {
-                int32_t c = ff_ctz32(np);
-                np &= np - 1u;
-                uint32_t cell = ff_cell_put(wd, trow[c], rrow[c], x0 + c, y, orow + 4 * c);
-                if (FF_UNLIKELY(ff_cell_is_ore_left(cell))) {
-                    int32_t d = ff_abs32((x0 + c) * 256 + 128 - wd->px) + ff_abs32(y * 256 + 128 - wd->py);
-                    if (best < 0 || d < best) best = d;
-                }
-            } while (np);
+            if (np) ff_cells_row(wd, np, 0, x0, y, o + 4 * side * r, &best);
         }
         return best;
     }
@@ -94,17 +99,7 @@ FF_ALWAYS_INLINE int32_t ff_cells_window(const ff_world_t *wd, int32_t side, uin
         for (int32_t c = 0; c < c_lo; c++) memcpy(o + 4 * c, &oom, 4);
         for (int32_t c = c_hi; c < side; c++) memcpy(o + 4 * c, &oom, 4);
         uint32_t np = ff_world_nonplain_bits(wd, y, x0 + c_lo, c_hi - c_lo);
-        if (!np) continue;
-        const uint8_t *trow = wd->tile + y * wd->w + x0, *rrow = wd->resg + y * wd->w + x0;
-        do {
-            int32_t c = c_lo + ff_ctz32(np);
-            np &= np - 1u;
-            uint32_t cell = ff_cell_put(wd, trow[c], rrow[c], x0 + c, y, o + 4 * c);
-            if (FF_UNLIKELY(ff_cell_is_ore_left(cell))) {
-                int32_t d = ff_abs32((x0 + c) * 256 + 128 - wd->px) + ff_abs32(y * 256 + 128 - wd->py);
-                if (best < 0 || d < best) best = d;
-            }
-        } while (np);
+        if (np) ff_cells_row(wd, np, c_lo, x0, y, o, &best);
     }
     return best;
 }
