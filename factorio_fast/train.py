@@ -233,7 +233,8 @@ def _env_actions(actions: torch.Tensor, discrete: bool) -> np.ndarray:
 
 # episode_metrics' keys by scenario
 METRICS = {"movement_micro": ["success"], "mining_micro": ["success", "ore"],
-           "building_micro": ["success", "crafted_drill", "drill_on_ore", "drill_fed_furnace",
+           "building_micro": ["success", "crafted_drill", "drill_on_ore", "furnace_placed", "fuelled",
+                              "drill_fed_furnace",
                               "first_plate", "plates"]}
 
 
@@ -241,7 +242,8 @@ def episode_metrics(scenario: str, final_obs: np.ndarray, terminated: np.ndarray
     """What each ended episode achieved, from its last observation's features (one row per
     episode) and its ``terminated`` flag: ``success`` for every scenario, ``ore`` (ores in the
     inventory) for mining_micro, and building_micro's sub-goals (``crafted_drill``,
-    ``drill_on_ore``, ``drill_fed_furnace``, ``first_plate``, ``plates``). Columns are those of
+    ``drill_on_ore``, ``furnace_placed``, ``fuelled``, ``drill_fed_furnace``, ``first_plate``,
+    ``plates``). Columns are those of
     docs/scenarios.md ("Features")."""
     out = {"success": terminated.astype(np.float64)}
     f = final_obs
@@ -255,7 +257,14 @@ def episode_metrics(scenario: str, final_obs: np.ndarray, terminated: np.ndarray
         any_drill = placed_ent[:, :, drill_id].max(1) > 0.5
         out["crafted_drill"] = ((drills > 0) | any_drill).astype(np.float64)
         out["drill_on_ore"] = (f[:, 2314] > 0.5).astype(np.float64)
-        out["drill_fed_furnace"] = (f[:, 2315] > 0.5).astype(np.float64)
+        fed = f[:, 2315] > 0.5
+        # plan_bits (2800..2806): 2804 a furnace covers a drill's drop tile, 2805 a drill has
+        # fuel, 2806 that furnace has fuel; states at the episode's end, or reached if a drill fed
+        # a furnace (which needs a furnace on its drop tile and a fuelled drill)
+        on = (f[:, 2804] > 0.5) | fed
+        out["furnace_placed"] = on.astype(np.float64)
+        out["fuelled"] = ((f[:, 2805] > 0.5) & (f[:, 2806] > 0.5)).astype(np.float64)
+        out["drill_fed_furnace"] = fed.astype(np.float64)
         plates = np.rint(f[:, 2316] * 10.0)
         out["first_plate"] = (plates >= 1).astype(np.float64)
         out["plates"] = plates
@@ -610,8 +619,9 @@ def plot_curve(history: list[dict], path: str, scenario: str, random_level: dict
     except ImportError:
         return False
     keys = ["return", "success"] + {"mining_micro": ["ore"],
-                                    "building_micro": ["crafted_drill", "drill_on_ore",
-                                                       "drill_fed_furnace", "first_plate"]}.get(scenario, [])
+                                    "building_micro": ["crafted_drill", "drill_on_ore", "furnace_placed",
+                                                       "fuelled", "drill_fed_furnace",
+                                                       "first_plate"]}.get(scenario, [])
     # a run too short for any episode to end still gets its axes (and the random level)
     keys = [k for k in keys if k in ("return", "success") or any(k in r for r in history)]
     fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.4), squeeze=False)
