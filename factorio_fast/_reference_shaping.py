@@ -15,7 +15,7 @@ import numpy as np
 MINING_SCALE = np.float32(7680.0)     # 32 units per mining tick, 3 per 1/256 tile
 BUILDING_SCALE = np.float32(25600.0)  # 256 units = 0.01 of reward, 5 per 1/256 tile
 IRON_ORE, FURNACE, DRILL = 1, 5, 6    # entity ids
-DRILL_ITEM = 8                        # item id of the burner mining drill
+FURNACE_ITEM, DRILL_ITEM = 7, 8      # item ids of the stone furnace and the burner mining drill
 
 
 def _u16(o: bytes, at: int) -> int:
@@ -66,19 +66,27 @@ def mining_phi(o: bytes) -> int:
 
 
 def building_phi(o: bytes) -> int:
-    """In units of 0.01 (256 each): 50 a drill exists, 30 a drill has fuel, 50 a furnace covers a
-    drill's drop tile, 30 that furnace has fuel; -5 per 1/256 tile of gap to iron ore."""
+    """In units of 0.01 (256 each): 50 a drill exists, 30 a drill has fuel, 25 a drill is placed
+    and a furnace is held or placed, 50 a furnace covers a drill's drop tile, 30 that furnace has
+    fuel; -5 per 1/256 tile of gap: to iron ore, or, once a drill was placed on ore (milestone
+    bit 0) and a drill is placed, to the first drill's drop tile."""
     px, py = _u16(o, 356), _u16(o, 358)
     drill = int(_u16(o, 324 + 2 * DRILL_ITEM) > 0)
+    furnace = int(_u16(o, 324 + 2 * FURNACE_ITEM) > 0)
     drill_fuel = furnace_on = furnace_fuel = 0
     slots = [o[372 + 8 * k:380 + 8 * k] for k in range(8)]
+    drop = None
     for b in slots:
+        if b[0] == FURNACE:
+            furnace = 1
         if b[0] != DRILL:
             continue
         drill = 1
         if b[3] or b[7] & 1:
             drill_fuel = 1
         dx, dy = _i8(b[1]), _i8(b[2]) - 1      # the drop tile: above the top-left tile
+        if drop is None:
+            drop = (dx, dy)
         for f in slots:
             if f[0] != FURNACE:
                 continue
@@ -87,12 +95,17 @@ def building_phi(o: bytes) -> int:
                 furnace_on = 1
                 if f[3] or f[7] & 1:
                     furnace_fuel = 1
-    blocks = 0
-    for k in range(64):
-        if (o[436 + (k >> 1)] >> (4 * (k & 1))) & 1:
-            blocks |= 1 << k
-    g = gap(window_ore(o, 9, px, py), blocks, 16, 5 * 256, px, py)
-    return 256 * (50 * drill + 30 * drill_fuel + 50 * furnace_on + 30 * furnace_fuel) - 5 * g
+    if drop is not None and o[367] & 1:
+        d = abs(((px >> 8) + drop[0]) * 256 + 128 - px) + abs(((py >> 8) + drop[1]) * 256 + 128 - py)
+        g = max(d - 512, 0)
+    else:
+        blocks = 0
+        for k in range(64):
+            if (o[436 + (k >> 1)] >> (4 * (k & 1))) & 1:
+                blocks |= 1 << k
+        g = gap(window_ore(o, 9, px, py), blocks, 16, 5 * 256, px, py)
+    spare = int(drop is not None and furnace)
+    return 256 * (50 * drill + 30 * drill_fuel + 25 * spare + 50 * furnace_on + 30 * furnace_fuel) - 5 * g
 
 
 PHI = {"mining_micro": mining_phi, "building_micro": building_phi}

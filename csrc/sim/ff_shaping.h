@@ -127,19 +127,26 @@ static inline uint64_t ff_shape_iron_bits(const uint8_t *p) {
 /* building_micro (512-byte observation), in units of 0.01 (256 each):
  *   +50 a burner drill exists (in the inventory or placed)
  *   +30 a placed drill has fuel (or burns)
+ *   +25 a drill is placed and a stone furnace is held or placed (the drill's recipe eats the
+ *       first furnace: the task needs a second one, which random play rarely keeps)
  *   +50 a placed stone furnace covers a placed drill's drop tile (the tile above its top-left)
  *   +30 such a furnace has fuel (or burns)
- *   - 5 per 1/256 tile of gap to iron ore (0.05 per tile; window 9 x 9, blocks of 16 tiles)
+ *   - 5 per 1/256 tile of gap (0.05 per tile): to iron ore (window 9 x 9, blocks of 16 tiles);
+ *       once a drill was placed on ore (milestone bit 0) and a drill is placed, to the first
+ *       drill's drop tile instead, where the furnace and the coal go
  * Buildings are the observation's first 8 slots (positions relative to the character). */
 static inline int32_t ff_shape_building_phi(const uint8_t *o) {
     int32_t px = ff_shape_rd16(o + FF_OBS_BUILDING_TAIL), py = ff_shape_rd16(o + FF_OBS_BUILDING_TAIL + 2);
     int32_t drill = ff_shape_rd16(o + FF_OBS_BUILDING_INV + 2 * 8) > 0, drill_fuel = 0, furnace_on = 0, furnace_fuel = 0;
+    int32_t placed = 0, furnace = ff_shape_rd16(o + FF_OBS_BUILDING_INV + 2 * 7) > 0, drop_x = 0, drop_y = 0;
     for (int k = 0; k < 8; k++) {
         const uint8_t *b = FF_OBS_BUILDING_SLOT(o, k);
+        if (b[0] == FF_SHAPE_FURNACE) furnace = 1;
         if (b[0] != FF_SHAPE_DRILL) continue;
-        drill = 1;
-        if (b[3] || (b[7] & 1)) drill_fuel = 1;
         int32_t dx = (int8_t)b[1], dy = (int8_t)b[2] - 1; /* the drop tile */
+        if (!placed) { drop_x = dx; drop_y = dy; }
+        drill = placed = 1;
+        if (b[3] || (b[7] & 1)) drill_fuel = 1;
         for (int j = 0; j < 8; j++) {
             const uint8_t *f = FF_OBS_BUILDING_SLOT(o, j);
             if (f[0] != FF_SHAPE_FURNACE) continue;
@@ -149,11 +156,17 @@ static inline int32_t ff_shape_building_phi(const uint8_t *o) {
             if (f[3] || (f[7] & 1)) furnace_fuel = 1;
         }
     }
-    uint64_t blocks = 0;
-    for (int q = 0; q < 4; q++) /* the nibble map's iron bits, 16 blocks per 8 bytes */
-        blocks |= ff_shape_iron_bits(o + FF_OBS_BUILDING_COARSE + 8 * q) << (16 * q);
-    int32_t gap = ff_shape_gap(ff_shape_window_ore(o, FF_OBS_BUILDING_SIDE, px, py), blocks, 16, 5 * 256, px, py);
-    return 256 * (50 * drill + 30 * drill_fuel + 50 * furnace_on + 30 * furnace_fuel) - 5 * gap;
+    int32_t gap;
+    if (placed && (o[FF_OBS_BUILDING_TAIL + 11] & 1)) { /* milestones byte (367) */
+        int32_t d = ff_abs32(((px >> 8) + drop_x) * 256 + 128 - px) + ff_abs32(((py >> 8) + drop_y) * 256 + 128 - py);
+        gap = d > 512 ? d - 512 : 0;
+    } else {
+        uint64_t blocks = 0;
+        for (int q = 0; q < 4; q++) /* the nibble map's iron bits, 16 blocks per 8 bytes */
+            blocks |= ff_shape_iron_bits(o + FF_OBS_BUILDING_COARSE + 8 * q) << (16 * q);
+        gap = ff_shape_gap(ff_shape_window_ore(o, FF_OBS_BUILDING_SIDE, px, py), blocks, 16, 5 * 256, px, py);
+    }
+    return 256 * (50 * drill + 30 * drill_fuel + 25 * (placed & furnace) + 50 * furnace_on + 30 * furnace_fuel) - 5 * gap;
 }
 
 /* phi of scenario `scen`'s observation (ff_sim.h scenario ids: 1 mining, 2 building); 0 else. */
