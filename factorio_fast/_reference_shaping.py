@@ -67,18 +67,16 @@ def mining_phi(o: bytes) -> int:
 
 def building_phi(o: bytes) -> int:
     """In units of 0.01 (256 each): 50 a drill exists, 30 a drill has fuel, 25 a drill is placed
-    and a furnace is held or placed, 50 a furnace covers a drill's drop tile, 30 that furnace has
+    and a furnace is in the inventory, 50 a furnace covers a drill's drop tile, 30 that furnace has
     fuel; -5 per 1/256 tile of gap: to iron ore, or, once a drill was placed on ore (milestone
     bit 0) and a drill is placed, to the first drill's drop tile."""
     px, py = _u16(o, 356), _u16(o, 358)
     drill = int(_u16(o, 324 + 2 * DRILL_ITEM) > 0)
-    furnace = int(_u16(o, 324 + 2 * FURNACE_ITEM) > 0)
+    held = int(_u16(o, 324 + 2 * FURNACE_ITEM) > 0)
     drill_fuel = furnace_on = furnace_fuel = 0
     slots = [o[372 + 8 * k:380 + 8 * k] for k in range(8)]
     drop = None
     for b in slots:
-        if b[0] == FURNACE:
-            furnace = 1
         if b[0] != DRILL:
             continue
         drill = 1
@@ -104,7 +102,7 @@ def building_phi(o: bytes) -> int:
             if (o[436 + (k >> 1)] >> (4 * (k & 1))) & 1:
                 blocks |= 1 << k
         g = gap(window_ore(o, 9, px, py), blocks, 16, 5 * 256, px, py)
-    spare = int(drop is not None and furnace)
+    spare = int(drop is not None and held)
     return 256 * (50 * drill + 30 * drill_fuel + 25 * spare + 50 * furnace_on + 30 * furnace_fuel) - 5 * g
 
 

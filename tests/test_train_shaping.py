@@ -124,10 +124,12 @@ def test_building_phi_terms_by_hand():
     d = 3 * 256 + 256                                   # drop tile (3, -1): L1 from the tile centre
     assert phi() == 256 * 75 - 5 * (d - 512)
     inv(7, 0)
+    slot(1, 5, 4, -2)                                   # placed one tile too far east: loses 25
+    assert phi() == 256 * 50 - 5 * (d - 512)
     slot(1, 5, 3, -2)                                   # the furnace over the drop tile
-    assert phi() == 256 * (50 + 25 + 50) - 5 * (d - 512)
+    assert phi() == 256 * (50 + 50) - 5 * (d - 512)
     slot(1, 5, 2, -2, fuel=5)                           # the other spot covering it, fuelled
     slot(0, 6, 3, 0, fuel=5)
+    assert phi() == 256 * (50 + 30 + 50 + 30) - 5 * (d - 512)
+    inv(7, 1)                                           # and a spare furnace held
     assert phi() == 256 * (50 + 30 + 25 + 50 + 30) - 5 * (d - 512)
-    slot(1, 5, 4, -2, fuel=5)                           # one tile too far east: off the drop tile
-    assert phi() == 256 * (50 + 30 + 25) - 5 * (d - 512)

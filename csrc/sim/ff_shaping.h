@@ -127,8 +127,9 @@ static inline uint64_t ff_shape_iron_bits(const uint8_t *p) {
 /* building_micro (512-byte observation), in units of 0.01 (256 each):
  *   +50 a burner drill exists (in the inventory or placed)
  *   +30 a placed drill has fuel (or burns)
- *   +25 a drill is placed and a stone furnace is held or placed (the drill's recipe eats the
- *       first furnace: the task needs a second one, which random play rarely keeps)
+ *   +25 a drill is placed and a stone furnace is in the inventory (the drill's recipe eats the
+ *       first furnace: the task needs a second one, which random play places anywhere; placed
+ *       elsewhere it loses these 25, on the drop tile it gains the 50 below)
  *   +50 a placed stone furnace covers a placed drill's drop tile (the tile above its top-left)
  *   +30 such a furnace has fuel (or burns)
  *   - 5 per 1/256 tile of gap (0.05 per tile): to iron ore (window 9 x 9, blocks of 16 tiles);
@@ -138,10 +139,9 @@ static inline uint64_t ff_shape_iron_bits(const uint8_t *p) {
 static inline int32_t ff_shape_building_phi(const uint8_t *o) {
     int32_t px = ff_shape_rd16(o + FF_OBS_BUILDING_TAIL), py = ff_shape_rd16(o + FF_OBS_BUILDING_TAIL + 2);
     int32_t drill = ff_shape_rd16(o + FF_OBS_BUILDING_INV + 2 * 8) > 0, drill_fuel = 0, furnace_on = 0, furnace_fuel = 0;
-    int32_t placed = 0, furnace = ff_shape_rd16(o + FF_OBS_BUILDING_INV + 2 * 7) > 0, drop_x = 0, drop_y = 0;
+    int32_t placed = 0, held = ff_shape_rd16(o + FF_OBS_BUILDING_INV + 2 * 7) > 0, drop_x = 0, drop_y = 0;
     for (int k = 0; k < 8; k++) {
         const uint8_t *b = FF_OBS_BUILDING_SLOT(o, k);
-        if (b[0] == FF_SHAPE_FURNACE) furnace = 1;
         if (b[0] != FF_SHAPE_DRILL) continue;
         int32_t dx = (int8_t)b[1], dy = (int8_t)b[2] - 1; /* the drop tile */
         if (!placed) { drop_x = dx; drop_y = dy; }
@@ -166,7 +166,7 @@ static inline int32_t ff_shape_building_phi(const uint8_t *o) {
             blocks |= ff_shape_iron_bits(o + FF_OBS_BUILDING_COARSE + 8 * q) << (16 * q);
         gap = ff_shape_gap(ff_shape_window_ore(o, FF_OBS_BUILDING_SIDE, px, py), blocks, 16, 5 * 256, px, py);
     }
-    return 256 * (50 * drill + 30 * drill_fuel + 25 * (placed & furnace) + 50 * furnace_on + 30 * furnace_fuel) - 5 * gap;
+    return 256 * (50 * drill + 30 * drill_fuel + 25 * (placed & held) + 50 * furnace_on + 30 * furnace_fuel) - 5 * gap;
 }
 
 /* phi of scenario `scen`'s observation (ff_sim.h scenario ids: 1 mining, 2 building); 0 else. */
