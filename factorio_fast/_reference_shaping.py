@@ -66,14 +66,15 @@ def mining_phi(o: bytes) -> int:
 
 
 def building_phi(o: bytes) -> int:
-    """In units of 0.01 (256 each): 50 a drill exists, 30 a drill has fuel, 25 a drill is placed
-    and a furnace is in the inventory, 50 a furnace covers a drill's drop tile, 30 that furnace has
-    fuel; -5 per 1/256 tile of gap: to iron ore, or, once a drill was placed on ore (milestone
-    bit 0) and a drill is placed, to the first drill's drop tile."""
+    """In units of 0.01 (256 each): 50 a drill exists, 30 a drill has fuel, 25 a drill exists
+    and a furnace is in the inventory, 50 less 10 per tile from a drill's drop tile to a furnace
+    (the best pair; 50 when it covers it), 30 a furnace covering it has fuel; -5 per 1/256 tile
+    of gap: to iron ore, or, once a drill was placed on ore (milestone bit 0) and a drill is
+    placed, to the first drill's drop tile."""
     px, py = _u16(o, 356), _u16(o, 358)
     drill = int(_u16(o, 324 + 2 * DRILL_ITEM) > 0)
     held = int(_u16(o, 324 + 2 * FURNACE_ITEM) > 0)
-    drill_fuel = furnace_on = furnace_fuel = 0
+    drill_fuel = near = furnace_fuel = 0
     slots = [o[372 + 8 * k:380 + 8 * k] for k in range(8)]
     drop = None
     for b in slots:
@@ -89,10 +90,11 @@ def building_phi(o: bytes) -> int:
             if f[0] != FURNACE:
                 continue
             fx, fy = _i8(f[1]), _i8(f[2])
-            if fx <= dx <= fx + 1 and fy <= dy <= fy + 1:
-                furnace_on = 1
-                if f[3] or f[7] & 1:
-                    furnace_fuel = 1
+            # tiles from the drop tile to the furnace's 2 x 2 footprint (0: it covers it)
+            d = max(fx - dx, 0, dx - fx - 1) + max(fy - dy, 0, dy - fy - 1)
+            near = max(near, 50 - 10 * d)
+            if d == 0 and (f[3] or f[7] & 1):
+                furnace_fuel = 1
     if drop is not None and o[367] & 1:
         d = abs(((px >> 8) + drop[0]) * 256 + 128 - px) + abs(((py >> 8) + drop[1]) * 256 + 128 - py)
         g = max(d - 512, 0)
@@ -102,8 +104,7 @@ def building_phi(o: bytes) -> int:
             if (o[436 + (k >> 1)] >> (4 * (k & 1))) & 1:
                 blocks |= 1 << k
         g = gap(window_ore(o, 9, px, py), blocks, 16, 5 * 256, px, py)
-    spare = int(drop is not None and held)
-    return 256 * (50 * drill + 30 * drill_fuel + 25 * spare + 50 * furnace_on + 30 * furnace_fuel) - 5 * g
+    return 256 * (50 * drill + 30 * drill_fuel + 25 * (drill & held) + near + 30 * furnace_fuel) - 5 * g
 
 
 PHI = {"mining_micro": mining_phi, "building_micro": building_phi}

@@ -118,16 +118,23 @@ def test_building_phi_terms_by_hand():
     assert phi() == 0                                   # no ore anywhere: no gap
     inv(7, 1)
     assert phi() == 0                                   # a furnace without a drill: nothing
-    slot(0, 6, 3, 0)                                    # a drill placed 3 tiles east
+    inv(8, 1)
+    assert phi() == 256 * (50 + 25)                     # a drill held, and a second furnace
+    inv(8, 0)
+    slot(0, 6, 3, 0)                                    # the drill placed 3 tiles east
     assert phi() == 256 * (50 + 25) - 5 * 0             # drill + second furnace; gap to ore 0 (none)
     o[367] = 1                                          # it was placed on ore: gap to its drop tile
     d = 3 * 256 + 256                                   # drop tile (3, -1): L1 from the tile centre
     assert phi() == 256 * 75 - 5 * (d - 512)
     inv(7, 0)
-    slot(1, 5, 4, -2)                                   # placed one tile too far east: loses 25
+    slot(1, 5, 4, -2)                                   # placed one tile too far east: 40 of 50
+    assert phi() == 256 * (50 + 40) - 5 * (d - 512)
+    slot(1, 5, 7, 3)                                    # 4 tiles east and 4 south of the drop tile: 0
     assert phi() == 256 * 50 - 5 * (d - 512)
     slot(1, 5, 3, -2)                                   # the furnace over the drop tile
     assert phi() == 256 * (50 + 50) - 5 * (d - 512)
+    slot(1, 5, 4, -2, fuel=5)                           # fuel in a furnace off the drop tile: nothing
+    assert phi() == 256 * (50 + 40) - 5 * (d - 512)
     slot(1, 5, 2, -2, fuel=5)                           # the other spot covering it, fuelled
     slot(0, 6, 3, 0, fuel=5)
     assert phi() == 256 * (50 + 30 + 50 + 30) - 5 * (d - 512)

@@ -127,18 +127,21 @@ static inline uint64_t ff_shape_iron_bits(const uint8_t *p) {
 /* building_micro (512-byte observation), in units of 0.01 (256 each):
  *   +50 a burner drill exists (in the inventory or placed)
  *   +30 a placed drill has fuel (or burns)
- *   +25 a drill is placed and a stone furnace is in the inventory (the drill's recipe eats the
+ *   +25 a drill exists and a stone furnace is in the inventory (the drill's recipe eats the
  *       first furnace: the task needs a second one, which random play places anywhere; placed
- *       elsewhere it loses these 25, on the drop tile it gains the 50 below)
- *   +50 a placed stone furnace covers a placed drill's drop tile (the tile above its top-left)
- *   +30 such a furnace has fuel (or burns)
+ *       elsewhere it loses these 25, near the drop tile it gains the term below)
+ *   +50 - 10 per tile of L1 distance from a placed drill's drop tile (the tile above its
+ *       top-left) to a placed stone furnace's 2 x 2 tiles, at least 0, the best pair: 50 when
+ *       the furnace covers it. A furnace placed near the spot earns part, so random placements
+ *       tell the dx, dy heads which way the spot is (exactly on it is 2 of their 81 targets)
+ *   +30 a furnace covering a drop tile has fuel (or burns)
  *   - 5 per 1/256 tile of gap (0.05 per tile): to iron ore (window 9 x 9, blocks of 16 tiles);
  *       once a drill was placed on ore (milestone bit 0) and a drill is placed, to the first
  *       drill's drop tile instead, where the furnace and the coal go
  * Buildings are the observation's first 8 slots (positions relative to the character). */
 static inline int32_t ff_shape_building_phi(const uint8_t *o) {
     int32_t px = ff_shape_rd16(o + FF_OBS_BUILDING_TAIL), py = ff_shape_rd16(o + FF_OBS_BUILDING_TAIL + 2);
-    int32_t drill = ff_shape_rd16(o + FF_OBS_BUILDING_INV + 2 * 8) > 0, drill_fuel = 0, furnace_on = 0, furnace_fuel = 0;
+    int32_t drill = ff_shape_rd16(o + FF_OBS_BUILDING_INV + 2 * 8) > 0, drill_fuel = 0, near = 0, furnace_fuel = 0;
     int32_t placed = 0, held = ff_shape_rd16(o + FF_OBS_BUILDING_INV + 2 * 7) > 0, drop_x = 0, drop_y = 0;
     for (int k = 0; k < 8; k++) {
         const uint8_t *b = FF_OBS_BUILDING_SLOT(o, k);
@@ -151,9 +154,10 @@ static inline int32_t ff_shape_building_phi(const uint8_t *o) {
             const uint8_t *f = FF_OBS_BUILDING_SLOT(o, j);
             if (f[0] != FF_SHAPE_FURNACE) continue;
             int32_t fx = (int8_t)f[1], fy = (int8_t)f[2];
-            if (dx < fx || dx > fx + 1 || dy < fy || dy > fy + 1) continue;
-            furnace_on = 1;
-            if (f[3] || (f[7] & 1)) furnace_fuel = 1;
+            int32_t ex = dx < fx ? fx - dx : dx > fx + 1 ? dx - fx - 1 : 0;
+            int32_t ey = dy < fy ? fy - dy : dy > fy + 1 ? dy - fy - 1 : 0;
+            if (50 - 10 * (ex + ey) > near) near = 50 - 10 * (ex + ey);
+            if (ex + ey == 0 && (f[3] || (f[7] & 1))) furnace_fuel = 1;
         }
     }
     int32_t gap;
@@ -166,7 +170,7 @@ static inline int32_t ff_shape_building_phi(const uint8_t *o) {
             blocks |= ff_shape_iron_bits(o + FF_OBS_BUILDING_COARSE + 8 * q) << (16 * q);
         gap = ff_shape_gap(ff_shape_window_ore(o, FF_OBS_BUILDING_SIDE, px, py), blocks, 16, 5 * 256, px, py);
     }
-    return 256 * (50 * drill + 30 * drill_fuel + 25 * (placed & held) + 50 * furnace_on + 30 * furnace_fuel) - 5 * gap;
+    return 256 * (50 * drill + 30 * drill_fuel + 25 * (drill & held) + near + 30 * furnace_fuel) - 5 * gap;
 }
 
 /* phi of scenario `scen`'s observation (ff_sim.h scenario ids: 1 mining, 2 building); 0 else. */
