@@ -67,7 +67,7 @@ def mining_phi(o: bytes) -> int:
 
 def building_phi(o: bytes) -> int:
     """In units of 0.01 (256 each): 50 a drill exists, 30 a drill has fuel, 25 a drill exists
-    and a furnace is in the inventory, 50 less 10 per tile from a drill's drop tile to a furnace
+    and a furnace is in the inventory or placed, 50 less 10 per tile from a drill's drop tile to a furnace
     (the best pair; 50 when it covers it), 30 a furnace covering it has fuel; -5 per 1/256 tile
     of gap: to iron ore, or, once a drill was placed on ore (milestone bit 0) and a drill is
     placed, to the first drill's drop tile."""
@@ -78,6 +78,8 @@ def building_phi(o: bytes) -> int:
     slots = [o[372 + 8 * k:380 + 8 * k] for k in range(8)]
     drop = None
     for b in slots:
+        if b[0] == FURNACE:
+            held = 1
         if b[0] != DRILL:
             continue
         drill = 1

@@ -128,15 +128,16 @@ def test_building_phi_terms_by_hand():
     assert phi() == 256 * 75 - 5 * (d - 512)
     inv(7, 0)
     slot(1, 5, 4, -2)                                   # placed one tile too far east: 40 of 50
-    assert phi() == 256 * (50 + 40) - 5 * (d - 512)
+    assert phi() == 256 * (50 + 25 + 40) - 5 * (d - 512)
     slot(1, 5, 7, 3)                                    # 4 tiles east and 4 south of the drop tile: 0
-    assert phi() == 256 * 50 - 5 * (d - 512)
+    assert phi() == 256 * (50 + 25) - 5 * (d - 512)
     slot(1, 5, 3, -2)                                   # the furnace over the drop tile
-    assert phi() == 256 * (50 + 50) - 5 * (d - 512)
+    assert phi() == 256 * (50 + 25 + 50) - 5 * (d - 512)
     slot(1, 5, 4, -2, fuel=5)                           # fuel in a furnace off the drop tile: nothing
-    assert phi() == 256 * (50 + 40) - 5 * (d - 512)
+    assert phi() == 256 * (50 + 25 + 40) - 5 * (d - 512)
     slot(1, 5, 2, -2, fuel=5)                           # the other spot covering it, fuelled
     slot(0, 6, 3, 0, fuel=5)
-    assert phi() == 256 * (50 + 30 + 50 + 30) - 5 * (d - 512)
-    inv(7, 1)                                           # and a spare furnace held
     assert phi() == 256 * (50 + 30 + 25 + 50 + 30) - 5 * (d - 512)
+    slot(0, 0, 0, 0)                                    # the drill picked up: a held drill, no layout
+    inv(8, 1)
+    assert phi() == 256 * (50 + 25) - 5 * 0

@@ -127,9 +127,10 @@ static inline uint64_t ff_shape_iron_bits(const uint8_t *p) {
 /* building_micro (512-byte observation), in units of 0.01 (256 each):
  *   +50 a burner drill exists (in the inventory or placed)
  *   +30 a placed drill has fuel (or burns)
- *   +25 a drill exists and a stone furnace is in the inventory (the drill's recipe eats the
- *       first furnace: the task needs a second one, which random play places anywhere; placed
- *       elsewhere it loses these 25, near the drop tile it gains the term below)
+ *   +25 a drill exists and a stone furnace is in the inventory or placed (the drill's recipe
+ *       eats the first furnace: the task needs a second one). Placed anywhere it keeps these
+ *       25: counting the held one only made every placement off the spot a loss, and PPO
+ *       stopped placing furnaces at all
  *   +50 - 10 per tile of L1 distance from a placed drill's drop tile (the tile above its
  *       top-left) to a placed stone furnace's 2 x 2 tiles, at least 0, the best pair: 50 when
  *       the furnace covers it. A furnace placed near the spot earns part, so random placements
@@ -145,6 +146,7 @@ static inline int32_t ff_shape_building_phi(const uint8_t *o) {
     int32_t placed = 0, held = ff_shape_rd16(o + FF_OBS_BUILDING_INV + 2 * 7) > 0, drop_x = 0, drop_y = 0;
     for (int k = 0; k < 8; k++) {
         const uint8_t *b = FF_OBS_BUILDING_SLOT(o, k);
+        held |= b[0] == FF_SHAPE_FURNACE;
         if (b[0] != FF_SHAPE_DRILL) continue;
         int32_t dx = (int8_t)b[1], dy = (int8_t)b[2] - 1; /* the drop tile */
         if (!placed) { drop_x = dx; drop_y = dy; }
