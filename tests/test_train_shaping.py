@@ -138,6 +138,13 @@ def test_building_phi_terms_by_hand():
     slot(1, 5, 2, -2, fuel=5)                           # the other spot covering it, fuelled
     slot(0, 6, 3, 0, fuel=5)
     assert phi() == 256 * (50 + 30 + 25 + 50 + 30) - 5 * (d - 512)
+    inv(9, 4)                                           # 4 belts and 5 gears held, a belt placed
+    inv(6, 5)
+    slot(2, 7, -1, -1)
+    assert phi() == 256 * (50 + 30 + 25 + 50 + 30 - 10 * (4 + 2 + 1)) - 5 * (d - 512)
+    inv(9, 0)
+    inv(6, 0)
+    slot(2, 0, 0, 0)
     slot(0, 0, 0, 0)                                    # the drill picked up: a held drill, no layout
     inv(8, 1)
     assert phi() == 256 * (50 + 25) - 5 * 0

@@ -34,6 +34,7 @@ enum { FF_REWARD_DEFAULT = 0, FF_REWARD_SPARSE = 1, FF_REWARD_SHAPED = 2 };
 #define FF_SHAPE_IRON_ORE 1  /* entity ids (ff_ids.h order): iron ore, stone furnace, drill */
 #define FF_SHAPE_FURNACE 5
 #define FF_SHAPE_DRILL 6
+#define FF_SHAPE_BELT 7
 
 static inline uint32_t ff_shape_rd32(const uint8_t *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
@@ -136,6 +137,10 @@ static inline uint64_t ff_shape_iron_bits(const uint8_t *p) {
  *       the furnace covers it. A furnace placed near the spot earns part, so random placements
  *       tell the dx, dy heads which way the spot is (exactly on it is 2 of their 81 targets)
  *   +30 a furnace covering a drop tile has fuel (or burns)
+ *   -10 per transport belt held or placed (among the 8 slots) and per gear held beyond the
+ *       drill's 3: each craft of them earns +0.1 of task reward, and a policy trained 4
+ *       CPU-minutes spent every plate on them (no drill left to craft); this term takes the
+ *       reward back while the items exist, so the waste earns nothing
  *   - 5 per 1/256 tile of gap (0.05 per tile): to iron ore (window 9 x 9, blocks of 16 tiles);
  *       once a drill was placed on ore (milestone bit 0) and a drill is placed, to the first
  *       drill's drop tile instead, where the furnace and the coal go
@@ -144,9 +149,12 @@ static inline int32_t ff_shape_building_phi(const uint8_t *o) {
     int32_t px = ff_shape_rd16(o + FF_OBS_BUILDING_TAIL), py = ff_shape_rd16(o + FF_OBS_BUILDING_TAIL + 2);
     int32_t drill = ff_shape_rd16(o + FF_OBS_BUILDING_INV + 2 * 8) > 0, drill_fuel = 0, near = 0, furnace_fuel = 0;
     int32_t placed = 0, held = ff_shape_rd16(o + FF_OBS_BUILDING_INV + 2 * 7) > 0, drop_x = 0, drop_y = 0;
+    int32_t gears = ff_shape_rd16(o + FF_OBS_BUILDING_INV + 2 * 6);
+    int32_t waste = ff_shape_rd16(o + FF_OBS_BUILDING_INV + 2 * 9) + (gears > 3 ? gears - 3 : 0);
     for (int k = 0; k < 8; k++) {
         const uint8_t *b = FF_OBS_BUILDING_SLOT(o, k);
         held |= b[0] == FF_SHAPE_FURNACE;
+        waste += b[0] == FF_SHAPE_BELT;
         if (b[0] != FF_SHAPE_DRILL) continue;
         int32_t dx = (int8_t)b[1], dy = (int8_t)b[2] - 1; /* the drop tile */
         if (!placed) { drop_x = dx; drop_y = dy; }
@@ -172,7 +180,7 @@ static inline int32_t ff_shape_building_phi(const uint8_t *o) {
             blocks |= ff_shape_iron_bits(o + FF_OBS_BUILDING_COARSE + 8 * q) << (16 * q);
         gap = ff_shape_gap(ff_shape_window_ore(o, FF_OBS_BUILDING_SIDE, px, py), blocks, 16, 5 * 256, px, py);
     }
-    return 256 * (50 * drill + 30 * drill_fuel + 25 * (drill & held) + near + 30 * furnace_fuel) - 5 * gap;
+    return 256 * (50 * drill + 30 * drill_fuel + 25 * (drill & held) + near + 30 * furnace_fuel - 10 * waste) - 5 * gap;
 }
 
 /* phi of scenario `scen`'s observation (ff_sim.h scenario ids: 1 mining, 2 building); 0 else. */
