@@ -8,7 +8,10 @@
  * (50). Appended after those: the position within the tile (the low byte of px, py, over 256)
  * and, for movement_micro, the target delta in tiles clipped to 4 tiles: a step walks 1.19
  * tiles, more than a tile, so stopping on the target tile needs both, and at the map-wide scale
- * a tile is only 1/32 of the range. docs/scenarios.md ("Features") ("Features") lists every field with its scale; the pure-Python
+ * a tile is only 1/32 of the range. For building_micro also the tiles of its layout (the drill,
+ * the furnace spot over its drop tile, the furnace, the nearest ore) as one-hots of the action's
+ * dx, dy, and the layout's facts as bits: all functions of the bytes, as every field.
+ * docs/scenarios.md ("Features") lists every field with its scale; the pure-Python
  * reference (factorio_fast/_reference_features.py) is written from that text, not from these
  * tables, so a wrong offset or scale here fails the tests.
  */
@@ -85,6 +88,11 @@ static const ff_feat_field_t building_fields[] = {
     {"resource_map", 436, FF_FEAT_BITS, 256, 1, 0, 0.0f},
     {"px_in_tile", 356, FF_FEAT_U8, 0, 1, 0, FF_F_IN_TILE},
     {"py_in_tile", 358, FF_FEAT_U8, 0, 1, 0, FF_F_IN_TILE},
+    {"drill_tile", 372, FF_FEAT_PLAN_TILE, FF_PLAN_DRILL, 1, 0, 0.0f},
+    {"furnace_spot", 372, FF_FEAT_PLAN_TILE, FF_PLAN_FURNACE_SPOT, 1, 0, 0.0f},
+    {"furnace_tile", 372, FF_FEAT_PLAN_TILE, FF_PLAN_FURNACE, 1, 0, 0.0f},
+    {"ore_tile", 0, FF_FEAT_PLAN_TILE, FF_PLAN_ORE, 1, 0, 0.0f},
+    {"plan_bits", 324, FF_FEAT_PLAN_BITS, FF_PLAN_BITS, 1, 0, 0.0f},
 };
 
 #define FF_COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -116,9 +124,12 @@ uint32_t ff_feat_field_width(const ff_feat_field_t *f) {
     switch (f->kind) {
     case FF_FEAT_BITS:
     case FF_FEAT_ONEHOT:
+    case FF_FEAT_PLAN_BITS:
         return f->n;
     case FF_FEAT_CELL:
         return FF_FEAT_CELL_WIDTH;
+    case FF_FEAT_PLAN_TILE:
+        return FF_PLAN_TILE_WIDTH;
     default:
         return 1;
     }
@@ -144,6 +155,78 @@ static uint32_t elem_size(const ff_feat_field_t *f) {
     default:
         return 1;
     }
+}
+
+/* building_micro's layout (docs/scenarios.md): inventory u16 by item id at 324, 8 building
+ * slots of 8 bytes at 372 (entity, i8 dx, i8 dy of the top-left, fuel, source, result, progress,
+ * flags: bit 0 burning), the 9 x 9 cells at 0 (the character's tile is cell 40). */
+#define FF_B_INV 324
+#define FF_B_SLOTS 372
+#define FF_B_SLOT_N 8
+#define FF_B_SIDE 9
+
+/* The first slot holding entity `ent`, or NULL. */
+static const uint8_t *plan_slot(const uint8_t *row, uint8_t ent) {
+    for (int k = 0; k < FF_B_SLOT_N; k++)
+        if (row[FF_B_SLOTS + 8 * k] == ent) return row + FF_B_SLOTS + 8 * k;
+    return NULL;
+}
+
+/* One axis of a PLAN_TILE: d -4..4 at column d + 4, anything else at column 9. */
+static void plan_axis(float *out, int32_t d) { out[d >= -4 && d <= 4 ? d + 4 : 9] = 1.0f; }
+
+static void plan_tile(const uint8_t *row, uint16_t which, float *out) {
+    memset(out, 0, sizeof(float) * FF_PLAN_TILE_WIDTH);
+    int32_t dx = 0, dy = 0;
+    if (which == FF_PLAN_ORE) {
+        int32_t best = -1;
+        for (int32_t i = 0; i < FF_B_SIDE * FF_B_SIDE; i++) {
+            const uint8_t *p = row + 4 * i;
+            const uint32_t c = (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
+                               ((uint32_t)p[3] << 24);
+            if (((c >> FF_CELL_ENTITY_SHIFT) & 15u) != FF_ENT_IRON_ORE ||
+                !((c >> FF_CELL_AMOUNT_SHIFT) & FF_CELL_AMOUNT_MAX))
+                continue;
+            const int32_t x = i % FF_B_SIDE - 4, y = i / FF_B_SIDE - 4;
+            const int32_t d = (x < 0 ? -x : x) + (y < 0 ? -y : y);
+            if (best < 0 || d < best) { best = d; dx = x; dy = y; }
+        }
+        if (best < 0) return;
+    } else {
+        const uint8_t *b = plan_slot(row, which == FF_PLAN_FURNACE ? FF_ENT_STONE_FURNACE : FF_ENT_BURNER_DRILL);
+        if (!b) return;
+        dx = (int8_t)b[1];
+        dy = (int8_t)b[2] - (which == FF_PLAN_FURNACE_SPOT ? 2 : 0);
+    }
+    plan_axis(out, dx);
+    plan_axis(out + 10, dy);
+}
+
+static void plan_bits(const uint8_t *row, float *out) {
+    const uint8_t *inv = row + FF_B_INV;
+    float drill = 0.0f, on = 0.0f, drill_fuel = 0.0f, furnace_fuel = 0.0f;
+    for (int k = 0; k < FF_B_SLOT_N; k++) {
+        const uint8_t *b = row + FF_B_SLOTS + 8 * k;
+        if (b[0] != FF_ENT_BURNER_DRILL) continue;
+        drill = 1.0f;
+        if (b[3] || (b[7] & 1u)) drill_fuel = 1.0f;
+        const int32_t x = (int8_t)b[1], y = (int8_t)b[2] - 1; /* the drop tile */
+        for (int j = 0; j < FF_B_SLOT_N; j++) {
+            const uint8_t *f = row + FF_B_SLOTS + 8 * j;
+            if (f[0] != FF_ENT_STONE_FURNACE) continue;
+            const int32_t fx = (int8_t)f[1], fy = (int8_t)f[2];
+            if (x < fx || x > fx + 1 || y < fy || y > fy + 1) continue;
+            on = 1.0f;
+            if (f[3] || (f[7] & 1u)) furnace_fuel = 1.0f;
+        }
+    }
+    out[0] = (float)((inv[2 * FF_ITEM_BURNER_DRILL] | inv[2 * FF_ITEM_BURNER_DRILL + 1]) != 0);
+    out[1] = (float)((inv[2 * FF_ITEM_STONE_FURNACE] | inv[2 * FF_ITEM_STONE_FURNACE + 1]) != 0);
+    out[2] = (float)((inv[2 * FF_ITEM_COAL] | inv[2 * FF_ITEM_COAL + 1]) != 0);
+    out[3] = drill;
+    out[4] = on;
+    out[5] = drill_fuel;
+    out[6] = furnace_fuel;
 }
 
 /* One row. Byte-wise little-endian reads: rows may sit at any alignment in a batch. */
@@ -193,6 +276,14 @@ static void fill_row(const ff_feat_table_t *t, const uint8_t *row, float *out) {
                 out += FF_FEAT_CELL_WIDTH;
                 break;
             }
+            case FF_FEAT_PLAN_TILE: /* reads the row at fixed offsets: building_micro only */
+                plan_tile(row, f->n, out);
+                out += FF_PLAN_TILE_WIDTH;
+                break;
+            case FF_FEAT_PLAN_BITS:
+                plan_bits(row, out);
+                out += FF_PLAN_BITS;
+                break;
             default: /* unreachable: the tables are static */
                 break;
             }

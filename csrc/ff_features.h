@@ -29,7 +29,30 @@ enum {
     FF_FEAT_I16_CLIP, /* i16 LE * scale, clipped to -1..1; width 1. A near-range view of a delta:
                        * fine steps close to zero, where the plain I16 column of a map-wide scale
                        * moves by too little for a network to tell one tile from the next */
+    FF_FEAT_PLAN_TILE, /* building_micro: one tile of the task's layout relative to the character
+                        * (`n`: FF_PLAN_* below), as a one-hot of dx -4..4 or "out of range",
+                        * then the same for dy; all zeros if absent; width 20. The action's dx, dy
+                        * heads are independent categoricals over -4..4: with the target in this
+                        * form, aiming at it is linear, where from the slots' scaled dx, dy (or
+                        * the 81 cells) it is a comparison a small MLP learns slowly */
+    FF_FEAT_PLAN_BITS, /* building_micro: `n` (7) facts of the layout (FF_PLAN_BITS below); width n */
 };
+
+/* FF_FEAT_PLAN_TILE's tiles (field n). The offset is that of the bytes read: the building slots
+ * (8 x 8 B: entity, i8 dx, i8 dy, fuel, ...) for the first three, the 9 x 9 cells for the ore. */
+enum {
+    FF_PLAN_DRILL = 0,        /* the top-left of the first placed burner drill */
+    FF_PLAN_FURNACE_SPOT = 1, /* (drill dx, drill dy - 2): a furnace there covers the drill's drop
+                               * tile (the tile above its top-left) with its bottom-left tile */
+    FF_PLAN_FURNACE = 2,      /* the top-left of the first placed stone furnace */
+    FF_PLAN_ORE = 3,          /* the iron-ore tile (amount > 0) of the cells nearest the
+                               * character's tile (L1 in tiles; ties: the first in row order) */
+};
+#define FF_PLAN_TILE_WIDTH 20
+/* FF_FEAT_PLAN_BITS, in order: the inventory holds a burner drill, a stone furnace, coal; a
+ * drill is placed; a placed furnace covers a placed drill's drop tile; a placed drill has fuel
+ * or burns; such a furnace has fuel or burns (the states of the shaping, csrc/sim/ff_shaping.h). */
+#define FF_PLAN_BITS 7
 
 #define FF_FEAT_CELL_WIDTH 28 /* 2 + 16 tile ids + 10 entity ids (checked in ff_features.c) */
 

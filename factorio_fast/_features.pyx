@@ -24,6 +24,8 @@ cdef extern from "ff_features.h" nogil:
         FF_FEAT_ONEHOT
         FF_FEAT_CELL
         FF_FEAT_I16_CLIP
+        FF_FEAT_PLAN_TILE
+        FF_FEAT_PLAN_BITS
         FF_FEAT_CELL_WIDTH
     ctypedef struct ff_feat_field_t:
         const char *name
@@ -51,7 +53,7 @@ __all__ = ["Decoder", "SCENARIOS", "KINDS", "CELL_WIDTH"]
 
 KINDS = {FF_FEAT_U8: "u8", FF_FEAT_I8: "i8", FF_FEAT_U16: "u16", FF_FEAT_I16: "i16",
          FF_FEAT_BITS: "bits", FF_FEAT_ONEHOT: "onehot", FF_FEAT_CELL: "cell",
-         FF_FEAT_I16_CLIP: "i16_clip"}
+         FF_FEAT_I16_CLIP: "i16_clip", FF_FEAT_PLAN_TILE: "plan_tile", FF_FEAT_PLAN_BITS: "plan_bits"}
 CELL_WIDTH = FF_FEAT_CELL_WIDTH
 SCENARIOS = tuple(ff_features_at(i).scenario.decode() for i in range(ff_features_count()))
 

@@ -90,7 +90,52 @@ def building_micro(raw: bytes) -> list[float]:
         out += _bits(bytes([b[7]]), 2)
     out += _bits(raw[436:468], 256)
     out += _in_tile(px, py)
+    out += _layout(raw, buildings)
     return out
+
+
+DRILL, FURNACE, IRON_ORE = 6, 5, 1   # entity ids
+COAL_ITEM, FURNACE_ITEM, DRILL_ITEM = 3, 7, 8
+
+
+def _tile(d: tuple[int, int] | None) -> list[float]:
+    """A relative tile as one-hots of dx and dy: -4..4, then "out of range"; zeros if None."""
+    if d is None:
+        return [0.0] * 20
+    dx, dy = d
+    return _onehot(dx + 4 if -4 <= dx <= 4 else 9, 10) + _onehot(dy + 4 if -4 <= dy <= 4 else 9, 10)
+
+
+def _layout(raw: bytes, buildings: list[tuple]) -> list[float]:
+    """building_micro's layout: the first drill's top-left, the furnace spot above it (its
+    bottom-left tile on the drill's drop tile), the first furnace's top-left, the nearest iron-ore
+    tile of the cells; then 7 bits: holds a drill, a furnace, coal; a drill placed; a furnace on
+    a drill's drop tile; a drill fuelled; such a furnace fuelled."""
+    drill = next((b for b in buildings if b[0] == DRILL), None)
+    furnace = next((b for b in buildings if b[0] == FURNACE), None)
+    ore = None
+    best = None
+    for i, c in enumerate(struct.unpack_from("<81I", raw, 0)):
+        if (c >> 12) & 15 == IRON_ORE and (c >> 16) & 0xFFF:
+            x, y = i % 9 - 4, i // 9 - 4
+            if best is None or abs(x) + abs(y) < best:
+                best, ore = abs(x) + abs(y), (x, y)
+    out = _tile(None if drill is None else (drill[1], drill[2]))
+    out += _tile(None if drill is None else (drill[1], drill[2] - 2))
+    out += _tile(None if furnace is None else (furnace[1], furnace[2]))
+    out += _tile(ore)
+    inv = struct.unpack_from("<16H", raw, 324)
+    on = drill_fuel = furnace_fuel = False
+    for d in buildings:
+        if d[0] != DRILL:
+            continue
+        drill_fuel |= bool(d[3] or d[7] & 1)
+        for f in buildings:
+            if f[0] == FURNACE and f[1] <= d[1] <= f[1] + 1 and f[2] <= d[2] - 1 <= f[2] + 1:
+                on = True
+                furnace_fuel |= bool(f[3] or f[7] & 1)
+    return out + [float(v) for v in (inv[DRILL_ITEM] > 0, inv[FURNACE_ITEM] > 0, inv[COAL_ITEM] > 0,
+                                     drill is not None, on, drill_fuel, furnace_fuel)]
 
 
 REFERENCE = {"movement_micro": movement_micro, "mining_micro": mining_micro,

@@ -14,8 +14,8 @@ import numpy as np
 
 MINING_SCALE = np.float32(7680.0)     # 32 units per mining tick, 3 per 1/256 tile
 BUILDING_SCALE = np.float32(25600.0)  # 256 units = 0.01 of reward, 5 per 1/256 tile
-IRON_ORE, FURNACE, DRILL = 1, 5, 6    # entity ids
-DRILL_ITEM = 8                        # item id of the burner mining drill
+IRON_ORE, FURNACE, DRILL, BELT = 1, 5, 6, 7   # entity ids
+GEAR_ITEM, FURNACE_ITEM, DRILL_ITEM, BELT_ITEM = 6, 7, 8, 9   # item ids
 
 
 def _u16(o: bytes, at: int) -> int:
@@ -66,33 +66,52 @@ def mining_phi(o: bytes) -> int:
 
 
 def building_phi(o: bytes) -> int:
-    """In units of 0.01 (256 each): 50 a drill exists, 30 a drill has fuel, 50 a furnace covers a
-    drill's drop tile, 30 that furnace has fuel; -5 per 1/256 tile of gap to iron ore."""
+    """In units of 0.01 (256 each): 50 a drill exists, 30 a drill has fuel, 25 a drill exists
+    and a furnace is in the inventory or placed, 50 less 10 per tile from a drill's drop tile to a furnace
+    (the best pair; 50 when it covers it), 30 a furnace covering it has fuel, -10 per belt held
+    or placed and per gear held beyond 3; -5 per 1/256 tile
+    of gap: to iron ore, or, once a drill was placed on ore (milestone bit 0) and a drill is
+    placed, to the first drill's drop tile."""
     px, py = _u16(o, 356), _u16(o, 358)
     drill = int(_u16(o, 324 + 2 * DRILL_ITEM) > 0)
-    drill_fuel = furnace_on = furnace_fuel = 0
+    held = int(_u16(o, 324 + 2 * FURNACE_ITEM) > 0)
+    drill_fuel = near = furnace_fuel = 0
     slots = [o[372 + 8 * k:380 + 8 * k] for k in range(8)]
+    drop = None
+    # belts held or placed, gears held beyond the drill's 3: their crafts' +0.1 taken back
+    waste = _u16(o, 324 + 2 * BELT_ITEM) + max(_u16(o, 324 + 2 * GEAR_ITEM) - 3, 0)
+    waste += sum(b[0] == BELT for b in slots)
     for b in slots:
+        if b[0] == FURNACE:
+            held = 1
         if b[0] != DRILL:
             continue
         drill = 1
         if b[3] or b[7] & 1:
             drill_fuel = 1
         dx, dy = _i8(b[1]), _i8(b[2]) - 1      # the drop tile: above the top-left tile
+        if drop is None:
+            drop = (dx, dy)
         for f in slots:
             if f[0] != FURNACE:
                 continue
             fx, fy = _i8(f[1]), _i8(f[2])
-            if fx <= dx <= fx + 1 and fy <= dy <= fy + 1:
-                furnace_on = 1
-                if f[3] or f[7] & 1:
-                    furnace_fuel = 1
-    blocks = 0
-    for k in range(64):
-        if (o[436 + (k >> 1)] >> (4 * (k & 1))) & 1:
-            blocks |= 1 << k
-    g = gap(window_ore(o, 9, px, py), blocks, 16, 5 * 256, px, py)
-    return 256 * (50 * drill + 30 * drill_fuel + 50 * furnace_on + 30 * furnace_fuel) - 5 * g
+            # tiles from the drop tile to the furnace's 2 x 2 footprint (0: it covers it)
+            d = max(fx - dx, 0, dx - fx - 1) + max(fy - dy, 0, dy - fy - 1)
+            near = max(near, 50 - 10 * d)
+            if d == 0 and (f[3] or f[7] & 1):
+                furnace_fuel = 1
+    if drop is not None and o[367] & 1:
+        d = abs(((px >> 8) + drop[0]) * 256 + 128 - px) + abs(((py >> 8) + drop[1]) * 256 + 128 - py)
+        g = max(d - 512, 0)
+    else:
+        blocks = 0
+        for k in range(64):
+            if (o[436 + (k >> 1)] >> (4 * (k & 1))) & 1:
+                blocks |= 1 << k
+        g = gap(window_ore(o, 9, px, py), blocks, 16, 5 * 256, px, py)
+    return 256 * (50 * drill + 30 * drill_fuel + 25 * (drill & held) + near + 30 * furnace_fuel
+                  - 10 * waste) - 5 * g
 
 
 PHI = {"mining_micro": mining_phi, "building_micro": building_phi}

@@ -230,3 +230,54 @@ def test_features_near_range_columns():
         f = {x["name"]: x["start"] for x in feature_fields(name)}
         got = factorio_fast.decode(raw, name)
         assert got[f["px_in_tile"]] == np.float32(200 / 256) and got[f["py_in_tile"]] == 0.5, name
+
+
+def test_features_building_layout_columns():
+    """building_micro's layout columns by hand: a drill at (2, 3) fuelled, a furnace on its
+    spot (2, 1) burning, a second drill out of range, iron ore at (-1, 0) and (3, -4) (the
+    nearer one wins), a furnace and coal held; then C == reference on 300 rows of random slots
+    drawn among the two building ids, so the search paths are all taken."""
+    name = "building_micro"
+    raw = np.zeros(512, np.uint8)
+    inv = np.zeros(16, "<u2")
+    inv[3], inv[7] = 4, 1                       # coal, stone furnace
+    raw[324:356] = np.frombuffer(inv.tobytes(), np.uint8)
+    raw[367] = 1                                # a drill was placed on ore
+
+    def slot(k, ent, dx, dy, fuel=0, flags=0):
+        raw[372 + 8 * k:380 + 8 * k] = [ent, dx & 255, dy & 255, fuel, 0, 0, 0, flags]
+
+    slot(0, 5, 9, 0)                            # a furnace, off the drill's drop tile
+    slot(1, 6, 2, 3, fuel=5)                    # the first drill
+    slot(2, 5, 2, 1, flags=1)                   # on its drop tile (2, 2), burning
+    slot(3, 6, -7, 20)
+    for x, y in ((-1, 0), (3, -4)):             # iron-ore cells with ore left
+        i = (y + 4) * 9 + x + 4
+        raw[4 * i:4 * i + 4] = np.frombuffer(np.array([(1 << 12) | (300 << 16)], "<u4").tobytes(), np.uint8)
+    f = {x["name"]: x["start"] for x in feature_fields(name)}
+    got = factorio_fast.decode(raw, name)
+
+    def tile(col):
+        block = got[col:col + 20]
+        assert block.sum() in (0, 2)
+        return (int(np.argmax(block[:10])) - 4, int(np.argmax(block[10:])) - 4) if block.sum() else None
+
+    assert tile(f["drill_tile"]) == (2, 3)
+    assert tile(f["furnace_spot"]) == (2, 1)
+    assert tile(f["furnace_tile"]) == (5, 0)    # dx 9 is out of range: column 9, i.e. "+5"
+    assert tile(f["ore_tile"]) == (-1, 0)
+    np.testing.assert_array_equal(got[f["plan_bits"]:f["plan_bits"] + 7], [0, 1, 1, 1, 1, 1, 1])
+    np.testing.assert_array_equal(got, ref.decode(raw, name))
+    empty = factorio_fast.decode(np.zeros(512, np.uint8), name)
+    assert not empty[f["drill_tile"]:].any()    # no building, no ore, nothing held
+    rng = np.random.default_rng(3)
+    rows = np.tile(raw, (300, 1))
+    for k in range(8):
+        rows[:, 372 + 8 * k] = rng.choice([0, 5, 6], 300)
+        rows[:, 373 + 8 * k:375 + 8 * k] = rng.integers(-6, 7, (300, 2)).astype(np.uint8)
+        rows[:, 375 + 8 * k] = rng.integers(0, 2, 300)
+        rows[:, 379 + 8 * k] = rng.integers(0, 2, 300)
+    rows[:, 324:356] = rng.integers(0, 2, (300, 32))
+    np.testing.assert_array_equal(factorio_fast.decode(rows, name), ref.decode(rows, name))
+    on = factorio_fast.decode(rows, name)[:, f["plan_bits"] + 4]
+    assert 0 < on.mean() < 1                   # both outcomes drawn

@@ -100,3 +100,51 @@ def test_reward_argument_is_checked():
         make_vec("building_micro", 1, reward=1)
     with pytest.raises(ArgumentTypeError):       # movement_micro's reward is dense already
         BatchSim("movement_micro", 1, reward="sparse")
+
+
+def test_building_phi_terms_by_hand():
+    """building_micro's phi (the reference; the C equals it by the tests above) on hand-made
+    observations: each layout term and the approach switching to the drill's drop tile."""
+    o = np.zeros(512, np.uint8)
+    o[356:360] = np.frombuffer(np.array([60 * 256 + 128, 60 * 256 + 128], "<u2").tobytes(), np.uint8)
+
+    def inv(item, n):
+        o[324 + 2 * item:326 + 2 * item] = np.frombuffer(np.array([n], "<u2").tobytes(), np.uint8)
+
+    def slot(k, ent, dx, dy, fuel=0):
+        o[372 + 8 * k:380 + 8 * k] = [ent, dx & 255, dy & 255, fuel, 0, 0, 0, 0]
+
+    phi = lambda: shaping.building_phi(bytes(o))  # noqa: E731
+    assert phi() == 0                                   # no ore anywhere: no gap
+    inv(7, 1)
+    assert phi() == 0                                   # a furnace without a drill: nothing
+    inv(8, 1)
+    assert phi() == 256 * (50 + 25)                     # a drill held, and a second furnace
+    inv(8, 0)
+    slot(0, 6, 3, 0)                                    # the drill placed 3 tiles east
+    assert phi() == 256 * (50 + 25) - 5 * 0             # drill + second furnace; gap to ore 0 (none)
+    o[367] = 1                                          # it was placed on ore: gap to its drop tile
+    d = 3 * 256 + 256                                   # drop tile (3, -1): L1 from the tile centre
+    assert phi() == 256 * 75 - 5 * (d - 512)
+    inv(7, 0)
+    slot(1, 5, 4, -2)                                   # placed one tile too far east: 40 of 50
+    assert phi() == 256 * (50 + 25 + 40) - 5 * (d - 512)
+    slot(1, 5, 7, 3)                                    # 4 tiles east and 4 south of the drop tile: 0
+    assert phi() == 256 * (50 + 25) - 5 * (d - 512)
+    slot(1, 5, 3, -2)                                   # the furnace over the drop tile
+    assert phi() == 256 * (50 + 25 + 50) - 5 * (d - 512)
+    slot(1, 5, 4, -2, fuel=5)                           # fuel in a furnace off the drop tile: nothing
+    assert phi() == 256 * (50 + 25 + 40) - 5 * (d - 512)
+    slot(1, 5, 2, -2, fuel=5)                           # the other spot covering it, fuelled
+    slot(0, 6, 3, 0, fuel=5)
+    assert phi() == 256 * (50 + 30 + 25 + 50 + 30) - 5 * (d - 512)
+    inv(9, 4)                                           # 4 belts and 5 gears held, a belt placed
+    inv(6, 5)
+    slot(2, 7, -1, -1)
+    assert phi() == 256 * (50 + 30 + 25 + 50 + 30 - 10 * (4 + 2 + 1)) - 5 * (d - 512)
+    inv(9, 0)
+    inv(6, 0)
+    slot(2, 0, 0, 0)
+    slot(0, 0, 0, 0)                                    # the drill picked up: a held drill, no layout
+    inv(8, 1)
+    assert phi() == 256 * (50 + 25) - 5 * 0
